@@ -1,0 +1,1 @@
+"""Alert delivery: email over SMTP and signed webhooks, from the outbox."""

@@ -1,0 +1,105 @@
+"""What a criterion is: an id, a kind, and a small rule whose docstring quotes the protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from domain.context import Context
+from domain.verdicts import Evidence, Finding, Kind, Verdict
+
+Rule = Callable[[Context], Finding]
+
+REGISTRY: dict[str, "Criterion"] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    id: str
+    kind: Kind
+    rule: Rule
+    attested: bool
+    """True when an investigator's attestation is needed to pass it (contract §1)."""
+
+    @property
+    def protocol_text(self) -> str:
+        return (self.rule.__doc__ or "").strip()
+
+
+def criterion(cid: str, kind: Kind, *, attested: bool = False) -> Callable[[Rule], Rule]:
+    """Register ``rule`` as the criterion ``cid``; attested rules go through ``judged``."""
+
+    def register(rule: Rule) -> Rule:
+        if cid in REGISTRY:
+            raise ValueError(f"criterion {cid} registered twice")
+        if not rule.__doc__:
+            raise ValueError(f"criterion {cid} must quote its protocol sentence in a docstring")
+        REGISTRY[cid] = Criterion(cid, kind, rule, attested)
+        return rule
+
+    return register
+
+
+def evidence(*facts) -> tuple[Evidence, ...]:
+    """Evidence entries for facts (anything with ``source`` and ``on``), skipping None."""
+    return tuple(Evidence(f.source, f.on) for f in facts if f is not None)
+
+
+def passes(reason: str, *facts, changes_on: date | None = None) -> Finding:
+    return Finding(Verdict.PASS, reason, evidence(*facts), None, changes_on)
+
+
+def fails(reason: str, *facts, until: date | None = None, changes_on: date | None = None) -> Finding:
+    return Finding(Verdict.FAIL, reason, evidence(*facts), until, until or changes_on)
+
+
+def unknown(reason: str, *facts, changes_on: date | None = None) -> Finding:
+    return Finding(Verdict.UNKNOWN, reason, evidence(*facts), None, changes_on)
+
+
+def review(reason: str, *facts, changes_on: date | None = None) -> Finding:
+    return Finding(Verdict.REVIEW, reason, evidence(*facts), None, changes_on)
+
+
+def earliest(*days: date | None) -> date | None:
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
+
+
+def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
+    """Combine what recorded data says with the investigator's attestation.
+
+    Recorded data that fails a criterion outranks an attestation that passes it (contract §1).
+    Data that calls for review is settled by an attestation dated on or after the data's latest
+    evidence. Otherwise a fresh attestation decides; without one the criterion is unknown.
+    The attestation's free-text justification stays in the source resource, never in the reason,
+    which travels into alerts.
+    """
+    if from_data is not None and from_data.verdict is Verdict.FAIL:
+        return from_data
+    note = ctx.attestation(cid)
+    validity = ctx.protocol.validity.attestation
+    if note is not None and not ctx.fresh(note.on, validity):
+        stale = f"the investigator's attestation of {note.on.isoformat()} is older than {validity} days"
+        if from_data is not None:
+            return Finding(from_data.verdict, f"{from_data.reason}; {stale}", from_data.evidence + evidence(note))
+        return unknown(f"Needs a new investigator attestation: {stale}", note)
+    if note is None:
+        if from_data is not None:
+            return from_data
+        return unknown("Needs an investigator attestation")
+    if from_data is not None and from_data.verdict is Verdict.REVIEW:
+        newest = max((e.date for e in from_data.evidence if e.date), default=None)
+        if newest is not None and note.on < newest:
+            return Finding(
+                Verdict.REVIEW,
+                f"{from_data.reason}; the attestation of {note.on.isoformat()} predates it",
+                from_data.evidence + evidence(note),
+            )
+    stale_on = ctx.stale_on(note.on, validity)
+    if note.verdict == "fail":
+        return fails(f"Investigator attested that this criterion is not met on {note.on.isoformat()}", note)
+    extra = from_data.evidence if from_data is not None else ()
+    finding = passes(f"Investigator attested that this criterion is met on {note.on.isoformat()}", note, changes_on=stale_on)
+    return Finding(finding.verdict, finding.reason, finding.evidence + extra, None, stale_on)

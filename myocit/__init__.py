@@ -1,0 +1,1 @@
+"""myocit: the service's entry points (command line, bootstrap)."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: the contract API (FastAPI) and the coordinators' pages."""

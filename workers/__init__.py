@@ -1,0 +1,1 @@
+"""Celery: the app factory, thin idempotent tasks, and the re-screening scheduler."""

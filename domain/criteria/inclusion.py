@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import date
+
 from domain.context import Context, add_years
-from domain.criteria.base import criterion, fails, judged, passes, unknown
-from domain.verdicts import Finding, Kind
+from domain.criteria.base import criterion, earliest, evidence, fails, judged, passes, review, unknown
+from domain.facts import Assessment, LabResult, MedicationExposure, Qualitative
+from domain.verdicts import Finding, Kind, Verdict
 
 
 @criterion("INC-AGE", Kind.INCLUSION)
@@ -37,19 +41,167 @@ def aged_3_to_18(ctx: Context) -> Finding:
 @criterion("INC-JDM-ENMC2018", Kind.INCLUSION, attested=True)
 def new_onset_jdm_by_enmc_2018(ctx: Context) -> Finding:
     """"with new-onset juvenile dermatomyositis, according to the ENMC 2018 dermatomyositis classification criteria"
+
+    Classifying by ENMC 2018 and judging "new-onset" are the investigator's to attest; a recorded JDM
+    diagnosis is shown as evidence beside the attestation but decides nothing on its own.
     """
-    return judged(ctx, "INC-JDM-ENMC2018", None)
+    found = judged(ctx, "INC-JDM-ENMC2018", None)
+    jdm = ctx.latest("dx.jdm")
+    if jdm is None:
+        return found
+    return replace(found, evidence=found.evidence + evidence(jdm))
 
 
 @criterion("INC-WEAKNESS", Kind.INCLUSION)
 def muscle_weakness(ctx: Context) -> Finding:
     """"Muscle weakness at MMT and/or CMAS (MMT < 74 and/or CMAS < 45)"
+
+    The latest MMT8 (0-80) and CMAS (0-52) within ``validity.muscle_score``: either below its threshold
+    passes; both known and neither below fails. A score outside its scale is unknown, and an MMT8 on the
+    bilateral 0-150 scale, to which 74 does not apply, needs review when no 0-80 total is at hand.
     """
-    return unknown("Not evaluated yet")
+    limits = ctx.protocol.thresholds
+    mmt8 = _muscle_score(ctx, "assessment.mmt8", "MMT8", limits.mmt8_below, limits.mmt8_maximum)
+    cmas = _muscle_score(ctx, "assessment.cmas", "CMAS", limits.cmas_below, limits.cmas_maximum)
+    scores = (mmt8, cmas)
+    weak = [s for s in scores if s.state == "below"]
+    if weak:
+        return passes(
+            "; ".join(s.text for s in weak),
+            *(s.fact for s in weak),
+            changes_on=max(s.stale_on for s in weak),  # type: ignore[type-var]
+        )
+    odd = [s for s in scores if s.state == "out of range"]
+    if odd:
+        return unknown("; ".join(s.text for s in odd), *(s.fact for s in odd))
+    if mmt8.state == "missing":
+        bilateral = _fresh_score(ctx, "assessment.mmt8_bilateral")
+        if bilateral is not None:
+            return review(
+                f"MMT8 {bilateral.score:g} on {bilateral.on.isoformat()} is on the bilateral 0-150 scale; "
+                f"the threshold of {limits.mmt8_below:g} applies to the 0-80 total",
+                bilateral,
+                *([cmas.fact] if cmas.fact else []),
+            )
+    if mmt8.state == "not below" and cmas.state == "not below":
+        return fails(
+            f"{mmt8.text}; {cmas.text}",
+            mmt8.fact,
+            cmas.fact,
+            changes_on=earliest(mmt8.stale_on, cmas.stale_on),
+        )
+    return unknown("; ".join(s.text for s in scores), *(s.fact for s in scores if s.fact))
+
+
+@dataclass(frozen=True, slots=True)
+class _Score:
+    """One scale's latest usable score: ``below``, ``not below``, ``out of range`` or ``missing``."""
+
+    state: str
+    text: str
+    fact: Assessment | None = None
+    stale_on: date | None = None
+
+
+def _fresh_score(ctx: Context, code_list: str) -> Assessment | None:
+    latest = next((a for a in ctx.all(code_list) if a.score is not None), None)
+    if latest is None or not ctx.fresh(latest.on, ctx.protocol.validity.muscle_score):
+        return None
+    return latest
+
+
+def _muscle_score(ctx: Context, code_list: str, label: str, below: float, maximum: float) -> _Score:
+    validity = ctx.protocol.validity.muscle_score
+    latest = next((a for a in ctx.all(code_list) if a.score is not None), None)
+    if latest is None:
+        return _Score("missing", f"No {label} score")
+    day = latest.on.isoformat()
+    if not ctx.fresh(latest.on, validity):
+        return _Score("missing", f"The latest {label} ({day}) is stale: older than {validity} days")
+    value = latest.score
+    shown = f"{label} {value:g} on {day}"
+    if not 0 <= value <= maximum:  # type: ignore[operator]
+        return _Score("out of range", f"{shown} is outside the 0-{maximum:g} scale", latest)
+    stale_on = ctx.stale_on(latest.on, validity)
+    if value < below:  # type: ignore[operator]
+        return _Score("below", f"{shown}, below {below:g}", latest, stale_on)
+    return _Score("not below", f"{shown}, not below {below:g}", latest, stale_on)
 
 
 @criterion("INC-VZV-SERO", Kind.INCLUSION)
 def seropositive_for_chickenpox(ctx: Context) -> Finding:
     """"Seropositivity for chickenpox"
+
+    The latest VZV IgG by the lab's answer: positive passes and never goes stale, unless passive
+    antibodies (IVIG, blood products) were given within ``windows.passive_antibodies`` days before the
+    sample; negative fails while within ``validity.vzv_negative``; equivocal, or a value without the lab's
+    answer (assay cut-offs differ), needs review. With ``accept_documented_varicella_vaccination``, a
+    recorded varicella vaccination passes too.
     """
-    return unknown("Not evaluated yet")
+    found = _vzv_serology(ctx)
+    if found.verdict is Verdict.PASS or not ctx.protocol.choices.accept_documented_varicella_vaccination:
+        return found
+    vaccination = ctx.latest("vax.varicella")
+    if vaccination is None:
+        return found
+    return passes(f"Varicella vaccination on {vaccination.on.isoformat()}", vaccination)
+
+
+def _vzv_serology(ctx: Context) -> Finding:
+    result: LabResult | None = ctx.latest("lab.vzv_igg")
+    if result is None:
+        return unknown("No VZV IgG result")
+    validity = ctx.protocol.validity
+    day = result.on.isoformat()
+    answer = result.qualitative
+    if answer is Qualitative.POSITIVE:
+        if not ctx.fresh(result.on, validity.vzv_positive):
+            return unknown(
+                f"The positive VZV IgG of {day} is older than {validity.vzv_positive} days", result
+            )
+        passive = _passive_antibodies_before(ctx, result.on)
+        if passive is not None:
+            given = _last_day(passive, result.on)
+            return review(
+                f"VZV IgG positive on {day}, but passive antibodies ({passive.codes[0]}) were given "
+                f"on {given.isoformat()}, {(result.on - given).days} days before the sample: "
+                "they may explain the result",
+                result,
+                passive,
+            )
+        stale_on = ctx.stale_on(result.on, validity.vzv_positive)
+        return passes(f"VZV IgG positive on {day}", result, changes_on=stale_on)
+    if answer is Qualitative.NEGATIVE:
+        if not ctx.fresh(result.on, validity.vzv_negative):
+            return unknown(
+                f"The negative VZV IgG of {day} is stale: older than {validity.vzv_negative} days", result
+            )
+        stale_on = ctx.stale_on(result.on, validity.vzv_negative)
+        return fails(f"VZV IgG negative on {day}", result, changes_on=stale_on)
+    if answer is Qualitative.EQUIVOCAL:
+        return review(f"VZV IgG equivocal on {day}", result)
+    if result.quantity is not None:
+        return review(
+            f"VZV IgG {result.quantity} on {day} has no positive or negative interpretation: "
+            "read it against the assay's cut-off",
+            result,
+        )
+    return unknown(f"The VZV IgG of {day} carries no value", result)
+
+
+def _passive_antibodies_before(ctx: Context, sample: date) -> MedicationExposure | None:
+    """The latest passive-antibody exposure within the window before (or spanning) the sample day."""
+    window = ctx.protocol.windows.passive_antibodies
+    for exposure in ctx.all("med.passive_antibodies"):
+        if exposure.on > sample:
+            continue
+        if (sample - _last_day(exposure, sample)).days <= window:
+            return exposure
+    return None
+
+
+def _last_day(exposure: MedicationExposure, sample: date) -> date:
+    """The exposure's last day up to the sample: an active one without an end is still going on."""
+    if exposure.until is None:
+        return sample if exposure.status == "active" else exposure.on
+    return min(exposure.until, sample)

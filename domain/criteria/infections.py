@@ -1,42 +1,362 @@
-"""Active infections: the umbrella criterion and the named pathogens."""
+"""Active infections: the umbrella criterion and the named pathogens.
+
+Every test result counts only while fresh (``validity.hepatitis_hiv``, IGRA ``validity.igra``); the
+newest result of a kind wins. Serologies are read from the lab's positive / negative / equivocal
+answer, since cut-offs belong to each assay; a viral load above zero is a detection.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from domain.context import Context
-from domain.criteria.base import criterion, judged, unknown
+from domain.criteria.base import criterion, earliest, fails, judged, passes, review, unknown
+from domain.facts import Diagnosis, LabResult, Qualitative
 from domain.verdicts import Finding, Kind
+
+# How a result reads, once the lab's codes are reduced to what the rules need.
+POSITIVE = "positive"
+NEGATIVE = "negative"
+EQUIVOCAL = "equivocal"
+BELOW_LLOQ = "detected below the limit of quantification"
+UNINTERPRETED = "a value without the lab's interpretation"
+CONFLICTING = "a value that contradicts the lab's interpretation"
+UNREADABLE = "a result in free text only"
+
+_ENDED = frozenset({"inactive", "remission", "resolved"})
+_BELOW = ("<", "<=")
+_NEGATING = ("not ", "non ", "non-", "undetect", "neg", "nég", "absen")
+_DETECTING = ("detect", "détect", "positi")
+
+
+def serology(result: LabResult) -> str:
+    """An antigen or antibody test: the lab's answer, or review when only a number came."""
+    answer = result.qualitative
+    if answer is Qualitative.POSITIVE:
+        return POSITIVE
+    if answer is Qualitative.NEGATIVE:
+        return NEGATIVE
+    if answer is Qualitative.EQUIVOCAL:
+        return EQUIVOCAL
+    return UNINTERPRETED if result.quantity is not None else UNREADABLE
+
+
+def nucleic_acid(result: LabResult) -> str:
+    """A PCR: detected, not detected, or detected but below the limit of quantification.
+
+    A quantity with ``<`` is "not quantifiable", which is a detection only when the lab's answer or
+    text says detected. Log-scale loads (``{Log_copies}/mL``) are detections at any value: log 0 is
+    one copy.
+    """
+    answer = result.qualitative
+    if answer is Qualitative.EQUIVOCAL:
+        return EQUIVOCAL
+    quantity = result.quantity
+    if quantity is not None:
+        if quantity.comparator in _BELOW:
+            if answer is Qualitative.POSITIVE or _text_says_detected(result.text):
+                return BELOW_LLOQ
+            return NEGATIVE
+        if quantity.value > 0 or "log" in quantity.unit.lower():
+            return CONFLICTING if answer is Qualitative.NEGATIVE else POSITIVE
+        return CONFLICTING if answer is Qualitative.POSITIVE else NEGATIVE
+    if answer is Qualitative.POSITIVE:
+        return POSITIVE
+    if answer is Qualitative.NEGATIVE:
+        return NEGATIVE
+    if result.text:
+        return POSITIVE if _text_says_detected(result.text) else UNREADABLE
+    return UNREADABLE
+
+
+def _text_says_detected(text: str | None) -> bool:
+    if not text:
+        return False
+    lowered = text.lower()
+    return any(word in lowered for word in _DETECTING) and not any(word in lowered for word in _NEGATING)
+
+
+def _carries_value(result: LabResult) -> bool:
+    return result.quantity is not None or result.qualitative is not None or bool(result.text)
+
+
+def still_active(dx: Diagnosis, as_of: date) -> bool:
+    """Not abated by ``as_of`` and not recorded as inactive, in remission or resolved."""
+    return (dx.abated is None or dx.abated > as_of) and dx.status not in _ENDED
+
+
+def active_diagnosis(ctx: Context, code_list: str) -> Diagnosis | None:
+    as_of = ctx.as_of
+    for dx in ctx.all(code_list):
+        if still_active(dx, as_of):
+            return dx
+    return None
+
+
+def described(result: LabResult) -> str:
+    """A result as the reason shows it: the value if any, and the lab's answer."""
+    quantity = result.quantity
+    answer = result.qualitative
+    if quantity is not None and answer is not None:
+        return f"{quantity} ({answer.value})"
+    if quantity is not None:
+        return str(quantity)
+    if answer is not None:
+        return answer.value
+    return result.text or "no value"
+
+
+class Fresh:
+    """The newest result of one kind, and whether it is still usable as of ``ctx.as_of``."""
+
+    __slots__ = ("label", "result", "usable", "stale_on", "validity")
+
+    def __init__(self, ctx: Context, code_list: str, label: str, validity: int | None) -> None:
+        self.label = label
+        self.validity = validity
+        self.result: LabResult | None = ctx.latest(code_list)
+        self.usable: LabResult | None = None
+        self.stale_on: date | None = None
+        result = self.result
+        if result is not None and ctx.fresh(result.on, validity) and _carries_value(result):
+            self.usable = result
+            self.stale_on = ctx.stale_on(result.on, validity)
+
+    def missing(self) -> str:
+        """Why this test cannot be used: absent, stale, or empty."""
+        result = self.result
+        if result is None:
+            return f"no {self.label} result"
+        if not _carries_value(result):
+            return f"the latest {self.label} ({result.on.isoformat()}) carries no value"
+        return f"the latest {self.label} ({result.on.isoformat()}) is older than {self.validity} days"
+
+    def shown(self) -> str:
+        result = self.usable
+        return f"{self.label} {described(result)} on {result.on.isoformat()}"
 
 
 @criterion("EXC-INF-ACTIVE", Kind.EXCLUSION, attested=True)
 def current_or_recent_active_infection(ctx: Context) -> Finding:
     """"Current, or recent (< 4 weeks prior to baseline) of active infections"
+
+    An infection diagnosis (``dx.infection``) still active fails; one that ended (abatement date, else
+    onset date) within ``windows.active_infection`` days before ``as_of`` fails until that window ends.
+    An anti-infective taken in the window asks for review; otherwise the investigator attests.
     """
+    window = ctx.protocol.windows.active_infection
+    as_of = ctx.as_of
+    recent: Diagnosis | None = None
+    recent_until: date | None = None
+    for dx in ctx.all("dx.infection"):
+        if still_active(dx, as_of):
+            return fails(f"Infection diagnosis {_code(dx)} since {dx.on.isoformat()} is still active", dx)
+        ended = dx.abated or dx.on
+        if ctx.within(ended, window):
+            until = ctx.window_end(ended, window)
+            if recent_until is None or until > recent_until:
+                recent, recent_until = dx, until
+    if recent is not None:
+        ended = recent.abated or recent.on
+        return fails(
+            f"Infection diagnosis {_code(recent)} ended {ended.isoformat()}, {ctx.days_before(ended)} days "
+            f"before; the {window}-day window ends {recent_until.isoformat()}",
+            recent,
+            until=recent_until,
+        )
+    for med in ctx.all("med.anti_infective"):
+        last = med.until if med.until is not None and med.until < as_of else as_of
+        if ctx.within(last, window):
+            taken = f"until {med.until.isoformat()}" if med.until is not None else "with no end date"
+            return judged(
+                ctx,
+                "EXC-INF-ACTIVE",
+                review(
+                    f"Anti-infective {_code(med)} from {med.on.isoformat()} {taken}: is an infection active?",
+                    med,
+                    changes_on=ctx.window_end(med.until, window) if med.until is not None else None,
+                ),
+            )
     return judged(ctx, "EXC-INF-ACTIVE", None)
+
+
+def _code(fact) -> str:
+    return str(fact.codes[0]).upper() if fact.codes else "uncoded"
 
 
 @criterion("EXC-INF-HBV", Kind.EXCLUSION)
 def active_hepatitis_b(ctx: Context) -> Finding:
     """"... of active infections, including HBV"
+
+    HBsAg positive, HBV DNA detected or an active HBV diagnosis fails. Anti-HBc positive with HBsAg
+    negative is a resolved infection: review when HBV DNA is not detected, unknown until it is tested,
+    and review when immunoglobulins given within ``windows.passive_antibodies`` days before the sample
+    may explain it. HBsAg negative without a positive anti-HBc passes.
     """
-    return unknown("Not evaluated yet")
+    dx = active_diagnosis(ctx, "dx.hbv")
+    if dx is not None:
+        return fails(f"Active hepatitis B diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+    validity = ctx.protocol.validity.hepatitis_hiv
+    hbsag = Fresh(ctx, "lab.hbsag", "HBsAg", validity)
+    dna = Fresh(ctx, "lab.hbv_dna", "HBV DNA", validity)
+    core = Fresh(ctx, "lab.anti_hbc", "anti-HBc", validity)
+    s = serology(hbsag.usable) if hbsag.usable else None
+    d = nucleic_acid(dna.usable) if dna.usable else None
+    if s == POSITIVE:
+        return fails(f"{hbsag.shown()}", hbsag.usable, changes_on=hbsag.stale_on)
+    if d in (POSITIVE, BELOW_LLOQ):
+        return fails(f"{dna.shown()}: detected", dna.usable, changes_on=dna.stale_on)
+    if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
+        return review(f"{hbsag.shown()}: {s}", hbsag.usable, changes_on=hbsag.stale_on)
+    if d in (EQUIVOCAL, CONFLICTING, UNREADABLE):
+        return review(f"{dna.shown()}: {d}", dna.usable, changes_on=dna.stale_on)
+    c = serology(core.usable) if core.usable else None
+    if c is not None and c != NEGATIVE:
+        sample = core.usable
+        if c != POSITIVE:
+            return review(f"{core.shown()}: {c}", sample, changes_on=core.stale_on)
+        passive = _passive_antibodies(ctx, sample.on)
+        if passive is not None:
+            return review(
+                f"{core.shown()} within {ctx.protocol.windows.passive_antibodies} days after immunoglobulins "
+                f"({_code(passive)}) from {passive.on.isoformat()}: the antibodies may be passive",
+                sample,
+                passive,
+                changes_on=core.stale_on,
+            )
+        if s is None:
+            return unknown(f"{core.shown()}; HBsAg is needed: {hbsag.missing()}", sample)
+        if d is None:
+            return unknown(f"{core.shown()} with HBsAg negative; HBV DNA is needed: {dna.missing()}", sample)
+        return review(
+            f"{core.shown()}, HBsAg negative, HBV DNA not detected on {dna.usable.on.isoformat()}: "
+            "resolved hepatitis B, a person decides",
+            sample,
+            hbsag.usable,
+            dna.usable,
+            changes_on=earliest(core.stale_on, hbsag.stale_on, dna.stale_on),
+        )
+    if s == NEGATIVE:
+        return passes(f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on)
+    return unknown(f"Needs an HBsAg result: {hbsag.missing()}", hbsag.result)
+
+
+def _passive_antibodies(ctx: Context, sampled: date):
+    """Immunoglobulins or blood products given within the window before a serology sample."""
+    window = ctx.protocol.windows.passive_antibodies
+    for med in ctx.all("med.passive_antibodies"):
+        if med.on > sampled:
+            continue
+        last = med.until if med.until is not None and med.until < sampled else sampled
+        if (sampled - last).days <= window:
+            return med
+    return None
 
 
 @criterion("EXC-INF-HCV", Kind.EXCLUSION)
 def active_hepatitis_c(ctx: Context) -> Finding:
     """"... of active infections, including ... HCV"
+
+    HCV RNA detected or an active HCV diagnosis fails. HCV antibodies with RNA not detected (cleared
+    or treated) need review; antibodies without an RNA test are unknown. Antibodies negative, or RNA
+    not detected without an antibody test, pass.
     """
-    return unknown("Not evaluated yet")
+    dx = active_diagnosis(ctx, "dx.hcv")
+    if dx is not None:
+        return fails(f"Active hepatitis C diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+    validity = ctx.protocol.validity.hepatitis_hiv
+    antibody = Fresh(ctx, "lab.hcv_ab", "HCV antibodies", validity)
+    rna = Fresh(ctx, "lab.hcv_rna", "HCV RNA", validity)
+    r = nucleic_acid(rna.usable) if rna.usable else None
+    if r in (POSITIVE, BELOW_LLOQ):
+        return fails(f"{rna.shown()}: detected", rna.usable, changes_on=rna.stale_on)
+    if r in (EQUIVOCAL, CONFLICTING, UNREADABLE):
+        return review(f"{rna.shown()}: {r}", rna.usable, changes_on=rna.stale_on)
+    a = serology(antibody.usable) if antibody.usable else None
+    if a == POSITIVE:
+        if r is None:
+            return unknown(f"{antibody.shown()}; HCV RNA is needed: {rna.missing()}", antibody.usable)
+        return review(
+            f"{antibody.shown()}, HCV RNA not detected on {rna.usable.on.isoformat()}: cleared or treated "
+            "hepatitis C, a person decides",
+            antibody.usable,
+            rna.usable,
+            changes_on=earliest(antibody.stale_on, rna.stale_on),
+        )
+    if a in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
+        return review(f"{antibody.shown()}: {a}", antibody.usable, changes_on=antibody.stale_on)
+    if a == NEGATIVE:
+        return passes(antibody.shown(), antibody.usable, changes_on=antibody.stale_on)
+    if r == NEGATIVE:
+        return passes(f"{rna.shown()}: not detected", rna.usable, changes_on=rna.stale_on)
+    return unknown(f"Needs an HCV antibody result: {antibody.missing()}", antibody.result)
 
 
 @criterion("EXC-INF-HIV", Kind.EXCLUSION)
 def hiv_infection(ctx: Context) -> Finding:
     """"... of active infections, including ... HIV"
+
+    An HIV diagnosis, or a positive confirmatory test of any age (HIV infection is lifelong), fails.
+    A reactive screen needs a confirmation: review until one is positive; a negative confirmation of a
+    reactive screen needs review too. A negative screen passes.
     """
-    return unknown("Not evaluated yet")
+    dx = ctx.latest("dx.hiv")
+    if dx is not None:
+        return fails(f"HIV diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+    validity = ctx.protocol.validity.hepatitis_hiv
+    confirm = Fresh(ctx, "lab.hiv_confirmatory", "HIV confirmatory test", validity)
+    latest = confirm.result
+    if latest is not None and latest.qualitative is Qualitative.POSITIVE:
+        return fails(f"HIV confirmatory test positive on {latest.on.isoformat()}", latest)
+    screen = Fresh(ctx, "lab.hiv_screen", "HIV screen", validity)
+    c = serology(confirm.usable) if confirm.usable else None
+    if c is not None and c not in (NEGATIVE, POSITIVE):
+        return review(f"{confirm.shown()}: {c}", confirm.usable, changes_on=confirm.stale_on)
+    s = serology(screen.usable) if screen.usable else None
+    if s == POSITIVE:
+        if c == NEGATIVE:
+            return review(
+                f"{screen.shown()} but {confirm.shown()}: a person decides",
+                screen.usable,
+                confirm.usable,
+                changes_on=earliest(screen.stale_on, confirm.stale_on),
+            )
+        return review(f"{screen.shown()}, not confirmed", screen.usable, changes_on=screen.stale_on)
+    if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
+        return review(f"{screen.shown()}: {s}", screen.usable, changes_on=screen.stale_on)
+    if s == NEGATIVE:
+        return passes(screen.shown(), screen.usable, changes_on=screen.stale_on)
+    if c == NEGATIVE:
+        return passes(confirm.shown(), confirm.usable, changes_on=confirm.stale_on)
+    return unknown(f"Needs an HIV screening result: {screen.missing()}", screen.result)
 
 
 @criterion("EXC-INF-TB", Kind.EXCLUSION)
 def active_tuberculosis(ctx: Context) -> Finding:
     """"... of active infections, including ... tuberculosis"
+
+    An active tuberculosis diagnosis fails. Latent tuberculosis (a positive IGRA, or a latent TB
+    diagnosis) must be treated before baricitinib, so it needs review, as do an indeterminate IGRA and
+    a past, ended tuberculosis. A negative IGRA within ``validity.igra`` days passes.
     """
-    return unknown("Not evaluated yet")
+    as_of = ctx.as_of
+    past = None
+    for dx in ctx.all("dx.tb_active"):
+        if still_active(dx, as_of):
+            return fails(f"Active tuberculosis diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        past = past or dx
+    latent = active_diagnosis(ctx, "dx.tb_latent")
+    if latent is not None:
+        return review(f"Latent tuberculosis diagnosis {_code(latent)} since {latent.on.isoformat()}", latent)
+    igra = Fresh(ctx, "lab.igra", "IGRA", ctx.protocol.validity.igra)
+    if past is not None:
+        ended = past.abated or past.on
+        return review(f"Past tuberculosis {_code(past)}, ended {ended.isoformat()}", past, igra.usable)
+    i = serology(igra.usable) if igra.usable else None
+    if i == POSITIVE:
+        return review(f"{igra.shown()}: latent tuberculosis to treat first", igra.usable, changes_on=igra.stale_on)
+    if i == NEGATIVE:
+        return passes(igra.shown(), igra.usable, changes_on=igra.stale_on)
+    if i is not None:
+        return review(f"{igra.shown()}: {i}", igra.usable, changes_on=igra.stale_on)
+    return unknown(f"Needs an IGRA: {igra.missing()}", igra.result)

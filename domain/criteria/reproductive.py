@@ -1,28 +1,184 @@
-"""Criteria for girls after menarche: pregnancy test, contraception, pregnancy and breastfeeding."""
+"""Criteria for girls after menarche: pregnancy test, contraception, pregnancy and breastfeeding.
+
+All three apply to females after menarche (contract §1). Male sex, a recorded pre-menarche, or a
+girl younger than ``age.menarche_presumed_absent_below_years`` whose menarche is not recorded make
+them pass as not applicable; an older girl whose menarche is not recorded makes them unknown.
+"""
 
 from __future__ import annotations
 
-from domain.context import Context
-from domain.criteria.base import criterion, judged, unknown
-from domain.verdicts import Finding, Kind
+from datetime import date
+
+from domain.context import Context, add_years
+from domain.criteria.base import criterion, fails, judged, passes, review, unknown
+from domain.criteria.readings import Reading, latest_reading
+from domain.facts import Assessment, Diagnosis, LabResult, Qualitative, Sex
+from domain.verdicts import Finding, Kind, Verdict
+
+_ENDED = frozenset({"inactive", "remission", "resolved"})
+
+
+def _not_applicable_or_unknown(ctx: Context) -> Finding | None:
+    """None when the criterion applies (a female after menarche), else the pass or unknown."""
+    profile = ctx.profile
+    sex = profile.sex if profile is not None else Sex.UNKNOWN
+    if sex is Sex.MALE:
+        return passes("Not applicable: male")
+    if sex is not Sex.FEMALE:
+        return unknown(f"Sex is recorded as {sex.value}: cannot tell whether this applies")
+    menarche = _menarche(ctx)
+    if menarche is not None:
+        if menarche.flag:
+            return None
+        return passes(f"Not applicable: before menarche, as recorded on {menarche.on.isoformat()}", menarche)
+    presumed_below = ctx.protocol.age.menarche_presumed_absent_below_years
+    age = ctx.age()
+    if age is None:
+        return unknown("Menarche not recorded and no birth date to tell whether it is expected")
+    if age < presumed_below:
+        birthday = add_years(profile.birth_date, presumed_below)  # type: ignore[union-attr, arg-type]
+        return passes(
+            f"Not applicable: aged {age}, under {presumed_below}, menarche not recorded",
+            changes_on=birthday,
+        )
+    return unknown(f"Aged {age} with menarche not recorded")
+
+
+def _menarche(ctx: Context) -> Assessment | None:
+    for fact in ctx.all("assessment.menarche"):
+        if fact.flag is not None:
+            return fact
+    return None
+
+
+def _hcg_answer(ctx: Context, reading: Reading) -> Qualitative | None:
+    """Negative, positive or equivocal; None when the lab's answer and the value disagree.
+
+    A value below ``hcg_negative_below_iu_l`` is negative, from ``hcg_positive_from_iu_l`` positive,
+    and in between (or a comparator that straddles a limit) equivocal.
+    """
+    answer = reading.result.qualitative
+    if reading.value is None:
+        return answer
+    limits = ctx.protocol.thresholds
+    value, comparator = reading.value, reading.comparator
+    negative_below = limits.hcg_negative_below_iu_l
+    if comparator not in (">", ">=") and (
+        value < negative_below or (comparator == "<" and value <= negative_below)
+    ):
+        measured = Qualitative.NEGATIVE
+    elif comparator not in ("<", "<=") and value >= limits.hcg_positive_from_iu_l:
+        measured = Qualitative.POSITIVE
+    else:
+        measured = Qualitative.EQUIVOCAL
+    if answer is not None and answer is not measured:
+        return None
+    return measured
+
+
+def _hcg_shown(reading: Reading) -> str:
+    result = reading.result
+    value = f" ({reading.shown('IU/L')})" if reading.value is not None else ""
+    return f"βhCG{value} on {result.on.isoformat()}"
 
 
 @criterion("INC-WOCBP-HCG", Kind.INCLUSION)
 def negative_bhcg_after_menarche(ctx: Context) -> Finding:
     """"For patients of childbearing age (following menarche) : Negative βHCG"
+
+    The latest βhCG within its validity (``validity.hcg``), by the lab's answer or its value in IU/L
+    (mIU/mL is the same): below ``hcg_negative_below_iu_l`` negative, from ``hcg_positive_from_iu_l``
+    positive; a value in between, an equivocal answer or an answer that contradicts the value needs review.
     """
-    return unknown("Not evaluated yet")
+    skip = _not_applicable_or_unknown(ctx)
+    if skip is not None:
+        return skip
+    reading = latest_reading(ctx, "lab.hcg", "βhCG", ctx.protocol.validity.hcg, "hcg")
+    if not isinstance(reading, Reading):
+        return reading
+    shown, result = _hcg_shown(reading), reading.result
+    answer = _hcg_answer(ctx, reading)
+    if answer is Qualitative.NEGATIVE:
+        return passes(f"Negative {shown}", result, changes_on=reading.stale_on)
+    if answer is Qualitative.POSITIVE:
+        return fails(f"Positive {shown}", result, changes_on=reading.stale_on)
+    if answer is None:
+        return review(f"{shown}: the lab's {result.qualitative} answer contradicts the value", result)
+    return review(f"Equivocal {shown}: repeat or judge the test", result)
 
 
 @criterion("INC-WOCBP-CONTRACEPTION", Kind.INCLUSION, attested=True)
 def effective_contraception_after_menarche(ctx: Context) -> Finding:
     """"For patients of childbearing age (following menarche) : ... effective method of contraception (sexual abstinence, hormonal contraception, intrauterine device or hormone-releasing system, cap, diaphragm or sponge with spermicide, condom) until the 7 days after administration of the last dose of Baricitinib"
+
+    The method and the commitment to keep it are attested by the investigator. An estrogen-containing
+    contraceptive in the medication list is an allowed method: its thrombosis risk belongs to EXC-VTE-RISK.
     """
+    skip = _not_applicable_or_unknown(ctx)
+    if skip is not None:
+        return skip
     return judged(ctx, "INC-WOCBP-CONTRACEPTION", None)
 
 
 @criterion("EXC-PREG-BF", Kind.EXCLUSION, attested=True)
 def pregnant_or_breastfeeding(ctx: Context) -> Finding:
     """"Actual or in project of pregrancy and breast-feeding until the 7 days after administration of the last dose of Baricitinib"
+
+    A fresh positive βhCG, a fresh pregnancy or breastfeeding status answered yes, or a pregnancy or
+    breastfeeding diagnosis that has not ended excludes; such records count for any patient not male,
+    since they show the criterion applies. Plans cannot be read from data, so passing needs an attestation.
     """
-    return judged(ctx, "EXC-PREG-BF", None)
+    found = _pregnancy_or_breastfeeding_on_record(ctx)
+    sex = ctx.profile.sex if ctx.profile is not None else Sex.UNKNOWN
+    if found is not None and found.verdict is Verdict.FAIL and sex is not Sex.MALE:
+        return found
+    skip = _not_applicable_or_unknown(ctx)
+    if skip is not None:
+        return skip
+    return judged(ctx, "EXC-PREG-BF", found)
+
+
+def _pregnancy_or_breastfeeding_on_record(ctx: Context) -> Finding | None:
+    """A fail listing every sign of pregnancy or breastfeeding, a review for an equivocal one, or None."""
+    signs: list[tuple[str, object, date | None]] = []
+    doubts: list[tuple[str, object]] = []
+    reading = latest_reading(ctx, "lab.hcg", "βhCG", ctx.protocol.validity.hcg, "hcg")
+    if isinstance(reading, Reading):
+        answer = _hcg_answer(ctx, reading)
+        if answer is Qualitative.POSITIVE:
+            signs.append((f"positive {_hcg_shown(reading)}", reading.result, reading.stale_on))
+        elif answer is not Qualitative.NEGATIVE:
+            doubts.append((f"{_hcg_shown(reading)} is neither clearly negative nor positive", reading.result))
+    validity = ctx.protocol.validity
+    for code_list, label, days in (
+        ("obs.pregnancy_status", "pregnant", validity.pregnancy_status),
+        ("obs.breastfeeding_status", "breastfeeding", validity.breastfeeding_status),
+    ):
+        status: LabResult | None = ctx.latest(code_list)
+        if status is None or not ctx.fresh(status.on, days):
+            continue
+        if status.qualitative is Qualitative.POSITIVE:
+            sign = f"recorded as {label} on {status.on.isoformat()}"
+            signs.append((sign, status, ctx.stale_on(status.on, days)))
+        elif status.qualitative is Qualitative.EQUIVOCAL:
+            doubts.append((f"{label} status uncertain on {status.on.isoformat()}", status))
+    for code_list, label in (("dx.pregnancy", "pregnancy"), ("dx.breastfeeding", "breastfeeding")):
+        for dx in ctx.all(code_list):
+            if _ongoing(ctx, dx):
+                signs.append((f"{label} diagnosis ({dx.codes[0]}) since {dx.on.isoformat()}", dx, dx.abated))
+                break
+    if signs:
+        ends = [end for _, _, end in signs]
+        changes_on = None if None in ends else max(ends)  # type: ignore[type-var]
+        reason = "; ".join(text for text, _, _ in signs)
+        return fails(reason[0].upper() + reason[1:], *(fact for _, fact, _ in signs), changes_on=changes_on)
+    if doubts:
+        reason = "; ".join(text for text, _ in doubts)
+        return review(reason[0].upper() + reason[1:], *(fact for _, fact in doubts))
+    return None
+
+
+def _ongoing(ctx: Context, dx: Diagnosis) -> bool:
+    if dx.status in _ENDED:
+        return False
+    return dx.abated is None or dx.abated > ctx.as_of

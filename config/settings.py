@@ -1,0 +1,57 @@
+"""Service settings, from the environment (``MYOCIT_*``) with an embedded default that needs nothing.
+
+With no configuration the service keeps its data in ``./var/myocit.sqlite`` and passes Celery messages
+through a SQLite-backed broker beside it: one machine, still real Celery with real worker processes.
+Set ``MYOCIT_DATABASE_URL`` (PostgreSQL) and ``MYOCIT_BROKER_URL`` (Redis) to run the parts separately.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MYOCIT_", extra="ignore")
+
+    home: Path = Field(DEFAULT_HOME, description="Folder for the embedded database and broker.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in `home`.")
+    broker_url: str | None = Field(None, description="Celery broker URL; default: SQLite in `home`.")
+    protocol_version: str = "myocit-2026-11"
+    timezone: str = Field("Europe/Paris", description="Where 'today' is decided for stored screenings.")
+    today: date | None = Field(None, description="Fix 'today' (for rehearsals and tests); default: the real date.")
+    max_body_bytes: int = 5_000_000
+    sweep_after_seconds: int = Field(30, description="Re-enqueue stored work not picked up after this long.")
+    sweep_every_seconds: float = 10.0
+    rescreen_every_seconds: float = 300.0
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "myocit@localhost"
+    webhook_timeout_seconds: float = 5.0
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'myocit.sqlite').resolve()}"
+
+    def resolved_broker_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        return f"sqla+sqlite:///{(self.home / 'broker.sqlite').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,196 @@
+"""The ``myocit`` command: offline screening, the service's processes, and administration."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="MYOCIT eligibility screening: screen a FHIR record offline, or run the screening service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    json = "json"
+    text = "text"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"myocit: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _parse_day(text: str | None) -> date:
+    if text is None:
+        return date.today()  # the command line is where "today" is decided, never the domain
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of: {text!r} is not a date (YYYY-MM-DD)")
+        raise  # unreachable
+
+
+@app.command()
+def screen(
+    file: Path = typer.Argument(..., help="A FHIR R4 Bundle (collection, batch or transaction) with one patient's record."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluation date YYYY-MM-DD (planned inclusion/first dose). Default: today."),
+    fmt: Format = typer.Option(Format.json, "--format", help="json (contract §3) or text (for a coordinator)."),
+    protocol_version: str | None = typer.Option(None, "--protocol", help="Protocol version folder under config/protocols."),
+) -> None:
+    """Evaluate one patient's record against every MYOCIT criterion, without any server.
+
+    Exit 0 when it evaluated; 2 when the input cannot be read, with one line naming what is wrong.
+    """
+    from config.protocol_files import DEFAULT_VERSION, ProtocolError, load_protocol
+    from domain import PatientRecord, evaluate
+    from ingest.errors import InvalidInput
+    from ingest.fhir import parse_json, read_bundle, screening_input
+    from myocit.report import render_text
+
+    day = _parse_day(as_of)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        _fail(f"{file}: cannot read ({exc.strerror or exc})")
+    try:
+        protocol = load_protocol(protocol_version or DEFAULT_VERSION)
+    except ProtocolError as exc:
+        _fail(str(exc))
+    try:
+        bundle = read_bundle(parse_json(raw))
+        patient, profile, facts = screening_input(bundle)
+    except InvalidInput as exc:
+        _fail(f"{file}: {exc}")
+    record = PatientRecord.build(patient, profile, facts, protocol)
+    result = evaluate(record, protocol, day)
+    if fmt is Format.json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render_text(result))
+
+
+def _settings():
+    from config.settings import get_settings
+
+    return get_settings()
+
+
+def _migrate_quietly() -> None:
+    from store.migrate import upgrade
+
+    settings = _settings()
+    if settings.embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic migrations) to the latest version."""
+    _migrate_quietly()
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def api(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="HTTP port."),
+    workers: int = typer.Option(1, help="HTTP worker processes."),
+) -> None:
+    """Run the HTTP API (contract §5). OpenAPI docs at /docs."""
+    import uvicorn
+
+    _migrate_quietly()
+    uvicorn.run("myocit.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(2, help="Worker processes."),
+    loglevel: str = typer.Option("INFO", help="Celery log level."),
+) -> None:
+    """Run a Celery worker that evaluates patients and delivers alerts."""
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    runtime().celery.worker_main(
+        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
+         "--without-mingle", "-Q", "myocit"]
+    )
+
+
+@app.command()
+def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) -> None:
+    """Run the scheduler (celery beat): timed re-screening of due patients, and the sweeper."""
+    from workers.runtime import runtime
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    runtime().celery.start(
+        ["beat", f"--loglevel={loglevel}", f"--schedule={(settings.home / 'beat-schedule').resolve()}"]
+    )
+
+
+@app.command()
+def run(
+    port: int = typer.Option(8000, help="HTTP port on 127.0.0.1."),
+    concurrency: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Run the whole service in one process tree: API, worker and scheduler.
+
+    With no configuration: SQLite database and SQLite-backed broker under ./var. With
+    MYOCIT_DATABASE_URL and MYOCIT_BROKER_URL set: PostgreSQL and Redis.
+    """
+    from myocit.supervisor import supervise
+
+    _migrate_quietly()
+    settings = _settings()
+    typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
+               f"API on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops everything")
+    raise typer.Exit(supervise(port=port, concurrency=concurrency))
+
+
+token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(..., help="lab | coordinator | investigator | admin"),
+    site: str | None = typer.Option(None, help="The site this token is bound to (all but admin need one)."),
+    name: str | None = typer.Option(None, help="Who or what holds it (shown in the audit log)."),
+) -> None:
+    """Create a bearer token and print it once (only its hash is stored)."""
+    from store.tokens import ROLES, create_token
+    from workers.runtime import runtime
+
+    if role not in ROLES:
+        _fail(f"--role must be one of {', '.join(ROLES)}")
+    if role in ("coordinator", "investigator") and not site:
+        _fail(f"--site is required for the role {role}")
+    _migrate_quietly()
+    rt = runtime()
+    with rt.uow() as uow:
+        token = create_token(uow.session, role, site, name, rt.clock.now())
+        uow.commit()
+    typer.echo(token)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

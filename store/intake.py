@@ -1,0 +1,190 @@
+"""Storing an inbound message and what it says, in one transaction.
+
+A message is kept verbatim; each fact it carries is filed under its patient, or under how the
+message named the patient when that patient is not registered yet (linked when the Patient arrives).
+Every patient touched gets ``pending_seq`` bumped: the durable mark that it needs re-evaluation,
+which the sweeper honours even if the task sent after commit never reaches a worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from domain.facts import Fact, PatientProfile
+from store import codec
+from store.models import Fact as FactRow
+from store.models import Message, Patient, PatientIdentifier
+
+
+@dataclass(frozen=True)
+class Subject:
+    """How a message names its patient: by id, or by an identifier (system None: any system)."""
+
+    kind: str
+    value: str
+    system: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == "id":
+            return f"id:{self.value}"
+        return f"ident:{self.system or ''}|{self.value}"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A Patient resource: who the patient is and how other messages may name them."""
+
+    id: str
+    profile: PatientProfile
+    identifiers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Item:
+    """One resource (or one HL7 result group) of a message."""
+
+    subject: Subject | None
+    facts: list[Fact] = field(default_factory=list)
+    registration: Registration | None = None
+
+
+@dataclass
+class Stored:
+    message_pk: int
+    duplicate_of: int | None
+    touched: list[int]
+    facts: int
+    unmatched: int
+
+
+def digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def find_duplicate(session: Session, body: str) -> int | None:
+    return session.scalar(select(Message.pk).where(Message.sha256 == digest(body)).limit(1))
+
+
+def _subject_keys(reg: Registration) -> list[str]:
+    keys = [f"id:{reg.id}", f"ident:|{reg.id}"]
+    for system, value in reg.identifiers:
+        keys += [f"ident:{system}|{value}", f"ident:|{value}"]
+    return keys
+
+
+def _register(session: Session, reg: Registration, now: datetime) -> int:
+    row = session.scalar(select(Patient).where(Patient.id == reg.id).with_for_update())
+    if row is None:
+        row = Patient(id=reg.id, pending_seq=0, evaluated_seq=0)
+        session.add(row)
+    row.registered = True
+    row.birth_date = reg.profile.birth_date
+    row.sex = reg.profile.sex.value
+    row.site = reg.profile.site
+    row.updated_at = now
+    session.flush()
+    for system, value in reg.identifiers:
+        held = session.scalar(
+            select(PatientIdentifier).where(PatientIdentifier.system == system, PatientIdentifier.value == value)
+        )
+        if held is None:
+            session.add(PatientIdentifier(patient_pk=row.pk, system=system, value=value))
+        elif held.patient_pk != row.pk:
+            held.patient_pk = row.pk
+    session.execute(
+        update(FactRow)
+        .where(FactRow.patient_pk.is_(None), FactRow.subject_key.in_(_subject_keys(reg)))
+        .values(patient_pk=row.pk)
+    )
+    return row.pk
+
+
+def resolve(session: Session, subject: Subject) -> int | None:
+    if subject.kind == "id":
+        return session.scalar(select(Patient.pk).where(Patient.id == subject.value))
+    conditions = [PatientIdentifier.value == subject.value]
+    if subject.system:
+        conditions.append(PatientIdentifier.system == subject.system)
+    pk = session.scalar(select(PatientIdentifier.patient_pk).where(*conditions).limit(1))
+    if pk is None and not subject.system:
+        pk = session.scalar(select(Patient.pk).where(Patient.id == subject.value))
+    return pk
+
+
+def store_message(
+    session: Session,
+    *,
+    channel: str,
+    content_type: str,
+    body: str,
+    sender: str | None,
+    items: list[Item],
+    now: datetime,
+    control_id: str | None = None,
+) -> Stored:
+    """Keep the message and its facts; mark every patient it touches for re-evaluation."""
+    message = Message(
+        received_at=now,
+        channel=channel,
+        content_type=content_type,
+        body=body,
+        sha256=digest(body),
+        sender=sender,
+        control_id=control_id,
+        fact_count=sum(len(i.facts) for i in items),
+    )
+    session.add(message)
+    session.flush()
+    touched: set[int] = set()
+    for item in items:
+        if item.registration is not None:
+            touched.add(_register(session, item.registration, now))
+    resolved: dict[str, int | None] = {}
+    rows = []
+    unmatched = 0
+    for item in items:
+        if not item.facts or item.subject is None:
+            continue
+        key = item.subject.key
+        if key not in resolved:
+            resolved[key] = resolve(session, item.subject)
+        patient_pk = resolved[key]
+        if patient_pk is None:
+            unmatched += len(item.facts)
+        else:
+            touched.add(patient_pk)
+        for fact in item.facts:
+            rows.append(
+                {
+                    "message_pk": message.pk,
+                    "patient_pk": patient_pk,
+                    "subject_key": key,
+                    "kind": type(fact).__name__,
+                    "source": fact.source,
+                    "revision": fact.revision,
+                    "effective": fact.on,
+                    "payload": codec.dump(fact),
+                }
+            )
+    if rows:
+        session.execute(FactRow.__table__.insert(), rows)
+    if touched:
+        mark_pending(session, sorted(touched), now)
+    return Stored(message.pk, None, sorted(touched), len(rows), unmatched)
+
+
+def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> None:
+    session.execute(
+        update(Patient)
+        .where(Patient.pk.in_(patient_pks))
+        .values(pending_seq=Patient.pending_seq + 1, enqueued_at=now)
+    )
+
+
+__all__ = ["Item", "Registration", "Stored", "Subject", "find_duplicate", "store_message"]

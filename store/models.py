@@ -1,0 +1,149 @@
+"""The tables. Inbound messages are immutable; screenings are append-only; the patient row is the
+unit of consistency for evaluation (its lock serialises evaluators of one patient)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Message(Base):
+    """Every inbound message, verbatim, as received. Never updated."""
+
+    __tablename__ = "messages"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sender: Mapped[str | None] = mapped_column(String(120))
+    control_id: Mapped[str | None] = mapped_column(String(120))
+    fact_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    site: Mapped[str | None] = mapped_column(String(64), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(16))
+    pending_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    evaluated_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str | None] = mapped_column(String(16))
+    as_of: Mapped[date | None] = mapped_column(Date)
+    next_review_at: Mapped[date | None] = mapped_column(Date, index=True)
+    alerts_stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_patients_dirty", "pending_seq", "evaluated_seq"),)
+
+
+class PatientIdentifier(Base):
+    __tablename__ = "patient_identifiers"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
+    system: Mapped[str] = mapped_column(String(255), default="")
+    value: Mapped[str] = mapped_column(String(255), index=True)
+    __table_args__ = (UniqueConstraint("system", "value", name="uq_identifier"),)
+
+
+class Fact(Base):
+    """A fact derived from a message. ``subject_key`` keeps how the message named its patient, so
+    facts that arrive before their Patient are linked when it does."""
+
+    __tablename__ = "facts"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.pk"), index=True)
+    patient_pk: Mapped[int | None] = mapped_column(ForeignKey("patients.pk"), index=True)
+    subject_key: Mapped[str] = mapped_column(String(300), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(300))
+    revision: Mapped[int] = mapped_column(BigInteger)
+    effective: Mapped[date] = mapped_column(Date)
+    payload: Mapped[dict] = mapped_column(JSON)
+
+
+class Screening(Base):
+    """Append-only history of screening results, with the protocol version and the facts used."""
+
+    __tablename__ = "screenings"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    protocol_version: Mapped[str] = mapped_column(String(32))
+    result: Mapped[dict] = mapped_column(JSON)
+    fact_pks: Mapped[list] = mapped_column(JSON)
+    trigger: Mapped[str] = mapped_column(String(32), default="data")
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
+    screening_pk: Mapped[int] = mapped_column(ForeignKey("screenings.pk"), unique=True)
+    site: Mapped[str | None] = mapped_column(String(64), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class Outbox(Base):
+    """Events written in the same transaction as what caused them; dispatched after commit."""
+
+    __tablename__ = "outbox"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    site: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,164 @@
+"""Re-evaluating a patient under its row lock, and what the scheduler and sweeper look for.
+
+Two workers never evaluate one patient at once: evaluation holds the patient row lock
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's single writer on the embedded default) from reading
+``pending_seq`` to writing the result. Intake bumps ``pending_seq`` under the same row, so facts
+committed while an evaluation runs leave the patient pending, and their own task evaluates again:
+no update is lost, and a task finding nothing pending does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from domain import PatientRecord, Protocol, evaluate
+from domain.facts import PatientProfile, Sex
+from domain.verdicts import Screening as Result
+from store import codec
+from store.models import Alert, Fact, Outbox, Patient, Screening
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    patient_pk: int
+    screening_pk: int | None
+    status: str | None
+    alert_pk: int | None
+
+
+def profile_of(row: Patient) -> PatientProfile:
+    return PatientProfile(row.birth_date, Sex(row.sex) if row.sex else Sex.UNKNOWN, row.site)
+
+
+def load_record(session: Session, row: Patient, protocol: Protocol) -> tuple[PatientRecord, list[int]]:
+    rows = session.execute(select(Fact.pk, Fact.kind, Fact.payload).where(Fact.patient_pk == row.pk)).all()
+    facts = [codec.load(kind, payload) for _, kind, payload in rows]
+    return PatientRecord.build(row.id, profile_of(row), facts, protocol), [pk for pk, _, _ in rows]
+
+
+def compute(session: Session, row: Patient, protocol: Protocol, as_of: date) -> Result:
+    """A screening for any date, not stored (``GET /patients/{id}/eligibility?as_of=``)."""
+    record, _ = load_record(session, row, protocol)
+    return evaluate(record, protocol, as_of)
+
+
+def changed_criteria(before: dict, after: Result) -> list[str]:
+    old = {c["id"]: c["verdict"] for c in before.get("criteria", [])}
+    return [c.id for c in after.criteria if old.get(c.id) != c.verdict.value]
+
+
+def evaluate_patient(
+    session: Session,
+    patient_pk: int,
+    *,
+    protocol: Protocol,
+    as_of: date,
+    now: datetime,
+    trigger: str = "data",
+) -> Evaluated:
+    """Evaluate what is pending for one patient; store the result; raise an alert on a change."""
+    row = session.scalar(select(Patient).where(Patient.pk == patient_pk).with_for_update())
+    if row is None or not row.registered:
+        return Evaluated(patient_pk, None, None, None)
+    if row.pending_seq <= row.evaluated_seq:
+        return Evaluated(patient_pk, None, row.status, None)
+    seq = row.pending_seq
+    record, fact_pks = load_record(session, row, protocol)
+    result = evaluate(record, protocol, as_of)
+    previous = session.scalar(
+        select(Screening).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
+    )
+    stored = Screening(
+        patient_pk=row.pk,
+        created_at=now,
+        as_of=as_of,
+        status=result.status.value,
+        protocol_version=result.protocol_version,
+        result=result.to_json(),
+        fact_pks=fact_pks,
+        trigger=trigger,
+    )
+    session.add(stored)
+    session.flush()
+    alert_pk = None
+    if previous is not None and previous.status != result.status.value and row.alerts_stopped_at is None:
+        alert = Alert(
+            patient_pk=row.pk,
+            screening_pk=stored.pk,
+            site=row.site,
+            from_status=previous.status,
+            to_status=result.status.value,
+            changed=changed_criteria(previous.result, result),
+            created_at=now,
+        )
+        session.add(alert)
+        session.flush()
+        session.add(Outbox(topic="alert.created", ref=alert.pk, payload={"alert": alert.pk}, created_at=now))
+        alert_pk = alert.pk
+    row.status = result.status.value
+    row.as_of = as_of
+    row.next_review_at = result.next_review_at
+    row.evaluated_seq = seq
+    row.updated_at = now
+    return Evaluated(row.pk, stored.pk, row.status, alert_pk)
+
+
+def due_for_review(session: Session, today: date, limit: int = 1000) -> list[int]:
+    """Patients whose next review date has come (catching up on any days missed), oldest first."""
+    return list(
+        session.scalars(
+            select(Patient.pk)
+            .where(Patient.next_review_at <= today, Patient.registered.is_(True))
+            .order_by(Patient.next_review_at)
+            .limit(limit)
+        )
+    )
+
+
+def mark_for_review(session: Session, patient_pks: list[int], now: datetime) -> None:
+    """Clearing ``next_review_at`` here means a patient is picked once, and again only after the
+    evaluation sets the next date."""
+    if patient_pks:
+        session.execute(
+            update(Patient)
+            .where(Patient.pk.in_(patient_pks))
+            .values(pending_seq=Patient.pending_seq + 1, next_review_at=None, enqueued_at=now)
+        )
+
+
+def stalled(session: Session, older_than: datetime, limit: int = 1000) -> list[int]:
+    """Patients still pending whose task was sent long ago: it never reached a worker, or died."""
+    return list(
+        session.scalars(
+            select(Patient.pk)
+            .where(
+                Patient.pending_seq > Patient.evaluated_seq,
+                Patient.registered.is_(True),
+                (Patient.enqueued_at.is_(None)) | (Patient.enqueued_at < older_than),
+            )
+            .limit(limit)
+        )
+    )
+
+
+def touch_enqueued(session: Session, patient_pks: list[int], now: datetime) -> None:
+    if patient_pks:
+        session.execute(update(Patient).where(Patient.pk.in_(patient_pks)).values(enqueued_at=now))
+
+
+def undispatched(session: Session, older_than: datetime, limit: int = 1000) -> list[Outbox]:
+    return list(
+        session.scalars(
+            select(Outbox)
+            .where(Outbox.dispatched_at.is_(None), Outbox.created_at < older_than)
+            .order_by(Outbox.pk)
+            .limit(limit)
+        )
+    )
+
+
+SWEEP_GRACE = timedelta(seconds=30)

@@ -1,0 +1,206 @@
+"""The contract's routes (§5). Handlers validate, store in one transaction, then enqueue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import select, text
+
+from ingest.errors import InvalidInput
+from store import screening as screenings
+from store.intake import Item, Registration, Subject, find_duplicate, store_message
+from store.models import Alert, Patient, Screening
+from store.tokens import Caller
+from web.auth import require
+from web.intake import BUNDLE_TYPES, bundle_items, hl7_items, resource_items
+from web.outcomes import FHIR_JSON, outcome
+
+log = logging.getLogger("myocit.web")
+router = APIRouter()
+
+
+async def _body(request: Request) -> bytes:
+    limit = request.app.state.rt.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is larger than {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(413, f"the body is larger than {limit} bytes")
+    return body
+
+
+def _enqueue(rt, patient_pks: list[int]) -> None:
+    """Best effort after commit: if the broker is down, the sweeper re-sends from the database."""
+    from workers.tasks import enqueue_evaluations
+
+    try:
+        enqueue_evaluations(patient_pks)
+    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
+        log.warning("enqueue failed (%s); the sweeper will re-send", type(exc).__name__)
+
+
+def _store(request: Request, *, channel: str, content_type: str, body: str, caller: Caller,
+           items: list[Item], control_id: str | None = None):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        duplicate = find_duplicate(uow.session, body)
+        if duplicate is not None:
+            return duplicate, True
+        stored = store_message(uow.session, channel=channel, content_type=content_type, body=body,
+                               sender=caller.name, items=items, now=rt.clock.now(), control_id=control_id)
+        uow.on_commit(lambda: _enqueue(rt, stored.touched))
+        uow.commit()
+    return stored.message_pk, False
+
+
+@router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)")
+async def post_bundle(request: Request, caller: Caller = Depends(require("lab"))):
+    raw = await _body(request)
+    try:
+        parsed = bundle_items(raw)
+    except InvalidInput as exc:
+        return outcome(400, exc.code, str(exc), expression=exc.location)
+    text_body = raw.decode("utf-8")
+    message_pk, duplicate = _store(request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
+                                   body=text_body, caller=caller, items=parsed.items)
+    entries = []
+    for entry in parsed.entries:
+        response = {"status": entry.status}
+        if entry.location:
+            response["location"] = entry.location
+        if entry.problem:
+            response["outcome"] = {"resourceType": "OperationOutcome",
+                                   "issue": [{"severity": "error", "code": "invalid", "diagnostics": entry.problem}]}
+        entries.append({"response": response})
+    body = {"resourceType": "Bundle", "type": "batch-response", "entry": entries,
+            "meta": {"tag": [{"system": "urn:myocit:message", "code": str(message_pk),
+                              "display": "duplicate" if duplicate else "stored"}]}}
+    return JSONResponse(body, status_code=202, media_type=FHIR_JSON)
+
+
+@router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource")
+async def post_resource(resource_type: str, request: Request, caller: Caller = Depends(require("lab"))):
+    raw = await _body(request)
+    try:
+        items, location = resource_items(raw, resource_type)
+    except InvalidInput as exc:
+        return outcome(400, exc.code, str(exc), expression=exc.location)
+    message_pk, duplicate = _store(request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
+                                   body=raw.decode("utf-8"), caller=caller, items=items)
+    said = "already stored" if duplicate else "stored"
+    response = outcome(202, "informational", f"{location} {said} as message {message_pk}", severity="information")
+    response.headers["Location"] = location
+    return response
+
+
+@router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
+             response_class=PlainTextResponse)
+async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
+    from ingest.hl7v2 import InvalidHl7, ack
+
+    raw = await _body(request)
+    try:
+        text_body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text_body = raw.decode("latin-1")
+    try:
+        message, items, control_id = hl7_items(text_body)
+    except InvalidHl7 as exc:
+        return PlainTextResponse(exc.ack(), status_code=400, media_type="x-application/hl7-v2+er7")
+    _store(request, channel="hl7v2", content_type="x-application/hl7-v2+er7", body=text_body, caller=caller,
+           items=items, control_id=control_id)
+    return PlainTextResponse(ack(message, "AA", "stored"), status_code=202, media_type="x-application/hl7-v2+er7")
+
+
+def _visible_patient(session, caller: Caller, patient_id: str) -> Patient:
+    row = session.scalar(select(Patient).where(Patient.id == patient_id, Patient.registered.is_(True)))
+    if row is None or not caller.sees_site(row.site):
+        raise HTTPException(404, f"no patient {patient_id} for this site")
+    return row
+
+
+@router.get("/patients/{patient_id}/eligibility", tags=["screening"], summary="The latest screening, or one for ?as_of=")
+def eligibility(request: Request, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
+                caller: Caller = Depends(require("coordinator", "investigator"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        row = _visible_patient(uow.session, caller, patient_id)
+        if as_of is None:
+            latest = uow.session.scalar(
+                select(Screening).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
+            )
+            if latest is not None:
+                return latest.result
+            as_of = rt.clock.today()
+        return screenings.compute(uow.session, row, rt.protocol, as_of).to_json()
+
+
+def _alert_json(alert: Alert, patient_id: str) -> dict:
+    return {
+        "id": alert.pk,
+        "patient": patient_id,
+        "from_status": alert.from_status,
+        "to_status": alert.to_status,
+        "changed": alert.changed,
+        "created_at": alert.created_at.isoformat(),
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+    }
+
+
+@router.get("/alerts", tags=["alerts"], summary="Alerts for the caller's site, oldest first")
+def list_alerts(request: Request, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000),
+                caller: Caller = Depends(require("coordinator"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        query = select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk > after)
+        if caller.role != "admin":
+            query = query.where(Alert.site == caller.site)
+        rows = uow.session.execute(query.order_by(Alert.pk).limit(limit)).all()
+        return [_alert_json(alert, pid) for alert, pid in rows]
+
+
+@router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert")
+def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        found = uow.session.execute(
+            select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk == alert_id)
+            .with_for_update(of=Alert)
+        ).first()
+        if found is None or not caller.sees_site(found[0].site):
+            raise HTTPException(404, f"no alert {alert_id} for this site")
+        alert, pid = found
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = rt.clock.now()
+            alert.acknowledged_by = caller.name
+        body = _alert_json(alert, pid)
+        uow.commit()
+    return body
+
+
+@router.get("/healthz", tags=["service"], summary="200 when the database and the broker answer")
+def healthz(request: Request, response: Response):
+    rt = request.app.state.rt
+    checks = {}
+    try:
+        with rt.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - a health check reports every failure as "down"
+        checks["database"] = f"down ({type(exc).__name__})"
+    try:
+        with rt.celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"down ({type(exc).__name__})"
+    healthy = all(v == "ok" for v in checks.values())
+    response.status_code = 200 if healthy else 503
+    return {"status": "ok" if healthy else "unavailable", **checks}
+
+
+__all__ = ["router", "BUNDLE_TYPES", "Registration", "Subject"]

@@ -1,0 +1,54 @@
+"""The HTTP service (contract §5): FHIR and HL7 v2 in, eligibility and alerts out."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from web.outcomes import outcome
+
+log = logging.getLogger("myocit.web")
+
+DESCRIPTION = """Eligibility screening for the MYOCIT trial (baricitinib in new-onset juvenile
+dermatomyositis). Lab systems post FHIR R4 resources and HL7 v2 ORU^R01 results; every patient they
+touch is re-evaluated against the 34 criteria; coordinators read results and alerts for their site."""
+
+_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-long",
+                415: "not-supported", 503: "transient"}
+
+
+def create_app(rt=None) -> FastAPI:
+    from web import api
+
+    if rt is None:
+        from workers.runtime import runtime
+
+        rt = runtime()
+    app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION)
+    app.state.rt = rt
+    app.include_router(api.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: HTTPException):
+        response = outcome(exc.status_code, _ISSUE_CODES.get(exc.status_code, "processing"), str(exc.detail))
+        for key, value in (getattr(exc, "headers", None) or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return outcome(400, "invalid", f"{where}: {first.get('msg')}")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _database_down(_request: Request, exc: Exception):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return outcome(503, "transient", "the database is unavailable; nothing was stored, retry later")
+
+    return app

@@ -1,0 +1,107 @@
+"""Thin tasks: receive ids, open a unit of work, call the store and domain, commit, then emit.
+
+Each is idempotent (a re-run after a crash or a duplicate delivery changes nothing more), and each
+docstring says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from celery import shared_task
+
+from store import screening
+from workers.app import DELIVER, EVALUATE, RESCREEN_DUE, SWEEP
+from workers.runtime import runtime
+
+log = logging.getLogger("myocit.workers")
+
+
+def enqueue_evaluations(patient_pks: list[int], as_of: str | None = None) -> None:
+    celery = runtime().celery
+    for pk in patient_pks:
+        celery.send_task(EVALUATE, args=[pk], kwargs={"as_of": as_of} if as_of else {})
+
+
+@shared_task(name=EVALUATE, bind=True, max_retries=5, acks_late=True)
+def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | None:
+    """Evaluate everything pending for one patient.
+
+    Idempotent: it works only while ``pending_seq`` is ahead of ``evaluated_seq`` and closes that gap
+    in the same transaction as the result, so a second delivery finds nothing pending.
+    """
+    rt = runtime()
+    day = date.fromisoformat(as_of) if as_of else rt.clock.today()
+    with rt.uow() as uow:
+        done = screening.evaluate_patient(
+            uow.session, patient_pk, protocol=rt.protocol, as_of=day, now=rt.clock.now(),
+            trigger="schedule" if as_of else "data",
+        )
+        if done.alert_pk is not None:
+            alert_pk = done.alert_pk
+            uow.on_commit(lambda: rt.celery.send_task(DELIVER, args=[alert_pk]))
+        uow.commit()
+    if done.screening_pk is not None:
+        log.info("patient pk=%s evaluated: %s", patient_pk, done.status)
+    return done.status
+
+
+@shared_task(name=RESCREEN_DUE)
+def rescreen_due(today: str | None = None) -> int:
+    """Mark and enqueue the patients whose ``next_review_at`` has come (and any missed while down).
+
+    Idempotent: marking clears ``next_review_at`` in the same transaction, so a second run finds
+    nobody new; evaluation sets the next date.
+    """
+    rt = runtime()
+    day = date.fromisoformat(today) if today else rt.clock.today()
+    total = 0
+    while True:
+        with rt.uow() as uow:
+            due = screening.due_for_review(uow.session, day)
+            screening.mark_for_review(uow.session, due, rt.clock.now())
+            uow.on_commit(lambda due=due: enqueue_evaluations(due, day.isoformat()))
+            uow.commit()
+        total += len(due)
+        if len(due) < 1000:
+            break
+    if total:
+        log.info("re-screening %d patients due on or before %s", total, day.isoformat())
+    return total
+
+
+@shared_task(name=SWEEP)
+def sweep() -> dict:
+    """Re-send work that was stored but never finished: pending patients and undelivered alerts.
+
+    Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
+    """
+    rt = runtime()
+    now = rt.clock.now()
+    older = now - timedelta(seconds=rt.settings.sweep_after_seconds)
+    with rt.uow() as uow:
+        pks = screening.stalled(uow.session, older)
+        screening.touch_enqueued(uow.session, pks, now)
+        alerts = [o.payload.get("alert") for o in screening.undispatched(uow.session, older)
+                  if o.topic == "alert.created"]
+        uow.on_commit(lambda: enqueue_evaluations(pks))
+        uow.on_commit(lambda: [rt.celery.send_task(DELIVER, args=[a]) for a in alerts if a])
+        uow.commit()
+    if pks or alerts:
+        log.info("sweep re-sent %d evaluations and %d alert deliveries", len(pks), len(alerts))
+    return {"evaluations": len(pks), "alerts": len(alerts)}
+
+
+@shared_task(name=DELIVER, acks_late=True)
+def deliver_alert(alert_pk: int) -> None:
+    """Mark an alert's outbox event dispatched (channels are configured per site by delivery).
+
+    Idempotent: it only stamps events not yet dispatched.
+    """
+    from store.delivery_state import mark_dispatched
+
+    rt = runtime()
+    with rt.uow() as uow:
+        mark_dispatched(uow.session, alert_pk, rt.clock.now())
+        uow.commit()

@@ -34,8 +34,10 @@ class ConsentState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-IGNORED_STATUSES = frozenset({"entered-in-error", "cancelled", "preliminary", "registered", "not-done"})
-"""Source statuses whose facts never count (contract §1: ignored results)."""
+IGNORED_STATUSES = frozenset(
+    {"entered-in-error", "cancelled", "preliminary", "registered", "not-done", "not-taken", "intended", "draft"}
+)
+"""Source statuses whose facts never count: retracted, unfinished or never-given (contract §1)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,9 @@ def current_facts(facts: Iterable[Fact]) -> list[Fact]:
     for fact in facts:
         key = (type(fact).__name__, fact.source)
         held = latest.get(key)
-        if held is None or (fact.revision, fact.seq) >= (held.revision, held.seq):
+        # Equal revisions of one source are duplicates; the content breaks the tie so that the
+        # result never depends on arrival order.
+        if held is None or (fact.revision, fact.seq, repr(fact)) > (held.revision, held.seq, repr(held)):
             latest[key] = fact
     kept = []
     for fact in latest.values():

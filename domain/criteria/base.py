@@ -83,7 +83,8 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
     if note is not None and not ctx.fresh(note.on, validity):
         stale = f"the investigator's attestation of {note.on.isoformat()} is older than {validity} days"
         if from_data is not None:
-            return Finding(from_data.verdict, f"{from_data.reason}; {stale}", from_data.evidence + evidence(note))
+            return Finding(from_data.verdict, f"{from_data.reason}; {stale}", from_data.evidence + evidence(note),
+                           None, from_data.changes_on)
         return unknown(f"Needs a new investigator attestation: {stale}", note)
     if note is None:
         if from_data is not None:
@@ -96,6 +97,8 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
                 Verdict.REVIEW,
                 f"{from_data.reason}; the attestation of {note.on.isoformat()} predates it",
                 from_data.evidence + evidence(note),
+                None,
+                from_data.changes_on,
             )
     stale_on = ctx.stale_on(note.on, validity)
     if note.verdict == "fail":

@@ -85,7 +85,9 @@ def _asking(signals: list[Finding], question: str) -> Finding | None:
     finding = _combined(signals)
     if finding is None:
         return None
-    return Finding(Verdict.REVIEW, f"{finding.reason}: {question}", finding.evidence, None, finding.changes_on)
+    return Finding(
+        Verdict.REVIEW, f"{finding.reason}: {question}", finding.evidence, None, finding.changes_on
+    )
 
 
 # -- disease form -------------------------------------------------------------------------------
@@ -199,7 +201,10 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding:
             found.append(fails(f"{code} started {m.on.isoformat()} for JDM ({_shown(jdm)})", m))
         elif not m.reasons:
             found.append(
-                fails(f"{code} started {m.on.isoformat()} with no indication recorded, presumed given for JDM", m)
+                fails(
+                    f"{code} started {m.on.isoformat()} with no indication recorded, presumed given for JDM",
+                    m,
+                )
             )
         else:
             found.append(
@@ -230,8 +235,11 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding:
             )
     finding = _combined(found)
     if finding is not None and finding.verdict is Verdict.FAIL:
-        return Finding(finding.verdict, f"Immunosuppressant or biologic before inclusion: {finding.reason}",
-                       finding.evidence)
+        return Finding(
+            finding.verdict,
+            f"Immunosuppressant or biologic before inclusion: {finding.reason}",
+            finding.evidence,
+        )
     return judged(ctx, "EXC-PRIOR-IS", finding)
 
 
@@ -265,7 +273,8 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
     if not ctx.within(first.on, window):
         return fails(
             f"Systemic corticosteroid first started {first.on.isoformat()} "
-            f"({_code(ctx, 'med.corticosteroid_systemic', first)}), {_days(ctx.days_before(first.on))} before, "
+            f"({_code(ctx, 'med.corticosteroid_systemic', first)}), "
+            f"{_days(ctx.days_before(first.on))} before, "
             f"more than {window} days",
             *for_jdm,
         )
@@ -302,7 +311,9 @@ def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
     if not isinstance(weight, Reading):
         found.append(Finding(weight.verdict, f"{needs}: {weight.reason}", weight.evidence))
     elif weight.value is None or weight.value <= 0:
-        found.append(unknown(f"{needs}: the weight of {weight.result.on.isoformat()} carries no value", weight.result))
+        found.append(
+            unknown(f"{needs}: the weight of {weight.result.on.isoformat()} carries no value", weight.result)
+        )
     else:
         kg = weight.value
     lowest = None
@@ -327,8 +338,9 @@ def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
     return found, weight if kg is not None else None, lowest
 
 
-def _low_dose(ctx: Context, course: MedicationExposure, shown: str, per_kg: float, limit: float,
-              weight: Reading) -> Finding:
+def _low_dose(
+    ctx: Context, course: MedicationExposure, shown: str, per_kg: float, limit: float, weight: Reading
+) -> Finding:
     reason = (
         f"{shown} {course.daily_dose_mg:g} mg/day started {course.on.isoformat()}: "
         f"{_per_kg(per_kg, limit)} mg/kg/day "
@@ -374,7 +386,8 @@ def history_of_cancer(ctx: Context) -> Finding:
             ctx,
             "EXC-CANCER-HX",
             review(
-                f"Tumour of uncertain or borderline behaviour recorded ({_code(ctx, 'dx.cancer_borderline', last)}, "
+                "Tumour of uncertain or borderline behaviour recorded "
+                f"({_code(ctx, 'dx.cancer_borderline', last)}, "
                 f"onset {last.on.isoformat()}){_more(borderline)}: check whether it counts as cancer",
                 *borderline,
             ),
@@ -487,7 +500,8 @@ def history_of_thrombosis(ctx: Context) -> Finding:
     if events:
         last = events[0]
         return fails(
-            f"Thrombosis recorded ({_code(ctx, 'dx.thrombosis', last)}, onset {last.on.isoformat()}){_more(events)}",
+            f"Thrombosis recorded ({_code(ctx, 'dx.thrombosis', last)}, "
+            f"onset {last.on.isoformat()}){_more(events)}",
             *events,
         )
     return judged(ctx, "EXC-THROMBOSIS-HX", None)
@@ -501,9 +515,7 @@ def high_venous_thrombosis_risk(ctx: Context) -> Finding:
     contraceptive (a VTE risk factor in the baricitinib label) is put to that judgement as review.
     """
     signals = [
-        review(
-            f"Thrombophilia recorded ({_code(ctx, 'dx.thrombophilia', d)}, onset {d.on.isoformat()})", d
-        )
+        review(f"Thrombophilia recorded ({_code(ctx, 'dx.thrombophilia', d)}, onset {d.on.isoformat()})", d)
         for d in ctx.all("dx.thrombophilia")
     ] + [
         review(

@@ -106,6 +106,10 @@ def described(result: LabResult) -> str:
     return result.text or "no value"
 
 
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 class Fresh:
     """The newest result of one kind, and whether it is still usable as of ``ctx.as_of``."""
 
@@ -238,7 +242,7 @@ def active_hepatitis_b(ctx: Context) -> Finding:
         )
     if s == NEGATIVE:
         return passes(f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on)
-    return unknown(f"Needs an HBsAg result: {hbsag.missing()}", hbsag.result)
+    return unknown(sentence(hbsag.missing()), hbsag.result)
 
 
 def _passive_antibodies(ctx: Context, sampled: date):
@@ -265,7 +269,7 @@ def active_hepatitis_c(ctx: Context) -> Finding:
     if dx is not None:
         return fails(f"Active hepatitis C diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
-    antibody = Fresh(ctx, "lab.hcv_ab", "HCV antibodies", validity)
+    antibody = Fresh(ctx, "lab.hcv_ab", "HCV antibody", validity)
     rna = Fresh(ctx, "lab.hcv_rna", "HCV RNA", validity)
     r = nucleic_acid(rna.usable) if rna.usable else None
     if r in (POSITIVE, BELOW_LLOQ):
@@ -289,7 +293,7 @@ def active_hepatitis_c(ctx: Context) -> Finding:
         return passes(antibody.shown(), antibody.usable, changes_on=antibody.stale_on)
     if r == NEGATIVE:
         return passes(f"{rna.shown()}: not detected", rna.usable, changes_on=rna.stale_on)
-    return unknown(f"Needs an HCV antibody result: {antibody.missing()}", antibody.result)
+    return unknown(sentence(antibody.missing()), antibody.result)
 
 
 @criterion("EXC-INF-HIV", Kind.EXCLUSION)
@@ -328,7 +332,7 @@ def hiv_infection(ctx: Context) -> Finding:
         return passes(screen.shown(), screen.usable, changes_on=screen.stale_on)
     if c == NEGATIVE:
         return passes(confirm.shown(), confirm.usable, changes_on=confirm.stale_on)
-    return unknown(f"Needs an HIV screening result: {screen.missing()}", screen.result)
+    return unknown(sentence(screen.missing()), screen.result)
 
 
 @criterion("EXC-INF-TB", Kind.EXCLUSION)
@@ -359,4 +363,4 @@ def active_tuberculosis(ctx: Context) -> Finding:
         return passes(igra.shown(), igra.usable, changes_on=igra.stale_on)
     if i is not None:
         return review(f"{igra.shown()}: {i}", igra.usable, changes_on=igra.stale_on)
-    return unknown(f"Needs an IGRA: {igra.missing()}", igra.result)
+    return unknown(sentence(igra.missing()), igra.result)

@@ -2,38 +2,366 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from domain.context import Context
-from domain.criteria.base import criterion, fails, judged, passes, unknown
+from domain.criteria.base import criterion, earliest, fails, passes, review, unknown
+from domain.criteria.infections import (
+    BELOW_LLOQ,
+    NEGATIVE,
+    POSITIVE,
+    UNREADABLE,
+    Fresh,
+    sentence,
+    described,
+    nucleic_acid,
+    serology,
+)
 from domain.criteria.readings import Reading, latest_reading
+from domain.facts import LabResult
+from domain.renal import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
+from domain.units import convert
 from domain.verdicts import Finding, Kind
+
+COUNT_UNIT = "×10⁹/L"
+GFR_UNIT = "mL/min/1.73 m²"
+LOW_TITRE_UP_TO = 40.0
+"""aCL / anti-β2GP1 values up to this are "low titre" (Sydney criteria: medium/high is above 40
+GPL/MPL, catalogue §4). Read only when ``choices.antiphospholipid_low_titre`` is ``review``; it
+belongs in ``thresholds`` once the protocol model has a field for it."""
+
+_UP_TO = ("<", "<=")
+_FROM = (">", ">=")
+
+
+def below(value: float, comparator: str | None, limit: float) -> bool | None:
+    """Whether a result is below ``limit``, honouring its comparator; None when it cannot tell.
+
+    ``<0.5`` is below 0.5 (catalogue §1.3); ``<0.6`` or ``>0.4`` leave it open.
+    """
+    if comparator in _UP_TO:
+        return True if value <= limit else None
+    if comparator in _FROM:
+        return False if value >= limit else None
+    if comparator:
+        return None
+    return value < limit
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 4):g}"
 
 
 @criterion("EXC-CMV-PCR", Kind.EXCLUSION)
 def positive_blood_cmv_pcr(ctx: Context) -> Finding:
     """"Positive blood CMV PCR"
+
+    The newest blood CMV PCR (``lab.cmv_blood``) within ``validity.cmv_pcr`` days decides: any
+    detection fails, "detected below the limit of quantification" per ``choices.cmv_detected_below_lloq``,
+    not detected passes. Other specimens never count: if one is all there is, a person checks it.
     """
-    return unknown("Not evaluated yet")
+    validity = ctx.protocol.validity.cmv_pcr
+    pcr = Fresh(ctx, "lab.cmv_blood", "blood CMV PCR", validity)
+    result = pcr.usable
+    if result is None:
+        other = Fresh(ctx, "lab.cmv_other_specimen", "CMV PCR", validity).usable
+        if other is not None:
+            return review(
+                f"The only recent CMV PCR ({other.on.isoformat()}, LOINC {other.codes[0].code}) is not "
+                "on a blood specimen: check the specimen, or test blood",
+                other,
+                changes_on=ctx.stale_on(other.on, validity),
+            )
+        return unknown(sentence(pcr.missing()), pcr.result)
+    reading = nucleic_acid(result)
+    shown = f"Blood CMV PCR {described(result)} on {result.on.isoformat()}"
+    if reading == POSITIVE:
+        return fails(f"{shown}: CMV DNA detected", result, changes_on=pcr.stale_on)
+    if reading == BELOW_LLOQ:
+        text = f"{shown}: CMV DNA detected below the limit of quantification"
+        if ctx.protocol.choices.cmv_detected_below_lloq == "fail":
+            return fails(text, result, changes_on=pcr.stale_on)
+        return review(text, result, changes_on=pcr.stale_on)
+    if reading == NEGATIVE:
+        return passes(f"{shown}: not detected", result, changes_on=pcr.stale_on)
+    return review(f"{shown}: {reading}", result, changes_on=pcr.stale_on)
+
+
+@dataclass(frozen=True, slots=True)
+class _Clearance:
+    """A clearance in mL/min/1.73 m², how it was obtained, and what it rests on."""
+
+    value: float
+    comparator: str | None
+    how: str
+    facts: tuple
+    stale_on: date | None
 
 
 @criterion("EXC-CRCL", Kind.EXCLUSION)
 def low_creatinine_clearance(ctx: Context) -> Finding:
     """"Creatinine clearance < 40 ml/min"
+
+    Read as mL/min/1.73 m² (catalogue §5). The newest of a measured clearance, a lab-reported
+    paediatric eGFR and a creatinine decides; a creatinine gives bedside Schwartz with a height taken
+    at most ``windows.height_before_creatinine`` days before it, and wins ties (contract §1).
     """
-    return unknown("Not evaluated yet")
+    protocol = ctx.protocol
+    validity = protocol.validity.creatinine
+    creatinine = Fresh(ctx, "lab.creatinine", "creatinine", validity)
+    measured = Fresh(ctx, "lab.creatinine_clearance", "measured creatinine clearance", validity)
+    reported = Fresh(ctx, "lab.egfr_paediatric", "paediatric eGFR", validity)
+    inputs = (creatinine, measured, reported)
+    newest = max((f.usable.on for f in inputs if f.usable is not None), default=None)
+    if newest is None:
+        held = [f.missing() for f in inputs if f.result is not None]
+        if not held:
+            return unknown("No creatinine, measured creatinine clearance or paediatric eGFR")
+        return unknown("No usable kidney function result: " + "; ".join(held), *(f.result for f in inputs))
+    estimate: _Clearance | Finding | None = None
+    if creatinine.usable is not None and creatinine.usable.on == newest:
+        estimate = _schwartz(ctx, creatinine)
+    if not isinstance(estimate, _Clearance):
+        for source in (measured, reported):
+            if source.usable is not None and source.usable.on == newest:
+                estimate = _reported(ctx, source, measured=source is measured)
+                break
+    if not isinstance(estimate, _Clearance):
+        return estimate
+    limit = protocol.thresholds.clearance_below_ml_min_173
+    shown = _gfr(estimate.value, estimate.comparator, limit)
+    decided = below(estimate.value, estimate.comparator, limit)
+    if decided is True:
+        return fails(f"{estimate.how}: {shown}, below {limit:g} {GFR_UNIT}", *estimate.facts,
+                     changes_on=estimate.stale_on)
+    if decided is False:
+        return passes(f"{estimate.how}: {shown}, not below {limit:g} {GFR_UNIT}", *estimate.facts,
+                      changes_on=estimate.stale_on)
+    return review(f"{estimate.how}: {shown}, cannot tell whether it is below {limit:g} {GFR_UNIT}",
+                  *estimate.facts, changes_on=estimate.stale_on)
+
+
+def _gfr(value: float, comparator: str | None, limit: float) -> str:
+    """One decimal, unless rounding would put the shown value on the other side of the limit."""
+    shown = f"{value:.1f}"
+    if (value < limit) != (float(shown) < limit):
+        shown = f"{value:.3f}"
+    return f"{comparator or ''}{shown} {GFR_UNIT}"
+
+
+def _schwartz(ctx: Context, creatinine: Fresh) -> _Clearance | Finding:
+    protocol = ctx.protocol
+    result: LabResult = creatinine.usable
+    quantity = result.quantity
+    day = result.on.isoformat()
+    if quantity is None:
+        return unknown(f"The creatinine of {day} carries no value", result)
+    mg_dl = convert(quantity, "creatinine")
+    if mg_dl is None:
+        return unknown(f"The creatinine of {day} is in '{quantity.unit}', which cannot be converted to mg/dL", result)
+    window = protocol.windows.height_before_creatinine
+    height = _height_before(ctx, result.on, window)
+    if height is None:
+        return unknown(f"Creatinine {quantity} on {day} but no height within {window} days before it", result)
+    if not ctx.fresh(height.on, protocol.validity.height):
+        return unknown(
+            f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()} is older than "
+            f"{protocol.validity.height} days",
+            result,
+            height,
+        )
+    if height.quantity is None:
+        return unknown(f"The height of {height.on.isoformat()} carries no value", result, height)
+    cm = convert(height.quantity, "length")
+    if cm is None:
+        return unknown(
+            f"The height of {height.on.isoformat()} is in '{height.quantity.unit}', which cannot be converted to cm",
+            result,
+            height,
+        )
+    k = protocol.thresholds.schwartz_k
+    value = bedside_schwartz(cm, mg_dl, k)
+    if value is None or height.quantity.comparator:
+        return unknown(f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
+                       result, height)
+    how = (
+        f"eGFR by bedside Schwartz ({k:g} × {_number(cm)} cm / {_number(mg_dl)} mg/dL) from creatinine "
+        f"{quantity} on {day} and height {height.quantity} on {height.on.isoformat()}"
+    )
+    stale_on = earliest(creatinine.stale_on, ctx.stale_on(height.on, protocol.validity.height))
+    return _Clearance(value, inverse_comparator(quantity.comparator), how, (result, height), stale_on)
+
+
+def _height_before(ctx: Context, day: date, window: int) -> LabResult | None:
+    """The newest height on ``day`` or at most ``window`` days before it."""
+    for height in ctx.all("vital.height"):
+        if height.on > day:
+            continue
+        return height if (day - height.on).days <= window else None
+    return None
+
+
+def _reported(ctx: Context, source: Fresh, *, measured: bool) -> _Clearance | Finding:
+    result: LabResult = source.usable
+    quantity = result.quantity
+    day = result.on.isoformat()
+    label = source.label
+    if quantity is None:
+        return unknown(f"The {label} of {day} carries no value", result)
+    value = convert(quantity, "gfr")
+    if value is None:
+        return unknown(f"The {label} of {day} is in '{quantity.unit}', which cannot be converted to {GFR_UNIT}",
+                       result)
+    how = f"{label[0].upper()}{label[1:]} {quantity} on {day}"
+    if not measured or quantity.unit.lower().replace(" ", "") != "ml/min":
+        return _Clearance(value, quantity.comparator, how, (result,), source.stale_on)
+    return _per_body_surface(ctx, source, value, how)
+
+
+def _per_body_surface(ctx: Context, source: Fresh, ml_min: float, how: str) -> _Clearance:
+    """A measured clearance in plain mL/min, normalised with Mosteller's body surface when possible."""
+    validity = ctx.protocol.validity
+    height = Fresh(ctx, "vital.height", "height", validity.height)
+    weight = Fresh(ctx, "vital.weight", "weight", validity.weight)
+    bsa = None
+    h, w = height.usable, weight.usable
+    if h is not None and w is not None and h.quantity is not None and w.quantity is not None:
+        cm = convert(h.quantity, "length")
+        kg = convert(w.quantity, "mass")
+        if cm is not None and kg is not None:
+            bsa = mosteller_bsa(cm, kg)
+    result = source.usable
+    comparator = result.quantity.comparator
+    if bsa is None:
+        return _Clearance(
+            ml_min, comparator, f"{how}, taken as per 1.73 m²: no recent height and weight to normalise it",
+            (result,), source.stale_on,
+        )
+    how = (
+        f"{how}, normalised to 1.73 m² for a body surface of {bsa:.2f} m² (Mosteller, height "
+        f"{h.quantity} on {h.on.isoformat()}, weight {w.quantity} on {w.on.isoformat()})"
+    )
+    stale_on = earliest(source.stale_on, height.stale_on, weight.stale_on)
+    return _Clearance(normalised_clearance(ml_min, bsa), comparator, how, (result, h, w), stale_on)
 
 
 @criterion("EXC-ALC", Kind.EXCLUSION)
 def low_lymphocytes(ctx: Context) -> Finding:
     """"Lymphocytes < 0,5x109 cell/L"
+
+    Either cytopenia excludes on its own (catalogue §6(a)). The newest absolute count within
+    ``validity.blood_count`` days, or a newer percentage times a leukocyte count from the same sample.
     """
-    return unknown("Not evaluated yet")
+    return _cytopenia(ctx, "Lymphocytes", "lab.lymphocytes", "lab.lymphocytes_pct",
+                      ctx.protocol.thresholds.lymphocytes_below_10e9_l)
 
 
 @criterion("EXC-ANC", Kind.EXCLUSION)
 def low_neutrophils(ctx: Context) -> Finding:
     """"Neutrophils < 1x109 cell/L"
+
+    Either cytopenia excludes on its own (catalogue §6(a)). The newest absolute count within
+    ``validity.blood_count`` days, or a newer percentage times a leukocyte count from the same sample.
     """
-    return unknown("Not evaluated yet")
+    return _cytopenia(ctx, "Neutrophils", "lab.neutrophils", "lab.neutrophils_pct",
+                      ctx.protocol.thresholds.neutrophils_below_10e9_l)
+
+
+def _cytopenia(ctx: Context, label: str, absolute_list: str, percent_list: str, limit: float) -> Finding:
+    validity = ctx.protocol.validity.blood_count
+    absolute: LabResult | None = ctx.latest(absolute_list)
+    unpaired: LabResult | None = None
+    for percent in ctx.all(percent_list):
+        if (absolute is not None and percent.on <= absolute.on) or not ctx.fresh(percent.on, validity):
+            break
+        wbc = _same_sample(ctx, percent)
+        if wbc is not None:
+            return _derived_count(ctx, label, percent, wbc, limit)
+        unpaired = unpaired or percent
+    if absolute is not None and ctx.fresh(absolute.on, validity):
+        return _absolute_count(ctx, label, absolute, limit)
+    if unpaired is not None:
+        return unknown(
+            f"{label} {unpaired.quantity or 'percentage'} on {unpaired.on.isoformat()} but no leukocyte count "
+            "from the same sample",
+            unpaired,
+        )
+    if absolute is not None:
+        return unknown(f"The latest {label.lower()[:-1]} count ({absolute.on.isoformat()}) is older than {validity} days",
+                       absolute)
+    return unknown(f"No {label.lower()[:-1]} count")
+
+
+def _same_sample(ctx: Context, percent: LabResult) -> LabResult | None:
+    """The leukocyte count from the sample a differential percentage was measured on."""
+    for wbc in ctx.all("lab.leukocytes"):
+        if wbc.on < percent.on:
+            break
+        if percent.sample is not None and wbc.sample is not None:
+            if wbc.sample == percent.sample:
+                return wbc
+        elif wbc.on == percent.on and wbc.seq == percent.seq:
+            return wbc
+    return None
+
+
+def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -> Finding:
+    quantity = result.quantity
+    day = result.on.isoformat()
+    if quantity is None:
+        return unknown(f"The {label.lower()[:-1]} count of {day} carries no number", result)
+    value = convert(quantity, "cell_count")
+    if value is None:
+        return unknown(f"The {label.lower()[:-1]} count of {day} is in '{quantity.unit}', which cannot be converted "
+                       f"to {COUNT_UNIT}", result)
+    shown = f"{label} {quantity}"
+    if quantity.value != value:
+        shown += f" ({quantity.comparator or ''}{_number(value)} {COUNT_UNIT})"
+    stale_on = ctx.stale_on(result.on, ctx.protocol.validity.blood_count)
+    return _count_verdict(f"{shown} on {day}", value, quantity.comparator, limit, (result,), stale_on)
+
+
+def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult, limit: float) -> Finding:
+    facts = (percent, wbc)
+    p, w = percent.quantity, wbc.quantity
+    if p is None or w is None:
+        return unknown(f"The {label.lower()[:-1]} percentage or leukocyte count of {percent.on.isoformat()} carries "
+                       "no number", *facts)
+    share = convert(p, "percent")
+    if share is None:
+        return unknown(f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in '{p.unit}', "
+                       "which cannot be converted to %", *facts)
+    count = convert(w, "cell_count")
+    if count is None:
+        return unknown(f"The leukocyte count of {wbc.on.isoformat()} is in '{w.unit}', which cannot be "
+                       f"converted to {COUNT_UNIT}", *facts)
+    value = round(share * count / 100, 6)
+    comparator = _combined(p.comparator, w.comparator)
+    validity = ctx.protocol.validity.blood_count
+    stale_on = earliest(ctx.stale_on(percent.on, validity), ctx.stale_on(wbc.on, validity))
+    shown = (f"{label} {comparator or ''}{_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
+             f"on {percent.on.isoformat()}")
+    return _count_verdict(shown, value, comparator, limit, facts, stale_on)
+
+
+def _combined(first: str | None, second: str | None) -> str | None:
+    """The comparator of a product of two results; ``?`` when they bound it in opposite directions."""
+    if not first or not second:
+        return first or second
+    if (first in _UP_TO) == (second in _UP_TO):
+        return first
+    return "?"
+
+
+def _count_verdict(shown: str, value: float, comparator: str | None, limit: float, facts: tuple,
+                   stale_on: date | None) -> Finding:
+    decided = below(value, comparator, limit)
+    if decided is True:
+        return fails(f"{shown}, below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
+    if decided is False:
+        return passes(f"{shown}, not below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
+    return review(f"{shown}: cannot tell whether it is below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
 
 
 @criterion("EXC-HB", Kind.EXCLUSION)
@@ -45,16 +373,105 @@ def low_haemoglobin(ctx: Context) -> Finding:
     reading = latest_reading(ctx, "lab.haemoglobin", "haemoglobin", ctx.protocol.validity.haemoglobin, "haemoglobin")
     if not isinstance(reading, Reading):
         return reading
-    limit = ctx.protocol.thresholds.haemoglobin_below_g_dl
     hb = reading.result
+    if reading.value is None:
+        return unknown(f"The haemoglobin of {hb.on.isoformat()} carries no number", hb)
+    limit = ctx.protocol.thresholds.haemoglobin_below_g_dl
     shown = f"{reading.shown('g/dL')} on {hb.on.isoformat()}"
-    if reading.value < limit or (reading.comparator in ("<", "<=") and reading.value <= limit):
-        return fails(f"Haemoglobin {shown}, below {limit:g} g/dL", hb)
-    return passes(f"Haemoglobin {shown}, not below {limit:g} g/dL", hb, changes_on=reading.stale_on)
+    decided = below(reading.value, reading.comparator, limit)
+    if decided is True:
+        return fails(f"Haemoglobin {shown}, below {limit:g} g/dL", hb, changes_on=reading.stale_on)
+    if decided is False:
+        return passes(f"Haemoglobin {shown}, not below {limit:g} g/dL", hb, changes_on=reading.stale_on)
+    return review(f"Haemoglobin {shown}: cannot tell whether it is below {limit:g} g/dL", hb,
+                  changes_on=reading.stale_on)
+
+
+_APL_TESTS = (
+    ("lab.lupus_anticoagulant", "lupus anticoagulant"),
+    ("lab.anticardiolipin", "anticardiolipin"),
+    ("lab.anti_b2gp1", "anti-β2-glycoprotein 1"),
+)
 
 
 @criterion("EXC-APL", Kind.EXCLUSION)
 def antiphospholipid_antibodies(ctx: Context) -> Finding:
     """"Positivity for antiphospholipids antibodies (Lupus anticoagulant and/or anti-beta2 glycoprotein 1 and/or anti-cardiolipin)"
+
+    Any of the three positive by the lab's cut-off within ``validity.antiphospholipid`` days fails,
+    IgG and IgM each by their newest result. Equivocal results, values without the lab's reading and
+    a lupus anticoagulant sampled under anticoagulation need review; all three negative pass.
     """
-    return unknown("Not evaluated yet")
+    validity = ctx.protocol.validity.antiphospholipid
+    low_titre_review = ctx.protocol.choices.antiphospholipid_low_titre == "review"
+    positive: list[LabResult] = []
+    doubtful: list[tuple[LabResult, str]] = []
+    negative: list[LabResult] = []
+    missing: list[str] = []
+    texts: dict[str, str] = {}
+    for code_list, label in _APL_TESTS:
+        seen: set[str] = set()
+        for result in ctx.all(code_list):
+            if not ctx.fresh(result.on, validity):
+                break
+            analyte = result.codes[0].code if result.codes else ""
+            if analyte in seen:
+                continue
+            seen.add(analyte)
+            texts[result.source] = f"{label} ({analyte}) {described(result)} on {result.on.isoformat()}"
+            reading = serology(result)
+            if reading == POSITIVE:
+                why = _doubtful_positive(ctx, code_list, result, low_titre_review)
+                if why is None:
+                    positive.append(result)
+                else:
+                    doubtful.append((result, why))
+            elif reading == NEGATIVE:
+                negative.append(result)
+            elif reading == UNREADABLE:
+                doubtful.append((result, "a result in free text only"))
+            else:
+                doubtful.append((result, f"{reading}; the positivity cut-off is the lab's"))
+        if not seen:
+            held = ctx.latest(code_list)
+            missing.append(f"no {label} result" if held is None else
+                           f"the latest {label} ({held.on.isoformat()}) is older than {validity} days")
+
+    def stale(results) -> date | None:
+        return earliest(*(ctx.stale_on(r.on, validity) for r in results))
+
+    if positive:
+        return fails("; ".join(f"{texts[r.source]}: positive" for r in positive), *positive,
+                     changes_on=stale(positive))
+    if doubtful:
+        reason = "; ".join(f"{texts[r.source]}: {why}" for r, why in doubtful)
+        if missing:
+            reason += "; also " + ", ".join(missing)
+        used = [r for r, _ in doubtful]
+        return review(reason, *used, changes_on=stale(used))
+    if missing:
+        return unknown("Needs all three antiphospholipid tests: " + ", ".join(missing), *negative)
+    return passes("; ".join(f"{texts[r.source]}" for r in negative) + ": all negative", *negative,
+                  changes_on=stale(negative))
+
+
+def _doubtful_positive(ctx: Context, code_list: str, result: LabResult, low_titre_review: bool) -> str | None:
+    """Why a positive antiphospholipid result needs a person rather than excluding, if it does."""
+    if code_list == "lab.lupus_anticoagulant":
+        drug = _anticoagulant_on(ctx, result.on)
+        if drug is not None:
+            return f"positive, sampled under anticoagulation ({str(drug.codes[0]).upper()} from {drug.on.isoformat()})"
+        return None
+    quantity = result.quantity
+    if low_titre_review and quantity is not None and quantity.value <= LOW_TITRE_UP_TO:
+        return f"low-titre positive (up to {LOW_TITRE_UP_TO:g})"
+    return None
+
+
+def _anticoagulant_on(ctx: Context, day: date):
+    if "med.anticoagulant" not in ctx.protocol.codesets:
+        return None
+    for med in ctx.all("med.anticoagulant"):
+        if med.on <= day and (med.until is None or med.until >= day):
+            return med
+    return None

@@ -102,7 +102,10 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
             )
     stale_on = ctx.stale_on(note.on, validity)
     if note.verdict == "fail":
-        return fails(f"Investigator attested that this criterion is not met on {note.on.isoformat()}", note)
+        return fails(
+            f"Investigator attested that this criterion is not met on {note.on.isoformat()}", note,
+            changes_on=stale_on,
+        )
     extra = from_data.evidence if from_data is not None else ()
     finding = passes(f"Investigator attested that this criterion is met on {note.on.isoformat()}", note, changes_on=stale_on)
     return Finding(finding.verdict, finding.reason, finding.evidence + extra, None, stale_on)

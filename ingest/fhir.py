@@ -24,10 +24,7 @@ from ingest.errors import InvalidInput
 from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
 from ingest.fhir_values import reference_key
 
-try:  # fhir.resources >= 7: one module per FHIR release
-    from fhir.resources.R4B import get_fhir_model_class
-except ImportError:  # pragma: no cover - the pinned version has it
-    raise
+from fhir.resources.R4B import get_fhir_model_class
 
 SUPPORTED_TYPES = frozenset({
     "Patient", "Observation", "DiagnosticReport", "Condition", "MedicationStatement",
@@ -264,7 +261,28 @@ def _contained_index(resource: Any) -> dict[str, Any]:
     return {f"#{c.id}": c for c in (getattr(resource, "contained", None) or ()) if getattr(c, "id", None)}
 
 
-def _make_resolver(resource: Any, bundle_index: dict[str, Any] | None) -> Callable[[str | None], Any]:
+class _BundleIndex:
+    """The resources of one bundle by fullUrl and by ``Type/id`` (an entry without id: its fallback)."""
+
+    def __init__(self) -> None:
+        self.refs: dict[str, Any] = {}
+        self.ids: dict[int, str] = {}
+
+    def add(self, resource: Any, rid: str, full_url: str | None) -> None:
+        if not resource.id:
+            self.ids[id(resource)] = rid
+        if full_url:
+            self.refs[full_url.strip()] = resource
+        self.refs[f"{resource.get_resource_type()}/{rid}"] = resource
+
+    def get(self, reference: str) -> Any:
+        return self.refs.get(reference.strip()) or self.refs.get(reference_key(reference))
+
+    def id_of(self, resource: Any) -> str | None:
+        return resource.id or self.ids.get(id(resource))
+
+
+def _make_resolver(resource: Any, index: _BundleIndex | None) -> Callable[[str | None], Any]:
     contained = _contained_index(resource)
 
     def resolve(reference: str | None) -> Any:
@@ -272,15 +290,13 @@ def _make_resolver(resource: Any, bundle_index: dict[str, Any] | None) -> Callab
             return None
         if reference.startswith("#"):
             return contained.get(reference)
-        if bundle_index is None:
-            return None
-        return bundle_index.get(reference.strip()) or bundle_index.get(reference_key(reference))
+        return index.get(reference) if index is not None else None
 
     return resolve
 
 
 def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
-            _bundle_index: dict[str, Any] | None = None, _retracted: dict[str, str] | None = None,
+            _index: _BundleIndex | None = None, _retracted: dict[str, str] | None = None,
             _parents: dict[str, Any] | None = None) -> Extracted:
     """The facts one resource gives. ``fallback_id`` names a resource without ``id`` (e.g. the
     entry's fullUrl); InvalidInput for codes and statuses the contract cannot read."""
@@ -295,7 +311,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
     ctx = Context(
         source=out.source,
         revision=revision,
-        resolve=_make_resolver(resource, _bundle_index),
+        resolve=_make_resolver(resource, _index),
         warnings=out.warnings,
         retracted=(_retracted or {}).get(out.source),
         parent=(_parents or {}).get(out.source),
@@ -305,11 +321,11 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
     out.profile = result.profile
     out.site = result.site
     out.identifiers = result.identifiers
-    out.subject = _subject(result.subject, ctx, _bundle_index, out)
+    out.subject = _subject(result.subject, ctx, _index, out)
     return out
 
 
-def _subject(ref: Any, ctx: Context, bundle_index: dict[str, Any] | None, out: Extracted) -> SubjectRef | None:
+def _subject(ref: Any, ctx: Context, index: _BundleIndex | None, out: Extracted) -> SubjectRef | None:
     if out.resource_type == "Patient":
         return SubjectRef("id", out.resource_id)
     if ref is None:
@@ -317,11 +333,10 @@ def _subject(ref: Any, ctx: Context, bundle_index: dict[str, Any] | None, out: E
     if ref.reference:
         target = ctx.resolve(ref.reference)
         if target is not None and target.get_resource_type() == "Patient":
-            return SubjectRef("id", target.id or _bundle_ids.get(id(target), ref.reference))
+            return SubjectRef("id", (index.id_of(target) if index else target.id) or ref.reference)
         key = reference_key(ref.reference)
         if key.startswith("Patient?"):
-            query = key.split("?", 1)[1]
-            for part in query.split("&"):
+            for part in key.split("?", 1)[1].split("&"):
                 name, _, value = part.partition("=")
                 if name == "identifier" and value:
                     system, bar, val = value.rpartition("|")
@@ -339,9 +354,6 @@ def _subject(ref: Any, ctx: Context, bundle_index: dict[str, Any] | None, out: E
     return None
 
 
-_bundle_ids: dict[int, str] = {}
-
-
 def _fallback(entry: Any, index: int, kind: str) -> str:
     url = (entry.fullUrl or "").strip()
     if url:
@@ -355,35 +367,27 @@ def _fallback(entry: Any, index: int, kind: str) -> str:
 def extract_bundle(bundle: Any) -> list[Extracted]:
     """The facts of every entry, in entry order (entries without a resource are skipped)."""
     entries = [(i, e, e.resource) for i, e in enumerate(bundle.entry or ()) if e.resource is not None]
-    index: dict[str, Any] = {}
-    _bundle_ids.clear()
+    index = _BundleIndex()
     for i, entry, resource in entries:
-        kind = resource.get_resource_type()
-        rid = resource.id or _fallback(entry, i, kind)
-        if not resource.id:
-            _bundle_ids[id(resource)] = rid
-        if entry.fullUrl:
-            index[entry.fullUrl.strip()] = resource
-        index[f"{kind}/{rid}"] = resource
+        index.add(resource, resource.id or _fallback(entry, i, resource.get_resource_type()), entry.fullUrl)
     retracted, parents = _report_links(entries, index)
     out = []
     for i, entry, resource in entries:
         kind = resource.get_resource_type()
         try:
             out.append(extract(resource, revision=revision_of(resource, i), fallback_id=_fallback(entry, i, kind),
-                               _bundle_index=index, _retracted=retracted, _parents=parents))
+                               _index=index, _retracted=retracted, _parents=parents))
         except InvalidInput as exc:
             inner = exc.location.split(".", 1)[1] if exc.location and "." in exc.location else ""
             location = f"Bundle.entry[{i}].resource" + (f".{inner}" if inner else "")
             raise InvalidInput(f"entry {i}: {exc}", code=exc.code, location=location) from None
-    _bundle_ids.clear()
     return out
 
 
 _RETRACTING = frozenset({"entered-in-error", "cancelled"})
 
 
-def _report_links(entries, index) -> tuple[dict[str, str], dict[str, Any]]:
+def _report_links(entries, index: _BundleIndex) -> tuple[dict[str, str], dict[str, Any]]:
     """Observations named by a DiagnosticReport in the bundle: retracted ones (report status) and
     each one's report (its date and specimen stand in for the observation's own when missing)."""
     retracted: dict[str, str] = {}
@@ -394,10 +398,10 @@ def _report_links(entries, index) -> tuple[dict[str, str], dict[str, Any]]:
         for ref in resource.result or ():
             if not ref.reference or ref.reference.startswith("#"):
                 continue
-            target = index.get(ref.reference.strip()) or index.get(reference_key(ref.reference))
+            target = index.get(ref.reference)
             if target is None or target.get_resource_type() != "Observation":
                 continue
-            source = f"Observation/{target.id or _bundle_ids.get(id(target))}"
+            source = f"Observation/{index.id_of(target)}"
             parents.setdefault(source, resource)
             if resource.status in _RETRACTING:
                 retracted[source] = resource.status

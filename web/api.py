@@ -100,7 +100,8 @@ async def post_resource(resource_type: str, request: Request, caller: Caller = D
 @router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
              response_class=PlainTextResponse)
 async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
-    from ingest.hl7v2 import InvalidHl7, ack
+    from ingest.errors import InvalidHl7
+    from ingest.hl7v2 import ack, ack_error
 
     raw = await _body(request)
     try:
@@ -110,7 +111,7 @@ async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
     try:
         message, items, control_id = hl7_items(text_body)
     except InvalidHl7 as exc:
-        return PlainTextResponse(exc.ack(), status_code=400, media_type="x-application/hl7-v2+er7")
+        return PlainTextResponse(ack_error(text_body, exc), status_code=400, media_type="x-application/hl7-v2+er7")
     _store(request, channel="hl7v2", content_type="x-application/hl7-v2+er7", body=text_body, caller=caller,
            items=items, control_id=control_id)
     return PlainTextResponse(ack(message, "AA", "stored"), status_code=202, media_type="x-application/hl7-v2+er7")

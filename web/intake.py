@@ -51,7 +51,8 @@ def to_item(extracted, base: int = 0) -> Item:
 
 
 def _check_subject(extracted, where: str) -> None:
-    if extracted.profile is None and extracted.facts and extracted.subject is None:
+    if extracted.resource_type in fhir.SUPPORTED_TYPES and extracted.resource_type != "Patient" \
+            and extracted.subject is None:
         raise InvalidInput(f"{where} ({extracted.source}): no subject: name the patient in subject.reference "
                            "(Patient/{{id}}) or subject.identifier", code="required", location=where)
 
@@ -69,20 +70,21 @@ def bundle_items(raw: bytes) -> ParsedBundle:
     if not isinstance(entries, list):
         raise InvalidInput("Bundle.entry must be a list", code="structure", location="Bundle.entry")
     parsed = ParsedBundle()
-    valid: list[dict] = []
-    for index, entry in enumerate(entries):
-        where = f"Bundle.entry[{index}]"
-        try:
-            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-                raise InvalidInput(f"{where}: no resource", code="required", location=f"{where}.resource")
-            fhir.read_resource(entry["resource"])
+    if kind != "batch":
+        # A transaction (or collection) is all-or-nothing: one invalid entry refuses the request.
+        bundle = fhir.read_bundle(data)
+        parsed.entries = [EntryOutcome("202 Accepted") for _ in entries]
+    else:
+        valid: list[dict] = []
+        for index, entry in enumerate(entries):
+            try:
+                fhir.extract_bundle(fhir.read_bundle({**data, "entry": [entry]}))
+            except InvalidInput as exc:
+                parsed.entries.append(EntryOutcome("400 Bad Request", problem=f"entry {index}: {exc}"))
+                continue
             valid.append(entry)
             parsed.entries.append(EntryOutcome("202 Accepted"))
-        except InvalidInput as exc:
-            if kind != "batch":
-                raise InvalidInput(f"{where}: {exc}", code=exc.code, location=exc.location or where) from None
-            parsed.entries.append(EntryOutcome("400 Bad Request", problem=str(exc)))
-    bundle = fhir.read_bundle({**data, "entry": valid})
+        bundle = fhir.read_bundle({**data, "entry": valid})
     extracted = fhir.extract_bundle(bundle)
     base = arrival_revision()
     accepted = [e for e in parsed.entries if e.problem is None]

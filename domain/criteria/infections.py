@@ -7,7 +7,7 @@ answer, since cut-offs belong to each assay; a viral load above zero is a detect
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from domain.context import Context
 from domain.criteria.base import criterion, earliest, fails, judged, passes, review, unknown
@@ -113,18 +113,27 @@ def sentence(text: str) -> str:
 class Fresh:
     """The newest result of one kind, and whether it is still usable as of ``ctx.as_of``."""
 
-    __slots__ = ("label", "result", "usable", "stale_on", "validity")
+    __slots__ = ("label", "result", "usable", "validity")
 
     def __init__(self, ctx: Context, code_list: str, label: str, validity: int | None) -> None:
         self.label = label
         self.validity = validity
         self.result: LabResult | None = ctx.latest(code_list)
         self.usable: LabResult | None = None
-        self.stale_on: date | None = None
         result = self.result
-        if result is not None and ctx.fresh(result.on, validity) and _carries_value(result):
+        if (
+            result is not None
+            and (validity is None or (ctx.as_of - result.on).days <= validity)
+            and (result.quantity is not None or result.qualitative is not None or result.text)
+        ):
             self.usable = result
-            self.stale_on = ctx.stale_on(result.on, validity)
+
+    @property
+    def stale_on(self) -> date | None:
+        """The first day the usable result is stale (None if there is none, or it never is)."""
+        if self.usable is None or self.validity is None:
+            return None
+        return self.usable.on + timedelta(days=self.validity + 1)
 
     def missing(self) -> str:
         """Why this test cannot be used: absent, stale, or empty."""
@@ -241,7 +250,9 @@ def active_hepatitis_b(ctx: Context) -> Finding:
             changes_on=earliest(core.stale_on, hbsag.stale_on, dna.stale_on),
         )
     if s == NEGATIVE:
-        return passes(f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on)
+        return passes(
+            f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on
+        )
     return unknown(sentence(hbsag.missing()), hbsag.result)
 
 
@@ -358,7 +369,9 @@ def active_tuberculosis(ctx: Context) -> Finding:
         return review(f"Past tuberculosis {_code(past)}, ended {ended.isoformat()}", past, igra.usable)
     i = serology(igra.usable) if igra.usable else None
     if i == POSITIVE:
-        return review(f"{igra.shown()}: latent tuberculosis to treat first", igra.usable, changes_on=igra.stale_on)
+        return review(
+            f"{igra.shown()}: latent tuberculosis to treat first", igra.usable, changes_on=igra.stale_on
+        )
     if i == NEGATIVE:
         return passes(igra.shown(), igra.usable, changes_on=igra.stale_on)
     if i is not None:

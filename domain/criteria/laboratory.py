@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from domain.context import Context
 from domain.criteria.base import criterion, earliest, fails, passes, review, unknown
@@ -13,13 +13,13 @@ from domain.criteria.infections import (
     POSITIVE,
     UNREADABLE,
     Fresh,
-    sentence,
     described,
     nucleic_acid,
+    sentence,
     serology,
 )
 from domain.criteria.readings import Reading, latest_reading
-from domain.facts import LabResult
+from domain.facts import LabResult, Qualitative
 from domain.renal import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
 from domain.units import convert
 from domain.verdicts import Finding, Kind
@@ -68,7 +68,7 @@ def positive_blood_cmv_pcr(ctx: Context) -> Finding:
         other = Fresh(ctx, "lab.cmv_other_specimen", "CMV PCR", validity).usable
         if other is not None:
             return review(
-                f"The only recent CMV PCR ({other.on.isoformat()}, LOINC {other.codes[0].code}) is not "
+                f"The only recent CMV PCR ({other.on.isoformat()}, {other.codes[0]}) is not "
                 "on a blood specimen: check the specimen, or test blood",
                 other,
                 changes_on=ctx.stale_on(other.on, validity),
@@ -88,8 +88,7 @@ def positive_blood_cmv_pcr(ctx: Context) -> Finding:
     return review(f"{shown}: {reading}", result, changes_on=pcr.stale_on)
 
 
-@dataclass(frozen=True, slots=True)
-class _Clearance:
+class _Clearance(NamedTuple):
     """A clearance in mL/min/1.73 m², how it was obtained, and what it rests on."""
 
     value: float
@@ -133,13 +132,22 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
     shown = _gfr(estimate.value, estimate.comparator, limit)
     decided = below(estimate.value, estimate.comparator, limit)
     if decided is True:
-        return fails(f"{estimate.how}: {shown}, below {limit:g} {GFR_UNIT}", *estimate.facts,
-                     changes_on=estimate.stale_on)
+        return fails(
+            f"{estimate.how}: {shown}, below {limit:g} {GFR_UNIT}",
+            *estimate.facts,
+            changes_on=estimate.stale_on,
+        )
     if decided is False:
-        return passes(f"{estimate.how}: {shown}, not below {limit:g} {GFR_UNIT}", *estimate.facts,
-                      changes_on=estimate.stale_on)
-    return review(f"{estimate.how}: {shown}, cannot tell whether it is below {limit:g} {GFR_UNIT}",
-                  *estimate.facts, changes_on=estimate.stale_on)
+        return passes(
+            f"{estimate.how}: {shown}, not below {limit:g} {GFR_UNIT}",
+            *estimate.facts,
+            changes_on=estimate.stale_on,
+        )
+    return review(
+        f"{estimate.how}: {shown}, cannot tell whether it is below {limit:g} {GFR_UNIT}",
+        *estimate.facts,
+        changes_on=estimate.stale_on,
+    )
 
 
 def _gfr(value: float, comparator: str | None, limit: float) -> str:
@@ -159,7 +167,9 @@ def _schwartz(ctx: Context, creatinine: Fresh) -> _Clearance | Finding:
         return unknown(f"The creatinine of {day} carries no value", result)
     mg_dl = convert(quantity, "creatinine")
     if mg_dl is None:
-        return unknown(f"The creatinine of {day} is in '{quantity.unit}', which cannot be converted to mg/dL", result)
+        return unknown(
+            f"The creatinine of {day} is in '{quantity.unit}', which cannot be converted to mg/dL", result
+        )
     window = protocol.windows.height_before_creatinine
     height = _height_before(ctx, result.on, window)
     if height is None:
@@ -176,15 +186,19 @@ def _schwartz(ctx: Context, creatinine: Fresh) -> _Clearance | Finding:
     cm = convert(height.quantity, "length")
     if cm is None:
         return unknown(
-            f"The height of {height.on.isoformat()} is in '{height.quantity.unit}', which cannot be converted to cm",
+            f"The height of {height.on.isoformat()} is in '{height.quantity.unit}', "
+            "which cannot be converted to cm",
             result,
             height,
         )
     k = protocol.thresholds.schwartz_k
     value = bedside_schwartz(cm, mg_dl, k)
     if value is None or height.quantity.comparator:
-        return unknown(f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
-                       result, height)
+        return unknown(
+            f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
+            result,
+            height,
+        )
     how = (
         f"eGFR by bedside Schwartz ({k:g} × {_number(cm)} cm / {_number(mg_dl)} mg/dL) from creatinine "
         f"{quantity} on {day} and height {height.quantity} on {height.on.isoformat()}"
@@ -211,8 +225,9 @@ def _reported(ctx: Context, source: Fresh, *, measured: bool) -> _Clearance | Fi
         return unknown(f"The {label} of {day} carries no value", result)
     value = convert(quantity, "gfr")
     if value is None:
-        return unknown(f"The {label} of {day} is in '{quantity.unit}', which cannot be converted to {GFR_UNIT}",
-                       result)
+        return unknown(
+            f"The {label} of {day} is in '{quantity.unit}', which cannot be converted to {GFR_UNIT}", result
+        )
     how = f"{label[0].upper()}{label[1:]} {quantity} on {day}"
     if not measured or quantity.unit.lower().replace(" ", "") != "ml/min":
         return _Clearance(value, quantity.comparator, how, (result,), source.stale_on)
@@ -235,8 +250,11 @@ def _per_body_surface(ctx: Context, source: Fresh, ml_min: float, how: str) -> _
     comparator = result.quantity.comparator
     if bsa is None:
         return _Clearance(
-            ml_min, comparator, f"{how}, taken as per 1.73 m²: no recent height and weight to normalise it",
-            (result,), source.stale_on,
+            ml_min,
+            comparator,
+            f"{how}, taken as per 1.73 m²: no recent height and weight to normalise it",
+            (result,),
+            source.stale_on,
         )
     how = (
         f"{how}, normalised to 1.73 m² for a body surface of {bsa:.2f} m² (Mosteller, height "
@@ -253,8 +271,13 @@ def low_lymphocytes(ctx: Context) -> Finding:
     Either cytopenia excludes on its own (catalogue §6(a)). The newest absolute count within
     ``validity.blood_count`` days, or a newer percentage times a leukocyte count from the same sample.
     """
-    return _cytopenia(ctx, "Lymphocytes", "lab.lymphocytes", "lab.lymphocytes_pct",
-                      ctx.protocol.thresholds.lymphocytes_below_10e9_l)
+    return _cytopenia(
+        ctx,
+        "Lymphocytes",
+        "lab.lymphocytes",
+        "lab.lymphocytes_pct",
+        ctx.protocol.thresholds.lymphocytes_below_10e9_l,
+    )
 
 
 @criterion("EXC-ANC", Kind.EXCLUSION)
@@ -264,8 +287,13 @@ def low_neutrophils(ctx: Context) -> Finding:
     Either cytopenia excludes on its own (catalogue §6(a)). The newest absolute count within
     ``validity.blood_count`` days, or a newer percentage times a leukocyte count from the same sample.
     """
-    return _cytopenia(ctx, "Neutrophils", "lab.neutrophils", "lab.neutrophils_pct",
-                      ctx.protocol.thresholds.neutrophils_below_10e9_l)
+    return _cytopenia(
+        ctx,
+        "Neutrophils",
+        "lab.neutrophils",
+        "lab.neutrophils_pct",
+        ctx.protocol.thresholds.neutrophils_below_10e9_l,
+    )
 
 
 def _cytopenia(ctx: Context, label: str, absolute_list: str, percent_list: str, limit: float) -> Finding:
@@ -283,13 +311,16 @@ def _cytopenia(ctx: Context, label: str, absolute_list: str, percent_list: str, 
         return _absolute_count(ctx, label, absolute, limit)
     if unpaired is not None:
         return unknown(
-            f"{label} {unpaired.quantity or 'percentage'} on {unpaired.on.isoformat()} but no leukocyte count "
-            "from the same sample",
+            f"{label} {unpaired.quantity or 'percentage'} on {unpaired.on.isoformat()} "
+            "but no leukocyte count from the same sample",
             unpaired,
         )
     if absolute is not None:
-        return unknown(f"The latest {label.lower()[:-1]} count ({absolute.on.isoformat()}) is older than {validity} days",
-                       absolute)
+        return unknown(
+            f"The latest {label.lower()[:-1]} count ({absolute.on.isoformat()}) "
+            f"is older than {validity} days",
+            absolute,
+        )
     return unknown(f"No {label.lower()[:-1]} count")
 
 
@@ -313,8 +344,11 @@ def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -
         return unknown(f"The {label.lower()[:-1]} count of {day} carries no number", result)
     value = convert(quantity, "cell_count")
     if value is None:
-        return unknown(f"The {label.lower()[:-1]} count of {day} is in '{quantity.unit}', which cannot be converted "
-                       f"to {COUNT_UNIT}", result)
+        return unknown(
+            f"The {label.lower()[:-1]} count of {day} is in '{quantity.unit}', which cannot be converted "
+            f"to {COUNT_UNIT}",
+            result,
+        )
     shown = f"{label} {quantity}"
     if quantity.value != value:
         shown += f" ({quantity.comparator or ''}{_number(value)} {COUNT_UNIT})"
@@ -326,22 +360,33 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     facts = (percent, wbc)
     p, w = percent.quantity, wbc.quantity
     if p is None or w is None:
-        return unknown(f"The {label.lower()[:-1]} percentage or leukocyte count of {percent.on.isoformat()} carries "
-                       "no number", *facts)
+        return unknown(
+            f"The {label.lower()[:-1]} percentage or leukocyte count of {percent.on.isoformat()} carries "
+            "no number",
+            *facts,
+        )
     share = convert(p, "percent")
     if share is None:
-        return unknown(f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in '{p.unit}', "
-                       "which cannot be converted to %", *facts)
+        return unknown(
+            f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in '{p.unit}', "
+            "which cannot be converted to %",
+            *facts,
+        )
     count = convert(w, "cell_count")
     if count is None:
-        return unknown(f"The leukocyte count of {wbc.on.isoformat()} is in '{w.unit}', which cannot be "
-                       f"converted to {COUNT_UNIT}", *facts)
+        return unknown(
+            f"The leukocyte count of {wbc.on.isoformat()} is in '{w.unit}', which cannot be "
+            f"converted to {COUNT_UNIT}",
+            *facts,
+        )
     value = round(share * count / 100, 6)
     comparator = _combined(p.comparator, w.comparator)
     validity = ctx.protocol.validity.blood_count
     stale_on = earliest(ctx.stale_on(percent.on, validity), ctx.stale_on(wbc.on, validity))
-    shown = (f"{label} {comparator or ''}{_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
-             f"on {percent.on.isoformat()}")
+    shown = (
+        f"{label} {comparator or ''}{_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
+        f"on {percent.on.isoformat()}"
+    )
     return _count_verdict(shown, value, comparator, limit, facts, stale_on)
 
 
@@ -354,14 +399,17 @@ def _combined(first: str | None, second: str | None) -> str | None:
     return "?"
 
 
-def _count_verdict(shown: str, value: float, comparator: str | None, limit: float, facts: tuple,
-                   stale_on: date | None) -> Finding:
+def _count_verdict(
+    shown: str, value: float, comparator: str | None, limit: float, facts: tuple, stale_on: date | None
+) -> Finding:
     decided = below(value, comparator, limit)
     if decided is True:
         return fails(f"{shown}, below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
     if decided is False:
         return passes(f"{shown}, not below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
-    return review(f"{shown}: cannot tell whether it is below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
+    return review(
+        f"{shown}: cannot tell whether it is below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on
+    )
 
 
 @criterion("EXC-HB", Kind.EXCLUSION)
@@ -370,7 +418,9 @@ def low_haemoglobin(ctx: Context) -> Finding:
 
     The latest haemoglobin within its validity, in g/dL (g/L and mmol/L converted).
     """
-    reading = latest_reading(ctx, "lab.haemoglobin", "haemoglobin", ctx.protocol.validity.haemoglobin, "haemoglobin")
+    reading = latest_reading(
+        ctx, "lab.haemoglobin", "haemoglobin", ctx.protocol.validity.haemoglobin, "haemoglobin"
+    )
     if not isinstance(reading, Reading):
         return reading
     hb = reading.result
@@ -383,8 +433,11 @@ def low_haemoglobin(ctx: Context) -> Finding:
         return fails(f"Haemoglobin {shown}, below {limit:g} g/dL", hb, changes_on=reading.stale_on)
     if decided is False:
         return passes(f"Haemoglobin {shown}, not below {limit:g} g/dL", hb, changes_on=reading.stale_on)
-    return review(f"Haemoglobin {shown}: cannot tell whether it is below {limit:g} g/dL", hb,
-                  changes_on=reading.stale_on)
+    return review(
+        f"Haemoglobin {shown}: cannot tell whether it is below {limit:g} g/dL",
+        hb,
+        changes_on=reading.stale_on,
+    )
 
 
 _APL_TESTS = (
@@ -403,67 +456,90 @@ def antiphospholipid_antibodies(ctx: Context) -> Finding:
     a lupus anticoagulant sampled under anticoagulation need review; all three negative pass.
     """
     validity = ctx.protocol.validity.antiphospholipid
-    low_titre_review = ctx.protocol.choices.antiphospholipid_low_titre == "review"
-    positive: list[LabResult] = []
-    doubtful: list[tuple[LabResult, str]] = []
-    negative: list[LabResult] = []
+    as_of = ctx.as_of
+    positive: list[tuple[str, LabResult]] = []
+    doubtful: list[tuple[str, LabResult, str]] = []
     missing: list[str] = []
-    texts: dict[str, str] = {}
+    negatives: list[LabResult] = []
+    oldest_negative = as_of
     for code_list, label in _APL_TESTS:
-        seen: set[str] = set()
+        seen: list[str] = []
         for result in ctx.all(code_list):
-            if not ctx.fresh(result.on, validity):
+            if (as_of - result.on).days > validity:
                 break
             analyte = result.codes[0].code if result.codes else ""
             if analyte in seen:
                 continue
-            seen.add(analyte)
-            texts[result.source] = f"{label} ({analyte}) {described(result)} on {result.on.isoformat()}"
+            seen.append(analyte)
+            answer = result.qualitative
+            if answer is Qualitative.NEGATIVE:
+                negatives.append(result)
+                oldest_negative = min(oldest_negative, result.on)
+                continue
             reading = serology(result)
             if reading == POSITIVE:
-                why = _doubtful_positive(ctx, code_list, result, low_titre_review)
+                why = _doubtful_positive(ctx, code_list, result)
                 if why is None:
-                    positive.append(result)
+                    positive.append((label, result))
                 else:
-                    doubtful.append((result, why))
-            elif reading == NEGATIVE:
-                negative.append(result)
+                    doubtful.append((label, result, why))
             elif reading == UNREADABLE:
-                doubtful.append((result, "a result in free text only"))
+                doubtful.append((label, result, "a result in free text only" if result.text else "no value"))
             else:
-                doubtful.append((result, f"{reading}; the positivity cut-off is the lab's"))
+                doubtful.append((label, result, f"{reading}; the positivity cut-off is the lab's"))
         if not seen:
             held = ctx.latest(code_list)
-            missing.append(f"no {label} result" if held is None else
-                           f"the latest {label} ({held.on.isoformat()}) is older than {validity} days")
-
-    def stale(results) -> date | None:
-        return earliest(*(ctx.stale_on(r.on, validity) for r in results))
-
+            missing.append(
+                f"no {label} result"
+                if held is None
+                else f"the latest {label} ({held.on.isoformat()}) is older than {validity} days"
+            )
     if positive:
-        return fails("; ".join(f"{texts[r.source]}: positive" for r in positive), *positive,
-                     changes_on=stale(positive))
+        results = [r for _, r in positive]
+        return fails(
+            "; ".join(f"{_apl_shown(label, r)}: positive" for label, r in positive),
+            *results,
+            changes_on=_apl_stale(ctx, results),
+        )
     if doubtful:
-        reason = "; ".join(f"{texts[r.source]}: {why}" for r, why in doubtful)
+        reason = "; ".join(f"{_apl_shown(label, r)}: {why}" for label, r, why in doubtful)
         if missing:
             reason += "; also " + ", ".join(missing)
-        used = [r for r, _ in doubtful]
-        return review(reason, *used, changes_on=stale(used))
+        results = [r for _, r, _ in doubtful]
+        return review(reason, *results, changes_on=_apl_stale(ctx, results))
     if missing:
-        return unknown("Needs all three antiphospholipid tests: " + ", ".join(missing), *negative)
-    return passes("; ".join(f"{texts[r.source]}" for r in negative) + ": all negative", *negative,
-                  changes_on=stale(negative))
+        return unknown("Needs all three antiphospholipid tests: " + ", ".join(missing), *negatives)
+    return passes(
+        f"Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on "
+        f"{oldest_negative.isoformat()}",
+        *negatives,
+        changes_on=ctx.stale_on(oldest_negative, validity),
+    )
 
 
-def _doubtful_positive(ctx: Context, code_list: str, result: LabResult, low_titre_review: bool) -> str | None:
+def _apl_shown(label: str, result: LabResult) -> str:
+    analyte = result.codes[0].code if result.codes else "uncoded"
+    return f"{label} ({analyte}) {described(result)} on {result.on.isoformat()}"
+
+
+def _apl_stale(ctx: Context, results: list[LabResult]) -> date | None:
+    return ctx.stale_on(min(r.on for r in results), ctx.protocol.validity.antiphospholipid)
+
+
+def _doubtful_positive(ctx: Context, code_list: str, result: LabResult) -> str | None:
     """Why a positive antiphospholipid result needs a person rather than excluding, if it does."""
     if code_list == "lab.lupus_anticoagulant":
         drug = _anticoagulant_on(ctx, result.on)
         if drug is not None:
-            return f"positive, sampled under anticoagulation ({str(drug.codes[0]).upper()} from {drug.on.isoformat()})"
+            drug_code = str(drug.codes[0]).upper()
+            return f"positive, sampled under anticoagulation ({drug_code} from {drug.on.isoformat()})"
         return None
     quantity = result.quantity
-    if low_titre_review and quantity is not None and quantity.value <= LOW_TITRE_UP_TO:
+    if (
+        ctx.protocol.choices.antiphospholipid_low_titre == "review"
+        and quantity is not None
+        and quantity.value <= LOW_TITRE_UP_TO
+    ):
         return f"low-titre positive (up to {LOW_TITRE_UP_TO:g})"
     return None
 

@@ -32,6 +32,8 @@ def test_a_measured_clearance_is_scaled_to_1_73_square_metres():
     assert normalised_clearance(40, 1.73) == pytest.approx(40.0)
 
 
-@pytest.mark.parametrize(("given", "expected"), [("<", ">"), ("<=", ">="), (">", "<"), (">=", "<="), (None, None)])
+@pytest.mark.parametrize(
+    ("given", "expected"), [("<", ">"), ("<=", ">="), (">", "<"), (">=", "<="), (None, None)]
+)
 def test_a_creatinine_bound_becomes_the_opposite_bound_on_the_egfr(given, expected):
     assert inverse_comparator(given) == expected

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from domain.facts import PatientProfile
 from ingest.errors import InvalidInput
 from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
 from ingest.fhir_values import reference_key
-
-from fhir.resources.R4B import get_fhir_model_class
 
 SUPPORTED_TYPES = frozenset({
     "Patient", "Observation", "DiagnosticReport", "Condition", "MedicationStatement",
@@ -314,7 +314,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
         resolve=_make_resolver(resource, _index),
         warnings=out.warnings,
         retracted=(_retracted or {}).get(out.source),
-        parent=(_parents or {}).get(out.source),
+        parents=(_parents or {}).get(out.source, ()),
     )
     result = mapper(resource, ctx)
     out.facts = result.facts
@@ -387,24 +387,40 @@ def extract_bundle(bundle: Any) -> list[Extracted]:
 _RETRACTING = frozenset({"entered-in-error", "cancelled"})
 
 
-def _report_links(entries, index: _BundleIndex) -> tuple[dict[str, str], dict[str, Any]]:
-    """Observations named by a DiagnosticReport in the bundle: retracted ones (report status) and
-    each one's report (its date and specimen stand in for the observation's own when missing)."""
-    retracted: dict[str, str] = {}
-    parents: dict[str, Any] = {}
+def _report_links(entries, index: _BundleIndex) -> tuple[dict[str, str], dict[str, tuple]]:
+    """Observations named by a DiagnosticReport (``result``) or a panel (``hasMember``) in the bundle:
+    each one's ancestors, nearest first (their date and specimen stand in for its own when missing),
+    and the retracted ones (an ancestor entered-in-error or cancelled retracts its results)."""
+    parent_of: dict[str, list[Any]] = {}
     for _i, _entry, resource in entries:
-        if resource.get_resource_type() != "DiagnosticReport":
-            continue
-        for ref in resource.result or ():
+        kind = resource.get_resource_type()
+        refs = resource.result if kind == "DiagnosticReport" else (
+            resource.hasMember if kind == "Observation" else None)
+        for ref in refs or ():
             if not ref.reference or ref.reference.startswith("#"):
                 continue
             target = index.get(ref.reference)
-            if target is None or target.get_resource_type() != "Observation":
+            if target is None or target.get_resource_type() != "Observation" or target is resource:
                 continue
-            source = f"Observation/{index.id_of(target)}"
-            parents.setdefault(source, resource)
-            if resource.status in _RETRACTING:
-                retracted[source] = resource.status
+            parent_of.setdefault(f"Observation/{index.id_of(target)}", []).append(resource)
+    retracted: dict[str, str] = {}
+    parents: dict[str, tuple] = {}
+    for source, direct in parent_of.items():
+        chain: list[Any] = []
+        seen = {source}
+        frontier = list(direct)
+        while frontier:
+            ancestor = frontier.pop(0)
+            key = f"{ancestor.get_resource_type()}/{index.id_of(ancestor)}"
+            if key in seen:
+                continue
+            seen.add(key)
+            chain.append(ancestor)
+            frontier.extend(parent_of.get(key, ()))
+        parents[source] = tuple(chain)
+        status = next((a.status for a in chain if a.status in _RETRACTING), None)
+        if status is not None:
+            retracted[source] = status
     return retracted, parents
 
 
@@ -444,7 +460,18 @@ def screening_input(bundle: Any) -> tuple[str, PatientProfile | None, list]:
 
 
 __all__ = [
-    "Extracted", "InvalidInput", "OFFLINE_BUNDLE_TYPES", "SUBMISSION_BUNDLE_TYPES", "SUPPORTED_TYPES",
-    "SubjectRef", "extract", "extract_bundle", "parse_json", "patient_identifiers", "read_bundle",
-    "read_resource", "revision_of", "screening_input",
+    "OFFLINE_BUNDLE_TYPES",
+    "SUBMISSION_BUNDLE_TYPES",
+    "SUPPORTED_TYPES",
+    "Extracted",
+    "InvalidInput",
+    "SubjectRef",
+    "extract",
+    "extract_bundle",
+    "parse_json",
+    "patient_identifiers",
+    "read_bundle",
+    "read_resource",
+    "revision_of",
+    "screening_input",
 ]

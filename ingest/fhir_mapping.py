@@ -7,11 +7,13 @@ that is merely unusual becomes a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
+from domain.criteria import ORDER
 from domain.facts import (
     Assessment,
     Attestation,
@@ -95,8 +97,8 @@ class Context:
     warnings: list[str]
     retracted: str | None = None
     """A DiagnosticReport in the same bundle retracted this observation: its status."""
-    parent: Any = None
-    """The DiagnosticReport naming this observation, if any."""
+    parents: tuple = ()
+    """The DiagnosticReports and panel Observations naming this observation, nearest first."""
 
     def warn(self, text: str) -> None:
         self.warnings.append(f"{self.source}: {text}")
@@ -215,21 +217,30 @@ def map_patient(patient: Any, ctx: Context) -> Mapped:
 
 
 def _obs_day(obs: Any, ctx: Context) -> tuple[date, str] | None:
-    parent = ctx.parent
     values = [obs.effectiveDateTime, obs.effectiveInstant, period_start(obs.effectivePeriod), obs.issued]
-    if parent is not None:
+    for parent in ctx.parents:
         values += [parent.effectiveDateTime, period_start(parent.effectivePeriod), parent.issued]
     return _dated(ctx, "effective", *values)
 
 
+def _specimen_refs(resource: Any) -> list:
+    found = getattr(resource, "specimen", None)
+    if found is None:
+        return []
+    return [r for r in found if r is not None] if isinstance(found, list) else [found]
+
+
 def _specimen(obs: Any, ctx: Context) -> tuple[str | None, str | None]:
-    """(specimen type text, sample id) of an observation, or of its report."""
-    refs = [obs.specimen] if obs.specimen is not None else []
-    if not refs and ctx.parent is not None:
-        refs = [r for r in (ctx.parent.specimen or ()) if r is not None][:1]
+    """(specimen type text, sample id) of an observation, else of its nearest report or panel that
+    names one; with no specimen anywhere, results of one report share the report as their sample."""
+    refs = _specimen_refs(obs)
+    for parent in ctx.parents:
+        if refs:
+            break
+        refs = _specimen_refs(parent)
     if not refs:
-        parent = ctx.parent
-        return None, (f"DiagnosticReport/{parent.id}" if parent is not None and parent.id else None)
+        report = next((p for p in ctx.parents if p.get_resource_type() == "DiagnosticReport" and p.id), None)
+        return None, (f"DiagnosticReport/{report.id}" if report is not None else None)
     ref = refs[0]
     target = ctx.resolve(ref.reference)
     text = None
@@ -291,8 +302,6 @@ def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> At
                                "pass or fail", code="required" if verdict is None else "code-invalid",
                                location="Observation.valueCodeableConcept")
         verdict = ""
-    from domain.criteria import ORDER
-
     if criterion not in ORDER:
         ctx.warn(f"attestation for unknown criterion {criterion[:40]!r}")
     note = " ".join(n.text.strip() for n in (obs.note or ()) if n.text and n.text.strip()) or None
@@ -340,7 +349,8 @@ def map_observation(obs: Any, ctx: Context) -> Mapped:
     specimen, sample = _specimen(obs, ctx)
     flags = _interpretations(obs)
     quantity, answer, text = _value(obs, flags)
-    if quantity is None and answer is None and text is None and not obs.component and status not in RETRACTING:
+    if (quantity is None and answer is None and text is None and not obs.component and not obs.hasMember
+            and status not in RETRACTING):
         ctx.warn("no value")
     if codes or not obs.component:
         mapped.facts.append(LabResult(ctx.source, day, codes, status, quantity, answer, text, specimen, sample,
@@ -380,7 +390,7 @@ def map_report(report: Any, ctx: Context) -> Mapped:
                 ctx.warn(f"result {ref.reference[:40]} is not a contained Observation")
                 continue
             inner = Context(f"{ctx.source}{ref.reference}", ctx.revision, ctx.resolve, ctx.warnings,
-                            retracting, report)
+                            retracting, (report,))
             mapped.facts.extend(map_observation(target, inner).facts)
         elif retracting and target is None:
             if when is None:

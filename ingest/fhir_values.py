@@ -7,7 +7,7 @@ by time. A partial date (``2026-11``, ``2026``) falls on its first day and says 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +61,7 @@ def day_of(value: Any) -> tuple[date, str, bool] | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.date(), value.strftime("%Y-%m-%dT%H:%M:%S.%f"), False
-        utc = value.astimezone(timezone.utc)
+        utc = value.astimezone(UTC)
         return value.date(), utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), False
     if isinstance(value, date):
         return value, "", False
@@ -92,7 +92,7 @@ def period_end(period: Any) -> Any:
     return period.end if period is not None else None
 
 
-def number(value: Decimal | int | float | None) -> float | None:
+def number(value: Decimal | float | None) -> float | None:
     return None if value is None else float(value)
 
 

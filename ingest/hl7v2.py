@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import hl7
+from hl7.exceptions import HL7Exception
 
 from domain.facts import Code, LabResult, Qualitative, Quantity
 from ingest.errors import InvalidHl7, one_line
@@ -54,7 +55,7 @@ def _normalise(text: str | bytes) -> str:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError:
             text = bytes(text).decode("latin-1")
-    text = text.lstrip("\ufeff").strip("\r\n\t \x0b\x1c")
+    text = text.strip("\ufeff\r\n\t \x0b\x1c")
     return text.replace("\r\n", "\r").replace("\n", "\r")
 
 
@@ -66,7 +67,7 @@ def parse_message(text: str | bytes) -> hl7.Message:
                          error_code=100, location="MSH^1")
     try:
         return hl7.parse(clean)
-    except Exception as exc:  # python-hl7 raises bare exceptions on broken separators
+    except (HL7Exception, LookupError, ValueError, TypeError) as exc:
         raise InvalidHl7(f"unreadable HL7 v2 message ({type(exc).__name__})", ack_code="AR", error_code=100,
                          location="MSH^1") from None
 

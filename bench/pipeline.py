@@ -1,0 +1,191 @@
+"""End-to-end pipeline throughput and alert latency on PostgreSQL + Redis with two worker processes.
+
+    python bench/pipeline.py [--results 4000] [--latency-samples 40]
+
+1. Throughput: lab results posted over HTTP in 20-result bundles (4 concurrent clients), timed until
+   every patient's screening is committed.
+2. Latency: post-to-alert time (a CMV result flipping an eligible child), at a modest rate, p50/p99.
+3. Baseline, same run, same services: a bare Celery task (read one row, update it, insert one row),
+   tasks per second with two worker processes. Ratio: bundles evaluated per second vs that rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+from store.models import Alert, Patient  # noqa: E402
+from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, quantity  # noqa: E402
+
+DAY = date(2026, 12, 1)
+ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
+
+
+def start(args, env, log):
+    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+
+
+def wait(predicate, timeout=600, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    raise TimeoutError
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=int, default=4000)
+    parser.add_argument("--patients", type=int, default=100)
+    parser.add_argument("--latency-samples", type=int, default=40)
+    parser.add_argument("--redis-db", type=int, default=13)
+    args = parser.parse_args()
+    name = f"myocit_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1/{name}"
+    broker = f"redis://127.0.0.1:6379/{args.redis_db}"
+    upgrade(url)
+    env = {**os.environ, "MYOCIT_DATABASE_URL": url, "MYOCIT_BROKER_URL": broker, "MYOCIT_TODAY": DAY.isoformat(),
+           "BENCH_DATABASE_URL": url, "BENCH_BROKER_URL": broker, "MYOCIT_HOME": f"/tmp/{name}"}
+    logs = Path(f"/tmp/{name}")
+    logs.mkdir(exist_ok=True)
+    children = []
+    engine = create_engine(url)
+    try:
+        import redis
+
+        redis.Redis.from_url(broker).flushdb()
+        token = subprocess.run([sys.executable, "-m", "myocit.cli", "token", "create", "--role", "lab"], env=env,
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        children.append(start([sys.executable, "-m", "myocit.cli", "api", "--port", "8765"], env, logs / "api.log"))
+        children.append(start([sys.executable, "-m", "myocit.cli", "worker", "--concurrency=2", "--loglevel=WARNING"],
+                              env, logs / "worker.log"))
+        base = "http://127.0.0.1:8765"
+        wait(lambda: _up(base), timeout=60)
+        print(f"machine: {describe()}")
+        client = httpx.Client(timeout=60)
+        pids = [f"b-{i}" for i in range(args.patients)]
+        for pid in pids:
+            client.post(f"{base}/fhir", content=_json(bundle(eligible_record(pid, DAY))), headers=headers)
+        wait(lambda: _settled(engine))
+        bodies = []
+        for n in range(0, args.results, 20):
+            pid = pids[(n // 20) % len(pids)]
+            results = [quantity(pid, "718-7", 9 + (n + k) % 4, "g/dL", "2026-11-28", oid=f"hb-{n + k}")
+                       for k in range(20)]
+            bodies.append(_json(bundle(results, "batch")))
+        start_time = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            codes = list(pool.map(lambda b: httpx.post(f"{base}/fhir", content=b, headers=headers, timeout=60).status_code,
+                                  bodies))
+        posted = time.perf_counter() - start_time
+        wait(lambda: _settled(engine))
+        total = time.perf_counter() - start_time
+        assert all(c == 202 for c in codes), set(codes)
+        rate = args.results / total
+        print(f"throughput: {args.results} results in {len(bodies)} bundles: posted in {posted:.1f}s, "
+              f"all committed in {total:.1f}s -> {rate:,.0f} results/s ({len(bodies) / total:,.0f} bundles/s)")
+
+        latencies = []
+        for k in range(args.latency_samples):
+            pid = pids[k % len(pids)]
+            answer = DETECTED if k // len(pids) % 2 == 0 else NOT_DETECTED
+            with engine.connect() as conn:
+                before = conn.scalar(select(func.max(Alert.pk))) or 0
+            t0 = time.perf_counter()
+            moment = f"2026-12-01T12:{k // 60:02d}:{k % 60:02d}+00:00"  # later than every earlier result
+            client.post(f"{base}/fhir", content=_json(bundle([coded(pid, "4996-5", answer, moment, oid=f"cmv-{pid}-{k}")], "batch")),
+                        headers=headers)
+            wait(lambda: _alert_after(engine, before), timeout=30, every=0.002)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.05)
+        latencies.sort()
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(f"post-to-alert latency over {len(latencies)} alerts: p50 {statistics.median(latencies):.0f} ms, "
+              f"p99 {p99:.0f} ms")
+
+        for child in children[1:]:
+            child.terminate()
+            child.wait(30)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE bench_counter (id int primary key, n int)"))
+            conn.execute(text("CREATE TABLE bench_log (id serial primary key, counter int)"))
+            conn.execute(text("INSERT INTO bench_counter SELECT g, 0 FROM generate_series(1, 100) g"))
+        os.environ.update(BENCH_BROKER_URL=broker, BENCH_DATABASE_URL=url)
+        from bench.baseline_tasks import app as baseline_app
+
+        tasks = 4000
+        for i in range(tasks):
+            baseline_app.send_task("baseline.touch", args=[i % 100 + 1])
+        t0 = time.perf_counter()
+        children.append(start([sys.executable, "-m", "celery", "-A", "bench.baseline_tasks", "worker",
+                               "--concurrency=2", "--loglevel=WARNING", "-Q", "baseline"], env, logs / "baseline.log"))
+        wait(lambda: _count(engine, "bench_log") >= tasks)
+        base_rate = tasks / (time.perf_counter() - t0)
+        print(f"baseline: bare Celery task (read, update, insert) {base_rate:,.0f} tasks/s with 2 processes")
+        print(f"ratio: pipeline bundles/s vs baseline tasks/s = {(len(bodies) / total) / base_rate:.2f} "
+              f"(target >= 0.5); results/s target >= 5,000: {'met' if rate >= 5000 else 'NOT met'}")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        engine.dispose()
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _json(body) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+def _up(base) -> bool:
+    try:
+        return httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _settled(engine) -> bool:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Patient)
+                           .where(Patient.pending_seq > Patient.evaluated_seq)) == 0
+
+
+def _alert_after(engine, pk) -> bool:
+    with engine.connect() as conn:
+        return (conn.scalar(select(func.max(Alert.pk))) or 0) > pk
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(text(f"SELECT count(*) FROM {table}"))
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,11 @@ DELIVER = "myocit.deliver_alert"
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("myocit", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    broker = settings.resolved_broker_url()
+    app = Celery("myocit", broker=broker, include=["workers.tasks"])
+    # Redis re-delivers unacknowledged tasks after the visibility timeout; other transports take
+    # their options elsewhere (the SQLAlchemy transport passes them to create_engine).
+    transport_options = {"visibility_timeout": 3600} if broker.startswith(("redis", "rediss")) else {}
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -24,7 +28,7 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=4,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=transport_options,
         task_default_queue="myocit",
         timezone=settings.timezone,
         beat_schedule={

@@ -92,6 +92,16 @@ def screen(facts=(), *, profile: PatientProfile | None = None, as_of: date = AS_
     return evaluate(record, protocol, as_of)
 
 
+def finding(cid: str, facts=(), *, profile: PatientProfile | None = None, as_of: date = AS_OF, protocol=None):
+    """The rule's own finding, with ``changes_on``, which the screening result does not carry."""
+    from domain.context import Context
+    from domain.criteria import REGISTRY
+
+    protocol = protocol or load_protocol()
+    record = PatientRecord.build("p-test", profile if profile is not None else child(), facts, protocol)
+    return REGISTRY[cid].rule(Context(record, protocol, as_of))
+
+
 def criterion(result: Screening, cid: str) -> CriterionResult:
     return next(c for c in result.criteria if c.id == cid)
 

@@ -4,21 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from config.protocol_files import load_protocol
-from domain.context import Context
-from domain.criteria import REGISTRY
 from domain.facts import ConsentState
-from domain.record import PatientRecord
-from tests.builders import AS_OF, attest, child, consent, coverage, criterion, days_before, screen, verdict
+from tests.builders import AS_OF, finding, attest, consent, coverage, criterion, days_before, screen, verdict
 
 GIVEN, REFUSED, WITHDRAWN = ConsentState.GIVEN, ConsentState.REFUSED, ConsentState.WITHDRAWN
 COVERAGE_CRITERIA = ("INC-SOCSEC", "EXC-AME")
-
-
-def finding(cid, facts=(), *, as_of=AS_OF):
-    protocol = load_protocol()
-    record = PatientRecord.build("p-test", child(), facts, protocol)
-    return REGISTRY[cid].rule(Context(record, protocol, as_of))
 
 
 # INC-CONSENT

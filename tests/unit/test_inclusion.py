@@ -5,12 +5,10 @@ from datetime import date, timedelta
 import pytest
 
 from config.protocol_files import load_protocol
-from domain.context import Context
-from domain.criteria import REGISTRY
 from domain.facts import Qualitative
 from domain.protocol import Choices
-from domain.record import PatientRecord
 from tests.builders import (
+    finding,
     AS_OF,
     attest,
     child,
@@ -27,12 +25,6 @@ from tests.builders import (
 
 POS, NEG, EQU = Qualitative.POSITIVE, Qualitative.NEGATIVE, Qualitative.EQUIVOCAL
 VZV = "19162-7"
-
-
-def finding(cid, facts=(), *, as_of=AS_OF, protocol=None):
-    protocol = protocol or load_protocol()
-    record = PatientRecord.build("p-test", child(), facts, protocol)
-    return REGISTRY[cid].rule(Context(record, protocol, as_of))
 
 
 def with_vaccination_accepted():

@@ -5,15 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from config.protocol_files import load_protocol
-from domain.context import Context
-from domain.criteria.base import REGISTRY
 from domain.facts import Qualitative
-from domain.record import PatientRecord
 from tests.builders import (
-    AS_OF,
+    finding,
     attest,
-    child,
     criterion,
     days_before,
     diagnosis,
@@ -24,12 +19,6 @@ from tests.builders import (
 )
 
 POS, NEG, EQ = Qualitative.POSITIVE, Qualitative.NEGATIVE, Qualitative.EQUIVOCAL
-
-
-def finding(cid, facts=(), *, as_of=AS_OF):
-    protocol = load_protocol()
-    record = PatientRecord.build("p-test", child(), facts, protocol)
-    return REGISTRY[cid].rule(Context(record, protocol, as_of))
 
 
 # EXC-INF-ACTIVE -----------------------------------------------------------------------------------

@@ -6,20 +6,10 @@ from datetime import timedelta
 import pytest
 
 from config.protocol_files import load_protocol
-from domain.context import Context
-from domain.criteria.base import REGISTRY
 from domain.facts import Qualitative
-from domain.record import PatientRecord
-from tests.builders import AS_OF, child, criterion, days_before, lab, medicine, screen, verdict
+from tests.builders import AS_OF, finding, criterion, days_before, lab, medicine, screen, verdict
 
 POS, NEG, EQ = Qualitative.POSITIVE, Qualitative.NEGATIVE, Qualitative.EQUIVOCAL
-
-
-def finding(cid, facts=(), *, as_of=AS_OF, protocol=None):
-    """The rule's own finding, with ``changes_on``, which the screening result does not carry."""
-    protocol = protocol or load_protocol()
-    record = PatientRecord.build("p-test", child(), facts, protocol)
-    return REGISTRY[cid].rule(Context(record, protocol, as_of))
 
 
 def with_protocol(**sections):

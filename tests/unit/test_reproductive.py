@@ -10,6 +10,7 @@ from domain.criteria import REGISTRY
 from domain.facts import PatientProfile, Qualitative, Sex
 from domain.record import PatientRecord
 from tests.builders import (
+    finding as build_finding,
     AS_OF,
     attest,
     child,
@@ -37,9 +38,7 @@ def after_menarche(on=days_before(100)):
 
 
 def finding(cid, facts=(), *, profile=GIRL, as_of=AS_OF):
-    protocol = load_protocol()
-    record = PatientRecord.build("p-test", profile, facts, protocol)
-    return REGISTRY[cid].rule(Context(record, protocol, as_of))
+    return build_finding(cid, facts, profile=profile, as_of=as_of)
 
 
 def all_passing_for_a_woman(on=AS_OF):

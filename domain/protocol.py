@@ -134,6 +134,11 @@ class Protocol(_Strict):
             compiled[name] = CodeSet(name, by_system)
         return compiled
 
+    @cached_property
+    def potency_by_code(self) -> dict[str, float]:
+        """``corticosteroid_potency`` keyed by normalised ATC code (upper case, no dots)."""
+        return {k.strip().upper().replace(".", ""): v for k, v in self.corticosteroid_potency.items()}
+
     def days(self, n: int) -> timedelta:
         return timedelta(days=n)
 

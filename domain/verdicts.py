@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Verdict(StrEnum):
@@ -30,8 +31,11 @@ class Status(StrEnum):
     ELIGIBLE = "eligible"
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+# Evidence, Finding and CriterionResult are built dozens of times per evaluation: immutable named
+# tuples cost a quarter of what frozen dataclasses do to construct.
+
+
+class Evidence(NamedTuple):
     """A resource a verdict rests on, with the date that mattered."""
 
     resource: str
@@ -41,8 +45,7 @@ class Evidence:
         return {"resource": self.resource, "date": self.date.isoformat() if self.date else None}
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """What a criterion rule returns.
 
     ``until``: for a fail that time alone lifts, the first day it passes.
@@ -57,8 +60,7 @@ class Finding:
     changes_on: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
+class CriterionResult(NamedTuple):
     id: str
     kind: Kind
     verdict: Verdict

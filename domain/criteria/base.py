@@ -43,7 +43,7 @@ def criterion(cid: str, kind: Kind, *, attested: bool = False) -> Callable[[Rule
 
 def evidence(*facts) -> tuple[Evidence, ...]:
     """Evidence entries for facts (anything with ``source`` and ``on``), skipping None."""
-    return tuple(Evidence(f.source, f.on) for f in facts if f is not None)
+    return tuple([Evidence(f.source, f.on) for f in facts if f is not None])
 
 
 def passes(reason: str, *facts, changes_on: date | None = None) -> Finding:
@@ -107,5 +107,10 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
             changes_on=stale_on,
         )
     extra = from_data.evidence if from_data is not None else ()
-    finding = passes(f"Investigator attested that this criterion is met on {note.on.isoformat()}", note, changes_on=stale_on)
-    return Finding(finding.verdict, finding.reason, finding.evidence + extra, None, stale_on)
+    return Finding(
+        Verdict.PASS,
+        f"Investigator attested that this criterion is met on {note.on.isoformat()}",
+        (Evidence(note.source, note.on), *extra),
+        None,
+        stale_on,
+    )

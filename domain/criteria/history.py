@@ -303,7 +303,7 @@ def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
     """What stands in the way of "every daily dose above the threshold"; the weight and lowest dose read."""
     protocol = ctx.protocol
     limit = protocol.thresholds.corticosteroid_dose_above_mg_kg_day
-    potency = {k.strip().upper().replace(".", ""): v for k, v in protocol.corticosteroid_potency.items()}
+    potency = protocol.potency_by_code
     weight = latest_reading(ctx, "vital.weight", "weight", protocol.validity.weight, "mass")
     found: list[Finding] = []
     kg = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from domain.context import Context, add_years
@@ -49,7 +49,7 @@ def new_onset_jdm_by_enmc_2018(ctx: Context) -> Finding:
     jdm = ctx.latest("dx.jdm")
     if jdm is None:
         return found
-    return replace(found, evidence=found.evidence + evidence(jdm))
+    return found._replace(evidence=found.evidence + evidence(jdm))
 
 
 @criterion("INC-WEAKNESS", Kind.INCLUSION)

@@ -70,11 +70,14 @@ def bundle_items(raw: bytes) -> ParsedBundle:
     if not isinstance(entries, list):
         raise InvalidInput("Bundle.entry must be a list", code="structure", location="Bundle.entry")
     parsed = ParsedBundle()
-    if kind != "batch":
-        # A transaction (or collection) is all-or-nothing: one invalid entry refuses the request.
-        bundle = fhir.read_bundle(data)
+    try:
+        extracted = fhir.extract_bundle(fhir.read_bundle(data))
         parsed.entries = [EntryOutcome("202 Accepted") for _ in entries]
-    else:
+    except InvalidInput:
+        # A transaction (or collection) is all-or-nothing; a batch is judged entry by entry, which
+        # costs a second validation, paid only when something is wrong.
+        if kind != "batch":
+            raise
         valid: list[dict] = []
         for index, entry in enumerate(entries):
             try:
@@ -84,8 +87,7 @@ def bundle_items(raw: bytes) -> ParsedBundle:
                 continue
             valid.append(entry)
             parsed.entries.append(EntryOutcome("202 Accepted"))
-        bundle = fhir.read_bundle({**data, "entry": valid})
-    extracted = fhir.extract_bundle(bundle)
+        extracted = fhir.extract_bundle(fhir.read_bundle({**data, "entry": valid}))
     base = arrival_revision()
     accepted = [e for e in parsed.entries if e.problem is None]
     for outcome, item in zip(accepted, extracted):

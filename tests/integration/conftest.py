@@ -91,9 +91,12 @@ class Processes:
     def __init__(self, env: dict) -> None:
         self.env = env
         self.children: list[subprocess.Popen] = []
+        self.logs: list = []
 
     def start(self, *args: str, log: Path | None = None) -> subprocess.Popen:
-        out = open(log, "ab") if log else subprocess.DEVNULL
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed in stop_all
+        if log:
+            self.logs.append(out)
         child = subprocess.Popen([sys.executable, "-m", "myocit.cli", *args], env=self.env, cwd=ROOT,
                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.children.append(child)
@@ -118,6 +121,8 @@ class Processes:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
+        for log in self.logs:
+            log.close()
 
 
 @pytest.fixture()

@@ -18,7 +18,7 @@ from tests import services
 from tests.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record
 from tests.integration.conftest import wait_until
 
-VERSION = os.path.basename(sorted(glob.glob("/etc/postgresql/*"))[-1]) if glob.glob("/etc/postgresql/*") else None
+VERSION = os.path.basename(max(glob.glob("/etc/postgresql/*"))) if glob.glob("/etc/postgresql/*") else None
 
 
 def _cluster(action: str) -> None:

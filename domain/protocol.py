@@ -135,6 +135,27 @@ class Protocol(_Strict):
         return compiled
 
     @cached_property
+    def _classified(self) -> dict[tuple, tuple[str, ...]]:
+        return {}
+
+    def classify(self, prefixes: tuple[str, ...], codes: tuple) -> tuple[str, ...]:
+        """The code lists (of the families ``prefixes``) that any of ``codes`` belongs to.
+
+        Memoised: a record is built from the same few codes over and over (every haemoglobin is
+        718-7), and the protocol never changes once loaded.
+        """
+        key = (prefixes, codes)
+        found = self._classified.get(key)
+        if found is None:
+            found = tuple(
+                name for name, codeset in self.codesets.items()
+                if name.startswith(prefixes) and codeset.matches(codes) is not None
+            )
+            if len(self._classified) < 100_000:
+                self._classified[key] = found
+        return found
+
+    @cached_property
     def potency_by_code(self) -> dict[str, float]:
         """``corticosteroid_potency`` keyed by normalised ATC code (upper case, no dots)."""
         return {k.strip().upper().replace(".", ""): v for k, v in self.corticosteroid_potency.items()}

@@ -85,10 +85,6 @@ class PatientRecord:
     ) -> "PatientRecord":
         record = cls(patient, profile, protocol)
         sets = protocol.codesets
-        lists_for = {
-            kind: [(name, cs) for name, cs in sets.items() if name.startswith(prefixes)]
-            for kind, prefixes in _FAMILIES.items()
-        }
         by_list: dict[str, list] = {name: [] for name in sets}
         dates = set()
         for fact in current_facts(facts):
@@ -101,9 +97,8 @@ class PatientRecord:
             elif kind is CoverageRecord:
                 record.coverages.append(fact)
             else:
-                for name, codeset in lists_for[kind]:
-                    if codeset.matches(fact.codes) is not None:
-                        by_list[name].append(fact)
+                for name in protocol.classify(_FAMILIES[kind], fact.codes):
+                    by_list[name].append(fact)
         for bucket in (*by_list.values(), *record.attestations.values(), record.consents, record.coverages):
             bucket.sort(key=_newest_first, reverse=True)
         record.by_list = by_list

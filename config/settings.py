@@ -7,6 +7,8 @@ Set ``MYOCIT_DATABASE_URL`` (PostgreSQL) and ``MYOCIT_BROKER_URL`` (Redis) to ru
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +38,8 @@ class Settings(BaseSettings):
     mail_from: str = "myocit@localhost"
     webhook_timeout_seconds: float = 5.0
     log_level: str = "INFO"
+    ui_secret: str | None = Field(None, description="Signs the pages' session cookies; default: a secret "
+                                  "generated once in `home/ui-secret` (set it when API hosts share no home).")
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -46,6 +50,25 @@ class Settings(BaseSettings):
         if self.broker_url:
             return self.broker_url
         return f"sqla+sqlite:///{(self.home / 'broker.sqlite').resolve()}"
+
+    def resolved_ui_secret(self) -> str:
+        if self.ui_secret:
+            return self.ui_secret
+        path = self.home / "ui-secret"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".ui-secret.{os.getpid()}")
+            with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                # A hard link appears whole or not at all: API processes starting together all end up
+                # with the first one's secret, never a half-written file.
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_text().strip()
 
     @property
     def embedded(self) -> bool:

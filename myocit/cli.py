@@ -185,6 +185,36 @@ def token_create(
     typer.echo(token)
 
 
+subscription_app = typer.Typer(help="Where each site's alerts are delivered.", no_args_is_help=True)
+app.add_typer(subscription_app, name="subscription")
+
+
+@subscription_app.command("create")
+def subscription_create(
+    site: str = typer.Option(..., help="The site whose alerts are delivered."),
+    email: str | None = typer.Option(None, help="Send each alert to this address."),
+    webhook: str | None = typer.Option(None, help="POST each alert, signed, to this http(s) URL."),
+) -> None:
+    """Subscribe a site to its alerts; for a webhook, print the signing secret once."""
+    from store.deliveries import create_subscription
+    from workers.runtime import runtime
+
+    if (email is None) == (webhook is None):
+        _fail("give exactly one of --email ADDRESS or --webhook URL")
+    if webhook is not None and not webhook.startswith(("https://", "http://")):
+        _fail("--webhook: an http(s) URL is expected")
+    _migrate_quietly()
+    rt = runtime()
+    with rt.uow() as uow:
+        row = create_subscription(uow.session, site=site, channel="email" if email else "webhook",
+                                  target=email or webhook, now=rt.clock.now())
+        pk, secret = row.pk, row.secret
+        uow.commit()
+    typer.echo(f"subscription {pk}: {site} → {email or webhook}")
+    if secret:
+        typer.echo(f"signing secret (shown once; verify Myocit-Signature with it): {secret}")
+
+
 def main() -> None:
     try:
         app()

@@ -147,3 +147,39 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
+
+
+class Subscription(Base):
+    """Where one site's alerts go. The webhook secret must be kept readable (it signs every body), so
+    it is shown once at creation and never listed again."""
+
+    __tablename__ = "subscriptions"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """One alert sent to one subscription. The unique pair is what makes planning idempotent;
+    ``enqueued_at`` keeps the sweeper from queueing the same retry on every pass."""
+
+    __tablename__ = "deliveries"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.pk"), index=True)
+    subscription_pk: Mapped[int] = mapped_column(ForeignKey("subscriptions.pk"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("alert_pk", "subscription_pk", name="uq_delivery"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )

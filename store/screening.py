@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session
 from domain import PatientRecord, Protocol, evaluate
 from domain.facts import PatientProfile, Sex
 from domain.verdicts import Screening as Result
-from store import codec
+from domain.verdicts import Verdict
+from store import audit, codec
 from store.models import Alert, Fact, Outbox, Patient, Screening
+
+CONSENT = "INC-CONSENT"
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,11 @@ def evaluate_patient(
     )
     session.add(stored)
     session.flush()
+    if row.alerts_stopped_at is None and result.verdicts().get(CONSENT) is Verdict.FAIL:
+        # A refusal or withdrawal ends the child's screening for the site: no alert from here on,
+        # including the status change the refusal itself causes.
+        row.alerts_stopped_at = now
+        audit.record(session, "system", "alerts-stopped", f"Patient/{row.id}", now)
     alert_pk = None
     if previous is not None and previous.status != result.status.value and row.alerts_stopped_at is None:
         alert = Alert(

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select, text
 
 from ingest.errors import InvalidInput
+from store import audit
 from store import screening as screenings
 from store.intake import Item, Registration, Subject, find_duplicate, store_message
 from store.models import Alert, Patient, Screening
@@ -43,15 +44,24 @@ def _enqueue(rt, patient_pks: list[int]) -> None:
         log.warning("enqueue failed (%s); the sweeper will re-send", type(exc).__name__)
 
 
-def _store(request: Request, *, channel: str, content_type: str, body: str, caller: Caller,
-           items: list[Item], control_id: str | None = None):
+def store_and_enqueue(request: Request, *, channel: str, content_type: str, body: str, caller: Caller,
+                      items: list[Item], control_id: str | None = None,
+                      audited: tuple[str, str] | None = None):
+    """The one path every message takes (API and pages): store, audit, commit, then enqueue.
+
+    ``audited``: an (action, target) the caller did through this message, kept with the message.
+    """
     rt = request.app.state.rt
     with rt.uow() as uow:
         duplicate = find_duplicate(uow.session, body)
         if duplicate is not None:
             return duplicate, True
+        now = rt.clock.now()
         stored = store_message(uow.session, channel=channel, content_type=content_type, body=body,
-                               sender=caller.name, items=items, now=rt.clock.now(), control_id=control_id)
+                               sender=caller.name, items=items, now=now, control_id=control_id)
+        audit.record(uow.session, caller.name, "post", f"Message/{stored.message_pk}", now)
+        if audited is not None:
+            audit.record(uow.session, caller.name, audited[0], audited[1], now)
         uow.on_commit(lambda: _enqueue(rt, stored.touched))
         uow.commit()
     return stored.message_pk, False
@@ -65,8 +75,9 @@ async def post_bundle(request: Request, caller: Caller = Depends(require("lab"))
     except InvalidInput as exc:
         return outcome(400, exc.code, str(exc), expression=exc.location)
     text_body = raw.decode("utf-8")
-    message_pk, duplicate = _store(request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
-                                   body=text_body, caller=caller, items=parsed.items)
+    message_pk, duplicate = store_and_enqueue(
+        request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON), body=text_body,
+        caller=caller, items=parsed.items)
     entries = []
     for entry in parsed.entries:
         response = {"status": entry.status}
@@ -89,8 +100,9 @@ async def post_resource(resource_type: str, request: Request, caller: Caller = D
         items, location = resource_items(raw, resource_type)
     except InvalidInput as exc:
         return outcome(400, exc.code, str(exc), expression=exc.location)
-    message_pk, duplicate = _store(request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
-                                   body=raw.decode("utf-8"), caller=caller, items=items)
+    message_pk, duplicate = store_and_enqueue(
+        request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
+        body=raw.decode("utf-8"), caller=caller, items=items)
     said = "already stored" if duplicate else "stored"
     response = outcome(202, "informational", f"{location} {said} as message {message_pk}", severity="information")
     response.headers["Location"] = location
@@ -112,8 +124,8 @@ async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
         message, items, control_id = hl7_items(text_body)
     except InvalidHl7 as exc:
         return PlainTextResponse(ack_error(text_body, exc), status_code=400, media_type="x-application/hl7-v2+er7")
-    _store(request, channel="hl7v2", content_type="x-application/hl7-v2+er7", body=text_body, caller=caller,
-           items=items, control_id=control_id)
+    store_and_enqueue(request, channel="hl7v2", content_type="x-application/hl7-v2+er7", body=text_body,
+                      caller=caller, items=items, control_id=control_id)
     return PlainTextResponse(ack(message, "AA", "stored"), status_code=202, media_type="x-application/hl7-v2+er7")
 
 
@@ -130,14 +142,16 @@ def eligibility(request: Request, patient_id: str, as_of: date | None = Query(No
     rt = request.app.state.rt
     with rt.uow() as uow:
         row = _visible_patient(uow.session, caller, patient_id)
+        audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
+        latest = None
         if as_of is None:
             latest = uow.session.scalar(
                 select(Screening).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
             )
-            if latest is not None:
-                return latest.result
-            as_of = rt.clock.today()
-        return screenings.compute(uow.session, row, rt.protocol, as_of).to_json()
+        body = latest.result if latest is not None else \
+            screenings.compute(uow.session, row, rt.protocol, as_of or rt.clock.today()).to_json()
+        uow.commit()
+    return body
 
 
 def _alert_json(alert: Alert, patient_id: str) -> dict:
@@ -161,24 +175,36 @@ def list_alerts(request: Request, after: int = Query(0, ge=0), limit: int = Quer
         if caller.role != "admin":
             query = query.where(Alert.site == caller.site)
         rows = uow.session.execute(query.order_by(Alert.pk).limit(limit)).all()
-        return [_alert_json(alert, pid) for alert, pid in rows]
+        body = [_alert_json(alert, pid) for alert, pid in rows]
+        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site or '*'}", rt.clock.now())
+        uow.commit()
+    return body
+
+
+def ack_alert(session, caller: Caller, alert_id: int, now) -> tuple[Alert, str] | None:
+    """Acknowledge an alert the caller's site owns (API and pages); None when it is not theirs."""
+    found = session.execute(
+        select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk == alert_id)
+        .with_for_update(of=Alert)
+    ).first()
+    if found is None or not caller.sees_site(found[0].site):
+        return None
+    alert, pid = found
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = now
+        alert.acknowledged_by = caller.name
+    audit.record(session, caller.name, "ack", f"Alert/{alert.pk}", now)
+    return alert, pid
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert")
 def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        found = uow.session.execute(
-            select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk == alert_id)
-            .with_for_update(of=Alert)
-        ).first()
-        if found is None or not caller.sees_site(found[0].site):
+        found = ack_alert(uow.session, caller, alert_id, rt.clock.now())
+        if found is None:
             raise HTTPException(404, f"no alert {alert_id} for this site")
-        alert, pid = found
-        if alert.acknowledged_at is None:
-            alert.acknowledged_at = rt.clock.now()
-            alert.acknowledged_by = caller.name
-        body = _alert_json(alert, pid)
+        body = _alert_json(*found)
         uow.commit()
     return body
 

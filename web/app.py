@@ -18,11 +18,11 @@ dermatomyositis). Lab systems post FHIR R4 resources and HL7 v2 ORU^R01 results;
 touch is re-evaluated against the 34 criteria; coordinators read results and alerts for their site."""
 
 _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-long",
-                415: "not-supported", 503: "transient"}
+                409: "conflict", 415: "not-supported", 503: "transient"}
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import api
+    from web import api, deliveries, pages
 
     if rt is None:
         from workers.runtime import runtime
@@ -31,6 +31,8 @@ def create_app(rt=None) -> FastAPI:
     app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION)
     app.state.rt = rt
     app.include_router(api.router)
+    pages.install(app)
+    app.include_router(deliveries.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: HTTPException):

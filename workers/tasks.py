@@ -73,10 +73,13 @@ def rescreen_due(today: str | None = None) -> int:
 
 @shared_task(name=SWEEP)
 def sweep() -> dict:
-    """Re-send work that was stored but never finished: pending patients and undelivered alerts.
+    """Re-send work that was stored but never finished: pending patients, undelivered alerts, and
+    deliveries whose next attempt has come.
 
     Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
     """
+    from store import deliveries
+
     rt = runtime()
     now = rt.clock.now()
     older = now - timedelta(seconds=rt.settings.sweep_after_seconds)
@@ -85,23 +88,45 @@ def sweep() -> dict:
         screening.touch_enqueued(uow.session, pks, now)
         alerts = [o.payload.get("alert") for o in screening.undispatched(uow.session, older)
                   if o.topic == "alert.created"]
+        retries = [a for a in deliveries.requeue_due(uow.session, now, older) if a not in alerts]
         uow.on_commit(lambda: enqueue_evaluations(pks))
-        uow.on_commit(lambda: [rt.celery.send_task(DELIVER, args=[a]) for a in alerts if a])
+        uow.on_commit(lambda: [rt.celery.send_task(DELIVER, args=[a]) for a in alerts + retries if a])
         uow.commit()
-    if pks or alerts:
-        log.info("sweep re-sent %d evaluations and %d alert deliveries", len(pks), len(alerts))
-    return {"evaluations": len(pks), "alerts": len(alerts)}
+    if pks or alerts or retries:
+        log.info("sweep re-sent %d evaluations, %d alert deliveries and %d delivery retries",
+                 len(pks), len(alerts), len(retries))
+    return {"evaluations": len(pks), "alerts": len(alerts), "retries": len(retries)}
 
 
 @shared_task(name=DELIVER, acks_late=True)
-def deliver_alert(alert_pk: int) -> None:
-    """Mark an alert's outbox event dispatched (channels are configured per site by delivery).
+def deliver_alert(alert_pk: int) -> int:
+    """Plan an alert's deliveries (one per active subscription of its site), then send each one due.
 
-    Idempotent: it only stamps events not yet dispatched.
+    Idempotent: planning inserts only the missing (alert, subscription) rows and marks the outbox event
+    dispatched in the same transaction. Each delivery is then sent in its own transaction, under its
+    row lock, and only while it is still 'pending': a second run, or a second worker, never re-sends a
+    row marked sent. A crash after the channel accepted a message but before the commit leaves the row
+    pending, so it is sent once more: at-least-once to the channel (receivers can drop repeats by the
+    alert id), exactly-once per row otherwise.
     """
+    from delivery.channels import attempt
+    from delivery.messages import AlertContent
+    from store import deliveries
     from store.delivery_state import mark_dispatched
 
     rt = runtime()
     with rt.uow() as uow:
+        deliveries.plan_deliveries(uow.session, alert_pk, rt.clock.now())
         mark_dispatched(uow.session, alert_pk, rt.clock.now())
+        due = deliveries.due(uow.session, rt.clock.now(), alert_pk=alert_pk)
         uow.commit()
+    sent = 0
+    for delivery_pk in due:
+        with rt.uow() as uow:
+            job = deliveries.claim(uow.session, delivery_pk, rt.clock.now())
+            if job is not None:
+                error = attempt(job.channel, job.target, job.secret, AlertContent(**job.alert),
+                                settings=rt.settings, now=rt.clock.now())
+                sent += deliveries.record_attempt(uow.session, delivery_pk, rt.clock.now(), error) == "sent"
+            uow.commit()
+    return sent

@@ -8,6 +8,7 @@ import email.policy
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,7 +64,7 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -72,7 +73,7 @@ def _free_port() -> int:
 @pytest.fixture()
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     inbox.port = controller.port
     yield inbox
@@ -89,6 +90,7 @@ class Receiver:
     accepted: list[dict] = field(default_factory=list)
     refused: int = 0
     failed: int = 0
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
 
 @pytest.fixture()
@@ -98,7 +100,7 @@ def receiver():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if not verify(state.secret, self.headers.get(HEADER, ""), body, datetime.now(timezone.utc)):
+            if not verify(state.secret, self.headers.get(HEADER, ""), body, state.clock()):
                 state.refused += 1
                 self.send_response(400)
             elif state.answer >= 300:
@@ -114,7 +116,7 @@ def receiver():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/myocit-alerts"
     yield state
@@ -125,7 +127,8 @@ def receiver():
 @pytest.fixture()
 def rt(tmp_path, smtp):
     settings = Settings(home=tmp_path, today="2026-12-01", smtp_host="127.0.0.1", smtp_port=smtp.port,
-                        mail_from="myocit@screening.example.org", base_url=BASE_URL, webhook_timeout_seconds=3)
+                        mail_from="myocit@screening.example.org", base_url=BASE_URL,
+                        webhook_timeout_seconds=3)
     runtime = Runtime(settings)
     runtime.__dict__["celery"] = Calls()
     runtime.__dict__["clock"] = MovableClock(settings)

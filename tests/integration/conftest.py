@@ -45,7 +45,7 @@ def clean_db(pg_url):
     engine = create_engine(pg_url)
     with engine.begin() as conn:
         conn.execute(text(
-            "TRUNCATE audit_log, api_tokens, outbox, alerts, screenings, facts, patient_identifiers, "
+            "TRUNCATE deliveries, subscriptions, audit_log, api_tokens, outbox, alerts, screenings, facts, patient_identifiers, "
             "patients, messages RESTART IDENTITY CASCADE"
         ))
     engine.dispose()

@@ -1,0 +1,90 @@
+"""What an alert says, to a coordinator's mailbox or to a site's system.
+
+Only the screening id (the FHIR Patient id, which the sites map back to the child themselves) leaves
+the service: never a name, a birth date or a record number. The reasons are the criteria's own
+sentences; the age criterion's ("turns 3 on 2027-01-15") would give the birth date away, so any date
+falling on the child's birthday is withheld.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import quote
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+WITHHELD = "[date withheld]"
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    alert: int
+    screening_id: str
+    from_status: str
+    to_status: str
+    changed: list[str]
+    criteria: list[dict]
+    created_at: datetime
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    data: dict
+
+    def body(self) -> bytes:
+        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _birthdays(born: date | None) -> set[tuple[int, int]]:
+    if born is None:
+        return set()
+    # Outside leap years a 29 February birthday is kept on the 28th or the 1st, depending on the rule.
+    return {(2, 29), (2, 28), (3, 1)} if (born.month, born.day) == (2, 29) else {(born.month, born.day)}
+
+
+def scrub(reason: str, born: date | None) -> str:
+    days = _birthdays(born)
+    return _ISO_DATE.sub(lambda m: WITHHELD if (int(m[2]), int(m[3])) in days else m[0], reason)
+
+
+def _changes(content: AlertContent) -> list[dict]:
+    by_id = {c["id"]: c for c in content.criteria}
+    return [
+        {"id": cid, "verdict": by_id.get(cid, {}).get("verdict"),
+         "reason": scrub(by_id.get(cid, {}).get("reason", ""), content.birth_date)}
+        for cid in content.changed
+    ]
+
+
+def build(content: AlertContent, base_url: str) -> Message:
+    link = f"{base_url.rstrip('/')}/ui/patients/{quote(content.screening_id, safe='')}"
+    change = f"{content.from_status} → {content.to_status}"
+    changes = _changes(content)
+    data = {
+        "type": "alert.created",
+        "alert": content.alert,
+        "screening_id": content.screening_id,
+        "from_status": content.from_status,
+        "to_status": content.to_status,
+        "changed": changes,
+        "created_at": content.created_at.isoformat(),
+        "link": link,
+    }
+    lines = [
+        f"The MYOCIT screening {content.screening_id} changed: {change}.",
+        "",
+        f"Screening id: {content.screening_id}",
+        f"Status: {change}",
+        f"Raised at: {content.created_at.isoformat()}",
+        "",
+        "What changed:" if changes else "No criterion verdict changed.",
+        *(f"- {c['id']}: {c['verdict']} ({c['reason']})" for c in changes),
+        "",
+        f"Open the screening: {link}",
+    ]
+    return Message(f"MYOCIT screening {content.screening_id}: {change}", "\n".join(lines) + "\n", data)

@@ -1,0 +1,73 @@
+"""The webhook signature a receiver checks, and what a message may say."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from delivery.messages import WITHHELD, AlertContent, build, scrub
+from delivery.webhook import sign, verify
+
+SECRET, BODY, NOW = "whsec_abc", b'{"alert":1}', 1_800_000_000
+
+
+@pytest.mark.parametrize(("header", "body", "now", "valid"), [
+    (sign(SECRET, BODY, NOW), BODY, NOW, True),
+    (sign(SECRET, BODY, NOW), BODY, NOW + 300, True),
+    (sign(SECRET, BODY, NOW), BODY, NOW + 301, False),
+    (sign(SECRET, BODY, NOW), BODY, NOW - 301, False),
+    (sign(SECRET, BODY, NOW), b'{"alert":2}', NOW, False),
+    (sign("whsec_other", BODY, NOW), BODY, NOW, False),
+    (sign("whsec_old", BODY, NOW) + "," + sign(SECRET, BODY, NOW).split(",")[1], BODY, NOW, True),
+    (f"t={NOW}", BODY, NOW, False),
+    (sign(SECRET, BODY, NOW).split(",")[1], BODY, NOW, False),
+    ("", BODY, NOW, False),
+    ("t=soon,v1=00", BODY, NOW, False),
+])
+def test_verify_accepts_only_a_fresh_signature_of_this_body_with_this_secret(header, body, now, valid):
+    assert verify(SECRET, header, body, now) is valid
+
+
+def test_verify_takes_an_aware_datetime_as_now():
+    at = datetime.fromtimestamp(NOW, timezone.utc)
+    assert verify(SECRET, sign(SECRET, BODY, NOW), BODY, at)
+
+
+def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
+    import hashlib
+    import hmac
+
+    expected = hmac.new(SECRET.encode(), f"{NOW}.".encode() + BODY, hashlib.sha256).hexdigest()
+    assert sign(SECRET, BODY, NOW) == f"t={NOW},v1={expected}"
+
+
+@pytest.mark.parametrize(("born", "reason", "said"), [
+    (date(2024, 1, 15), "Aged 2: turns 3 on 2027-01-15", f"Aged 2: turns 3 on {WITHHELD}"),
+    (date(2007, 6, 2), "Aged 19: 19 or older since 2026-06-02", f"Aged 19: 19 or older since {WITHHELD}"),
+    (date(2012, 2, 29), "turns 18 on 2030-03-01", f"turns 18 on {WITHHELD}"),
+    (date(2016, 1, 15), "CMV PCR not detected on 2026-11-30", "CMV PCR not detected on 2026-11-30"),
+    (None, "turns 3 on 2027-01-15", "turns 3 on 2027-01-15"),
+])
+def test_dates_that_fall_on_the_birthday_are_withheld_from_reasons(born, reason, said):
+    assert scrub(reason, born) == said
+
+
+def test_a_message_names_the_screening_its_change_the_reasons_and_a_link():
+    content = AlertContent(
+        alert=7, screening_id="p-001", from_status="waiting", to_status="ineligible",
+        changed=["INC-AGE"], created_at=datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc),
+        criteria=[{"id": "INC-AGE", "verdict": "fail", "reason": "Aged 19: 19 or older since 2026-06-02"},
+                  {"id": "EXC-CMV-PCR", "verdict": "pass", "reason": "not detected"}],
+        birth_date=date(2007, 6, 2),
+    )
+    message = build(content, "https://myocit.example.org/")
+    assert message.subject == "MYOCIT screening p-001: waiting → ineligible"
+    assert message.data == {
+        "type": "alert.created", "alert": 7, "screening_id": "p-001", "from_status": "waiting",
+        "to_status": "ineligible", "created_at": "2026-12-01T08:30:00+00:00",
+        "changed": [{"id": "INC-AGE", "verdict": "fail", "reason": f"Aged 19: 19 or older since {WITHHELD}"}],
+        "link": "https://myocit.example.org/ui/patients/p-001",
+    }
+    assert "2007" not in message.text and "06-02" not in message.text
+    assert "https://myocit.example.org/ui/patients/p-001" in message.text

@@ -1,0 +1,99 @@
+"""The pages in process over SQLite, signed in as each role; tasks run as plain functions."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.settings import Settings
+from store.migrate import upgrade
+from store.tokens import create_token
+from tests.api.conftest import Calls, run_pending
+from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record
+from web.app import create_app
+from workers.runtime import Runtime, install
+
+DAY = date(2026, 12, 1)
+ROLES = [("lab", None), ("coordinator", "site-a"), ("investigator", "site-a"), ("admin", None),
+         ("coordinator", "site-b")]
+
+
+def make_runtime(home) -> Runtime:
+    settings = Settings(home=home, today="2026-12-01", ui_secret="test-secret")
+    runtime = Runtime(settings)
+    runtime.__dict__["celery"] = Calls()
+    upgrade(settings.resolved_database_url())
+    install(runtime)
+    return runtime
+
+
+def make_tokens(rt) -> dict[str, str]:
+    made = {}
+    with rt.uow() as uow:
+        for role, site in ROLES:
+            key = role if site in (None, "site-a") else f"{role}-{site}"
+            made[key] = create_token(uow.session, role, site, key, rt.clock.now())
+        uow.commit()
+    return made
+
+
+class Browser:
+    """A client signed in to the pages, with the session's CSRF token at hand."""
+
+    def __init__(self, app, token: str) -> None:
+        self.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+        form = self.client.get("/ui/login")
+        self.signed_in = self.client.post("/ui/login", data={"token": token, "csrf": csrf_of(form.text)})
+        page = self.client.get("/ui")
+        self.csrf = csrf_of(page.text) if page.status_code == 200 else "none"
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict | None = None):
+        return self.client.post(path, data={"csrf": self.csrf, **(data or {})})
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    return found.group(1) if found else ""
+
+
+def cmv_flip(client, lab_headers, rt, pid: str, site: str) -> None:
+    """A child whose CMV PCR was positive, then negative: ineligible, then eligible, one alert."""
+    record = eligible_record(pid, DAY, site=site, with_cmv=False) + [coded(pid, "4996-5", DETECTED, "2026-11-25")]
+    assert client.post("/fhir", json=bundle(record), headers=lab_headers).status_code == 202
+    run_pending(rt)
+    later = [coded(pid, "4996-5", NOT_DETECTED, "2026-11-30")]
+    assert client.post("/fhir", json=bundle(later), headers=lab_headers).status_code == 202
+    run_pending(rt)
+
+
+@pytest.fixture()
+def rt(tmp_path):
+    runtime = make_runtime(tmp_path)
+    yield runtime
+    runtime.dispose()
+
+
+@pytest.fixture()
+def app(rt):
+    return create_app(rt)
+
+
+@pytest.fixture()
+def tokens(rt):
+    return make_tokens(rt)
+
+
+@pytest.fixture()
+def api(app):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

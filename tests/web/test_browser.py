@@ -1,0 +1,162 @@
+"""The pages in a real headless Chromium (Debian's package, driven by Playwright) against `myocit run`.
+
+A lab posts a positive CMV PCR, then a negative one; the coordinator sees the alert and acknowledges
+it; the investigator attests that the child is in another trial; the worklist moves the child to
+ineligible. Screenshots go to docs/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_embedded_run import _port
+from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, immunization
+from tests.web.conftest import DAY
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+KID = "kid-cmv"
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (install Debian's chromium package; .ci/browser does)"
+        if os.environ.get("MYOCIT_REQUIRE_SERVICES") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """`myocit run` on the embedded default, with a token per role."""
+    home = tmp_path_factory.mktemp("browser")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
+    env.update(MYOCIT_HOME=str(home / "var"), MYOCIT_TODAY=DAY.isoformat(), MYOCIT_SWEEP_AFTER_SECONDS="2")
+    cli = [sys.executable, "-m", "myocit.cli"]
+
+    def token(role: str, *extra: str) -> str:
+        return subprocess.run(cli + ["token", "create", "--role", role, *extra], env=env, cwd=home,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    tokens = {"lab": token("lab", "--name", "lab-system"),
+              "coordinator": token("coordinator", "--site", "site-a", "--name", "coordinator A1"),
+              "investigator": token("investigator", "--site", "site-a", "--name", "investigator A1")}
+    port = _port()
+    log = home / "run.log"
+    process = subprocess.Popen(cli + ["run", f"--port={port}"], env=env, cwd=home, start_new_session=True,
+                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200, 60, log)
+        yield base, tokens, log, home / "var" / "myocit.sqlite"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait(check, seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, sqlite3.Error):
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"timed out; service log:\n{log.read_text()[-3000:]}")
+
+
+def _post(base: str, token: str, resources: list[dict]) -> None:
+    response = httpx.post(f"{base}/fhir", json=bundle(resources), timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 202, response.text
+
+
+def _stored(database: Path, pid: str) -> str | None:
+    """The status a worker stored (the API would compute one on the fly before the first screening)."""
+    with sqlite3.connect(database) as connection:
+        row = connection.execute("SELECT status FROM patients WHERE id = ?", (pid,)).fetchone()
+    return row[0] if row else None
+
+
+def _sign_in(browser, base: str, token: str):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{base}/ui/login")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/ui")
+    return page
+
+
+def test_a_cmv_alert_is_acknowledged_an_attestation_recorded_and_the_worklist_moves_the_child(
+        service, chromium_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens, log, database = service
+    lab = tokens["lab"]
+    _post(base, lab, eligible_record(KID, DAY, with_cmv=False) + [coded(KID, "4996-5", DETECTED, "2026-11-25")])
+    _post(base, lab, eligible_record("kid-vaccine", DAY) + [immunization("kid-vaccine", "03", "2026-11-20")])
+    _post(base, lab, eligible_record("kid-no-cmv", DAY, with_cmv=False))
+    _wait(lambda: _stored(database, KID) == "ineligible", 60, log)
+    _post(base, lab, [coded(KID, "4996-5", NOT_DETECTED, "2026-11-30")])
+    _wait(lambda: _stored(database, KID) == "eligible", 60, log)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=ARGS)
+        try:
+            page = _sign_in(browser, base, tokens["coordinator"])
+            page.keyboard.press("Tab")
+            expect(page.locator(":focus")).to_have_text("Skip to main content")
+            page.get_by_role("link", name="Alerts").click()
+            row = page.locator("tr", has_text=KID)
+            expect(row).to_contain_text("ineligible")
+            expect(row).to_contain_text("EXC-CMV-PCR")
+            page.screenshot(path=str(DOCS / "alerts.png"), full_page=True)
+            row.get_by_role("button", name="Acknowledge").click()
+            expect(page.get_by_role("status")).to_have_text("Alert acknowledged.")
+            expect(page.get_by_role("heading", name="To acknowledge (0)")).to_be_visible()
+
+            page = _sign_in(browser, base, tokens["investigator"])
+            page.locator("#eligible").get_by_role("link", name=KID).click()
+            expect(page.locator("tr#c-EXC-CMV-PCR")).to_contain_text("pass")
+            form = page.locator("#attest-EXC-OTHER-TRIAL")
+            form.locator("summary").click()
+            form.get_by_label("Fail: stands in the way").check()
+            form.get_by_label("Justification").fill("Enrolled in another interventional trial")
+            form.get_by_role("button", name="Record attestation for EXC-OTHER-TRIAL").click()
+            expect(page.get_by_role("status").first).to_contain_text("Attestation recorded")
+            _wait(lambda: _stored(database, KID) == "ineligible", 60, log)
+            page.goto(f"{base}/ui/patients/{KID}")
+            expect(page.locator("tr#c-EXC-OTHER-TRIAL")).to_contain_text("fail")
+            expect(page.locator(".timeline")).to_contain_text("eligible → ineligible")
+            page.screenshot(path=str(DOCS / "patient.png"), full_page=True,
+                            clip={"x": 0, "y": 0, "width": 1280, "height": 2000})
+
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
+            expect(page.locator("#ineligible")).to_contain_text(KID)
+            expect(page.locator("#ineligible")).to_contain_text("EXC-OTHER-TRIAL")
+            expect(page.locator("#eligible")).not_to_contain_text(KID)
+            expect(page.locator("#waiting")).to_contain_text("kid-vaccine")
+            expect(page.locator("#incomplete")).to_contain_text("No blood CMV PCR result")
+            page.screenshot(path=str(DOCS / "worklist.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,0 +1,48 @@
+"""The worklist's wording from a stored result: what to do, what blocks, when a child is eligible."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from web.worklist import ATTESTATION, age, becomes_eligible, blocking, status_changes, todos
+
+
+def _c(cid, verdict, reason, until=None):
+    return {"id": cid, "verdict": verdict, "reason": reason, "until": until}
+
+
+RESULT = {"eligible_from": None, "next_review_at": "2026-12-09", "criteria": [
+    _c("INC-AGE", "pass", "Aged 10"),
+    _c("EXC-ORAL", "unknown", "Needs an investigator attestation"),
+    _c("EXC-SEVERE-JDM", "unknown", "Needs a new investigator attestation: the attestation of 2026-10-01 is old"),
+    _c("INC-SOCSEC", "unknown", "No active coverage recorded"),
+    _c("EXC-AME", "unknown", "No active coverage recorded"),
+    _c("EXC-INF-HBV", "review", "anti-HBc positive with HBV DNA undetectable"),
+    _c("EXC-CMV-PCR", "fail", "CMV DNA detected on 2026-11-25"),
+    _c("EXC-LIVE-VACCINE", "fail", "Live vaccine", until="2026-12-09"),
+]}
+
+
+def test_todos_name_the_attestation_or_the_missing_test_and_group_criteria_sharing_one():
+    assert [(t.action, t.criteria) for t in todos(RESULT)] == [
+        (ATTESTATION, ["EXC-ORAL", "EXC-SEVERE-JDM"]),
+        ("No active coverage recorded", ["INC-SOCSEC", "EXC-AME"]),
+        ("Review: anti-HBc positive with HBV DNA undetectable", ["EXC-INF-HBV"]),
+    ]
+
+
+def test_only_fails_without_a_date_block_and_a_waiting_child_shows_a_date():
+    assert [c["id"] for c in blocking(RESULT)] == ["EXC-CMV-PCR"]
+    assert becomes_eligible(RESULT) == ("next automatic review", "2026-12-09")
+    assert becomes_eligible({**RESULT, "eligible_from": "2026-12-19"}) == ("eligible from", "2026-12-19")
+
+
+def test_age_is_in_completed_years_and_the_timeline_keeps_only_changes():
+    assert age(date(2016, 12, 2), date(2026, 12, 1)) == 9
+    assert age(date(2016, 12, 1), date(2026, 12, 1)) == 10
+    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    day = date(2026, 12, 1)
+    events = status_changes([(at, day, "incomplete", "data"), (at, day, "incomplete", "data"),
+                             (at, day, "eligible", "schedule")])
+    assert [e.what for e in events] == ["first screened: incomplete (as of 2026-12-01, new data)",
+                                        "incomplete → eligible (as of 2026-12-01, scheduled re-screening)"]

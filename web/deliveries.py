@@ -1,0 +1,115 @@
+"""Alert deliveries and the subscriptions they go to: failures visible and retryable."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from store import deliveries
+from store.models import Delivery, Subscription
+from store.tokens import Caller
+from web.auth import require
+from workers.app import DELIVER
+
+log = logging.getLogger("myocit.web")
+router = APIRouter(tags=["deliveries"])
+
+
+class NewSubscription(BaseModel):
+    site: str = Field(min_length=1, max_length=64)
+    channel: Literal["email", "webhook"]
+    target: str = Field(min_length=3, max_length=500, description="An email address, or an http(s) URL.")
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _delivery_json(row: Delivery, subscription: Subscription, patient_id: str) -> dict:
+    return {
+        "id": row.pk,
+        "alert": row.alert_pk,
+        "patient": patient_id,
+        "site": subscription.site,
+        "channel": subscription.channel,
+        "target": subscription.target,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "next_attempt_at": _when(row.next_attempt_at),
+        "sent_at": _when(row.sent_at),
+    }
+
+
+def _subscription_json(row: Subscription) -> dict:
+    return {"id": row.pk, "site": row.site, "channel": row.channel, "target": row.target,
+            "active": row.active, "created_at": _when(row.created_at)}
+
+
+def _check_target(channel: str, target: str) -> None:
+    if channel == "email" and ("@" not in target or any(c.isspace() for c in target)):
+        raise HTTPException(400, "target: an email address is expected")
+    if channel == "webhook" and not target.startswith(("https://", "http://")):
+        raise HTTPException(400, "target: an http(s) URL is expected")
+
+
+@router.get("/deliveries", summary="Alert deliveries (a coordinator sees their site's), oldest first")
+def list_deliveries(request: Request,
+                    status: Literal["pending", "sent", "failed", "stopped"] | None = Query(None),
+                    limit: int = Query(500, ge=1, le=5000),
+                    caller: Caller = Depends(require("coordinator"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        if caller.role != "admin" and caller.site is None:
+            return []
+        site = None if caller.role == "admin" else caller.site
+        rows = deliveries.listing(uow.session, status=status, site=site, limit=limit)
+        return [_delivery_json(*row) for row in rows]
+
+
+@router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts")
+def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(require("coordinator"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        found = deliveries.find(uow.session, delivery_id)
+        if found is None or not caller.sees_site(found[1].site):
+            raise HTTPException(404, f"no delivery {delivery_id} for this site")
+        if not deliveries.retry(uow.session, delivery_id, rt.clock.now()):
+            raise HTTPException(409, f"delivery {delivery_id} is {found[0].status}; only a failed one is retried")
+        body = _delivery_json(*found)
+        uow.on_commit(lambda: _enqueue(rt, found[0].alert_pk))
+        uow.commit()
+    return body
+
+
+def _enqueue(rt, alert_pk: int) -> None:
+    """Best effort after commit: if the broker is down, the sweeper re-sends the due delivery."""
+    try:
+        rt.celery.send_task(DELIVER, args=[alert_pk])
+    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
+        log.warning("enqueue failed (%s); the sweeper will re-send", type(exc).__name__)
+
+
+@router.post("/subscriptions", status_code=201,
+             summary="Subscribe a site to its alerts; a webhook's signing secret is shown only here")
+def create_subscription(request: Request, body: NewSubscription, caller: Caller = Depends(require("admin"))):
+    _check_target(body.channel, body.target)
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        row = deliveries.create_subscription(uow.session, site=body.site, channel=body.channel,
+                                             target=body.target, now=rt.clock.now())
+        answer = _subscription_json(row)
+        if row.secret:
+            answer["secret"] = row.secret
+        uow.commit()
+    return answer
+
+
+@router.get("/subscriptions", summary="Every site's subscriptions (secrets are never listed)")
+def list_subscriptions(request: Request, caller: Caller = Depends(require("admin"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        return [_subscription_json(row) for row in deliveries.subscriptions(uow.session)]

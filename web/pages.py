@@ -1,0 +1,361 @@
+"""The coordinators' and investigators' pages under /ui: worklist, patient, alerts, audit.
+
+Pages read what the API reads and write only through the API's path: an attestation or a consent
+decision becomes a FHIR resource, validated by the ingest code and stored as a message, so the patient
+is re-evaluated by a worker exactly as after a lab result. Only screening ids are shown: never names,
+identifiers or birth dates.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from domain.criteria import CRITERIA
+from ingest.errors import InvalidInput
+from store import audit
+from store import screening as screenings
+from store.models import Alert, Patient, Screening
+from store.tokens import Caller
+from web import worklist
+from web.api import ack_alert, store_and_enqueue
+from web.intake import resource_items
+from web.outcomes import FHIR_JSON
+from web.session import (
+    COOKIE,
+    LOGIN_COOKIE,
+    MAX_AGE,
+    PAGE_ROLES,
+    PageError,
+    caller_of,
+    check_csrf,
+    login_csrf,
+    login_value,
+    new_csrf,
+    same,
+    session_value,
+    signed_in,
+    token_hash,
+    token_row,
+)
+from web.session import page_caller as role
+
+HERE = Path(__file__).parent
+router = APIRouter(prefix="/ui", include_in_schema=False)
+templates = Jinja2Templates(directory=HERE / "templates")
+ATTESTED = [c for c in CRITERIA if c.attested]
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_DECISIONS = {"rejected": "refused", "inactive": "withdrawn"}
+NOTICES = {
+    "attested": "Attestation recorded. The screening is recomputed in the background: reload in a moment.",
+    "consent": "Consent decision recorded. Alerts for this child stop once the screening is recomputed.",
+    "acknowledged": "Alert acknowledged.",
+    "signed-out": "You are signed out.",
+}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _render(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
+    zone = ZoneInfo(request.app.state.rt.settings.timezone)
+    context.setdefault("caller", getattr(request.state, "caller", None))
+    context.setdefault("csrf", getattr(request.state, "csrf", None))
+    context["notice"] = NOTICES.get(request.query_params.get("done", ""))
+    context["local"] = lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""
+    response = templates.TemplateResponse(request, name, context, status_code=code)
+    response.headers.update(HEADERS)
+    return response
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _patient(session, caller: Caller, patient_id: str) -> Patient:
+    row = session.scalar(select(Patient).where(Patient.id == patient_id, Patient.registered.is_(True)))
+    if row is None or not caller.sees_site(row.site):
+        raise PageError(404, f"No patient {patient_id} for this site.")
+    return row
+
+
+def _now_local(rt) -> datetime:
+    """Now, at the sites' offset, on the screening day: a rehearsal fixing MYOCIT_TODAY dates an
+    attestation on that day, so it is neither in the future nor stale for the screening it settles."""
+    now = rt.clock.now().astimezone(ZoneInfo(rt.settings.timezone))
+    day = rt.clock.today()
+    return now.replace(year=day.year, month=day.month, day=day.day, microsecond=0)
+
+
+# --- signing in -------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request):
+    if signed_in(request) is not None:
+        return _see_other("/ui")
+    return _login_page(request)
+
+
+def _login_page(request: Request, problem: str | None = None, status: int = 200) -> HTMLResponse:
+    csrf = new_csrf()
+    response = _render(request, "login.html", status, login_csrf=csrf, problem=problem, caller=None)
+    response.set_cookie(LOGIN_COOKIE, login_value(request, csrf), max_age=3600, path="/ui", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(""), csrf: str = Form("")):
+    if not same(login_csrf(request), csrf):
+        return _login_page(request, "The sign-in form expired. Please paste your token again.", 403)
+    sha = token_hash(token)
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        row = token_row(uow.session, sha) if token.strip() else None
+        if row is None:
+            return _login_page(request, "This token is unknown or revoked.", 401)
+        caller = caller_of(row)
+        if caller.role not in PAGE_ROLES:
+            return _login_page(request, f"A {caller.role} token cannot sign in to these pages.", 403)
+        audit.record(uow.session, caller.name, "sign-in", None, rt.clock.now())
+        uow.commit()
+    response = _see_other("/ui")
+    response.set_cookie(COOKIE, session_value(request, sha, new_csrf()), max_age=MAX_AGE, path="/ui",
+                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form(""), caller: Caller = Depends(role(*PAGE_ROLES))):
+    check_csrf(request, csrf)
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        audit.record(uow.session, caller.name, "sign-out", None, rt.clock.now())
+        uow.commit()
+    response = _see_other("/ui/login?done=signed-out")
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+# --- worklist ---------------------------------------------------------------------------------------
+
+
+@router.get("")
+def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES))):
+    rt = request.app.state.rt
+    latest = (select(Screening.patient_pk, func.max(Screening.pk).label("pk"))
+              .group_by(Screening.patient_pk).subquery())
+    query = (select(Patient, Screening)
+             .outerjoin(latest, latest.c.patient_pk == Patient.pk)
+             .outerjoin(Screening, Screening.pk == latest.c.pk)
+             .where(Patient.registered.is_(True)))
+    if caller.role != "admin":
+        query = query.where(Patient.site == caller.site)
+    groups: dict[str, list[dict]] = {status: [] for status in (*worklist.STATUSES, "pending")}
+    with rt.uow() as uow:
+        for patient, screening in uow.session.execute(query.order_by(Patient.id)).all():
+            if screening is None:
+                groups["pending"].append({"id": patient.id, "site": patient.site})
+                continue
+            result = screening.result
+            groups[screening.status].append({
+                "id": patient.id,
+                "site": patient.site,
+                "age": worklist.age(patient.birth_date, screening.as_of),
+                "as_of": result["as_of"],
+                "when": worklist.becomes_eligible(result),
+                "timed": worklist.timed(result),
+                "todos": worklist.todos(result),
+                "blocking": worklist.blocking(result),
+                "stopped": patient.alerts_stopped_at is not None,
+            })
+        audit.record(uow.session, caller.name, "view-worklist", f"Site/{caller.site or '*'}", rt.clock.now())
+        uow.commit()
+    return _render(request, "worklist.html", groups=groups, today=rt.clock.today())
+
+
+# --- patient ----------------------------------------------------------------------------------------
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(request: Request, patient_id: str, as_of: str | None = Query(None),
+                 caller: Caller = Depends(role(*PAGE_ROLES))):
+    rt = request.app.state.rt
+    problem = planned = None
+    if as_of:
+        try:
+            planned = date.fromisoformat(as_of)
+        except ValueError:
+            problem = f"“{as_of[:20]}” is not a date: use YYYY-MM-DD."
+    with rt.uow() as uow:
+        row = _patient(uow.session, caller, patient_id)
+        history = uow.session.execute(
+            select(Screening.created_at, Screening.as_of, Screening.status, Screening.trigger)
+            .where(Screening.patient_pk == row.pk).order_by(Screening.pk)
+        ).all()
+        alerts = list(uow.session.scalars(
+            select(Alert).where(Alert.patient_pk == row.pk).order_by(Alert.pk)))
+        if planned is not None:
+            result = screenings.compute(uow.session, row, rt.protocol, planned).to_json()
+        else:
+            stored = uow.session.scalar(select(Screening).where(Screening.patient_pk == row.pk)
+                                        .order_by(Screening.pk.desc()).limit(1))
+            result = stored.result if stored is not None else None
+        events = _timeline(history, alerts, row.alerts_stopped_at)
+        audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
+        uow.commit()
+        patient = {"id": row.id, "site": row.site, "stopped": row.alerts_stopped_at,
+                   "age": worklist.age(row.birth_date, planned or row.as_of or rt.clock.today())}
+    verdicts = {c["id"]: c["verdict"] for c in (result or {}).get("criteria", [])}
+    return _render(
+        request, "patient.html", patient=patient, result=result, planned=planned, problem=problem,
+        as_of_value=as_of or "", events=events,
+        todos=worklist.todos(result or {}), blocking=worklist.blocking(result or {}),
+        timed=worklist.timed(result or {}), verdicts=verdicts,
+        attested=ATTESTED if caller.role in ("investigator", "admin") else [],
+        may_record_consent=caller.role in ("coordinator", "investigator", "admin"),
+    )
+
+
+def _timeline(history, alerts: list[Alert], stopped_at: datetime | None) -> list[worklist.Event]:
+    """Status changes, alerts and their acknowledgements, and the consent stop, newest first."""
+    events = worklist.status_changes([tuple(h) for h in history])
+    for alert in alerts:
+        change = f"{alert.from_status} → {alert.to_status}"
+        events.append(worklist.Event(alert.created_at, f"alert raised: {change}"))
+        if alert.acknowledged_at:
+            events.append(worklist.Event(alert.acknowledged_at,
+                                         f"alert {alert.pk} acknowledged by {alert.acknowledged_by}"))
+    if stopped_at:
+        events.append(worklist.Event(stopped_at, "alerts stopped: consent refused or withdrawn"))
+    return sorted(events, key=lambda e: e.at, reverse=True)
+
+
+def _record(request: Request, caller: Caller, patient_id: str, resource: dict, action: str) -> None:
+    """Validate ``resource`` as the ingest path does and store it as a message from this caller."""
+    raw = json.dumps(resource, ensure_ascii=False)
+    try:
+        items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"])
+    except InvalidInput as exc:
+        raise PageError(400, f"The form could not be recorded: {exc}") from exc
+    store_and_enqueue(request, channel="ui", content_type=FHIR_JSON, body=raw, caller=caller, items=items,
+                      audited=(action, f"Patient/{patient_id}"))
+
+
+@router.post("/patients/{patient_id}/attest")
+def attest(request: Request, patient_id: str, criterion: str = Form(""), verdict: str = Form(""),
+           justification: str = Form(""), csrf: str = Form(""),
+           caller: Caller = Depends(role("investigator"))):
+    check_csrf(request, csrf)
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        _patient(uow.session, caller, patient_id)
+    if criterion not in {c.id for c in ATTESTED}:
+        raise PageError(400, "Choose one of the criteria that need an investigator's attestation.")
+    if verdict not in ("pass", "fail"):
+        raise PageError(400, "Choose whether the criterion is met (pass) or not met (fail).")
+    justification = justification.strip()
+    if not justification or len(justification) > 2000:
+        raise PageError(400, "Give a justification (up to 2000 characters).")
+    observation = {
+        "resourceType": "Observation",
+        "id": f"attestation-{uuid.uuid4().hex}",
+        "status": "final",
+        "code": {"coding": [{"system": "urn:myocit:criterion", "code": criterion}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": _now_local(rt).isoformat(),
+        "performer": [{"display": caller.name}],
+        "valueCodeableConcept": {"coding": [{"system": "urn:myocit:verdict", "code": verdict}]},
+        "note": [{"text": justification}],
+    }
+    _record(request, caller, patient_id, observation, "attest")
+    return _see_other(f"/ui/patients/{patient_id}?done=attested")
+
+
+@router.post("/patients/{patient_id}/consent")
+def consent(request: Request, patient_id: str, decision: str = Form(""), csrf: str = Form(""),
+            caller: Caller = Depends(role("coordinator", "investigator"))):
+    check_csrf(request, csrf)
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        _patient(uow.session, caller, patient_id)
+    if decision not in CONSENT_DECISIONS:
+        raise PageError(400, "Choose whether consent was refused or withdrawn.")
+    resource = {
+        "resourceType": "Consent",
+        "id": f"consent-{uuid.uuid4().hex}",
+        "status": decision,
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "research"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "57016-8"}]}],
+        "patient": {"reference": f"Patient/{patient_id}"},
+        "dateTime": _now_local(rt).isoformat(),
+    }
+    _record(request, caller, patient_id, resource, "consent")
+    return _see_other(f"/ui/patients/{patient_id}?done=consent")
+
+
+# --- alerts and audit -------------------------------------------------------------------------------
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, caller: Caller = Depends(role("coordinator"))):
+    rt = request.app.state.rt
+    query = select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk)
+    if caller.role != "admin":
+        query = query.where(Alert.site == caller.site)
+    with rt.uow() as uow:
+        rows = uow.session.execute(query.order_by(Alert.pk.desc()).limit(500)).all()
+        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site or '*'}", rt.clock.now())
+        uow.commit()
+        open_alerts = [(a, pid) for a, pid in rows if a.acknowledged_at is None]
+        done = [(a, pid) for a, pid in rows if a.acknowledged_at is not None]
+        return _render(request, "alerts.html", open_alerts=open_alerts, done=done)
+
+
+@router.post("/alerts/{alert_id}/ack")
+def acknowledge(request: Request, alert_id: int, csrf: str = Form(""),
+                caller: Caller = Depends(role("coordinator"))):
+    check_csrf(request, csrf)
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        if ack_alert(uow.session, caller, alert_id, rt.clock.now()) is None:
+            raise PageError(404, f"No alert {alert_id} for this site.")
+        uow.commit()
+    return _see_other("/ui/alerts?done=acknowledged")
+
+
+@router.get("/audit")
+def audit_page(request: Request, caller: Caller = Depends(role("admin"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        entries = [(e.at, e.actor, e.action, e.target) for e in audit.latest(uow.session, 300)]
+        audit.record(uow.session, caller.name, "view-audit", None, rt.clock.now())
+        uow.commit()
+    return _render(request, "audit.html", entries=entries)
+
+
+async def _page_error(request: Request, exc: PageError):
+    if exc.status == 401:
+        return _see_other("/ui/login")
+    return _render(request, "error.html", exc.status, status=exc.status, message=exc.message)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their static files and their HTML errors to ``app``."""
+    app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    app.add_exception_handler(PageError, _page_error)

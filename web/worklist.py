@@ -1,0 +1,86 @@
+"""What the pages say about a stored screening result: the to-do list, what blocks, the timeline.
+
+Plain functions over the result JSON (contract §3), so the wording is tested without a browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from domain.criteria import CRITERIA
+
+ATTESTED = frozenset(c.id for c in CRITERIA if c.attested)
+ATTESTATION = "Investigator attestation"
+STATUSES = ("eligible", "waiting", "incomplete", "ineligible")
+
+
+@dataclass
+class Todo:
+    """One thing to do, and the criteria it resolves."""
+
+    action: str
+    criteria: list[str] = field(default_factory=list)
+
+
+def todos(result: dict) -> list[Todo]:
+    """Which test or attestation resolves which criteria, from the unknown and review verdicts.
+
+    An attested criterion still waiting for its attestation needs exactly that; anything else is
+    worded by its own reason, which names the missing or stale test, or what to review. Criteria
+    sharing a reason share a line.
+    """
+    found: dict[str, Todo] = {}
+    for criterion in result.get("criteria", []):
+        verdict, cid, reason = criterion["verdict"], criterion["id"], criterion["reason"]
+        if verdict not in ("unknown", "review"):
+            continue
+        if cid in ATTESTED and verdict == "unknown" and "attestation" in reason:
+            action = ATTESTATION
+        elif verdict == "review":
+            action = f"Review: {reason}"
+        else:
+            action = reason
+        found.setdefault(action, Todo(action)).criteria.append(cid)
+    return sorted(found.values(), key=lambda t: (t.action != ATTESTATION, t.action))
+
+
+def blocking(result: dict) -> list[dict]:
+    """Fails that time alone will not lift: why the child is ineligible."""
+    return [c for c in result.get("criteria", []) if c["verdict"] == "fail" and not c.get("until")]
+
+
+def timed(result: dict) -> list[dict]:
+    """Fails that lift on a date: why the child is waiting."""
+    return [c for c in result.get("criteria", []) if c["verdict"] == "fail" and c.get("until")]
+
+
+def becomes_eligible(result: dict) -> tuple[str, str | None]:
+    """The date a waiting child becomes eligible, or when it is looked at again if that is not known."""
+    if result.get("eligible_from"):
+        return "eligible from", result["eligible_from"]
+    return "next automatic review", result.get("next_review_at")
+
+
+def age(birth: date | None, on: date) -> int | None:
+    if birth is None:
+        return None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    what: str
+
+
+def status_changes(screenings: list[tuple[datetime, date, str, str]]) -> list[Event]:
+    """Screenings (created_at, as_of, status, trigger), oldest first, reduced to the changes."""
+    events, before = [], None
+    for at, as_of, status, trigger in screenings:
+        if status != before:
+            cause = "scheduled re-screening" if trigger == "schedule" else "new data"
+            what = f"first screened: {status}" if before is None else f"{before} → {status}"
+            events.append(Event(at, f"{what} (as of {as_of.isoformat()}, {cause})"))
+            before = status
+    return events

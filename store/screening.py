@@ -72,9 +72,14 @@ def evaluate_patient(
     seq = row.pending_seq
     record, fact_pks = load_record(session, row, protocol)
     result = evaluate(record, protocol, as_of)
-    previous = session.scalar(
-        select(Screening).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
-    )
+    # The patient row holds the last stored status; the last result itself is read only when the
+    # status changed, to say which criteria changed.
+    previous_status = row.status
+    changed_from = None
+    if previous_status is not None and previous_status != result.status.value:
+        changed_from = session.scalar(
+            select(Screening.result).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
+        )
     stored = Screening(
         patient_pk=row.pk,
         created_at=now,
@@ -93,14 +98,14 @@ def evaluate_patient(
         row.alerts_stopped_at = now
         audit.record(session, "system", "alerts-stopped", f"Patient/{row.id}", now)
     alert_pk = None
-    if previous is not None and previous.status != result.status.value and row.alerts_stopped_at is None:
+    if changed_from is not None and row.alerts_stopped_at is None:
         alert = Alert(
             patient_pk=row.pk,
             screening_pk=stored.pk,
             site=row.site,
-            from_status=previous.status,
+            from_status=previous_status,
             to_status=result.status.value,
-            changed=changed_criteria(previous.result, result),
+            changed=changed_criteria(changed_from, result),
             created_at=now,
         )
         session.add(alert)

@@ -10,8 +10,11 @@ import logging
 from datetime import date, timedelta
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
-from store import screening
+from delivery.channels import attempt
+from delivery.messages import AlertContent
+from store import deliveries, screening
 from workers.app import DELIVER, EVALUATE, RESCREEN_DUE, SWEEP
 from workers.runtime import runtime
 
@@ -24,8 +27,14 @@ def enqueue_evaluations(patient_pks: list[int], as_of: str | None = None) -> Non
         celery.send_task(EVALUATE, args=[pk], kwargs={"as_of": as_of} if as_of else {})
 
 
-@shared_task(name=EVALUATE, bind=True, max_retries=5, acks_late=True)
-def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | None:
+# A database that is restarting or unreachable is worth retrying with backoff; anything else is a bug
+# to surface, not to repeat (the sweeper re-sends pending work in any case).
+TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 2, "retry_backoff_max": 60,
+             "retry_jitter": True, "max_retries": 8}
+
+
+@shared_task(name=EVALUATE, acks_late=True, **TRANSIENT)
+def evaluate_patient(patient_pk: int, as_of: str | None = None) -> str | None:
     """Evaluate everything pending for one patient.
 
     Idempotent: it works only while ``pending_seq`` is ahead of ``evaluated_seq`` and closes that gap
@@ -47,7 +56,7 @@ def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | N
     return done.status
 
 
-@shared_task(name=RESCREEN_DUE)
+@shared_task(name=RESCREEN_DUE, **TRANSIENT)
 def rescreen_due(today: str | None = None) -> int:
     """Mark and enqueue the patients whose ``next_review_at`` has come (and any missed while down).
 
@@ -71,14 +80,13 @@ def rescreen_due(today: str | None = None) -> int:
     return total
 
 
-@shared_task(name=SWEEP)
+@shared_task(name=SWEEP, **TRANSIENT)
 def sweep() -> dict:
     """Re-send work that was stored but never finished: pending patients, undelivered alerts, and
     deliveries whose next attempt has come.
 
     Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
     """
-    from store import deliveries
 
     rt = runtime()
     now = rt.clock.now()
@@ -98,7 +106,7 @@ def sweep() -> dict:
     return {"evaluations": len(pks), "alerts": len(alerts), "retries": len(retries)}
 
 
-@shared_task(name=DELIVER, acks_late=True)
+@shared_task(name=DELIVER, acks_late=True, **TRANSIENT)
 def deliver_alert(alert_pk: int) -> int:
     """Plan an alert's deliveries (one per active subscription of its site), then send each one due.
 
@@ -109,9 +117,6 @@ def deliver_alert(alert_pk: int) -> int:
     pending, so it is sent once more: at-least-once to the channel (receivers can drop repeats by the
     alert id), exactly-once per row otherwise.
     """
-    from delivery.channels import attempt
-    from delivery.messages import AlertContent
-    from store import deliveries
     from store.delivery_state import mark_dispatched
 
     rt = runtime()

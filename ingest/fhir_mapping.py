@@ -140,19 +140,18 @@ def _dated(ctx: Context, what: str, *values: Any, lifetime: bool = False) -> tup
 
 
 @lru_cache(maxsize=1)
-def _codesets() -> dict:
+def _protocol():
     from config.protocol_files import load_protocol
 
-    return load_protocol().codesets
+    return load_protocol()
 
 
 def _check_used(fact: Any, ctx: Context) -> None:
     prefixes = _FAMILY_PREFIXES.get(type(fact))
     if prefixes is None or not fact.codes:
         return
-    for name, codeset in _codesets().items():
-        if name.startswith(prefixes) and codeset.matches(fact.codes) is not None:
-            return
+    if _protocol().classify(prefixes, fact.codes):
+        return
     shown = ", ".join(str(c) for c in fact.codes[:3])
     ctx.warn(f"{shown} is not used by any criterion")
 

@@ -8,8 +8,10 @@ from datetime import date
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select, text
+from starlette.concurrency import run_in_threadpool
 
-from ingest.errors import InvalidInput
+from ingest.errors import InvalidHl7, InvalidInput
+from ingest.hl7v2 import ack, ack_error
 from store import audit
 from store import screening as screenings
 from store.intake import Item, Registration, Subject, find_duplicate, store_message
@@ -70,6 +72,11 @@ def store_and_enqueue(request: Request, *, channel: str, content_type: str, body
 @router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)")
 async def post_bundle(request: Request, caller: Caller = Depends(require("lab"))):
     raw = await _body(request)
+    # Validation and storage are blocking work: off the event loop, so requests overlap.
+    return await run_in_threadpool(_accept_bundle, request, raw, caller)
+
+
+def _accept_bundle(request: Request, raw: bytes, caller: Caller):
     try:
         parsed = bundle_items(raw)
     except InvalidInput as exc:
@@ -96,6 +103,10 @@ async def post_bundle(request: Request, caller: Caller = Depends(require("lab"))
 @router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource")
 async def post_resource(resource_type: str, request: Request, caller: Caller = Depends(require("lab"))):
     raw = await _body(request)
+    return await run_in_threadpool(_accept_resource, request, raw, resource_type, caller)
+
+
+def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: Caller):
     try:
         items, location = resource_items(raw, resource_type)
     except InvalidInput as exc:
@@ -112,10 +123,11 @@ async def post_resource(resource_type: str, request: Request, caller: Caller = D
 @router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
              response_class=PlainTextResponse)
 async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
-    from ingest.errors import InvalidHl7
-    from ingest.hl7v2 import ack, ack_error
-
     raw = await _body(request)
+    return await run_in_threadpool(_accept_hl7, request, raw, caller)
+
+
+def _accept_hl7(request: Request, raw: bytes, caller: Caller):
     try:
         text_body = raw.decode("utf-8")
     except UnicodeDecodeError:

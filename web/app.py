@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from web.auth import KnownTokens
 from web.outcomes import outcome
 
 log = logging.getLogger("myocit.web")
@@ -30,6 +31,7 @@ def create_app(rt=None) -> FastAPI:
         rt = runtime()
     app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION)
     app.state.rt = rt
+    app.state.known_tokens = KnownTokens()
     app.include_router(api.router)
     pages.install(app)
     app.include_router(deliveries.router)

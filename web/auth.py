@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -9,15 +12,41 @@ from store.tokens import Caller, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `myocit token create`.")
 
+KNOWN_FOR_SECONDS = 5.0
+"""A valid token is remembered this long per API process, sparing a database round trip on every
+request of a busy lab; a revoked token stops working within this delay."""
+
+
+class KnownTokens:
+    def __init__(self, ttl: float = KNOWN_FOR_SECONDS) -> None:
+        self._ttl = ttl
+        self._held: dict[str, tuple[Caller, float]] = {}
+
+    def get(self, key: str) -> Caller | None:
+        held = self._held.get(key)
+        if held is None or held[1] < time.monotonic():
+            return None
+        return held[0]
+
+    def put(self, key: str, caller: Caller) -> None:
+        if len(self._held) > 10_000:
+            self._held.clear()
+        self._held[key] = (caller, time.monotonic() + self._ttl)
+
 
 def current_caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
     if credentials is None or not credentials.credentials:
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    rt = request.app.state.rt
-    with rt.uow() as uow:
-        caller = authenticate(uow.session, credentials.credentials)
+    state = request.app.state
+    known: KnownTokens = state.known_tokens
+    key = hashlib.sha256(credentials.credentials.encode("utf-8")).hexdigest()
+    caller = known.get(key)
     if caller is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        with state.rt.uow() as uow:
+            caller = authenticate(uow.session, credentials.credentials)
+        if caller is None:
+            raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        known.put(key, caller)
     return caller
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry
@@ -12,8 +12,8 @@ from store.models import AuditEntry
 
 def record(session: Session, actor: str, action: str, target: str | None, now: datetime) -> None:
     # Truncated to the columns' widths: an over-long name must never make the audited act fail.
-    session.add(AuditEntry(at=now, actor=actor[:120], action=action[:64],
-                           target=target[:200] if target else None))
+    session.execute(insert(AuditEntry).values(at=now, actor=actor[:120], action=action[:64],
+                                              target=target[:200] if target else None))
 
 
 def latest(session: Session, limit: int = 200) -> list[AuditEntry]:

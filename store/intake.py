@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from domain.facts import Fact, PatientProfile
@@ -129,18 +129,21 @@ def store_message(
     control_id: str | None = None,
 ) -> Stored:
     """Keep the message and its facts; mark every patient it touches for re-evaluation."""
-    message = Message(
-        received_at=now,
-        channel=channel,
-        content_type=content_type,
-        body=body,
-        sha256=digest(body),
-        sender=sender,
-        control_id=control_id,
-        fact_count=sum(len(i.facts) for i in items),
-    )
-    session.add(message)
-    session.flush()
+    # Core inserts, not ORM objects: this runs for every message a lab posts.
+    message_pk = session.execute(
+        insert(Message)
+        .values(
+            received_at=now,
+            channel=channel,
+            content_type=content_type,
+            body=body,
+            sha256=digest(body),
+            sender=sender,
+            control_id=control_id,
+            fact_count=sum(len(i.facts) for i in items),
+        )
+        .returning(Message.pk)
+    ).scalar_one()
     touched: set[int] = set()
     for item in items:
         if item.registration is not None:
@@ -162,7 +165,7 @@ def store_message(
         for fact in item.facts:
             rows.append(
                 {
-                    "message_pk": message.pk,
+                    "message_pk": message_pk,
                     "patient_pk": patient_pk,
                     "subject_key": key,
                     "kind": type(fact).__name__,
@@ -176,7 +179,7 @@ def store_message(
         session.execute(FactRow.__table__.insert(), rows)
     if touched:
         mark_pending(session, sorted(touched), now)
-    return Stored(message.pk, None, sorted(touched), len(rows), unmatched)
+    return Stored(message_pk, None, sorted(touched), len(rows), unmatched)
 
 
 def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> None:

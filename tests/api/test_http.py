@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from tests.api.conftest import run_pending
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, immunization
+from tests.inprocess import run_pending
 
 DAY = date(2026, 12, 1)
 

@@ -20,11 +20,8 @@ from fastapi.testclient import TestClient
 from config.clock import Clock
 from config.settings import Settings
 from delivery.webhook import HEADER, verify
-from store.migrate import upgrade
-from store.tokens import create_token
-from tests.api.conftest import Calls
+from tests.inprocess import bearer, make_runtime, make_tokens
 from web.app import create_app
-from workers.runtime import Runtime, install
 
 BASE_URL = "https://screening.example.org"
 
@@ -126,14 +123,9 @@ def receiver():
 
 @pytest.fixture()
 def rt(tmp_path, smtp):
-    settings = Settings(home=tmp_path, today="2026-12-01", smtp_host="127.0.0.1", smtp_port=smtp.port,
-                        mail_from="myocit@screening.example.org", base_url=BASE_URL,
-                        webhook_timeout_seconds=3)
-    runtime = Runtime(settings)
-    runtime.__dict__["celery"] = Calls()
-    runtime.__dict__["clock"] = MovableClock(settings)
-    upgrade(settings.resolved_database_url())
-    install(runtime)
+    runtime = make_runtime(tmp_path, smtp_host="127.0.0.1", smtp_port=smtp.port,
+                           mail_from="myocit@screening.example.org", base_url=BASE_URL, webhook_timeout_seconds=3)
+    runtime.__dict__["clock"] = MovableClock(runtime.settings)
     yield runtime
     runtime.dispose()
 
@@ -146,10 +138,4 @@ def client(rt):
 
 @pytest.fixture()
 def tokens(rt):
-    made = {}
-    with rt.uow() as uow:
-        for key, role, site in [("lab", "lab", None), ("coordinator", "coordinator", "site-a"),
-                                ("coordinator-site-b", "coordinator", "site-b"), ("admin", "admin", None)]:
-            made[key] = create_token(uow.session, role, site, key, rt.clock.now())
-        uow.commit()
-    return {k: {"Authorization": f"Bearer {v}"} for k, v in made.items()}
+    return {key: bearer(token) for key, token in make_tokens(rt).items()}

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from delivery.webhook import HEADER, sign
 from store.models import Delivery, Patient
-from tests.api.conftest import run_pending
 from tests.delivery.conftest import BASE_URL, free_port
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, patient
+from tests.inprocess import run_pending
 from workers import tasks
 
 DAY = date(2026, 12, 1)

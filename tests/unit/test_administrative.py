@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from domain.facts import ConsentState
-from tests.builders import AS_OF, finding, attest, consent, coverage, criterion, days_before, screen, verdict
+from tests.builders import AS_OF, attest, consent, coverage, criterion, days_before, finding, screen, verdict
 
 GIVEN, REFUSED, WITHDRAWN = ConsentState.GIVEN, ConsentState.REFUSED, ConsentState.WITHDRAWN
 COVERAGE_CRITERIA = ("INC-SOCSEC", "EXC-AME")

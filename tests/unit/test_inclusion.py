@@ -8,13 +8,13 @@ from config.protocol_files import load_protocol
 from domain.facts import Qualitative
 from domain.protocol import Choices
 from tests.builders import (
-    finding,
     AS_OF,
     attest,
     child,
     criterion,
     days_before,
     diagnosis,
+    finding,
     lab,
     medicine,
     score,

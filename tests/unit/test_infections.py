@@ -7,11 +7,11 @@ import pytest
 
 from domain.facts import Qualitative
 from tests.builders import (
-    finding,
     attest,
     criterion,
     days_before,
     diagnosis,
+    finding,
     lab,
     medicine,
     screen,

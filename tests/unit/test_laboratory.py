@@ -7,7 +7,7 @@ import pytest
 
 from config.protocol_files import load_protocol
 from domain.facts import Qualitative
-from tests.builders import AS_OF, finding, criterion, days_before, lab, medicine, screen, verdict
+from tests.builders import AS_OF, criterion, days_before, finding, lab, medicine, screen, verdict
 
 POS, NEG, EQ = Qualitative.POSITIVE, Qualitative.NEGATIVE, Qualitative.EQUIVOCAL
 

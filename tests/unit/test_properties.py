@@ -19,8 +19,8 @@ from tests.builders import (
     diagnosis,
     lab,
     medicine,
-    screen,
     score,
+    screen,
     vaccine,
 )
 

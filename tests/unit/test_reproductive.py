@@ -10,7 +10,6 @@ from domain.criteria import REGISTRY
 from domain.facts import PatientProfile, Qualitative, Sex
 from domain.record import PatientRecord
 from tests.builders import (
-    finding as build_finding,
     AS_OF,
     attest,
     child,
@@ -22,6 +21,9 @@ from tests.builders import (
     score,
     screen,
     verdict,
+)
+from tests.builders import (
+    finding as build_finding,
 )
 
 POS, NEG, EQU = Qualitative.POSITIVE, Qualitative.NEGATIVE, Qualitative.EQUIVOCAL

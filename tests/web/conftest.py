@@ -8,36 +8,15 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import Settings
-from store.migrate import upgrade
-from store.tokens import create_token
-from tests.api.conftest import Calls, run_pending
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record
+from tests.inprocess import make_runtime as make_inprocess_runtime
+from tests.inprocess import make_tokens, run_pending
 from web.app import create_app
-from workers.runtime import Runtime, install
+from workers.runtime import Runtime
 
 DAY = date(2026, 12, 1)
-ROLES = [("lab", None), ("coordinator", "site-a"), ("investigator", "site-a"), ("admin", None),
-         ("coordinator", "site-b")]
-
-
 def make_runtime(home) -> Runtime:
-    settings = Settings(home=home, today="2026-12-01", ui_secret="test-secret")
-    runtime = Runtime(settings)
-    runtime.__dict__["celery"] = Calls()
-    upgrade(settings.resolved_database_url())
-    install(runtime)
-    return runtime
-
-
-def make_tokens(rt) -> dict[str, str]:
-    made = {}
-    with rt.uow() as uow:
-        for role, site in ROLES:
-            key = role if site in (None, "site-a") else f"{role}-{site}"
-            made[key] = create_token(uow.session, role, site, key, rt.clock.now())
-        uow.commit()
-    return made
+    return make_inprocess_runtime(home, ui_secret="test-secret")
 
 
 class Browser:
@@ -93,7 +72,3 @@ def tokens(rt):
 def api(app):
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}

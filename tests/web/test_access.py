@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from store.models import Alert, Patient
 from tests.fhir_samples import bundle, quantity
-from tests.web.conftest import Browser, bearer, cmv_flip, create_app, make_runtime, make_tokens
+from tests.inprocess import bearer, make_tokens
+from tests.web.conftest import Browser, cmv_flip, create_app, make_runtime
 
 OWN, OTHER = "kid-a", "kid-b"
 _msg = itertools.count(1)

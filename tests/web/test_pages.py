@@ -9,7 +9,8 @@ from sqlalchemy import select
 from store.models import Alert, AuditEntry, Message, Patient
 from tests.api.conftest import run_pending
 from tests.fhir_samples import DETECTED, bundle, coded, eligible_record, immunization
-from tests.web.conftest import DAY, Browser, bearer, cmv_flip
+from tests.inprocess import bearer
+from tests.web.conftest import DAY, Browser, cmv_flip
 
 
 def _post(api, tokens, resources):

@@ -1,0 +1,57 @@
+"""The service in process over an embedded SQLite store: tasks are collected, then run as plain
+functions, as a worker would run them."""
+
+from __future__ import annotations
+
+from config.settings import Settings
+from store.migrate import upgrade
+from store.tokens import create_token
+from workers.runtime import Runtime, install
+
+ROLES = [("lab", None), ("coordinator", "site-a"), ("coordinator", "site-b"), ("investigator", "site-a"),
+         ("admin", None)]
+"""Token holders of the tests; keyed by role, or ``role-site`` for another site than site-a."""
+
+
+class Calls:
+    """Stands in for Celery: remembers what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, list, dict]] = []
+
+    def send_task(self, name, args=None, kwargs=None, **_):
+        self.sent.append((name, list(args or []), dict(kwargs or {})))
+
+
+def run_pending(rt) -> None:
+    """Run what was enqueued, in order, until nothing is left."""
+    from workers import tasks
+
+    while rt.celery.sent:
+        name, args, kwargs = rt.celery.sent.pop(0)
+        if name == "myocit.evaluate_patient":
+            tasks.evaluate_patient.run(*args, **kwargs)
+        elif name == "myocit.deliver_alert":
+            tasks.deliver_alert.run(*args, **kwargs)
+
+
+def make_runtime(home, **settings) -> Runtime:
+    runtime = Runtime(Settings(home=home, today="2026-12-01", **settings))
+    runtime.__dict__["celery"] = Calls()
+    upgrade(runtime.settings.resolved_database_url())
+    install(runtime)
+    return runtime
+
+
+def make_tokens(rt, roles=ROLES) -> dict[str, str]:
+    made = {}
+    with rt.uow() as uow:
+        for role, site in roles:
+            key = role if site in (None, "site-a") else f"{role}-{site}"
+            made[key] = create_token(uow.session, role, site, key, rt.clock.now())
+        uow.commit()
+    return made
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

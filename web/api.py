@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -20,8 +19,9 @@ from store.tokens import Caller
 from web.auth import require
 from web.intake import BUNDLE_TYPES, bundle_items, hl7_items, resource_items
 from web.outcomes import FHIR_JSON, outcome
+from workers.app import EVALUATE
+from workers.tasks import send_best_effort
 
-log = logging.getLogger("myocit.web")
 router = APIRouter()
 
 
@@ -37,13 +37,8 @@ async def _body(request: Request) -> bytes:
 
 
 def _enqueue(rt, patient_pks: list[int]) -> None:
-    """Best effort after commit: if the broker is down, the sweeper re-sends from the database."""
-    from workers.tasks import enqueue_evaluations
-
-    try:
-        enqueue_evaluations(patient_pks)
-    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
-        log.warning("enqueue failed (%s); the sweeper will re-send", type(exc).__name__)
+    for pk in patient_pks:
+        send_best_effort(rt.celery, EVALUATE, [pk])
 
 
 def store_and_enqueue(request: Request, *, channel: str, content_type: str, body: str, caller: Caller,

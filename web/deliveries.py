@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -13,8 +12,8 @@ from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
 from workers.app import DELIVER
+from workers.tasks import send_best_effort
 
-log = logging.getLogger("myocit.web")
 router = APIRouter(tags=["deliveries"])
 
 
@@ -86,11 +85,7 @@ def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(
 
 
 def _enqueue(rt, alert_pk: int) -> None:
-    """Best effort after commit: if the broker is down, the sweeper re-sends the due delivery."""
-    try:
-        rt.celery.send_task(DELIVER, args=[alert_pk])
-    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
-        log.warning("enqueue failed (%s); the sweeper will re-send", type(exc).__name__)
+    send_best_effort(rt.celery, DELIVER, [alert_pk])
 
 
 @router.post("/subscriptions", status_code=201,

@@ -21,6 +21,15 @@ from workers.runtime import runtime
 log = logging.getLogger("myocit.workers")
 
 
+def send_best_effort(celery, name: str, args: list) -> None:
+    """Send a task once the caller's transaction has committed. If the broker is down the work is
+    not lost: it is stored, and the sweeper re-sends it from the database."""
+    try:
+        celery.send_task(name, args=args)
+    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
+        log.warning("enqueue of %s failed (%s); the sweeper will re-send", name, type(exc).__name__)
+
+
 def enqueue_evaluations(patient_pks: list[int], as_of: str | None = None) -> None:
     celery = runtime().celery
     for pk in patient_pks:

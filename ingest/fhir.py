@@ -171,10 +171,10 @@ def _explain(error: dict) -> tuple[str, str]:
     return clean or kind or "invalid", "value"
 
 
-def _from_validation(exc: ValidationError, data: dict, *, bundle: bool) -> InvalidInput:
+def _from_validation(exc: ValidationError, data: dict, *, bundle: bool, within: tuple = ()) -> InvalidInput:
     errors = exc.errors()
     first = errors[0]
-    loc = tuple(first.get("loc", ()))
+    loc = within + tuple(first.get("loc", ()))
     text, code = _explain(first)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     if bundle and len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int) and loc[2] == "resource":
@@ -238,12 +238,35 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
             raise InvalidInput(f"entry {i}: resource: expected an object", code="structure",
                                location=f"Bundle.entry[{i}].resource")
         _check_types(resource, f"entry {i} ({_label(resource)})", f"Bundle.entry[{i}].resource")
+    # The Bundle without its resources, then each resource with its own model: the same checks as
+    # validating the Bundle whole, at about two thirds of the cost (the whole Bundle's polymorphic
+    # ``entry.resource`` field is the expensive part).
+    shell = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]} \
+        if entries else data
     try:
-        return get_fhir_model_class("Bundle").model_validate(data)
+        model = get_fhir_model_class("Bundle").model_validate(shell)
     except ValidationError as exc:
         raise _from_validation(exc, data, bundle=True) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"Bundle: not a valid bundle ({type(exc).__name__})", code="structure") from None
+    resources = {}
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource")
+        if resource is None:
+            continue
+        try:
+            resources[i] = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        except ValidationError as exc:
+            raise _from_validation(exc, data, bundle=True, within=("entry", i, "resource")) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"entry {i} ({_label(resource)}): not a valid resource ({type(exc).__name__})",
+                               code="structure", location=f"Bundle.entry[{i}].resource") from None
+    if not resources:
+        return model
+    # model_copy(update=...) attaches the already validated resources without validating them again.
+    return model.model_copy(update={"entry": [
+        e.model_copy(update={"resource": resources[i]}) if i in resources else e for i, e in enumerate(model.entry)
+    ]})
 
 
 # --- extraction ------------------------------------------------------------------------------------

@@ -31,7 +31,13 @@ KINDS: dict[str, type] = {
 _DATE_FIELDS = {"on", "abated", "until"}
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, date):
@@ -46,7 +52,11 @@ def _plain(value: Any) -> Any:
 
 
 def dump(fact: Fact) -> dict:
-    return {f.name: _plain(getattr(fact, f.name)) for f in dataclasses.fields(fact)}
+    cls = type(fact)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(fact))
+    return {name: _plain(getattr(fact, name)) for name in names}
 
 
 def load(kind: str, payload: dict) -> Fact:

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from domain.facts import Fact, PatientProfile
@@ -61,14 +61,28 @@ class Stored:
     touched: list[int]
     facts: int
     unmatched: int
+    enqueue: list[int] = field(default_factory=list)
 
 
 def digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+_FIND_DUPLICATE = select(Message.pk).where(Message.sha256 == bindparam("sha256")).limit(1)
+_INSERT_MESSAGE = Message.__table__.insert().returning(Message.pk)
+_INSERT_FACTS = FactRow.__table__.insert()
+_was_covered = (Patient.pending_seq > Patient.evaluated_seq) & Patient.enqueued_at.is_not(None)
+_MARK_PENDING = (
+    update(Patient)
+    .where(Patient.pk.in_(bindparam("pks", expanding=True)))
+    .values(pending_seq=Patient.pending_seq + 1,
+            enqueued_at=case((_was_covered, Patient.enqueued_at), else_=bindparam("now")))
+    .returning(Patient.pk, Patient.enqueued_at)
+)
+
+
 def find_duplicate(session: Session, body: str) -> int | None:
-    return session.scalar(select(Message.pk).where(Message.sha256 == digest(body)).limit(1))
+    return session.connection().scalar(_FIND_DUPLICATE, {"sha256": digest(body)})
 
 
 def _subject_keys(reg: Registration) -> list[str]:
@@ -106,14 +120,15 @@ def _register(session: Session, reg: Registration, now: datetime) -> int:
 
 
 def resolve(session: Session, subject: Subject) -> int | None:
+    conn = session.connection()
     if subject.kind == "id":
-        return session.scalar(select(Patient.pk).where(Patient.id == subject.value))
+        return conn.scalar(select(Patient.pk).where(Patient.id == subject.value))
     conditions = [PatientIdentifier.value == subject.value]
     if subject.system:
         conditions.append(PatientIdentifier.system == subject.system)
-    pk = session.scalar(select(PatientIdentifier.patient_pk).where(*conditions).limit(1))
+    pk = conn.scalar(select(PatientIdentifier.patient_pk).where(*conditions).limit(1))
     if pk is None and not subject.system:
-        pk = session.scalar(select(Patient.pk).where(Patient.id == subject.value))
+        pk = conn.scalar(select(Patient.pk).where(Patient.id == subject.value))
     return pk
 
 
@@ -129,21 +144,18 @@ def store_message(
     control_id: str | None = None,
 ) -> Stored:
     """Keep the message and its facts; mark every patient it touches for re-evaluation."""
-    # Core inserts, not ORM objects: this runs for every message a lab posts.
-    message_pk = session.execute(
-        insert(Message)
-        .values(
-            received_at=now,
-            channel=channel,
-            content_type=content_type,
-            body=body,
-            sha256=digest(body),
-            sender=sender,
-            control_id=control_id,
-            fact_count=sum(len(i.facts) for i in items),
-        )
-        .returning(Message.pk)
-    ).scalar_one()
+    # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
+    conn = session.connection()
+    message_pk = conn.execute(_INSERT_MESSAGE, {
+        "received_at": now,
+        "channel": channel,
+        "content_type": content_type,
+        "body": body,
+        "sha256": digest(body),
+        "sender": sender,
+        "control_id": control_id,
+        "fact_count": sum(len(i.facts) for i in items),
+    }).scalar_one()
     touched: set[int] = set()
     for item in items:
         if item.registration is not None:
@@ -176,18 +188,30 @@ def store_message(
                 }
             )
     if rows:
-        session.execute(FactRow.__table__.insert(), rows)
-    if touched:
-        mark_pending(session, sorted(touched), now)
-    return Stored(message_pk, None, sorted(touched), len(rows), unmatched)
+        conn.execute(_INSERT_FACTS, rows)
+    enqueue = mark_pending(session, sorted(touched), now) if touched else []
+    return Stored(message_pk, None, sorted(touched), len(rows), unmatched, enqueue)
 
 
-def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> None:
-    session.execute(
-        update(Patient)
-        .where(Patient.pk.in_(patient_pks))
-        .values(pending_seq=Patient.pending_seq + 1, enqueued_at=now)
-    )
+def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> list[int]:
+    """Mark patients for re-evaluation; return those that need a task sent.
+
+    A patient already pending with a task sent is covered by that task: the evaluation reads
+    ``pending_seq`` under the row lock this update holds until commit, so it will see these facts too.
+    Sending nothing more is what makes a burst of messages for one child cost one evaluation. Its
+    ``enqueued_at`` is left as it was, so a task that was lost still looks stale to the sweeper.
+    """
+    rows = session.connection().execute(_MARK_PENDING, {"pks": patient_pks, "now": now}).all()
+    return sorted(pk for pk, enqueued_at in rows if _same_instant(enqueued_at, now))
+
+
+def _same_instant(stored: datetime | None, now: datetime) -> bool:
+    # SQLite hands naive datetimes back; PostgreSQL aware ones.
+    if stored is None:
+        return False
+    if stored.tzinfo is None and now.tzinfo is not None:
+        now = now.replace(tzinfo=None)
+    return stored == now
 
 
 __all__ = ["Item", "Registration", "Stored", "Subject", "find_duplicate", "store_message"]

@@ -9,10 +9,12 @@ no update is lost, and a task finding nothing pending does nothing.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from domain import PatientRecord, Protocol, evaluate
@@ -37,10 +39,59 @@ def profile_of(row: Patient) -> PatientProfile:
     return PatientProfile(row.birth_date, Sex(row.sex) if row.sex else Sex.UNKNOWN, row.site)
 
 
+class DecodedFacts:
+    """Facts decoded from the rows of one database, kept by row pk for the life of the engine.
+
+    A fact row is never changed once written (a correction or a retraction is a new fact; only the
+    patient link of a fact posted before its Patient is filled in later), so what was decoded once
+    stays true. Re-evaluating a child with a long history then reads the list of its fact pks and
+    decodes only the new ones. Bounded: the oldest entries go first when full.
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._facts: dict[int, object] = {}
+        self._lock = threading.Lock()  # the API computes ?as_of= screenings in a thread pool
+
+    def for_patient(self, session: Session, patient_pk: int) -> tuple[list, list[int]]:
+        pks = list(session.scalars(select(Fact.pk).where(Fact.patient_pk == patient_pk).order_by(Fact.pk)))
+        with self._lock:
+            cached = {pk: self._facts[pk] for pk in pks if pk in self._facts}
+        missing = [pk for pk in pks if pk not in cached]
+        if not missing:
+            return [cached[pk] for pk in pks], pks
+        query = select(Fact.pk, Fact.kind, Fact.payload)
+        if len(missing) * 2 > len(pks):
+            batches = [query.where(Fact.patient_pk == patient_pk)]
+        else:
+            batches = [query.where(Fact.pk.in_(missing[i:i + 1000])) for i in range(0, len(missing), 1000)]
+        found = {pk: codec.load(kind, payload) for batch in batches for pk, kind, payload in session.execute(batch)}
+        with self._lock:
+            self._make_room(len(found))
+            self._facts.update(found)
+        return [found[pk] if pk in found else cached[pk] for pk in pks], pks
+
+    def _make_room(self, coming: int) -> None:
+        excess = len(self._facts) + coming - self.capacity
+        if excess > 0:
+            for pk in list(self._facts)[:max(excess, self.capacity // 10)]:
+                del self._facts[pk]
+
+
+_DECODED: "weakref.WeakKeyDictionary[Engine, DecodedFacts]" = weakref.WeakKeyDictionary()
+
+
+def decoded_facts(engine: Engine) -> DecodedFacts:
+    """One cache per database engine: row pks mean something only within their database."""
+    cache = _DECODED.get(engine)
+    if cache is None:
+        cache = _DECODED.setdefault(engine, DecodedFacts())
+    return cache
+
+
 def load_record(session: Session, row: Patient, protocol: Protocol) -> tuple[PatientRecord, list[int]]:
-    rows = session.execute(select(Fact.pk, Fact.kind, Fact.payload).where(Fact.patient_pk == row.pk)).all()
-    facts = [codec.load(kind, payload) for _, kind, payload in rows]
-    return PatientRecord.build(row.id, profile_of(row), facts, protocol), [pk for pk, _, _ in rows]
+    facts, pks = decoded_facts(session.get_bind()).for_patient(session, row.pk)
+    return PatientRecord.build(row.id, profile_of(row), facts, protocol), pks
 
 
 def compute(session: Session, row: Patient, protocol: Protocol, as_of: date) -> Result:

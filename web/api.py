@@ -59,7 +59,7 @@ def store_and_enqueue(request: Request, *, channel: str, content_type: str, body
         audit.record(uow.session, caller.name, "post", f"Message/{stored.message_pk}", now)
         if audited is not None:
             audit.record(uow.session, caller.name, audited[0], audited[1], now)
-        uow.on_commit(lambda: _enqueue(rt, stored.touched))
+        uow.on_commit(lambda: _enqueue(rt, stored.enqueue))
         uow.commit()
     return stored.message_pk, False
 

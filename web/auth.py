@@ -7,6 +7,7 @@ import time
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from store.tokens import Caller, authenticate
 
@@ -34,7 +35,9 @@ class KnownTokens:
         self._held[key] = (caller, time.monotonic() + self._ttl)
 
 
-def current_caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+async def current_caller(request: Request,
+                         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+    # Async, so that a token already known costs no thread hop; only a lookup goes to the thread pool.
     if credentials is None or not credentials.credentials:
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     state = request.app.state
@@ -42,18 +45,22 @@ def current_caller(request: Request, credentials: HTTPAuthorizationCredentials |
     key = hashlib.sha256(credentials.credentials.encode("utf-8")).hexdigest()
     caller = known.get(key)
     if caller is None:
-        with state.rt.uow() as uow:
-            caller = authenticate(uow.session, credentials.credentials)
+        caller = await run_in_threadpool(_look_up, state.rt, credentials.credentials)
         if caller is None:
             raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
         known.put(key, caller)
     return caller
 
 
+def _look_up(rt, token: str) -> Caller | None:
+    with rt.uow() as uow:
+        return authenticate(uow.session, token)
+
+
 def require(*roles: str):
     allowed = set(roles) | {"admin"}
 
-    def check(caller: Caller = Depends(current_caller)) -> Caller:
+    async def check(caller: Caller = Depends(current_caller)) -> Caller:
         if caller.role not in allowed:
             raise HTTPException(403, f"this route needs the role {' or '.join(sorted(roles))}")
         return caller

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from domain.facts import Fact, PatientProfile
@@ -69,8 +69,19 @@ def digest(body: str) -> str:
 
 
 _FIND_DUPLICATE = select(Message.pk).where(Message.sha256 == bindparam("sha256")).limit(1)
-_INSERT_MESSAGE = Message.__table__.insert().returning(Message.pk)
-_INSERT_FACTS = FactRow.__table__.insert()
+_MESSAGE_COLUMNS = ("received_at", "channel", "content_type", "body", "sha256", "sender", "control_id", "fact_count")
+# One round trip for the usual case: the message is inserted unless the same body is already stored.
+_INSERT_NEW_MESSAGE = (
+    insert(Message)
+    .from_select(
+        _MESSAGE_COLUMNS,
+        select(*(bindparam(name, type_=Message.__table__.c[name].type) for name in _MESSAGE_COLUMNS))
+        .where(~exists().where(Message.sha256 == bindparam("sha256"))),
+    )
+    .returning(Message.pk)
+)
+# With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT rather than one statement per row.
+_INSERT_FACTS = FactRow.__table__.insert().returning(FactRow.pk)
 _was_covered = (Patient.pending_seq > Patient.evaluated_seq) & Patient.enqueued_at.is_not(None)
 _MARK_PENDING = (
     update(Patient)
@@ -143,19 +154,26 @@ def store_message(
     now: datetime,
     control_id: str | None = None,
 ) -> Stored:
-    """Keep the message and its facts; mark every patient it touches for re-evaluation."""
+    """Keep the message and its facts; mark every patient it touches for re-evaluation.
+
+    A body already stored is not stored again: the result names the earlier message (``duplicate_of``).
+    """
     # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
     conn = session.connection()
-    message_pk = conn.execute(_INSERT_MESSAGE, {
+    sha256 = digest(body)
+    message_pk = conn.execute(_INSERT_NEW_MESSAGE, {
         "received_at": now,
         "channel": channel,
         "content_type": content_type,
         "body": body,
-        "sha256": digest(body),
+        "sha256": sha256,
         "sender": sender,
         "control_id": control_id,
         "fact_count": sum(len(i.facts) for i in items),
-    }).scalar_one()
+    }).scalar()
+    if message_pk is None:
+        earlier = conn.scalar(_FIND_DUPLICATE, {"sha256": sha256})
+        return Stored(earlier, earlier, [], 0, 0)
     touched: set[int] = set()
     for item in items:
         if item.registration is not None:

@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from domain import PatientRecord, Protocol, evaluate
@@ -115,60 +115,60 @@ def evaluate_patient(
     trigger: str = "data",
 ) -> Evaluated:
     """Evaluate what is pending for one patient; store the result; raise an alert on a change."""
-    row = session.scalar(select(Patient).where(Patient.pk == patient_pk).with_for_update())
+    # Core statements: this runs once per patient per burst of results, the busiest path of a worker.
+    conn = session.connection()
+    row = conn.execute(_LOCK_PATIENT, {"pk": patient_pk}).first()
     if row is None or not row.registered:
         return Evaluated(patient_pk, None, None, None)
     if row.pending_seq <= row.evaluated_seq:
         return Evaluated(patient_pk, None, row.status, None)
-    seq = row.pending_seq
     record, fact_pks = load_record(session, row, protocol)
     result = evaluate(record, protocol, as_of)
+    status = result.status.value
     # The patient row holds the last stored status; the last result itself is read only when the
     # status changed, to say which criteria changed.
-    previous_status = row.status
     changed_from = None
-    if previous_status is not None and previous_status != result.status.value:
-        changed_from = session.scalar(
-            select(Screening.result).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
-        )
-    stored = Screening(
-        patient_pk=row.pk,
-        created_at=now,
-        as_of=as_of,
-        status=result.status.value,
-        protocol_version=result.protocol_version,
-        result=result.to_json(),
-        fact_pks=fact_pks,
-        trigger=trigger,
-    )
-    session.add(stored)
-    session.flush()
-    if row.alerts_stopped_at is None and result.verdicts().get(CONSENT) is Verdict.FAIL:
+    if row.status is not None and row.status != status:
+        changed_from = conn.scalar(_LAST_RESULT, {"pk": row.pk})
+    screening_pk = conn.execute(_INSERT_SCREENING, {
+        "patient_pk": row.pk, "created_at": now, "as_of": as_of, "status": status,
+        "protocol_version": result.protocol_version, "result": result.to_json(), "fact_pks": fact_pks,
+        "trigger": trigger,
+    }).scalar_one()
+    alerts_stopped_at = row.alerts_stopped_at
+    if alerts_stopped_at is None and result.verdicts().get(CONSENT) is Verdict.FAIL:
         # A refusal or withdrawal ends the child's screening for the site: no alert from here on,
         # including the status change the refusal itself causes.
-        row.alerts_stopped_at = now
+        alerts_stopped_at = now
         audit.record(session, "system", "alerts-stopped", f"Patient/{row.id}", now)
     alert_pk = None
-    if changed_from is not None and row.alerts_stopped_at is None:
-        alert = Alert(
-            patient_pk=row.pk,
-            screening_pk=stored.pk,
-            site=row.site,
-            from_status=previous_status,
-            to_status=result.status.value,
-            changed=changed_criteria(changed_from, result),
-            created_at=now,
-        )
-        session.add(alert)
-        session.flush()
-        session.add(Outbox(topic="alert.created", ref=alert.pk, payload={"alert": alert.pk}, created_at=now))
-        alert_pk = alert.pk
-    row.status = result.status.value
-    row.as_of = as_of
-    row.next_review_at = result.next_review_at
-    row.evaluated_seq = seq
-    row.updated_at = now
-    return Evaluated(row.pk, stored.pk, row.status, alert_pk)
+    if changed_from is not None and alerts_stopped_at is None:
+        alert_pk = conn.execute(_INSERT_ALERT, {
+            "patient_pk": row.pk, "screening_pk": screening_pk, "site": row.site, "from_status": row.status,
+            "to_status": status, "changed": changed_criteria(changed_from, result), "created_at": now,
+        }).scalar_one()
+        conn.execute(_INSERT_OUTBOX, {"topic": "alert.created", "ref": alert_pk, "payload": {"alert": alert_pk},
+                                      "created_at": now})
+    conn.execute(_RECORD_EVALUATION, {
+        "patient": row.pk, "status": status, "as_of": as_of, "next_review_at": result.next_review_at,
+        "evaluated_seq": row.pending_seq, "updated_at": now, "alerts_stopped_at": alerts_stopped_at,
+    })
+    return Evaluated(row.pk, screening_pk, status, alert_pk)
+
+
+_LOCK_PATIENT = select(Patient.__table__).where(Patient.pk == bindparam("pk")).with_for_update()
+_LAST_RESULT = (select(Screening.result).where(Screening.patient_pk == bindparam("pk"))
+                .order_by(Screening.pk.desc()).limit(1))
+_INSERT_SCREENING = Screening.__table__.insert().returning(Screening.pk)
+_INSERT_ALERT = Alert.__table__.insert().returning(Alert.pk)
+_INSERT_OUTBOX = Outbox.__table__.insert()
+_RECORD_EVALUATION = (
+    update(Patient)
+    .where(Patient.pk == bindparam("patient"))
+    .values(status=bindparam("status"), as_of=bindparam("as_of"), next_review_at=bindparam("next_review_at"),
+            evaluated_seq=bindparam("evaluated_seq"), updated_at=bindparam("updated_at"),
+            alerts_stopped_at=bindparam("alerts_stopped_at"))
+)
 
 
 def due_for_review(session: Session, today: date, limit: int = 1000) -> list[int]:

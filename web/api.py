@@ -13,7 +13,7 @@ from ingest.errors import InvalidHl7, InvalidInput
 from ingest.hl7v2 import ack, ack_error
 from store import audit
 from store import screening as screenings
-from store.intake import Item, Registration, Subject, find_duplicate, store_message
+from store.intake import Item, Registration, Subject, store_message
 from store.models import Alert, Patient, Screening
 from store.tokens import Caller
 from web.auth import require
@@ -50,12 +50,11 @@ def store_and_enqueue(request: Request, *, channel: str, content_type: str, body
     """
     rt = request.app.state.rt
     with rt.uow() as uow:
-        duplicate = find_duplicate(uow.session, body)
-        if duplicate is not None:
-            return duplicate, True
         now = rt.clock.now()
         stored = store_message(uow.session, channel=channel, content_type=content_type, body=body,
                                sender=caller.name, items=items, now=now, control_id=control_id)
+        if stored.duplicate_of is not None:
+            return stored.duplicate_of, True
         audit.record(uow.session, caller.name, "post", f"Message/{stored.message_pk}", now)
         if audited is not None:
             audit.record(uow.session, caller.name, audited[0], audited[1], now)

@@ -261,12 +261,10 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"entry {i} ({_label(resource)}): not a valid resource ({type(exc).__name__})",
                                code="structure", location=f"Bundle.entry[{i}].resource") from None
-    if not resources:
-        return model
-    # model_copy(update=...) attaches the already validated resources without validating them again.
-    return model.model_copy(update={"entry": [
-        e.model_copy(update={"resource": resources[i]}) if i in resources else e for i, e in enumerate(model.entry)
-    ]})
+    for i, resource in resources.items():
+        # Attached as validated; assigning through the model would validate each resource again.
+        model.entry[i].__dict__["resource"] = resource
+    return model
 
 
 # --- extraction ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ which the sweeper honours even if the task sent after commit never reaches a wor
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -80,8 +81,20 @@ _INSERT_NEW_MESSAGE = (
     )
     .returning(Message.pk)
 )
-# With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT rather than one statement per row.
-_INSERT_FACTS = FactRow.__table__.insert().returning(FactRow.pk)
+_INSERT_FACTS = FactRow.__table__.insert()
+_FACT_COLUMNS = ("message_pk", "patient_pk", "subject_key", "kind", "source", "revision", "effective", "payload")
+_COPY_FACTS = f"COPY {FactRow.__tablename__} ({', '.join(_FACT_COLUMNS)}) FROM STDIN"
+
+
+def _insert_facts(conn, rows: list[dict]) -> None:
+    """On PostgreSQL (psycopg), COPY: a bundle's facts in one round trip, at a fraction of the CPU
+    of a multi-row INSERT (whose long text psycopg re-parses on every call). Elsewhere, executemany."""
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(_COPY_FACTS) as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[c]) if c == "payload" else row[c] for c in _FACT_COLUMNS])
+    else:
+        conn.execute(_INSERT_FACTS, rows)
 _was_covered = (Patient.pending_seq > Patient.evaluated_seq) & Patient.enqueued_at.is_not(None)
 _MARK_PENDING = (
     update(Patient)
@@ -206,7 +219,7 @@ def store_message(
                 }
             )
     if rows:
-        conn.execute(_INSERT_FACTS, rows)
+        _insert_facts(conn, rows)
     enqueue = mark_pending(session, sorted(touched), now) if touched else []
     return Stored(message_pk, None, sorted(touched), len(rows), unmatched, enqueue)
 

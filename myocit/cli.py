@@ -185,6 +185,37 @@ def token_create(
     typer.echo(token)
 
 
+@token_app.command("list")
+def token_list() -> None:
+    """List the tokens: id, role, site, holder, created, revoked (a token itself is never shown again)."""
+    from store.tokens import tokens
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    with runtime().uow() as uow:
+        for row in tokens(uow.session):
+            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+            typer.echo(f"{row.pk}\t{row.role}\t{row.site or '-'}\t{row.name or '-'}\t"
+                       f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="The id shown by `myocit token list`.")) -> None:
+    """Revoke a token for good (API processes stop accepting it within a few seconds)."""
+    from store.tokens import revoke_token
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    rt = runtime()
+    with rt.uow() as uow:
+        row = revoke_token(uow.session, token_id, rt.clock.now())
+        if row is None:
+            _fail(f"no token {token_id} (see `myocit token list`)")
+        holder = row.name or f"token-{row.pk}"
+        uow.commit()
+    typer.echo(f"token {token_id} ({holder}) revoked")
+
+
 subscription_app = typer.Typer(help="Where each site's alerts are delivered.", no_args_is_help=True)
 app.add_typer(subscription_app, name="subscription")
 
@@ -213,6 +244,36 @@ def subscription_create(
     typer.echo(f"subscription {pk}: {site} → {email or webhook}")
     if secret:
         typer.echo(f"signing secret (shown once; verify Myocit-Signature with it): {secret}")
+
+
+@subscription_app.command("list")
+def subscription_list() -> None:
+    """List the subscriptions: id, site, channel, target, active (secrets are never shown again)."""
+    from store.deliveries import subscriptions
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    with runtime().uow() as uow:
+        for row in subscriptions(uow.session):
+            typer.echo(f"{row.pk}\t{row.site}\t{row.channel}\t{row.target}\t{'active' if row.active else 'inactive'}")
+
+
+@subscription_app.command("deactivate")
+def subscription_deactivate(
+    subscription_id: int = typer.Argument(..., help="The id shown by `myocit subscription list`."),
+) -> None:
+    """Stop delivering alerts to a subscription (its past deliveries stay listed)."""
+    from store.deliveries import deactivate_subscription
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    with runtime().uow() as uow:
+        row = deactivate_subscription(uow.session, subscription_id)
+        if row is None:
+            _fail(f"no subscription {subscription_id} (see `myocit subscription list`)")
+        target = f"{row.site} → {row.target}"
+        uow.commit()
+    typer.echo(f"subscription {subscription_id} ({target}) deactivated")
 
 
 def main() -> None:

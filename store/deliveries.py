@@ -51,6 +51,15 @@ def subscriptions(session: Session) -> list[Subscription]:
     return list(session.scalars(select(Subscription).order_by(Subscription.pk)))
 
 
+def deactivate_subscription(session: Session, pk: int) -> Subscription | None:
+    """Stop delivering to a subscription; None when there is none. The row stays, so the deliveries
+    already made keep their history; pending retries to it are stopped when they come due."""
+    row = session.get(Subscription, pk)
+    if row is not None:
+        row.active = False
+    return row
+
+
 def plan_deliveries(session: Session, alert_pk: int, now: datetime) -> None:
     """Add the missing deliveries of an alert, one per active subscription of its site.
 

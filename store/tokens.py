@@ -37,6 +37,20 @@ def create_token(session: Session, role: str, site: str | None, name: str | None
     return token
 
 
+def tokens(session: Session) -> list[ApiToken]:
+    """Every token ever made (hashes only; a token itself is never stored)."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.pk)))
+
+
+def revoke_token(session: Session, pk: int, now: datetime) -> ApiToken | None:
+    """Revoke a token for good; None when there is no such token. Revoking twice keeps the first date.
+    API processes remember a valid token for a few seconds (``web.auth.KNOWN_FOR_SECONDS``)."""
+    row = session.get(ApiToken, pk)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+    return row
+
+
 def authenticate(session: Session, token: str) -> Caller | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None)))
     if row is None:

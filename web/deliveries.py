@@ -108,3 +108,16 @@ def list_subscriptions(request: Request, caller: Caller = Depends(require("admin
     rt = request.app.state.rt
     with rt.uow() as uow:
         return [_subscription_json(row) for row in deliveries.subscriptions(uow.session)]
+
+
+@router.post("/subscriptions/{subscription_id}/deactivate",
+             summary="Stop delivering a site's alerts to this subscription (kept for history)")
+def deactivate_subscription(request: Request, subscription_id: int, caller: Caller = Depends(require("admin"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        row = deliveries.deactivate_subscription(uow.session, subscription_id)
+        if row is None:
+            raise HTTPException(404, f"no subscription {subscription_id}")
+        answer = _subscription_json(row)
+        uow.commit()
+    return answer

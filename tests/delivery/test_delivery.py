@@ -212,3 +212,16 @@ def test_subscriptions_are_for_admins_and_their_secret_is_shown_once(client, tok
     assert client.get("/deliveries", headers=tokens["lab"]).status_code == 403
 
 
+
+
+def test_a_deactivated_subscription_gets_nothing_more_and_keeps_its_history(client, tokens, rt, smtp):
+    first = subscribe(client, tokens, "site-a", "email", "coordinators-a@hospital.example")
+    raise_alert(client, tokens, rt, "p-1")
+    assert len(smtp.mails) == 1
+    assert client.post(f"/subscriptions/{first['id']}/deactivate", headers=tokens["coordinator"]).status_code == 403
+    answer = client.post(f"/subscriptions/{first['id']}/deactivate", headers=tokens["admin"])
+    assert answer.status_code == 200 and answer.json()["active"] is False
+    assert client.post("/subscriptions/999/deactivate", headers=tokens["admin"]).status_code == 404
+    raise_alert(client, tokens, rt, "p-2")
+    assert len(smtp.mails) == 1
+    assert [d["status"] for d in deliveries_of(client, tokens)] == ["sent"]

@@ -1,0 +1,39 @@
+"""What an administrator does from the shell: list and revoke tokens, list and deactivate subscriptions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def myocit(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {"MYOCIT_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=120)
+
+
+def test_a_token_is_listed_without_its_secret_and_can_be_revoked(tmp_path):
+    token = myocit(tmp_path, "token", "create", "--role", "lab", "--name", "lab-system-A").stdout.strip()
+    listed = myocit(tmp_path, "token", "list").stdout
+    assert "lab-system-A" in listed and "active" in listed and token not in listed
+    token_id = listed.split("\t", 1)[0]
+    revoked = myocit(tmp_path, "token", "revoke", token_id)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert "revoked 20" in myocit(tmp_path, "token", "list").stdout
+    missing = myocit(tmp_path, "token", "revoke", "999")
+    assert missing.returncode == 2 and "no token 999" in missing.stderr
+
+
+def test_a_subscription_is_listed_without_its_secret_and_can_be_deactivated(tmp_path):
+    created = myocit(tmp_path, "subscription", "create", "--site", "site-a", "--webhook", "https://ctms.example/in")
+    secret = created.stdout.rsplit(" ", 1)[-1].strip()
+    assert secret.startswith("whsec_")
+    listed = myocit(tmp_path, "subscription", "list").stdout
+    assert "site-a\twebhook\thttps://ctms.example/in\tactive" in listed and secret not in listed
+    assert myocit(tmp_path, "subscription", "deactivate", listed.split("\t", 1)[0]).returncode == 0
+    assert listed.replace("\tactive", "\tinactive") == myocit(tmp_path, "subscription", "list").stdout
+    assert myocit(tmp_path, "subscription", "deactivate", "999").returncode == 2

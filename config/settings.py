@@ -12,8 +12,9 @@ import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path("var")
@@ -35,6 +36,13 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
     smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="'starttls' upgrades a plain connection (usually port 587); 'tls' is TLS from "
+        "the first byte (usually port 465).")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = Field(None, description="PEM file of the CA(s) to trust for the SMTP server "
+                                      "(a hospital's internal CA); default: the system's")
     mail_from: str = "myocit@localhost"
     webhook_timeout_seconds: float = 5.0
     log_level: str = "INFO"

@@ -48,7 +48,7 @@ class DecodedFacts:
     decodes only the new ones. Bounded: the oldest entries go first when full.
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._facts: dict[int, object] = {}
         self._lock = threading.Lock()  # the API computes ?as_of= screenings in a thread pool

@@ -159,6 +159,21 @@ def run(
     raise typer.Exit(supervise(port=port, concurrency=concurrency))
 
 
+@app.command()
+def status() -> None:
+    """Is work flowing? Pending evaluations, due re-screenings, undelivered alerts, failed deliveries."""
+    from store.overview import overview
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    rt = runtime()
+    with rt.uow() as uow:
+        found = overview(uow.session, rt.clock.today()).to_json()
+    width = max(len(k) for k in found)
+    for key, value in found.items():
+        typer.echo(f"{key.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+
+
 token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

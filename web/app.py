@@ -23,7 +23,7 @@ _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supp
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import api, deliveries, pages
+    from web import api, deliveries, operations, pages
 
     if rt is None:
         from workers.runtime import runtime
@@ -35,6 +35,7 @@ def create_app(rt=None) -> FastAPI:
     app.include_router(api.router)
     pages.install(app)
     app.include_router(deliveries.router)
+    app.include_router(operations.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: HTTPException):

@@ -95,3 +95,18 @@ def test_each_database_has_its_own_decoded_facts(tmp_path):
         assert decoded_facts(rt.engine) is decoded_facts(rt.engine)
         rt.dispose()
     assert statuses == ["ineligible", "eligible"]
+
+
+def test_the_status_view_shows_work_waiting_then_done(client, tokens, rt):
+    assert client.get("/status", headers=tokens["coordinator"]).status_code == 403
+    post(client, tokens["lab"], eligible_record("c-5", DAY, with_cmv=False)
+         + [coded("c-5", "4996-5", DETECTED, "2026-11-25")], "transaction")
+    waiting = client.get("/status", headers=tokens["admin"]).json()
+    assert (waiting["patients"], waiting["pending"]) == (1, 1)
+    assert waiting["oldest_pending_since"] is not None and waiting["last_message_at"] is not None
+    run_pending(rt)
+    post(client, tokens["lab"], [coded("c-5", "4996-5", NOT_DETECTED, "2026-11-30")])
+    run_pending(rt)
+    done = client.get("/status", headers=tokens["admin"]).json()
+    assert (done["pending"], done["oldest_pending_since"]) == (0, None)
+    assert (done["alerts_unacknowledged"], done["alerts_undispatched"]) == (1, 0)

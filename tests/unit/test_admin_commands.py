@@ -37,3 +37,9 @@ def test_a_subscription_is_listed_without_its_secret_and_can_be_deactivated(tmp_
     assert myocit(tmp_path, "subscription", "deactivate", listed.split("\t", 1)[0]).returncode == 0
     assert listed.replace("\tactive", "\tinactive") == myocit(tmp_path, "subscription", "list").stdout
     assert myocit(tmp_path, "subscription", "deactivate", "999").returncode == 2
+
+
+def test_status_says_whether_work_is_flowing(tmp_path):
+    shown = myocit(tmp_path, "status")
+    assert shown.returncode == 0
+    assert "pending                0" in shown.stdout and "deliveries failed      0" in shown.stdout

@@ -1,0 +1,19 @@
+"""For whoever runs the service: one view of whether work is flowing (admins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from store.overview import overview
+from store.tokens import Caller
+from web.auth import require
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/status", summary="Work waiting, stuck or failing: pending evaluations, due re-screenings, "
+            "undelivered alerts (admins)")
+def status(request: Request, caller: Caller = Depends(require("admin"))):
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        return overview(uow.session, rt.clock.today()).to_json()

@@ -84,6 +84,14 @@ _INSERT_NEW_MESSAGE = (
 _INSERT_FACTS = FactRow.__table__.insert()
 _FACT_COLUMNS = ("message_pk", "patient_pk", "subject_key", "kind", "source", "revision", "effective", "payload")
 _COPY_FACTS = f"COPY {FactRow.__tablename__} ({', '.join(_FACT_COLUMNS)}) FROM STDIN"
+_WAS_COVERED = (Patient.pending_seq > Patient.evaluated_seq) & Patient.enqueued_at.is_not(None)
+_MARK_PENDING = (
+    update(Patient)
+    .where(Patient.pk.in_(bindparam("pks", expanding=True)))
+    .values(pending_seq=Patient.pending_seq + 1,
+            enqueued_at=case((_WAS_COVERED, Patient.enqueued_at), else_=bindparam("now")))
+    .returning(Patient.pk, Patient.enqueued_at)
+)
 
 
 def _insert_facts(conn, rows: list[dict]) -> None:
@@ -95,18 +103,6 @@ def _insert_facts(conn, rows: list[dict]) -> None:
                 copy.write_row([json.dumps(row[c]) if c == "payload" else row[c] for c in _FACT_COLUMNS])
     else:
         conn.execute(_INSERT_FACTS, rows)
-_was_covered = (Patient.pending_seq > Patient.evaluated_seq) & Patient.enqueued_at.is_not(None)
-_MARK_PENDING = (
-    update(Patient)
-    .where(Patient.pk.in_(bindparam("pks", expanding=True)))
-    .values(pending_seq=Patient.pending_seq + 1,
-            enqueued_at=case((_was_covered, Patient.enqueued_at), else_=bindparam("now")))
-    .returning(Patient.pk, Patient.enqueued_at)
-)
-
-
-def find_duplicate(session: Session, body: str) -> int | None:
-    return session.connection().scalar(_FIND_DUPLICATE, {"sha256": digest(body)})
 
 
 def _subject_keys(reg: Registration) -> list[str]:
@@ -245,4 +241,4 @@ def _same_instant(stored: datetime | None, now: datetime) -> bool:
     return stored == now
 
 
-__all__ = ["Item", "Registration", "Stored", "Subject", "find_duplicate", "store_message"]
+__all__ = ["Item", "Registration", "Stored", "Subject", "store_message"]

@@ -39,6 +39,9 @@ def profile_of(row: Patient) -> PatientProfile:
     return PatientProfile(row.birth_date, Sex(row.sex) if row.sex else Sex.UNKNOWN, row.site)
 
 
+_FACT_PKS = select(Fact.pk).where(Fact.patient_pk == bindparam("patient")).order_by(Fact.pk)
+
+
 class DecodedFacts:
     """Facts decoded from the rows of one database, kept by row pk for the life of the engine.
 
@@ -54,7 +57,8 @@ class DecodedFacts:
         self._lock = threading.Lock()  # the API computes ?as_of= screenings in a thread pool
 
     def for_patient(self, session: Session, patient_pk: int) -> tuple[list, list[int]]:
-        pks = list(session.scalars(select(Fact.pk).where(Fact.patient_pk == patient_pk).order_by(Fact.pk)))
+        conn = session.connection()
+        pks = list(conn.scalars(_FACT_PKS, {"patient": patient_pk}))
         with self._lock:
             cached = {pk: self._facts[pk] for pk in pks if pk in self._facts}
         missing = [pk for pk in pks if pk not in cached]
@@ -65,7 +69,7 @@ class DecodedFacts:
             batches = [query.where(Fact.patient_pk == patient_pk)]
         else:
             batches = [query.where(Fact.pk.in_(missing[i:i + 1000])) for i in range(0, len(missing), 1000)]
-        found = {pk: codec.load(kind, payload) for batch in batches for pk, kind, payload in session.execute(batch)}
+        found = {pk: codec.load(kind, payload) for batch in batches for pk, kind, payload in conn.execute(batch)}
         with self._lock:
             self._make_room(len(found))
             self._facts.update(found)

@@ -40,6 +40,10 @@ def profile_of(row: Patient) -> PatientProfile:
 
 
 _FACT_PKS = select(Fact.pk).where(Fact.patient_pk == bindparam("patient")).order_by(Fact.pk)
+_PAYLOADS = select(Fact.pk, Fact.kind, Fact.payload)
+_PAYLOADS_OF_PATIENT = _PAYLOADS.where(Fact.patient_pk == bindparam("patient"))
+_PAYLOADS_SINCE = _PAYLOADS.where(Fact.patient_pk == bindparam("patient"), Fact.pk > bindparam("after"))
+_PAYLOADS_BY_PK = _PAYLOADS.where(Fact.pk.in_(bindparam("pks", expanding=True)))
 
 
 class DecodedFacts:
@@ -64,12 +68,15 @@ class DecodedFacts:
         missing = [pk for pk in pks if pk not in cached]
         if not missing:
             return [cached[pk] for pk in pks], pks
-        query = select(Fact.pk, Fact.kind, Fact.payload)
         if len(missing) * 2 > len(pks):
-            batches = [query.where(Fact.patient_pk == patient_pk)]
+            batches = [(_PAYLOADS_OF_PATIENT, {"patient": patient_pk})]
+        elif missing[0] > max(cached):
+            # The usual case: only facts newer than any held; one statement text, prepared once.
+            batches = [(_PAYLOADS_SINCE, {"patient": patient_pk, "after": missing[0] - 1})]
         else:
-            batches = [query.where(Fact.pk.in_(missing[i:i + 1000])) for i in range(0, len(missing), 1000)]
-        found = {pk: codec.load(kind, payload) for batch in batches for pk, kind, payload in conn.execute(batch)}
+            batches = [(_PAYLOADS_BY_PK, {"pks": missing[i:i + 1000]}) for i in range(0, len(missing), 1000)]
+        found = {pk: codec.load(kind, payload)
+                 for statement, params in batches for pk, kind, payload in conn.execute(statement, params).all()}
         with self._lock:
             self._make_room(len(found))
             self._facts.update(found)

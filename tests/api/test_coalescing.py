@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from store.models import Patient
 from store.screening import decoded_facts
-from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, quantity
+from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, patient, quantity
 from tests.inprocess import make_runtime, make_tokens, run_pending
 
 DAY = date(2026, 12, 1)
@@ -110,3 +110,22 @@ def test_the_status_view_shows_work_waiting_then_done(client, tokens, rt):
     done = client.get("/status", headers=tokens["admin"]).json()
     assert (done["pending"], done["oldest_pending_since"]) == (0, None)
     assert (done["alerts_unacknowledged"], done["alerts_undispatched"]) == (1, 0)
+
+
+def test_results_linked_to_a_child_after_an_evaluation_are_read(client, tokens, rt):
+    """A result naming an identifier nobody holds yet is stored unlinked; when the child's Patient
+    later gains that identifier, the result joins the record, even though newer facts were already
+    decoded for this child."""
+    record = eligible_record("c-7", DAY, with_cmv=False) + [coded("c-7", "4996-5", NOT_DETECTED, "2026-11-25")]
+    post(client, tokens["lab"], record, "transaction")
+    run_pending(rt)
+    by_identifier = coded("c-7", "4996-5", DETECTED, "2026-11-28")
+    by_identifier["subject"] = {"identifier": {"system": "urn:oid:1.2.250.1.71.4.2.7", "value": "MRN-77"}}
+    post(client, tokens["lab"], [by_identifier])
+    post(client, tokens["lab"], haemoglobin("c-7", 0))
+    run_pending(rt)
+    assert client.get("/patients/c-7/eligibility", headers=tokens["coordinator"]).json()["status"] == "eligible"
+    again = patient("c-7", birth=f"{DAY.year - 10}-01-15", mrn="MRN-77")
+    assert client.post("/fhir/Patient", json=again, headers=tokens["lab"]).status_code == 202
+    run_pending(rt)
+    assert client.get("/patients/c-7/eligibility", headers=tokens["coordinator"]).json()["status"] == "ineligible"

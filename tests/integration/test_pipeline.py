@@ -122,9 +122,17 @@ def _check_no_loss(rt, api, coordinator, per_patient, posted: int, figures: dict
     assert len({s for s, _ in alert_rows}) == len(alert_rows), "an alert was raised twice for one screening"
     mismatched = []
     with httpx.Client(timeout=30) as client:
+        alerts = client.get(f"{api}/alerts", headers=coordinator).json()
         for pid, resources in per_patient.items():
-            if _status(client, api, coordinator, pid) != _offline_status(resources, protocol):
+            status = _status(client, api, coordinator, pid)
+            if status != _offline_status(resources, protocol):
                 mismatched.append(pid)
+            # Exactly once: each alert starts where the previous one ended, none is a non-change,
+            # and the last one ends at the stored status.
+            chain = [(a["from_status"], a["to_status"]) for a in alerts if a["patient"] == pid]
+            assert all(old != new for old, new in chain), (pid, chain)
+            assert all(a[1] == b[0] for a, b in zip(chain, chain[1:])), (pid, chain)
+            assert not chain or chain[-1][1] == status, (pid, chain, status)
     figures.update(messages=stored_messages, alerts=len(alert_rows), mismatched=len(mismatched))
     print(f"\nfault figures: {figures}")
     assert mismatched == []
@@ -136,11 +144,17 @@ def test_results_posted_while_workers_are_killed_are_all_evaluated_once(rt, api,
     processes.start("scheduler", "--loglevel=WARNING", log=tmp_path / "scheduler.log")
     worker = processes.start("worker", "--concurrency=2", log=tmp_path / "worker.log")
     kills, posted = 0, 0
+    registrations, results = bundles[:len(per_patient)], bundles[len(per_patient):]
     with httpx.Client(timeout=30) as client:
-        for n, body in enumerate(bundles):
+        # Every child screened once first, so that the results below change statuses and raise alerts.
+        for body in registrations:
             assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
             posted += 1
-            if n and n % 20 == 0 and kills < 3:
+        wait_until(lambda: _settled(rt), timeout=120, what="the first screenings")
+        for n, body in enumerate(results):
+            assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
+            posted += 1
+            if n and n % 10 == 0 and kills < 3:
                 processes.kill(worker)
                 kills += 1
                 worker = processes.start("worker", "--concurrency=2", log=tmp_path / "worker.log")
@@ -151,14 +165,22 @@ def test_results_survive_redis_being_flushed_mid_stream(rt, api, processes, tmp_
     lab, coordinator = _tokens(rt)
     per_patient, bundles = _fault_stream(n_patients=20, n_results=600, seed=11)
     processes.start("scheduler", "--loglevel=WARNING", log=tmp_path / "scheduler.log")
-    worker = None
     flushes, posted = 0, 0
     client_redis = redis.Redis.from_url(redis_url)
+    registrations, results = bundles[:len(per_patient)], bundles[len(per_patient):]
     with httpx.Client(timeout=30) as client:
-        for n, body in enumerate(bundles):
+        # Every child screened once first (so that results raise alerts), then no worker for a while.
+        worker = processes.start("worker", "--concurrency=2", log=tmp_path / "worker.log")
+        for body in registrations:
             assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
             posted += 1
-            if n == len(bundles) // 2:
+        wait_until(lambda: _settled(rt), timeout=120, what="the first screenings")
+        processes.kill(worker)
+        worker = None
+        for n, body in enumerate(results):
+            assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
+            posted += 1
+            if n == len(results) // 2:
                 # Tasks queued so far are lost with the flush; the worker starts only afterwards.
                 client_redis.flushdb()
                 flushes += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, exists, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from domain.facts import Fact, PatientProfile
@@ -97,12 +98,22 @@ _MARK_PENDING = (
 def _insert_facts(conn, rows: list[dict]) -> None:
     """On PostgreSQL (psycopg), COPY: a bundle's facts in one round trip, at a fraction of the CPU
     of a multi-row INSERT (whose long text psycopg re-parses on every call). Elsewhere, executemany."""
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(_COPY_FACTS) as copy:
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        conn.execute(_INSERT_FACTS, rows)
+        return
+    driver = conn.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(_COPY_FACTS) as copy:
             for row in rows:
                 copy.write_row([json.dumps(row[c]) if c == "payload" else row[c] for c in _FACT_COLUMNS])
-    else:
-        conn.execute(_INSERT_FACTS, rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # COPY goes around SQLAlchemy: give its errors SQLAlchemy's types (a lost server becomes an
+        # OperationalError, answered 503) and drop a dead connection as SQLAlchemy would.
+        lost = conn.dialect.is_disconnect(exc, driver, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(_COPY_FACTS, None, exc, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from exc
 
 
 def _subject_keys(reg: Registration) -> list[str]:

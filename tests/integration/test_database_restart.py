@@ -10,6 +10,7 @@ import time
 from datetime import date
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from store.models import Message
@@ -89,3 +90,42 @@ def test_the_api_answers_503_while_postgresql_is_down_and_loses_nothing_it_ackno
         assert uow.session.scalar(select(func.count()).select_from(Message)) == len(acknowledged) + 1
     stored = "".join(bodies)
     assert all(f'"{oid}"' in stored for oid in acknowledged)
+
+
+def test_a_failed_copy_of_facts_is_reported_as_a_database_error(clean_db):
+    """Facts go to PostgreSQL by COPY, around SQLAlchemy; its failures must still look like
+    SQLAlchemy's (the API maps those to 503, workers retry them) and roll back whole."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import IntegrityError
+
+    from store.intake import _insert_facts
+
+    engine = create_engine(clean_db)
+    row = {"message_pk": 999_999, "patient_pk": None, "subject_key": "id:x", "kind": "LabResult",
+           "source": "Observation/x", "revision": 1, "effective": date(2026, 11, 30), "payload": {}}
+    try:
+        with engine.connect() as conn, pytest.raises(IntegrityError):
+            _insert_facts(conn, [row])
+    finally:
+        engine.dispose()
+
+
+def test_a_copy_on_a_connection_the_server_dropped_answers_like_any_lost_connection(clean_db):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from store.intake import _insert_facts
+
+    engine = create_engine(clean_db)
+    row = {"message_pk": 1, "patient_pk": None, "subject_key": "id:x", "kind": "LabResult",
+           "source": "Observation/x", "revision": 1, "effective": date(2026, 11, 30), "payload": {}}
+    try:
+        with engine.connect() as conn:
+            backend = conn.scalar(text("SELECT pg_backend_pid()"))
+            with engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            with pytest.raises(OperationalError) as raised:
+                _insert_facts(conn, [row])
+            assert raised.value.connection_invalidated and conn.invalidated
+    finally:
+        engine.dispose()

@@ -21,8 +21,16 @@ def describe() -> str:
             f"{os.cpu_count()} cores, Python {sys.version.split()[0]} ({platform.python_implementation()})")
 
 
-_GROUPS = (("postgres", "postgres"), ("redis-server", "redis"), (" api", "api"), ("multiprocessing.spawn", "api"), (" worker", "worker"),
-           ("celery", "worker"))
+# By command line. uvicorn starts its worker processes with multiprocessing's spawn; the Celery pool
+# forks, so its children keep the worker's command line.
+_GROUPS = (
+    ("postgres", "postgres"),
+    ("redis-server", "redis"),
+    (" api", "api"),
+    ("multiprocessing.spawn", "api"),
+    (" worker", "worker"),
+    ("celery", "worker"),
+)
 
 
 def cpu_by_process() -> dict[str, float]:

@@ -5,7 +5,9 @@
 1. Throughput: lab results posted over HTTP in 20-result bundles by concurrent clients (--clients), timed until
    every patient's screening is committed.
 2. Latency: post-to-alert time (a CMV result flipping an eligible child), at a modest rate, p50/p99.
-3. Baseline, same run, same services: a bare Celery task (read one row, update it, insert one row),
+3. Intake ceiling: the same posts to the API alone once the worker is stopped (evaluation free): the
+   upper bound of any pipeline on this machine.
+4. Baseline, same run, same services: a bare Celery task (read one row, update it, insert one row),
    tasks per second with two worker processes. Ratio: bundles evaluated per second vs that rate.
 """
 
@@ -62,6 +64,8 @@ def main() -> None:
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--throughput-only", action="store_true", help="skip the latency and baseline phases")
+    parser.add_argument("--no-intake-ceiling", dest="intake_ceiling", action="store_false",
+                        help="skip the phase that posts to the API alone, with no worker running")
     args = parser.parse_args()
     name = f"myocit_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -90,6 +94,7 @@ def main() -> None:
         wait(lambda: _up(base), timeout=60)
         print(f"machine: {describe()}")
         client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        poster = Poster("127.0.0.1", 8765, headers)
         pids = [f"b-{i}" for i in range(args.patients)]
         for pid in pids:
             client.post(f"{base}/fhir", content=_json(bundle(eligible_record(pid, DAY))), headers=headers)
@@ -103,7 +108,6 @@ def main() -> None:
         evaluations_before = _count(engine, "screenings")
         cpu_before = cpu_by_process()
         start_time = time.perf_counter()
-        poster = Poster("127.0.0.1", 8765, headers)
         with ThreadPoolExecutor(args.clients) as pool:
             codes = list(pool.map(poster.post, bodies))
         posted = time.perf_counter() - start_time
@@ -119,48 +123,15 @@ def main() -> None:
         print(f"  evaluations: {_count(engine, 'screenings') - evaluations_before} for {len(bodies)} bundles "
               f"(a patient's pending results share one evaluation)")
 
-        if args.throughput_only:
-            return
-        # Latency is sampled under a background load of half the maximum rate just measured.
-        half_rate = len(bodies) / total / 2
-        stop = threading.Event()
-
-        def background() -> None:
-            n = 0
-            with httpx.Client(timeout=60) as bg:
-                while not stop.is_set():
-                    pid = pids[n % len(pids)]
-                    results = [quantity(pid, "718-7", 10, "g/dL", "2026-11-29", oid=f"bg-{n}-{k}") for k in range(20)]
-                    bg.post(f"{base}/fhir", content=_json(bundle(results, "batch")), headers=headers)
-                    n += 1
-                    time.sleep(1 / half_rate)
-
-        loader = threading.Thread(target=background, daemon=True)
-        loader.start()
-        latencies = []
-        for k in range(args.latency_samples):
-            pid = pids[k % len(pids)]
-            answer = DETECTED if k // len(pids) % 2 == 0 else NOT_DETECTED
-            with engine.connect() as conn:
-                before = conn.scalar(select(func.max(Alert.pk))) or 0
-            t0 = time.perf_counter()
-            moment = f"2026-12-01T12:{k // 60:02d}:{k % 60:02d}+00:00"  # later than every earlier result
-            client.post(f"{base}/fhir", content=_json(bundle([coded(pid, "4996-5", answer, moment, oid=f"cmv-{pid}-{k}")], "batch")),
-                        headers=headers)
-            wait(lambda: _alert_after(engine, before), timeout=30, every=0.002)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            time.sleep(0.05)
-        stop.set()
-        loader.join(timeout=60)
-        latencies.sort()
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        print(f"post-to-alert latency over {len(latencies)} alerts, under {half_rate * 20:,.0f} results/s "
-              f"(half the maximum): p50 {statistics.median(latencies):.0f} ms, "
-              f"p99 {p99:.0f} ms")
-
+        if not args.throughput_only:
+            _measure_latency(base, headers, client, engine, pids, len(bodies) / total / 2, args.latency_samples)
         for child in children[1:]:
             child.terminate()
             child.wait(30)
+        if args.intake_ceiling:
+            _intake_ceiling(poster, args)
+        if args.throughput_only:
+            return
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE bench_counter (id int primary key, n int)"))
             conn.execute(text("CREATE TABLE bench_log (id serial primary key, counter int)"))
@@ -192,6 +163,62 @@ def main() -> None:
         engine.dispose()
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _measure_latency(base, headers, client, engine, pids, half_rate: float, samples: int) -> None:
+    """Post-to-alert time, sampled under a background load of ``half_rate`` bundles per second."""
+    stop = threading.Event()
+
+    def background() -> None:
+        n = 0
+        with httpx.Client(timeout=60) as bg:
+            while not stop.is_set():
+                pid = pids[n % len(pids)]
+                results = [quantity(pid, "718-7", 10, "g/dL", "2026-11-29", oid=f"bg-{n}-{k}") for k in range(20)]
+                bg.post(f"{base}/fhir", content=_json(bundle(results, "batch")), headers=headers)
+                n += 1
+                time.sleep(1 / half_rate)
+
+    loader = threading.Thread(target=background, daemon=True)
+    loader.start()
+    latencies = []
+    for k in range(samples):
+        pid = pids[k % len(pids)]
+        answer = DETECTED if k // len(pids) % 2 == 0 else NOT_DETECTED
+        with engine.connect() as conn:
+            before = conn.scalar(select(func.max(Alert.pk))) or 0
+        t0 = time.perf_counter()
+        moment = f"2026-12-01T12:{k // 60:02d}:{k % 60:02d}+00:00"  # later than every earlier result
+        cmv = coded(pid, "4996-5", answer, moment, oid=f"cmv-{pid}-{k}")
+        client.post(f"{base}/fhir", content=_json(bundle([cmv], "batch")), headers=headers)
+        wait(lambda: _alert_after(engine, before), timeout=30, every=0.002)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.05)
+    stop.set()
+    loader.join(timeout=60)
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"post-to-alert latency over {len(latencies)} alerts, under {half_rate * 20:,.0f} results/s "
+          f"(half the maximum): p50 {statistics.median(latencies):.0f} ms, "
+          f"p99 {p99:.0f} ms")
+
+
+def _intake_ceiling(poster: "Poster", args) -> None:
+    """The API alone, once no worker runs: what validating and storing cost with evaluation free. No
+    pipeline on this machine can go faster. Its own patients, whose results are then left pending."""
+    pids = [f"c-{i}" for i in range(args.patients)]
+    for pid in pids:
+        poster.post(_json(bundle(eligible_record(pid, DAY))))
+    bodies = [_json(bundle([quantity(pids[n % len(pids)], "718-7", 10, "g/dL", "2026-11-27", oid=f"c-hb-{n}-{k}")
+                            for k in range(20)], "batch")) for n in range(args.results // 20)]
+    cpu_before = cpu_by_process()
+    start_time = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        codes = list(pool.map(poster.post, bodies))
+    took = time.perf_counter() - start_time
+    assert all(c == 202 for c in codes), set(codes)
+    print(f"intake ceiling (the API alone, no worker running): {len(bodies) * 20 / took:,.0f} results/s "
+          f"({len(bodies) / took:,.0f} bundles/s); CPU: {cpu_spent(cpu_before, cpu_by_process())}")
 
 
 class Poster:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,13 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 
 from config.clock import Clock
 from config.settings import Settings
 from delivery.webhook import HEADER, verify
-from tests.inprocess import bearer, make_runtime, make_tokens
-from web.app import create_app
+from tests.inprocess import make_runtime
+from tests.processes import free_port
 
 BASE_URL = "https://screening.example.org"
 
@@ -59,12 +57,6 @@ class Inbox:
         self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), raw, str(parsed["Subject"]),
                                parsed.get_content()))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -128,14 +120,3 @@ def rt(tmp_path, smtp):
     runtime.__dict__["clock"] = MovableClock(runtime.settings)
     yield runtime
     runtime.dispose()
-
-
-@pytest.fixture()
-def client(rt):
-    with TestClient(create_app(rt), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture()
-def tokens(rt):
-    return {key: bearer(token) for key, token in make_tokens(rt).items()}

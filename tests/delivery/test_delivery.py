@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 
 from delivery.webhook import HEADER, sign
 from store.models import Delivery, Patient
-from tests.delivery.conftest import BASE_URL, free_port
+from tests.delivery.conftest import BASE_URL
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, patient
 from tests.inprocess import run_pending
+from tests.processes import free_port
 from workers import tasks
 
 DAY = date(2026, 12, 1)

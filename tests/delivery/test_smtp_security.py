@@ -15,7 +15,8 @@ from config.settings import Settings
 from delivery.email import send_email
 from delivery.errors import DeliveryError
 from delivery.messages import Message
-from tests.delivery.conftest import Inbox, free_port
+from tests.delivery.conftest import Inbox
+from tests.processes import free_port
 
 USER, PASSWORD = "myocit-relay", "s3cret-Tr0ub4dor"
 TO = "coordinator@site.example.org"

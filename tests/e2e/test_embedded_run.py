@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.processes import free_port, stop_group
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "typical-child.json"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
@@ -30,7 +24,7 @@ def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
                          capture_output=True, text=True, check=True).stdout.strip()
     coordinator = subprocess.run(cli + ["token", "create", "--role", "coordinator", "--site", "site-a"], env=env,
                                  cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
-    port = _port()
+    port = free_port()
     service = subprocess.Popen(cli + ["run", f"--port={port}"], env=env, cwd=tmp_path, start_new_session=True,
                                stdout=open(tmp_path / "run.log", "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -61,8 +55,4 @@ def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
             time.sleep(0.3)
         assert status == "eligible", (tmp_path / "run.log").read_text()[-3000:]
     finally:
-        os.killpg(service.pid, signal.SIGTERM)
-        try:
-            service.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(service.pid, signal.SIGKILL)
+        stop_group(service)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from config.settings import Settings
 from store.migrate import upgrade
 from tests import services
+from tests.processes import free_port
 from workers.runtime import Runtime, install
 
 pytestmark = pytest.mark.services
@@ -79,12 +79,6 @@ def rt(service_env):
     install(runtime)
     yield runtime
     runtime.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Processes:

@@ -8,7 +8,6 @@ ineligible. `MYOCIT_SCREENSHOTS=docs` refreshes the README's screenshots.
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_embedded_run import _port
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, immunization
+from tests.processes import free_port, stop_group
 from tests.web.conftest import DAY
 
 pytestmark = pytest.mark.browser
@@ -59,7 +58,7 @@ def service(tmp_path_factory):
     tokens = {"lab": token("lab", "--name", "lab-system"),
               "coordinator": token("coordinator", "--site", "site-a", "--name", "coordinator A1"),
               "investigator": token("investigator", "--site", "site-a", "--name", "investigator A1")}
-    port = _port()
+    port = free_port()
     log = home / "run.log"
     process = subprocess.Popen(cli + ["run", f"--port={port}"], env=env, cwd=home, start_new_session=True,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)
@@ -68,11 +67,7 @@ def service(tmp_path_factory):
         _wait(lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200, 60, log)
         yield base, tokens, log, home / "var" / "myocit.sqlite"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process)
 
 
 def _wait(check, seconds: float, log: Path) -> None:

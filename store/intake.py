@@ -60,10 +60,8 @@ class Item:
 class Stored:
     message_pk: int
     duplicate_of: int | None
-    touched: list[int]
-    facts: int
-    unmatched: int
     enqueue: list[int] = field(default_factory=list)
+    """The patients whose evaluation task is to be sent once the transaction commits."""
 
 
 def digest(body: str) -> str:
@@ -91,7 +89,8 @@ _MARK_PENDING = (
     .where(Patient.pk.in_(bindparam("pks", expanding=True)))
     .values(pending_seq=Patient.pending_seq + 1,
             enqueued_at=case((_WAS_COVERED, Patient.enqueued_at), else_=bindparam("now")))
-    .returning(Patient.pk, Patient.enqueued_at)
+    # RETURNING sees the new values: a row whose enqueued_at became :now is one that needs its task.
+    .returning(Patient.pk, Patient.enqueued_at == bindparam("now"))
 )
 
 
@@ -193,14 +192,13 @@ def store_message(
     }).scalar()
     if message_pk is None:
         earlier = conn.scalar(_FIND_DUPLICATE, {"sha256": sha256})
-        return Stored(earlier, earlier, [], 0, 0)
+        return Stored(earlier, earlier)
     touched: set[int] = set()
     for item in items:
         if item.registration is not None:
             touched.add(_register(session, item.registration, now))
     resolved: dict[str, int | None] = {}
     rows = []
-    unmatched = 0
     for item in items:
         if not item.facts or item.subject is None:
             continue
@@ -208,9 +206,7 @@ def store_message(
         if key not in resolved:
             resolved[key] = resolve(session, item.subject)
         patient_pk = resolved[key]
-        if patient_pk is None:
-            unmatched += len(item.facts)
-        else:
+        if patient_pk is not None:
             touched.add(patient_pk)
         for fact in item.facts:
             rows.append(
@@ -227,8 +223,7 @@ def store_message(
             )
     if rows:
         _insert_facts(conn, rows)
-    enqueue = mark_pending(session, sorted(touched), now) if touched else []
-    return Stored(message_pk, None, sorted(touched), len(rows), unmatched, enqueue)
+    return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [])
 
 
 def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> list[int]:
@@ -240,16 +235,7 @@ def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> lis
     ``enqueued_at`` is left as it was, so a task that was lost still looks stale to the sweeper.
     """
     rows = session.connection().execute(_MARK_PENDING, {"pks": patient_pks, "now": now}).all()
-    return sorted(pk for pk, enqueued_at in rows if _same_instant(enqueued_at, now))
-
-
-def _same_instant(stored: datetime | None, now: datetime) -> bool:
-    # SQLite hands naive datetimes back; PostgreSQL aware ones.
-    if stored is None:
-        return False
-    if stored.tzinfo is None and now.tzinfo is not None:
-        now = now.replace(tzinfo=None)
-    return stored == now
+    return sorted(pk for pk, needs_task in rows if needs_task)
 
 
 __all__ = ["Item", "Registration", "Stored", "Subject", "store_message"]

@@ -41,7 +41,6 @@ def profile_of(row: Patient) -> PatientProfile:
 
 _FACT_PKS = select(Fact.pk).where(Fact.patient_pk == bindparam("patient")).order_by(Fact.pk)
 _PAYLOADS = select(Fact.pk, Fact.kind, Fact.payload)
-_PAYLOADS_OF_PATIENT = _PAYLOADS.where(Fact.patient_pk == bindparam("patient"))
 _PAYLOADS_SINCE = _PAYLOADS.where(Fact.patient_pk == bindparam("patient"), Fact.pk > bindparam("after"))
 _PAYLOADS_BY_PK = _PAYLOADS.where(Fact.pk.in_(bindparam("pks", expanding=True)))
 
@@ -68,10 +67,9 @@ class DecodedFacts:
         missing = [pk for pk in pks if pk not in cached]
         if not missing:
             return [cached[pk] for pk in pks], pks
-        if len(missing) * 2 > len(pks):
-            batches = [(_PAYLOADS_OF_PATIENT, {"patient": patient_pk})]
-        elif missing[0] > max(cached):
-            # The usual case: only facts newer than any held; one statement text, prepared once.
+        if not cached or missing[0] > max(cached):
+            # The usual case (and a first reading): only facts newer than any held; one statement
+            # text, prepared once.
             batches = [(_PAYLOADS_SINCE, {"patient": patient_pk, "after": missing[0] - 1})]
         else:
             batches = [(_PAYLOADS_BY_PK, {"pks": missing[i:i + 1000]}) for i in range(0, len(missing), 1000)]

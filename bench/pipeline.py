@@ -93,28 +93,19 @@ def main() -> None:
         base = "http://127.0.0.1:8765"
         wait(lambda: _up(base), timeout=60)
         print(f"machine: {describe()}")
-        client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
         poster = Poster("127.0.0.1", 8765, headers)
         pids = [f"b-{i}" for i in range(args.patients)]
-        for pid in pids:
-            client.post(f"{base}/fhir", content=_json(bundle(eligible_record(pid, DAY))), headers=headers)
+        poster.post_all([_json(bundle(eligible_record(pid, DAY))) for pid in pids], args.clients)
         wait(lambda: _settled(engine))
-        bodies = []
-        for n in range(0, args.results, 20):
-            pid = pids[(n // 20) % len(pids)]
-            results = [quantity(pid, "718-7", 9 + (n + k) % 4, "g/dL", "2026-11-28", oid=f"hb-{n + k}")
-                       for k in range(20)]
-            bodies.append(_json(bundle(results, "batch")))
+        bodies = _result_bundles(pids, args.results // 20, "hb")
         evaluations_before = _count(engine, "screenings")
         cpu_before = cpu_by_process()
         start_time = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
-            codes = list(pool.map(poster.post, bodies))
+        poster.post_all(bodies, args.clients)
         posted = time.perf_counter() - start_time
         wait(lambda: _settled(engine))
         total = time.perf_counter() - start_time
         cpu_after = cpu_by_process()
-        assert all(c == 202 for c in codes), set(codes)
         rate = args.results / total
         print(f"throughput: {args.results} results in {len(bodies)} bundles: posted in {posted:.1f}s, "
               f"all committed in {total:.1f}s -> {rate:,.0f} results/s ({len(bodies) / total:,.0f} bundles/s)")
@@ -124,7 +115,7 @@ def main() -> None:
               f"(a patient's pending results share one evaluation)")
 
         if not args.throughput_only:
-            _measure_latency(base, headers, client, engine, pids, len(bodies) / total / 2, args.latency_samples)
+            _measure_latency(poster, engine, pids, len(bodies) / total / 2, args.latency_samples)
         for child in children[1:]:
             child.terminate()
             child.wait(30)
@@ -165,19 +156,18 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _measure_latency(base, headers, client, engine, pids, half_rate: float, samples: int) -> None:
+def _measure_latency(poster: "Poster", engine, pids, half_rate: float, samples: int) -> None:
     """Post-to-alert time, sampled under a background load of ``half_rate`` bundles per second."""
     stop = threading.Event()
 
     def background() -> None:
         n = 0
-        with httpx.Client(timeout=60) as bg:
-            while not stop.is_set():
-                pid = pids[n % len(pids)]
-                results = [quantity(pid, "718-7", 10, "g/dL", "2026-11-29", oid=f"bg-{n}-{k}") for k in range(20)]
-                bg.post(f"{base}/fhir", content=_json(bundle(results, "batch")), headers=headers)
-                n += 1
-                time.sleep(1 / half_rate)
+        while not stop.is_set():
+            pid = pids[n % len(pids)]
+            results = [quantity(pid, "718-7", 10, "g/dL", "2026-11-29", oid=f"bg-{n}-{k}") for k in range(20)]
+            poster.post(_json(bundle(results, "batch")))
+            n += 1
+            time.sleep(1 / half_rate)
 
     loader = threading.Thread(target=background, daemon=True)
     loader.start()
@@ -190,7 +180,7 @@ def _measure_latency(base, headers, client, engine, pids, half_rate: float, samp
         t0 = time.perf_counter()
         moment = f"2026-12-01T12:{k // 60:02d}:{k % 60:02d}+00:00"  # later than every earlier result
         cmv = coded(pid, "4996-5", answer, moment, oid=f"cmv-{pid}-{k}")
-        client.post(f"{base}/fhir", content=_json(bundle([cmv], "batch")), headers=headers)
+        poster.post(_json(bundle([cmv], "batch")))
         wait(lambda: _alert_after(engine, before), timeout=30, every=0.002)
         latencies.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.05)
@@ -207,24 +197,27 @@ def _intake_ceiling(poster: "Poster", args) -> None:
     """The API alone, once no worker runs: what validating and storing cost with evaluation free. No
     pipeline on this machine can go faster. Its own patients, whose results are then left pending."""
     pids = [f"c-{i}" for i in range(args.patients)]
-    for pid in pids:
-        poster.post(_json(bundle(eligible_record(pid, DAY))))
-    bodies = [_json(bundle([quantity(pids[n % len(pids)], "718-7", 10, "g/dL", "2026-11-27", oid=f"c-hb-{n}-{k}")
-                            for k in range(20)], "batch")) for n in range(args.results // 20)]
+    poster.post_all([_json(bundle(eligible_record(pid, DAY))) for pid in pids], args.clients)
+    bodies = _result_bundles(pids, args.results // 20, "c-hb")
     cpu_before = cpu_by_process()
     start_time = time.perf_counter()
-    with ThreadPoolExecutor(args.clients) as pool:
-        codes = list(pool.map(poster.post, bodies))
+    poster.post_all(bodies, args.clients)
     took = time.perf_counter() - start_time
-    assert all(c == 202 for c in codes), set(codes)
     print(f"intake ceiling (the API alone, no worker running): {len(bodies) * 20 / took:,.0f} results/s "
           f"({len(bodies) / took:,.0f} bundles/s); CPU: {cpu_spent(cpu_before, cpu_by_process())}")
 
 
+def _result_bundles(pids: list[str], count: int, tag: str) -> list[bytes]:
+    """``count`` batch Bundles of 20 haemoglobin results each, one child after another."""
+    return [_json(bundle([quantity(pids[n % len(pids)], "718-7", 9 + (n + k) % 4, "g/dL", "2026-11-28",
+                                   oid=f"{tag}-{n}-{k}") for k in range(20)], "batch"))
+            for n in range(count)]
+
+
 class Poster:
-    """POST /fhir over one kept-alive connection per client thread, with the standard library's
-    lean HTTP client: the load generator shares the machine's two cores with the service, and its
-    own cost (printed as "bench client") should stay small."""
+    """Every post of the benchmark: POST /fhir over one kept-alive connection per thread, with the
+    standard library's lean HTTP client. The load generator shares the machine's two cores with the
+    service, and its own cost (printed as "bench client") should stay small."""
 
     def __init__(self, host: str, port: int, headers: dict) -> None:
         self.host, self.port, self.headers = host, port, headers
@@ -238,6 +231,12 @@ class Poster:
         response = connection.getresponse()
         response.read()
         return response.status
+
+    def post_all(self, bodies: list[bytes], clients: int) -> None:
+        """Post every body from ``clients`` threads; each must be accepted (202)."""
+        with ThreadPoolExecutor(clients) as pool:
+            codes = set(pool.map(self.post, bodies))
+        assert codes == {202}, codes
 
 
 def _json(body) -> bytes:

@@ -20,6 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_HOME = Path("var")
 
 
+class SettingsError(ValueError):
+    """A setting that does not read; the message names it."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MYOCIT_", extra="ignore")
 
@@ -30,6 +34,12 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Paris", description="Where 'today' is decided for stored screenings.")
     today: date | None = Field(None, description="Fix 'today' (for rehearsals and tests); default: the real date.")
     max_body_bytes: int = 5_000_000
+    max_results_per_message: int = Field(1000, description="An HL7 v2 message with more OBX segments is "
+                                         "refused (AR).")
+    hl7_authorities: str = Field("", description="HL7 v2 assigning authorities (PID-3.4) mapped to "
+                                 "identifier systems: 'NECKER=urn:oid:1.2.250.1.71.4.2.7,RDEBRE=urn:oid:...'.")
+    evaluation_attempts: int = Field(4, description="Attempts at evaluating a patient before it is marked "
+                                     "failed (until new data arrives).")
     sweep_after_seconds: int = Field(30, description="Re-enqueue stored work not picked up after this long.")
     sweep_every_seconds: float = 10.0
     rescreen_every_seconds: float = 300.0
@@ -49,6 +59,16 @@ class Settings(BaseSettings):
     ui_secret: str | None = Field(None, description="Signs the pages' session cookies; default: a secret "
                                   "generated once in `home/ui-secret` (set it when API hosts share no home).")
 
+    def authority_systems(self) -> dict[str, str]:
+        """``MYOCIT_HL7_AUTHORITIES`` as a mapping; SettingsError naming the entry that does not read."""
+        mapping: dict[str, str] = {}
+        for entry in filter(None, (e.strip() for e in self.hl7_authorities.split(","))):
+            authority, sep, system = (part.strip() for part in entry.partition("="))
+            if not sep or not authority or not system:
+                raise SettingsError(f"MYOCIT_HL7_AUTHORITIES: {entry!r} is not AUTHORITY=SYSTEM")
+            mapping[authority] = system
+        return mapping
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -64,7 +84,7 @@ class Settings(BaseSettings):
             return self.ui_secret
         path = self.home / "ui-secret"
         if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
             draft = path.with_name(f".ui-secret.{os.getpid()}")
             with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
                 handle.write(secrets.token_urlsafe(48))

@@ -6,8 +6,9 @@ not use are kept, with a warning, and the protocol decides what they are.
 
 Revisions: ``extract`` gives every fact the caller's ``revision`` (the store passes its arrival
 sequence, so a later amended/corrected/retracted version of a resource replaces the earlier one).
-``extract_bundle`` uses, per entry, ``meta.versionId`` when it is a whole number, else the entry's
-index, so a later entry of the same resource supersedes an earlier one.
+``extract_bundle`` uses, per entry, the entry's index, so a later entry of the same resource
+supersedes an earlier one. ``meta.versionId`` is never used: versions are ordered as they were
+received, never by a number the sender controls (contract §13).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from domain.facts import PatientProfile
+from ingest.bounds import MAX_JSON_DEPTH, json_depth_exceeds
 from ingest.errors import InvalidInput
 from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
 from ingest.fhir_values import reference_key
@@ -89,6 +91,8 @@ def parse_json(text: str | bytes) -> dict:
                            code="structure") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"expected a JSON object, got {_json_type(data)}", code="structure")
+    if json_depth_exceeds(data):
+        raise InvalidInput(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code="structure")
     return data
 
 
@@ -270,14 +274,6 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
 # --- extraction ------------------------------------------------------------------------------------
 
 
-def revision_of(resource: Any, default: int) -> int:
-    """``meta.versionId`` when it is a whole number, else ``default``."""
-    version = getattr(getattr(resource, "meta", None), "versionId", None)
-    if version is not None and str(version).isdigit():
-        return int(str(version))
-    return default
-
-
 def _contained_index(resource: Any) -> dict[str, Any]:
     return {f"#{c.id}": c for c in (getattr(resource, "contained", None) or ()) if getattr(c, "id", None)}
 
@@ -396,7 +392,7 @@ def extract_bundle(bundle: Any) -> list[Extracted]:
     for i, entry, resource in entries:
         kind = resource.get_resource_type()
         try:
-            out.append(extract(resource, revision=revision_of(resource, i), fallback_id=_fallback(entry, i, kind),
+            out.append(extract(resource, revision=i, fallback_id=_fallback(entry, i, kind),
                                _index=index, _retracted=retracted, _parents=parents))
         except InvalidInput as exc:
             inner = exc.location.split(".", 1)[1] if exc.location and "." in exc.location else ""
@@ -493,6 +489,5 @@ __all__ = [
     "patient_identifiers",
     "read_bundle",
     "read_resource",
-    "revision_of",
     "screening_input",
 ]

@@ -18,6 +18,7 @@ import hl7
 from hl7.exceptions import HL7Exception
 
 from domain.facts import Code, LabResult, Qualitative, Quantity
+from ingest.bounds import MAX_CONTROL_ID, date_in_range
 from ingest.errors import InvalidHl7, one_line
 from ingest.fhir import SubjectRef
 from ingest.systems import answer_in_words, answer_of, flag_answer, hl7v2_alias
@@ -65,11 +66,25 @@ def parse_message(text: str | bytes) -> hl7.Message:
     if not clean.startswith("MSH") or len(clean) < 8:
         raise InvalidHl7("not an HL7 v2 message: it does not start with an MSH segment", ack_code="AR",
                          error_code=100, location="MSH^1")
+    _check_delimiters(clean)
     try:
         return hl7.parse(clean)
-    except (HL7Exception, LookupError, ValueError, TypeError) as exc:
+    except (HL7Exception, LookupError, ValueError, TypeError, AssertionError) as exc:
         raise InvalidHl7(f"unreadable HL7 v2 message ({type(exc).__name__})", ack_code="AR", error_code=100,
                          location="MSH^1") from None
+
+
+def _check_delimiters(clean: str) -> None:
+    """MSH-1 and MSH-2: a field separator and 4 (or, from v2.7, 5) encoding characters, all distinct
+    and none a letter, digit or space; any others may be chosen by the sender."""
+    field_sep = clean[3]
+    encoding = clean[4:].split(field_sep, 1)[0] if field_sep in clean[4:] else clean[4:]
+    chars = field_sep + encoding
+    if len(encoding) not in (4, 5) or len(set(chars)) != len(chars) \
+            or any(c.isalnum() or c.isspace() for c in chars):
+        raise InvalidHl7("MSH-1 and MSH-2: the delimiters must be a field separator and 4 or 5 distinct "
+                         "encoding characters, none a letter, digit or space", ack_code="AR", error_code=102,
+                         location="MSH^1^2")
 
 
 class _Seg:
@@ -128,6 +143,9 @@ def _timestamp(value: str, seg: _Seg, n: int) -> tuple[date, str]:
         moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
         raise InvalidHl7(f"{seg.name}-{n}: no such date", error_code=102, location=seg.where(n)) from None
+    if not date_in_range(moment.date()):
+        raise InvalidHl7(f"{seg.name}-{n}: a date before 1900 or after 2200", error_code=102,
+                         location=seg.where(n))
     seq = moment.strftime("%Y-%m-%dT%H:%M:%S") + (frac or "") if hour else ""
     return moment.date(), seq
 
@@ -198,12 +216,23 @@ def _message_type(msh: _Seg) -> None:
                          error_code=200, location="MSH^1^9")
 
 
-def extract_oru(text: str | bytes, *, revision: int) -> Hl7Extract:
-    """The lab results of one ORU^R01 message, every fact at ``revision`` (the caller's arrival order)."""
+DEFAULT_MAX_RESULTS = 1000
+
+
+def extract_oru(text: str | bytes, *, revision: int, max_results: int = DEFAULT_MAX_RESULTS) -> Hl7Extract:
+    """The lab results of one ORU^R01 message, every fact at ``revision``. A message of more than
+    ``max_results`` OBX segments is refused (AR) before any is read."""
     message = parse_message(text)
     segments = _segments(message)
     msh = segments[0]
     _message_type(msh)
+    results = sum(1 for s in segments if s.name == "OBX")
+    if results > max_results:
+        raise InvalidHl7(f"more than {max_results} OBX segments in one message", ack_code="AR",
+                         error_code=100, location="OBX^1")
+    if len(msh.get(10, 1)) > MAX_CONTROL_ID:
+        raise InvalidHl7(f"MSH-10: message control id longer than {MAX_CONTROL_ID} characters", ack_code="AR",
+                         error_code=102, location="MSH^1^10")
     facility = msh.get(4, 1) or msh.get(4, 2) or msh.get(3, 1) or "unknown"
     pids = [s for s in segments if s.name == "PID"]
     if not pids:

@@ -84,12 +84,34 @@ def _settings():
 
 
 def _migrate_quietly() -> None:
+    from config.settings import SettingsError
     from store.migrate import upgrade
+    from workers.runtime import private_home
 
     settings = _settings()
+    try:
+        settings.authority_systems()
+    except SettingsError as exc:
+        _fail(str(exc))
     if settings.embedded:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        private_home(settings.home)
     upgrade(settings.resolved_database_url())
+
+
+def _refuse_unbound_tokens() -> None:
+    """Tokens made before sites were required (contract §13) name no site: the service does not start
+    while one is active, and says how to fix it."""
+    from store.tokens import unbound_tokens
+    from workers.runtime import runtime
+
+    with runtime().uow() as uow:
+        unbound = [(row.pk, row.role) for row in unbound_tokens(uow.session)]
+    if unbound:
+        listed = ", ".join(f"{pk} ({role})" for pk, role in unbound)
+        _fail(f"{len(unbound)} active token(s) name no site: {listed}. Every lab, coordinator and "
+              "investigator token must name its sites (contract §13). Bind each with "
+              "`myocit token sites ID --site SITE [--site SITE2]`, or revoke it with `myocit token revoke ID` "
+              "and make a new one with `myocit token create --role ROLE --site SITE`.")
 
 
 @app.command()
@@ -109,6 +131,7 @@ def api(
     import uvicorn
 
     _migrate_quietly()
+    _refuse_unbound_tokens()
     uvicorn.run("myocit.asgi:app", host=host, port=port, workers=workers, log_level="warning",
                 access_log=False)
 
@@ -131,10 +154,10 @@ def worker(
 @app.command()
 def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) -> None:
     """Run the scheduler (celery beat): timed re-screening of due patients, and the sweeper."""
-    from workers.runtime import runtime
+    from workers.runtime import private_home, runtime
 
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings.home, embedded=settings.embedded)
     runtime().celery.start(
         ["beat", f"--loglevel={loglevel}", f"--schedule={(settings.home / 'beat-schedule').resolve()}"]
     )
@@ -153,6 +176,7 @@ def run(
     from myocit.supervisor import supervise
 
     _migrate_quietly()
+    _refuse_unbound_tokens()
     settings = _settings()
     typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
                f"API on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops everything")
@@ -168,7 +192,7 @@ def status() -> None:
     _migrate_quietly()
     rt = runtime()
     with rt.uow() as uow:
-        found = overview(uow.session, rt.clock.today()).to_json()
+        found = overview(uow.session, rt.clock.today(), rt.clock.now()).to_json()
     width = max(len(k) for k in found)
     for key, value in found.items():
         typer.echo(f"{key.replace('_', ' '):<{width}}  {'-' if value is None else value}")
@@ -181,17 +205,20 @@ app.add_typer(token_app, name="token")
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help="lab | coordinator | investigator | admin"),
-    site: str | None = typer.Option(None, help="The site this token is bound to (all but admin need one)."),
+    site: list[str] = typer.Option([], "--site", help="A site the token acts for; repeat for several. Required "
+                                   "for lab, coordinator and investigator; none for admin."),
     name: str | None = typer.Option(None, help="Who or what holds it (shown in the audit log)."),
 ) -> None:
     """Create a bearer token and print it once (only its hash is stored)."""
-    from store.tokens import ROLES, create_token
+    from store.tokens import TokenError, check_sites, create_token
     from workers.runtime import runtime
 
-    if role not in ROLES:
-        _fail(f"--role must be one of {', '.join(ROLES)}")
-    if role in ("coordinator", "investigator") and not site:
-        _fail(f"--site is required for the role {role}")
+    try:
+        check_sites(role, site)
+    except TokenError as exc:
+        _fail(str(exc))
+    if name is not None and len(name) > 120:
+        _fail("--name: at most 120 characters")
     _migrate_quietly()
     rt = runtime()
     with rt.uow() as uow:
@@ -202,16 +229,42 @@ def token_create(
 
 @token_app.command("list")
 def token_list() -> None:
-    """List the tokens: id, role, site, holder, created, revoked (a token itself is never shown again)."""
-    from store.tokens import tokens
+    """List the tokens: id, role, sites, holder, created, revoked (a token itself is never shown again)."""
+    from store.tokens import SITE_BOUND_ROLES, tokens
     from workers.runtime import runtime
 
     _migrate_quietly()
     with runtime().uow() as uow:
         for row in tokens(uow.session):
             revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
-            typer.echo(f"{row.pk}\t{row.role}\t{row.site or '-'}\t{row.name or '-'}\t"
+            sites = ",".join(row.sites or ()) or ("NO SITE: refused" if row.role in SITE_BOUND_ROLES else "*")
+            typer.echo(f"{row.pk}\t{row.role}\t{sites}\t{row.name or '-'}\t"
                        f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@token_app.command("sites")
+def token_sites(
+    token_id: int = typer.Argument(..., help="The id shown by `myocit token list`."),
+    site: list[str] = typer.Option(..., "--site", help="A site the token acts for; repeat for several."),
+) -> None:
+    """Bind a token to its sites (replacing the ones it had); audited."""
+    from store import audit
+    from store.tokens import TokenError, set_sites
+    from workers.runtime import runtime
+
+    _migrate_quietly()
+    rt = runtime()
+    with rt.uow() as uow:
+        try:
+            row = set_sites(uow.session, token_id, site)
+        except TokenError as exc:
+            _fail(str(exc))
+        if row is None:
+            _fail(f"no token {token_id} (see `myocit token list`)")
+        audit.record(uow.session, "command line", "token-sites", f"Token/{token_id}", rt.clock.now())
+        sites = ",".join(row.sites)
+        uow.commit()
+    typer.echo(f"token {token_id} acts for {sites}")
 
 
 @token_app.command("revoke")
@@ -229,6 +282,38 @@ def token_revoke(token_id: int = typer.Argument(..., help="The id shown by `myoc
         holder = row.name or f"token-{row.pk}"
         uow.commit()
     typer.echo(f"token {token_id} ({holder}) revoked")
+
+
+patient_app = typer.Typer(help="Registered patients (administration).", no_args_is_help=True)
+app.add_typer(patient_app, name="patient")
+
+
+@patient_app.command("move")
+def patient_move(
+    patient_id: str = typer.Argument(..., help="The patient's screening id (Patient.id)."),
+    site: str = typer.Option(..., "--site", help="The site that now cares for the child."),
+) -> None:
+    """Move a child to another site (its site is otherwise fixed at registration); audited. Earlier
+    alerts stay with the site they were raised for; the child is re-screened for the new one."""
+    from store.patients import move_patient
+    from workers.runtime import runtime
+    from workers.tasks import enqueue_evaluations
+
+    if not site.strip() or len(site.strip()) > 64:
+        _fail("--site: 1 to 64 characters")
+    _migrate_quietly()
+    rt = runtime()
+    with rt.uow() as uow:
+        moved = move_patient(uow.session, patient_id, site.strip(), actor="command line", now=rt.clock.now())
+        if moved is None:
+            _fail(f"no registered patient {patient_id}")
+        before, pk = moved
+        uow.commit()
+    try:
+        enqueue_evaluations([pk])
+    except Exception:  # noqa: BLE001 - the sweeper re-sends it
+        pass
+    typer.echo(f"patient {patient_id} moved from {before or '-'} to {site.strip()}")
 
 
 subscription_app = typer.Typer(help="Where each site's alerts are delivered.", no_args_is_help=True)

@@ -59,7 +59,8 @@ def dump(fact: Fact) -> dict:
     return {name: _plain(getattr(fact, name)) for name in names}
 
 
-def load(kind: str, payload: dict) -> Fact:
+def load(kind: str, payload: dict, *, revision: int | None = None) -> Fact:
+    """The fact a payload holds; ``revision``, when given, replaces the payload's own."""
     cls = KINDS[kind]
     values: dict[str, Any] = {}
     for name, raw in payload.items():
@@ -77,4 +78,6 @@ def load(kind: str, payload: dict) -> Fact:
             values[name] = ConsentState(raw)
         else:
             values[name] = raw
+    if revision is not None:
+        values["revision"] = revision
     return cls(**values)

@@ -164,14 +164,14 @@ def find(session: Session, delivery_pk: int) -> tuple[Delivery, Subscription, st
     return tuple(found) if found else None
 
 
-def listing(session: Session, *, status: str | None = None, site: str | None = None,
+def listing(session: Session, *, status: str | None = None, sites: list[str] | None = None,
             limit: int = 500) -> list[tuple[Delivery, Subscription, str]]:
-    """Deliveries with their subscription and the screening id, oldest first; ``site`` narrows."""
+    """Deliveries with their subscription and the screening id, oldest first; ``sites`` narrows."""
     query = _listing()
     if status is not None:
         query = query.where(Delivery.status == status)
-    if site is not None:
-        query = query.where(Subscription.site == site)
+    if sites is not None:
+        query = query.where(Subscription.site.in_(sites))
     return [tuple(r) for r in session.execute(query.order_by(Delivery.pk).limit(limit))]
 
 

@@ -10,22 +10,38 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from domain.facts import Fact, PatientProfile
+from domain.facts import Attestation, Fact, PatientProfile
+from domain.identity import (
+    Authority,
+    Candidate,
+    Match,
+    Refusal,
+    Refused,
+    attestation_refusal,
+    identifiers_free,
+    match_any,
+    match_exact,
+    match_within_sites,
+    registration_site,
+)
 from store import codec
 from store.models import Fact as FactRow
 from store.models import Message, Patient, PatientIdentifier
+from store.tokens import Caller
 
 
 @dataclass(frozen=True)
 class Subject:
-    """How a message names its patient: by id, or by an identifier (system None: any system)."""
+    """How a message names its patient: by Patient id (``kind`` "id"), or by an identifier ("ident"):
+    with a ``system``, a pair unique across sites; without one, a value that names a patient only
+    within the sender's sites (contract §13)."""
 
     kind: str
     value: str
@@ -40,28 +56,43 @@ class Subject:
 
 @dataclass(frozen=True)
 class Registration:
-    """A Patient resource: who the patient is and how other messages may name them."""
+    """A Patient resource: who the patient is, where it is cared for, and how others may name it."""
 
     id: str
     profile: PatientProfile
-    identifiers: tuple[tuple[str, str], ...] = ()
+    identifiers: tuple[tuple[str | None, str], ...] = ()
+    site: str | None = None
+    """The site the resource declares (managingOrganization); None: it declares none."""
 
 
 @dataclass
 class Item:
-    """One resource (or one HL7 result group) of a message."""
+    """One resource (or one HL7 result group) of a message. ``subjects``: every name it gives its
+    patient (HL7 PID-3 has several), each of which must find the same child; the first one is the
+    key it is kept under while that child is not registered."""
 
-    subject: Subject | None
+    subjects: tuple[Subject, ...]
     facts: list[Fact] = field(default_factory=list)
     registration: Registration | None = None
+
+    @property
+    def subject(self) -> Subject | None:
+        return self.subjects[0] if self.subjects else None
 
 
 @dataclass
 class Stored:
-    message_pk: int
+    message_pk: int | None
     duplicate_of: int | None
     enqueue: list[int] = field(default_factory=list)
     """The patients whose evaluation task is to be sent once the transaction commits."""
+    refused: dict[int, Refusal] = field(default_factory=dict)
+    """Items of a batch refused (by their index in ``items``); the others are stored."""
+
+
+REVISION_STRIDE = 1 << 24
+"""A fact's revision is its message's pk times this, plus its item's place in the message: versions of
+a resource are ordered as myocit stored them, never by anything the sender controls (§13)."""
 
 
 def digest(body: str) -> str:
@@ -81,7 +112,8 @@ _INSERT_NEW_MESSAGE = (
     .returning(Message.pk)
 )
 _INSERT_FACTS = FactRow.__table__.insert()
-_FACT_COLUMNS = ("message_pk", "patient_pk", "subject_key", "kind", "source", "revision", "effective", "payload")
+_FACT_COLUMNS = ("message_pk", "patient_pk", "subject_key", "scope", "kind", "source", "revision", "effective",
+                 "payload")
 _COPY_FACTS = f"COPY {FactRow.__tablename__} ({', '.join(_FACT_COLUMNS)}) FROM STDIN"
 _WAS_COVERED = (Patient.pending_seq > Patient.evaluated_seq) & Patient.enqueued_at.is_not(None)
 _MARK_PENDING = (
@@ -118,48 +150,94 @@ def _insert_facts(conn, rows: list[dict]) -> None:
 def _subject_keys(reg: Registration) -> list[str]:
     keys = [f"id:{reg.id}", f"ident:|{reg.id}"]
     for system, value in reg.identifiers:
-        keys += [f"ident:{system}|{value}", f"ident:|{value}"]
+        keys.append(f"ident:|{value}")
+        if system:
+            keys.append(f"ident:{system}|{value}")
     return keys
 
 
-def _register(session: Session, reg: Registration, now: datetime) -> int:
+_PATIENT_BY_ID = select(Patient.pk, Patient.site).where(Patient.id == bindparam("id"))
+_HOLDER_OF_PAIR = (select(PatientIdentifier.patient_pk, Patient.site)
+                   .join(Patient, Patient.pk == PatientIdentifier.patient_pk)
+                   .where(PatientIdentifier.system == bindparam("system"), PatientIdentifier.value == bindparam("value")))
+_HOLDERS_OF_VALUE = (select(PatientIdentifier.patient_pk, Patient.site)
+                     .join(Patient, Patient.pk == PatientIdentifier.patient_pk)
+                     .where(PatientIdentifier.value == bindparam("value")))
+
+
+def _candidate(row) -> Candidate | None:
+    return Candidate(row[0], row[1]) if row is not None else None
+
+
+def find(conn, subject: Subject, authority: Authority) -> Match:
+    """The patient ``subject`` names, under the matching rules of contract §13."""
+    if subject.kind == "id":
+        return match_exact(_candidate(conn.execute(_PATIENT_BY_ID, {"id": subject.value}).first()), authority)
+    if subject.system:
+        holder = conn.execute(_HOLDER_OF_PAIR, {"system": subject.system, "value": subject.value}).first()
+        return match_exact(_candidate(holder), authority)
+    candidates = [Candidate(pk, site) for pk, site in conn.execute(_HOLDERS_OF_VALUE, {"value": subject.value})]
+    by_id = conn.execute(_PATIENT_BY_ID, {"id": subject.value}).first()
+    if by_id is not None:
+        candidates.append(Candidate(by_id[0], by_id[1]))
+    return match_within_sites(candidates, authority)
+
+
+def _check_registration(conn, reg: Registration, authority: Authority) -> Refusal | str:
+    """The site the Patient is stored at, or why it is refused; reads only, so a refusal leaves
+    nothing half-written."""
+    stored = _candidate(conn.execute(_PATIENT_BY_ID, {"id": reg.id}).first())
+    site = registration_site(stored, reg.site, authority)
+    if isinstance(site, Refusal):
+        return site
+    holders = [pk for system, value in reg.identifiers if system
+               for pk, _site in conn.execute(_HOLDER_OF_PAIR, {"system": system, "value": value})]
+    if not identifiers_free(holders, stored.patient if stored is not None else None):
+        return Refusal.IDENTIFIER_HELD
+    return site
+
+
+def _register(session: Session, reg: Registration, site: str, now: datetime) -> int:
     row = session.scalar(select(Patient).where(Patient.id == reg.id).with_for_update())
     if row is None:
-        row = Patient(id=reg.id, pending_seq=0, evaluated_seq=0)
+        row = Patient(id=reg.id, pending_seq=0, evaluated_seq=0, site=site)
         session.add(row)
+    row.site = row.site or site  # a child's site never changes here (only `myocit patient move`)
     row.registered = True
     row.birth_date = reg.profile.birth_date
     row.sex = reg.profile.sex.value
-    row.site = reg.profile.site
     row.updated_at = now
     session.flush()
-    for system, value in reg.identifiers:
-        held = session.scalar(
-            select(PatientIdentifier).where(PatientIdentifier.system == system, PatientIdentifier.value == value)
-        )
-        if held is None:
-            session.add(PatientIdentifier(patient_pk=row.pk, system=system, value=value))
-        elif held.patient_pk != row.pk:
-            held.patient_pk = row.pk
+    # The latest Patient resource says which identifiers the child holds.
+    wanted = {(system or None, value) for system, value in reg.identifiers}
+    held = {(i.system, i.value): i for i in session.scalars(
+        select(PatientIdentifier).where(PatientIdentifier.patient_pk == row.pk))}
+    for pair, identifier in held.items():
+        if pair not in wanted:
+            session.delete(identifier)
+    session.flush()
+    for system, value in sorted(wanted - held.keys(), key=lambda p: (p[0] or "", p[1])):
+        session.add(PatientIdentifier(patient_pk=row.pk, system=system, value=value))
+    session.flush()
+    # Facts kept for this child before it was registered, from senders with authority over its site.
+    in_scope = FactRow.scope.is_(None) | FactRow.scope.contains(f",{site},", autoescape=True)
     session.execute(
         update(FactRow)
-        .where(FactRow.patient_pk.is_(None), FactRow.subject_key.in_(_subject_keys(reg)))
+        .where(FactRow.patient_pk.is_(None), FactRow.subject_key.in_(_subject_keys(reg)), in_scope)
         .values(patient_pk=row.pk)
     )
     return row.pk
 
 
-def resolve(session: Session, subject: Subject) -> int | None:
-    conn = session.connection()
-    if subject.kind == "id":
-        return conn.scalar(select(Patient.pk).where(Patient.id == subject.value))
-    conditions = [PatientIdentifier.value == subject.value]
-    if subject.system:
-        conditions.append(PatientIdentifier.system == subject.system)
-    pk = conn.scalar(select(PatientIdentifier.patient_pk).where(*conditions).limit(1))
-    if pk is None and not subject.system:
-        pk = conn.scalar(select(Patient.pk).where(Patient.id == subject.value))
-    return pk
+def _judgement_refusal(item: Item, sender: Caller) -> Refusal | None:
+    attests = any(isinstance(f, Attestation) for f in item.facts)
+    other = item.registration is not None or any(not isinstance(f, Attestation) for f in item.facts)
+    return attestation_refusal(sender.role, attests, other)
+
+
+def _signed_by(facts: list[Fact], sender: Caller) -> list[Fact]:
+    """An attestation's performer is the token's holder, whatever the body says (§13)."""
+    return [replace(f, performer=sender.name) if isinstance(f, Attestation) else f for f in facts]
 
 
 def store_message(
@@ -168,17 +246,63 @@ def store_message(
     channel: str,
     content_type: str,
     body: str,
-    sender: str | None,
+    sender: Caller,
     items: list[Item],
     now: datetime,
     control_id: str | None = None,
+    atomic: bool = True,
 ) -> Stored:
     """Keep the message and its facts; mark every patient it touches for re-evaluation.
 
+    Every item is checked against the sender's authority first (contract §13). When ``atomic`` (a
+    transaction, one resource, an HL7 message), a refusal raises ``Refused`` and the caller stores
+    nothing; otherwise (a batch) the refused items are left out and named in ``Stored.refused``.
     A body already stored is not stored again: the result names the earlier message (``duplicate_of``).
     """
     # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
     conn = session.connection()
+    authority = sender.authority
+    refused: dict[int, Refusal] = {}
+
+    def refuse(index: int, refusal: Refusal) -> None:
+        if atomic:
+            raise Refused(refusal, f"item {index}")
+        refused[index] = refusal
+
+    for index, item in enumerate(items):
+        refusal = _judgement_refusal(item, sender)
+        if refusal is not None:
+            refuse(index, refusal)
+    sites: dict[int, str] = {}
+    claimed: dict[tuple[str, str], str] = {}
+    placed: dict[str, str] = {}
+    for index, item in enumerate(items):
+        reg = item.registration
+        if reg is None or index in refused:
+            continue
+        site = _check_registration(conn, reg, authority)
+        pairs = [(system, value) for system, value in reg.identifiers if system]
+        if not isinstance(site, Refusal) and any(claimed.get(pair, reg.id) != reg.id for pair in pairs):
+            site = Refusal.IDENTIFIER_HELD  # two Patients of this message claim one pair
+        if not isinstance(site, Refusal) and placed.get(reg.id, site) != site:
+            site = Refusal.SITE_FIXED  # one Patient twice in this message, at two sites
+        if isinstance(site, Refusal):
+            refuse(index, site)
+            continue
+        sites[index] = placed[reg.id] = site
+        claimed.update((pair, reg.id) for pair in pairs)
+    touched: set[int] = set()
+    for index, site in sites.items():
+        touched.add(_register(session, items[index].registration, site, now))
+    matched: dict[tuple[Subject, ...], Match] = {}
+    for index, item in enumerate(items):
+        if not item.facts or not item.subjects or index in refused:
+            continue
+        if item.subjects not in matched:
+            matched[item.subjects] = match_any([find(conn, s, authority) for s in item.subjects])
+        if matched[item.subjects].refusal is not None:
+            refuse(index, matched[item.subjects].refusal)
+    kept = [(i, item) for i, item in enumerate(items) if i not in refused]
     sha256 = digest(body)
     message_pk = conn.execute(_INSERT_NEW_MESSAGE, {
         "received_at": now,
@@ -186,44 +310,39 @@ def store_message(
         "content_type": content_type,
         "body": body,
         "sha256": sha256,
-        "sender": sender,
+        "sender": sender.name,
         "control_id": control_id,
-        "fact_count": sum(len(i.facts) for i in items),
+        "fact_count": sum(len(item.facts) for _, item in kept),
     }).scalar()
     if message_pk is None:
         earlier = conn.scalar(_FIND_DUPLICATE, {"sha256": sha256})
-        return Stored(earlier, earlier)
-    touched: set[int] = set()
-    for item in items:
-        if item.registration is not None:
-            touched.add(_register(session, item.registration, now))
-    resolved: dict[str, int | None] = {}
+        return Stored(earlier, earlier, refused=refused)
     rows = []
-    for item in items:
-        if not item.facts or item.subject is None:
+    for index, item in kept:
+        if not item.facts or not item.subjects:
             continue
-        key = item.subject.key
-        if key not in resolved:
-            resolved[key] = resolve(session, item.subject)
-        patient_pk = resolved[key]
+        patient_pk = matched[item.subjects].patient
         if patient_pk is not None:
             touched.add(patient_pk)
-        for fact in item.facts:
+        revision = message_pk * REVISION_STRIDE + min(index, REVISION_STRIDE - 1)
+        for fact in _signed_by(item.facts, sender):
+            fact = replace(fact, revision=revision)
             rows.append(
                 {
                     "message_pk": message_pk,
                     "patient_pk": patient_pk,
-                    "subject_key": key,
+                    "subject_key": item.subject.key,
+                    "scope": None if patient_pk is not None else authority.scope,
                     "kind": type(fact).__name__,
                     "source": fact.source,
-                    "revision": fact.revision,
+                    "revision": revision,
                     "effective": fact.on,
                     "payload": codec.dump(fact),
                 }
             )
     if rows:
         _insert_facts(conn, rows)
-    return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [])
+    return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [], refused)
 
 
 def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> list[int]:
@@ -238,4 +357,4 @@ def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> lis
     return sorted(pk for pk, needs_task in rows if needs_task)
 
 
-__all__ = ["Item", "Registration", "Stored", "Subject", "store_message"]
+__all__ = ["Item", "Refused", "Registration", "Stored", "Subject", "find", "store_message"]

@@ -59,6 +59,11 @@ class Patient(Base):
     next_review_at: Mapped[date | None] = mapped_column(Date, index=True)
     alerts_stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_seq: Mapped[int | None] = mapped_column(BigInteger)
+    """The ``pending_seq`` whose evaluation failed for good: not retried until new data moves it on."""
+    failure: Mapped[str | None] = mapped_column(String(80))
+    """The error's kind (its class name), never its message: that may quote patient data."""
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_patients_dirty", "pending_seq", "evaluated_seq"),)
 
@@ -67,7 +72,8 @@ class PatientIdentifier(Base):
     __tablename__ = "patient_identifiers"
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
-    system: Mapped[str] = mapped_column(String(255), default="")
+    system: Mapped[str | None] = mapped_column(String(255))
+    """None for an identifier without a system: it names nobody across sites, so it is not unique."""
     value: Mapped[str] = mapped_column(String(255), index=True)
     __table_args__ = (UniqueConstraint("system", "value", name="uq_identifier"),)
 
@@ -81,9 +87,13 @@ class Fact(Base):
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.pk"), index=True)
     patient_pk: Mapped[int | None] = mapped_column(ForeignKey("patients.pk"), index=True)
     subject_key: Mapped[str] = mapped_column(String(300), index=True)
+    scope: Mapped[str | None] = mapped_column(String(500))
+    """For a fact kept for a patient not registered yet: the sites its sender may act for
+    (``,a,b,``), so that it is linked only to a child of one of them; None: any site (an admin)."""
     kind: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(300))
     revision: Mapped[int] = mapped_column(BigInteger)
+    """Storage order (the message's pk, then the fact's place in it): later versions replace earlier."""
     effective: Mapped[date] = mapped_column(Date)
     payload: Mapped[dict] = mapped_column(JSON)
 
@@ -134,10 +144,23 @@ class ApiToken(Base):
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
-    site: Mapped[str | None] = mapped_column(String(64))
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    """The sites the holder acts for; empty only for an admin (every site)."""
     name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UiSession(Base):
+    """A signed-in browser. The cookie carries a random id; only its hash is kept. Signing out ends
+    the row, so a copied cookie stops working at once."""
+
+    __tablename__ = "ui_sessions"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

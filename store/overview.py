@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import Alert, Delivery, Message, Outbox, Patient
+from store.models import Alert, ApiToken, Delivery, Message, Outbox, Patient, PatientIdentifier
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,12 @@ class Overview:
     oldest_pending_since: datetime | None
     """When the oldest of them was last sent to a worker: older than ``SWEEP_AFTER_SECONDS`` means the
     sweeper is (or should be) re-sending it."""
+    oldest_pending_seconds: int | None
+    """How long that has been, in seconds: what an operator watches."""
+    evaluations_failed: int
+    """Patients whose evaluation failed for good: left alone until new data arrives (§13)."""
+    evaluation_failures: dict
+    """Those patients counted by the error's kind (no patient data)."""
     due_for_review: int
     """Patients whose re-screening date has come (the scheduler picks them every few minutes)."""
     alerts_unacknowledged: int
@@ -26,13 +32,23 @@ class Overview:
     deliveries_pending: int
     deliveries_failed: int
     last_message_at: datetime | None
+    duplicate_identifiers: int
+    """(system, value) pairs held by more than one patient: none can be stored any more; any found
+    were left by an earlier version and need an administrator (§13)."""
+    shared_identifier_values: int
+    """Identifier values held by several patients of one site: a message naming only that value is
+    refused as ambiguous (give its system or a mapped HL7 authority)."""
+    tokens_without_site: int
+    """Active lab, coordinator or investigator tokens naming no site: the service does not start
+    while any is left."""
 
     def to_json(self) -> dict:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
 
 
-def overview(session: Session, today: date) -> Overview:
-    pending = (Patient.pending_seq > Patient.evaluated_seq) & Patient.registered.is_(True)
+def overview(session: Session, today: date, now: datetime) -> Overview:
+    failed = Patient.failed_seq.is_not(None) & (Patient.failed_seq >= Patient.pending_seq)
+    pending = (Patient.pending_seq > Patient.evaluated_seq) & Patient.registered.is_(True) & ~failed
     registered, waiting, oldest, due = session.execute(
         select(
             func.count().filter(Patient.registered.is_(True)),
@@ -42,10 +58,27 @@ def overview(session: Session, today: date) -> Overview:
         )
     ).one()
     deliveries = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+    failures = dict(session.execute(select(Patient.failure, func.count()).where(failed)
+                                    .group_by(Patient.failure)).all())
+    pairs = (select(PatientIdentifier.system, PatientIdentifier.value)
+             .where(PatientIdentifier.system.is_not(None))
+             .group_by(PatientIdentifier.system, PatientIdentifier.value)
+             .having(func.count(func.distinct(PatientIdentifier.patient_pk)) > 1)).subquery()
+    shared = (select(Patient.site, PatientIdentifier.value)
+              .join(Patient, Patient.pk == PatientIdentifier.patient_pk)
+              .group_by(Patient.site, PatientIdentifier.value)
+              .having(func.count(func.distinct(PatientIdentifier.patient_pk)) > 1)).subquery()
+    unbound = sum(1 for role, sites in session.execute(
+        select(ApiToken.role, ApiToken.sites).where(ApiToken.revoked_at.is_(None))) if role != "admin" and not sites)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)  # SQLite keeps UTC without its offset
     return Overview(
         patients=registered,
         pending=waiting,
         oldest_pending_since=oldest,
+        oldest_pending_seconds=max(0, int((now - oldest).total_seconds())) if oldest is not None else None,
+        evaluations_failed=sum(failures.values()),
+        evaluation_failures={kind or "unknown": n for kind, n in sorted(failures.items(), key=lambda kv: str(kv[0]))},
         due_for_review=due,
         alerts_unacknowledged=session.scalar(select(func.count()).where(Alert.acknowledged_at.is_(None))),
         alerts_undispatched=session.scalar(
@@ -53,4 +86,7 @@ def overview(session: Session, today: date) -> Overview:
         deliveries_pending=deliveries.get("pending", 0),
         deliveries_failed=deliveries.get("failed", 0),
         last_message_at=session.scalar(select(func.max(Message.received_at))),
+        duplicate_identifiers=session.scalar(select(func.count()).select_from(pairs)),
+        shared_identifier_values=session.scalar(select(func.count()).select_from(shared)),
+        tokens_without_site=unbound,
     )

@@ -40,7 +40,7 @@ def profile_of(row: Patient) -> PatientProfile:
 
 
 _FACT_PKS = select(Fact.pk).where(Fact.patient_pk == bindparam("patient")).order_by(Fact.pk)
-_PAYLOADS = select(Fact.pk, Fact.kind, Fact.payload)
+_PAYLOADS = select(Fact.pk, Fact.kind, Fact.payload, Fact.revision)
 _PAYLOADS_SINCE = _PAYLOADS.where(Fact.patient_pk == bindparam("patient"), Fact.pk > bindparam("after"))
 _PAYLOADS_BY_PK = _PAYLOADS.where(Fact.pk.in_(bindparam("pks", expanding=True)))
 
@@ -73,8 +73,10 @@ class DecodedFacts:
             batches = [(_PAYLOADS_SINCE, {"patient": patient_pk, "after": missing[0] - 1})]
         else:
             batches = [(_PAYLOADS_BY_PK, {"pks": missing[i:i + 1000]}) for i in range(0, len(missing), 1000)]
-        found = {pk: codec.load(kind, payload)
-                 for statement, params in batches for pk, kind, payload in conn.execute(statement, params).all()}
+        # The revision column is the storage order (contract §13); it governs over the payload's copy.
+        found = {pk: codec.load(kind, payload, revision=revision)
+                 for statement, params in batches
+                 for pk, kind, payload, revision in conn.execute(statement, params).all()}
         with self._lock:
             self._make_room(len(found))
             self._facts.update(found)
@@ -176,8 +178,21 @@ _RECORD_EVALUATION = (
     .where(Patient.pk == bindparam("patient"))
     .values(status=bindparam("status"), as_of=bindparam("as_of"), next_review_at=bindparam("next_review_at"),
             evaluated_seq=bindparam("evaluated_seq"), updated_at=bindparam("updated_at"),
-            alerts_stopped_at=bindparam("alerts_stopped_at"))
+            alerts_stopped_at=bindparam("alerts_stopped_at"), failed_seq=None, failure=None, failed_at=None)
 )
+
+_NOT_FAILED = Patient.failed_seq.is_(None) | (Patient.failed_seq < Patient.pending_seq)
+"""A patient whose evaluation failed for good is left alone until new data moves ``pending_seq`` on."""
+
+
+def mark_failed(session: Session, patient_pk: int, kind: str, now: datetime) -> None:
+    """Evaluating this patient failed for good at its current ``pending_seq``: record the error's kind
+    (never its message). Clearing ``enqueued_at`` makes the next message for the child send a task at
+    once; the sweeper skips the patient until then."""
+    session.execute(
+        update(Patient).where(Patient.pk == patient_pk)
+        .values(failed_seq=Patient.pending_seq, failure=kind[:80], failed_at=now, enqueued_at=None)
+    )
 
 
 def due_for_review(session: Session, today: date, limit: int = 1000) -> list[int]:
@@ -185,7 +200,7 @@ def due_for_review(session: Session, today: date, limit: int = 1000) -> list[int
     return list(
         session.scalars(
             select(Patient.pk)
-            .where(Patient.next_review_at <= today, Patient.registered.is_(True))
+            .where(Patient.next_review_at <= today, Patient.registered.is_(True), Patient.failed_seq.is_(None))
             .order_by(Patient.next_review_at)
             .limit(limit)
         )
@@ -204,7 +219,8 @@ def mark_for_review(session: Session, patient_pks: list[int], now: datetime) -> 
 
 
 def stalled(session: Session, older_than: datetime, limit: int = 1000) -> list[int]:
-    """Patients still pending whose task was sent long ago: it never reached a worker, or died."""
+    """Patients still pending whose task was sent long ago: it never reached a worker, or died. The
+    oldest first, so that no patient waits behind newer ones; those failed for good are left out."""
     return list(
         session.scalars(
             select(Patient.pk)
@@ -212,7 +228,9 @@ def stalled(session: Session, older_than: datetime, limit: int = 1000) -> list[i
                 Patient.pending_seq > Patient.evaluated_seq,
                 Patient.registered.is_(True),
                 (Patient.enqueued_at.is_(None)) | (Patient.enqueued_at < older_than),
+                _NOT_FAILED,
             )
+            .order_by(Patient.enqueued_at.is_not(None), Patient.enqueued_at, Patient.pk)
             .limit(limit)
         )
     )

@@ -8,8 +8,8 @@ from store.migrate import upgrade
 from store.tokens import create_token
 from workers.runtime import Runtime, install
 
-ROLES = [("lab", None), ("coordinator", "site-a"), ("coordinator", "site-b"), ("investigator", "site-a"),
-         ("admin", None)]
+ROLES = [("lab", "site-a"), ("lab", "site-b"), ("coordinator", "site-a"), ("coordinator", "site-b"),
+         ("investigator", "site-a"), ("investigator", "site-b"), ("admin", None)]
 """Token holders of the tests; keyed by role, or ``role-site`` for another site than site-a."""
 
 
@@ -48,7 +48,7 @@ def make_tokens(rt, roles=ROLES) -> dict[str, str]:
     with rt.uow() as uow:
         for role, site in roles:
             key = role if site in (None, "site-a") else f"{role}-{site}"
-            made[key] = create_token(uow.session, role, site, key, rt.clock.now())
+            made[key] = create_token(uow.session, role, [site] if site else [], key, rt.clock.now())
         uow.commit()
     return made
 

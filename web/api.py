@@ -9,16 +9,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select, text
 from starlette.concurrency import run_in_threadpool
 
+from ingest.bounds import date_in_range
 from ingest.errors import InvalidHl7, InvalidInput
 from ingest.hl7v2 import ack, ack_error
 from store import audit
 from store import screening as screenings
-from store.intake import Item, Registration, Subject, store_message
+from domain.identity import Refusal, Refused
+from store.intake import Item, Registration, Stored, Subject, store_message
 from store.models import Alert, Patient, Screening
 from store.tokens import Caller
 from web.auth import require
 from web.intake import BUNDLE_TYPES, bundle_items, hl7_items, resource_items
-from web.outcomes import FHIR_JSON, outcome
+from web.outcomes import FHIR_JSON, MAX_ROW_ID, outcome, row_id_in_range
 from workers.app import EVALUATE
 from workers.tasks import send_best_effort
 
@@ -42,9 +44,10 @@ def _enqueue(rt, patient_pks: list[int]) -> None:
 
 
 def store_and_enqueue(request: Request, *, channel: str, content_type: str, body: str, caller: Caller,
-                      items: list[Item], control_id: str | None = None,
-                      audited: tuple[str, str] | None = None):
-    """The one path every message takes (API and pages): store, audit, commit, then enqueue.
+                      items: list[Item], control_id: str | None = None, atomic: bool = True,
+                      audited: tuple[str, str] | None = None) -> Stored:
+    """The one path every message takes (API and pages): check authority, store, audit, commit, then
+    enqueue. Raises ``Refused`` (nothing stored) when ``atomic`` and an item is refused.
 
     ``audited``: an (action, target) the caller did through this message, kept with the message.
     """
@@ -52,19 +55,27 @@ def store_and_enqueue(request: Request, *, channel: str, content_type: str, body
     with rt.uow() as uow:
         now = rt.clock.now()
         stored = store_message(uow.session, channel=channel, content_type=content_type, body=body,
-                               sender=caller.name, items=items, now=now, control_id=control_id)
+                               sender=caller, items=items, now=now, control_id=control_id, atomic=atomic)
         if stored.duplicate_of is not None:
-            return stored.duplicate_of, True
+            return stored
         audit.record(uow.session, caller.name, "post", f"Message/{stored.message_pk}", now)
         if audited is not None:
             audit.record(uow.session, caller.name, audited[0], audited[1], now)
         uow.on_commit(lambda: _enqueue(rt, stored.enqueue))
         uow.commit()
-    return stored.message_pk, False
+    return stored
+
+
+def refused_outcome(exc: Refused):
+    return outcome(exc.refusal.http_status, _REFUSAL_CODES[exc.refusal.http_status], exc.refusal.explanation)
+
+
+_REFUSAL_CODES = {403: "forbidden", 409: "conflict", 422: "processing"}
+_REASON = {202: "Accepted", 400: "Bad Request", 403: "Forbidden", 409: "Conflict", 422: "Unprocessable Entity"}
 
 
 @router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)")
-async def post_bundle(request: Request, caller: Caller = Depends(require("lab"))):
+async def post_bundle(request: Request, caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
     # Validation and storage are blocking work: off the event loop, so requests overlap.
     return await run_in_threadpool(_accept_bundle, request, raw, caller)
@@ -72,15 +83,22 @@ async def post_bundle(request: Request, caller: Caller = Depends(require("lab"))
 
 def _accept_bundle(request: Request, raw: bytes, caller: Caller):
     try:
-        parsed = bundle_items(raw)
+        parsed = bundle_items(raw, request.app.state.rt.clock.today())
     except InvalidInput as exc:
         return outcome(400, exc.code, str(exc), expression=exc.location)
     text_body = raw.decode("utf-8")
-    message_pk, duplicate = store_and_enqueue(
-        request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON), body=text_body,
-        caller=caller, items=parsed.items)
+    try:
+        stored = store_and_enqueue(
+            request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON), body=text_body,
+            caller=caller, items=parsed.items, atomic=parsed.atomic)
+    except Refused as exc:
+        return refused_outcome(exc)
     entries = []
     for entry in parsed.entries:
+        refusal = stored.refused.get(entry.item) if entry.item is not None else None
+        if refusal is not None:
+            code = refusal.http_status
+            entry.status, entry.problem = f"{code} {_REASON[code]}", refusal.explanation
         response = {"status": entry.status}
         if entry.location:
             response["location"] = entry.location
@@ -88,30 +106,41 @@ def _accept_bundle(request: Request, raw: bytes, caller: Caller):
             response["outcome"] = {"resourceType": "OperationOutcome",
                                    "issue": [{"severity": "error", "code": "invalid", "diagnostics": entry.problem}]}
         entries.append({"response": response})
+    duplicate = stored.duplicate_of is not None
     body = {"resourceType": "Bundle", "type": "batch-response", "entry": entries,
-            "meta": {"tag": [{"system": "urn:myocit:message", "code": str(message_pk),
+            "meta": {"tag": [{"system": "urn:myocit:message", "code": str(stored.message_pk),
                               "display": "duplicate" if duplicate else "stored"}]}}
     return JSONResponse(body, status_code=202, media_type=FHIR_JSON)
 
 
 @router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource")
-async def post_resource(resource_type: str, request: Request, caller: Caller = Depends(require("lab"))):
+async def post_resource(resource_type: str, request: Request,
+                        caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
     return await run_in_threadpool(_accept_resource, request, raw, resource_type, caller)
 
 
 def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: Caller):
     try:
-        items, location = resource_items(raw, resource_type)
+        items, location = resource_items(raw, resource_type, request.app.state.rt.clock.today())
     except InvalidInput as exc:
         return outcome(400, exc.code, str(exc), expression=exc.location)
-    message_pk, duplicate = store_and_enqueue(
-        request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
-        body=raw.decode("utf-8"), caller=caller, items=items)
-    said = "already stored" if duplicate else "stored"
-    response = outcome(202, "informational", f"{location} {said} as message {message_pk}", severity="information")
+    try:
+        stored = store_and_enqueue(
+            request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
+            body=raw.decode("utf-8"), caller=caller, items=items)
+    except Refused as exc:
+        return refused_outcome(exc)
+    said = "already stored" if stored.duplicate_of is not None else "stored"
+    response = outcome(202, "informational", f"{location} {said} as message {stored.message_pk}",
+                       severity="information")
     response.headers["Location"] = location
     return response
+
+
+HL7_MEDIA = "x-application/hl7-v2+er7"
+_HL7_REFUSAL_CODES = {Refusal.AMBIGUOUS: 204}
+"""HL7 table 0357: 204 unknown key identifier; everything else an application error (207)."""
 
 
 @router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
@@ -122,17 +151,27 @@ async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
 
 
 def _accept_hl7(request: Request, raw: bytes, caller: Caller):
+    rt = request.app.state.rt
     try:
         text_body = raw.decode("utf-8")
     except UnicodeDecodeError:
         text_body = raw.decode("latin-1")
     try:
-        message, items, control_id = hl7_items(text_body)
+        message, items, control_id = hl7_items(text_body, authorities=rt.settings.authority_systems(),
+                                               max_results=rt.settings.max_results_per_message)
     except InvalidHl7 as exc:
-        return PlainTextResponse(ack_error(text_body, exc), status_code=400, media_type="x-application/hl7-v2+er7")
-    store_and_enqueue(request, channel="hl7v2", content_type="x-application/hl7-v2+er7", body=text_body,
-                      caller=caller, items=items, control_id=control_id)
-    return PlainTextResponse(ack(message, "AA", "stored"), status_code=202, media_type="x-application/hl7-v2+er7")
+        return PlainTextResponse(ack_error(text_body, exc, now=rt.clock.now()), status_code=400,
+                                 media_type=HL7_MEDIA)
+    try:
+        store_and_enqueue(request, channel="hl7v2", content_type=HL7_MEDIA, body=text_body,
+                          caller=caller, items=items, control_id=control_id)
+    except Refused as exc:
+        refusal = InvalidHl7(exc.refusal.explanation, error_code=_HL7_REFUSAL_CODES.get(exc.refusal, 207),
+                             location="PID^1^3")
+        status = 403 if exc.refusal.http_status == 403 else 422
+        return PlainTextResponse(ack_error(message, refusal, now=rt.clock.now()), status_code=status,
+                                 media_type=HL7_MEDIA)
+    return PlainTextResponse(ack(message, "AA", "stored", now=rt.clock.now()), status_code=202, media_type=HL7_MEDIA)
 
 
 def _visible_patient(session, caller: Caller, patient_id: str) -> Patient:
@@ -146,6 +185,8 @@ def _visible_patient(session, caller: Caller, patient_id: str) -> Patient:
 def eligibility(request: Request, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
                 caller: Caller = Depends(require("coordinator", "investigator"))):
     rt = request.app.state.rt
+    if as_of is not None and not date_in_range(as_of):
+        raise HTTPException(400, "as_of must lie between 1900-01-01 and 2200-12-31")
     with rt.uow() as uow:
         row = _visible_patient(uow.session, caller, patient_id)
         audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
@@ -177,18 +218,21 @@ def list_alerts(request: Request, after: int = Query(0, ge=0), limit: int = Quer
                 caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        query = select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk > after)
+        query = (select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk)
+                 .where(Alert.pk > min(after, MAX_ROW_ID)))
         if caller.role != "admin":
-            query = query.where(Alert.site == caller.site)
+            query = query.where(Alert.site.in_(sorted(caller.sites)))
         rows = uow.session.execute(query.order_by(Alert.pk).limit(limit)).all()
         body = [_alert_json(alert, pid) for alert, pid in rows]
-        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site or '*'}", rt.clock.now())
+        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
     return body
 
 
 def ack_alert(session, caller: Caller, alert_id: int, now) -> tuple[Alert, str] | None:
     """Acknowledge an alert the caller's site owns (API and pages); None when it is not theirs."""
+    if not row_id_in_range(alert_id):
+        return None
     found = session.execute(
         select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk == alert_id)
         .with_for_update(of=Alert)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from store.tokens import Caller, authenticate
+from store.tokens import Caller, authenticate, token_hash
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `myocit token create`.")
 
@@ -42,7 +41,7 @@ async def current_caller(request: Request,
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     state = request.app.state
     known: KnownTokens = state.known_tokens
-    key = hashlib.sha256(credentials.credentials.encode("utf-8")).hexdigest()
+    key = token_hash(credentials.credentials)
     caller = known.get(key)
     if caller is None:
         caller = await run_in_threadpool(_look_up, state.rt, credentials.credentials)

@@ -11,6 +11,7 @@ from store import deliveries
 from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
+from web.outcomes import row_id_in_range
 from workers.app import DELIVER
 from workers.tasks import send_best_effort
 
@@ -62,10 +63,8 @@ def list_deliveries(request: Request,
                     caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        if caller.role != "admin" and caller.site is None:
-            return []
-        site = None if caller.role == "admin" else caller.site
-        rows = deliveries.listing(uow.session, status=status, site=site, limit=limit)
+        sites = None if caller.role == "admin" else sorted(caller.sites)
+        rows = deliveries.listing(uow.session, status=status, sites=sites, limit=limit)
         return [_delivery_json(*row) for row in rows]
 
 
@@ -73,7 +72,7 @@ def list_deliveries(request: Request,
 def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        found = deliveries.find(uow.session, delivery_id)
+        found = deliveries.find(uow.session, delivery_id) if row_id_in_range(delivery_id) else None
         if found is None or not caller.sees_site(found[1].site):
             raise HTTPException(404, f"no delivery {delivery_id} for this site")
         if not deliveries.retry(uow.session, delivery_id, rt.clock.now()):
@@ -115,7 +114,8 @@ def list_subscriptions(request: Request, caller: Caller = Depends(require("admin
 def deactivate_subscription(request: Request, subscription_id: int, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        row = deliveries.deactivate_subscription(uow.session, subscription_id)
+        row = deliveries.deactivate_subscription(uow.session, subscription_id) \
+            if row_id_in_range(subscription_id) else None
         if row is None:
             raise HTTPException(404, f"no subscription {subscription_id}")
         answer = _subscription_json(row)

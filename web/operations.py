@@ -16,4 +16,4 @@ router = APIRouter(tags=["service"])
 def status(request: Request, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        return overview(uow.session, rt.clock.today()).to_json()
+        return overview(uow.session, rt.clock.today(), rt.clock.now()).to_json()

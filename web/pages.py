@@ -8,6 +8,7 @@ identifiers or birth dates.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import date, datetime
@@ -18,9 +19,11 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from domain.criteria import CRITERIA
+from domain.identity import Refused
 from ingest.errors import InvalidInput
 from store import audit
 from store import screening as screenings
@@ -36,16 +39,17 @@ from web.session import (
     MAX_AGE,
     PAGE_ROLES,
     PageError,
+    SignInThrottle,
     caller_of,
     check_csrf,
+    end_session,
     login_csrf,
     login_value,
     new_csrf,
+    page_token,
     same,
-    session_value,
     signed_in,
-    token_hash,
-    token_row,
+    start_session,
 )
 from web.session import page_caller as role
 
@@ -118,25 +122,46 @@ def _login_page(request: Request, problem: str | None = None, status: int = 200)
 
 
 @router.post("/login")
-def login(request: Request, token: str = Form(""), csrf: str = Form("")):
+async def login(request: Request, token: str = Form(""), csrf: str = Form("")):
     if not same(login_csrf(request), csrf):
         return _login_page(request, "The sign-in form expired. Please paste your token again.", 403)
-    sha = token_hash(token)
-    rt = request.app.state.rt
-    with rt.uow() as uow:
-        row = token_row(uow.session, sha) if token.strip() else None
-        if row is None:
-            return _login_page(request, "This token is unknown or revoked.", 401)
-        caller = caller_of(row)
-        if caller.role not in PAGE_ROLES:
-            return _login_page(request, f"A {caller.role} token cannot sign in to these pages.", 403)
-        audit.record(uow.session, caller.name, "sign-in", None, rt.clock.now())
-        uow.commit()
+    problem, status, cookie = await run_in_threadpool(_sign_in, request, token)
+    if problem is not None:
+        if status == 401:
+            # Slowed, and more so with every failure from the same address (contract §13).
+            await asyncio.sleep(request.app.state.sign_in_throttle.failed(_address(request)))
+        return _login_page(request, problem, status)
     response = _see_other("/ui")
-    response.set_cookie(COOKIE, session_value(request, sha, new_csrf()), max_age=MAX_AGE, path="/ui",
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(COOKIE, cookie, max_age=MAX_AGE, path="/ui", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
     response.delete_cookie(LOGIN_COOKIE, path="/ui")
     return response
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in(request: Request, token: str) -> tuple[str | None, int, str | None]:
+    """(problem, status, cookie): a stored session for a valid page token, else why not, audited."""
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        now = rt.clock.now()
+        row = page_token(uow.session, token)
+        caller = caller_of(row) if row is not None else None
+        if caller is None:
+            # Never the pasted value: a mistyped token is still most of a token.
+            audit.record(uow.session, "anonymous", "sign-in-failed", f"address {_address(request)}", now)
+            uow.commit()
+            return "This token is unknown or revoked.", 401, None
+        if caller.role not in PAGE_ROLES:
+            audit.record(uow.session, caller.name, "sign-in-refused", f"role {caller.role}", now)
+            uow.commit()
+            return f"A {caller.role} token cannot sign in to these pages.", 403, None
+        cookie = start_session(request, uow.session, row, now)
+        audit.record(uow.session, caller.name, "sign-in", None, now)
+        uow.commit()
+    return None, 303, cookie
 
 
 @router.post("/logout")
@@ -144,6 +169,7 @@ def logout(request: Request, csrf: str = Form(""), caller: Caller = Depends(role
     check_csrf(request, csrf)
     rt = request.app.state.rt
     with rt.uow() as uow:
+        end_session(request, uow.session, rt.clock.now())
         audit.record(uow.session, caller.name, "sign-out", None, rt.clock.now())
         uow.commit()
     response = _see_other("/ui/login?done=signed-out")
@@ -164,7 +190,7 @@ def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES)))
              .outerjoin(Screening, Screening.pk == latest.c.pk)
              .where(Patient.registered.is_(True)))
     if caller.role != "admin":
-        query = query.where(Patient.site == caller.site)
+        query = query.where(Patient.site.in_(sorted(caller.sites)))
     groups: dict[str, list[dict]] = {status: [] for status in (*worklist.STATUSES, "pending")}
     with rt.uow() as uow:
         for patient, screening in uow.session.execute(query.order_by(Patient.id)).all():
@@ -183,7 +209,7 @@ def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES)))
                 "blocking": worklist.blocking(result),
                 "stopped": patient.alerts_stopped_at is not None,
             })
-        audit.record(uow.session, caller.name, "view-worklist", f"Site/{caller.site or '*'}", rt.clock.now())
+        audit.record(uow.session, caller.name, "view-worklist", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
     return _render(request, "worklist.html", groups=groups, today=rt.clock.today())
 
@@ -246,20 +272,24 @@ def _timeline(history, alerts: list[Alert], stopped_at: datetime | None) -> list
 
 
 def _record(request: Request, caller: Caller, patient_id: str, resource: dict, action: str) -> None:
-    """Validate ``resource`` as the ingest path does and store it as a message from this caller."""
+    """Validate ``resource`` as the ingest path does and store it as a message from this caller, under
+    the same identity and authority checks as the API (contract §13)."""
     raw = json.dumps(resource, ensure_ascii=False)
     try:
-        items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"])
+        items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"], request.app.state.rt.clock.today())
+        store_and_enqueue(request, channel="ui", content_type=FHIR_JSON, body=raw, caller=caller, items=items,
+                          audited=(action, f"Patient/{patient_id}"))
     except InvalidInput as exc:
         raise PageError(400, f"The form could not be recorded: {exc}") from exc
-    store_and_enqueue(request, channel="ui", content_type=FHIR_JSON, body=raw, caller=caller, items=items,
-                      audited=(action, f"Patient/{patient_id}"))
+    except Refused as exc:
+        raise PageError(exc.refusal.http_status, f"The form could not be recorded: {exc.refusal.explanation}.") \
+            from exc
 
 
 @router.post("/patients/{patient_id}/attest")
 def attest(request: Request, patient_id: str, criterion: str = Form(""), verdict: str = Form(""),
            justification: str = Form(""), csrf: str = Form(""),
-           caller: Caller = Depends(role("investigator"))):
+           caller: Caller = Depends(role("investigator", admin=False))):
     check_csrf(request, csrf)
     rt = request.app.state.rt
     with rt.uow() as uow:
@@ -316,10 +346,10 @@ def alerts_page(request: Request, caller: Caller = Depends(role("coordinator")))
     rt = request.app.state.rt
     query = select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk)
     if caller.role != "admin":
-        query = query.where(Alert.site == caller.site)
+        query = query.where(Alert.site.in_(sorted(caller.sites)))
     with rt.uow() as uow:
         rows = uow.session.execute(query.order_by(Alert.pk.desc()).limit(500)).all()
-        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site or '*'}", rt.clock.now())
+        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
         open_alerts = [(a, pid) for a, pid in rows if a.acknowledged_at is None]
         done = [(a, pid) for a, pid in rows if a.acknowledged_at is not None]
@@ -356,6 +386,7 @@ async def _page_error(request: Request, exc: PageError):
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and their HTML errors to ``app``."""
+    app.state.sign_in_throttle = SignInThrottle()
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.add_exception_handler(PageError, _page_error)

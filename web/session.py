@@ -1,8 +1,10 @@
 """Browser sessions for the pages.
 
-The cookie holds only the bearer token's hash and a CSRF token, signed with a timestamp (itsdangerous)
-so it cannot be forged or replayed past its age; the token itself is never stored. Every request looks
-the hash up again, so revoking a token ends its sessions at once.
+Signing in stores a session row (its random id's hash, the token, when); the cookie carries the id
+and a CSRF token, signed with a timestamp (itsdangerous) so it cannot be forged or replayed past its
+age. Every request looks the session up again: signing out ends it on the server, and revoking the
+token ends all of its sessions, at once. Failed sign-ins are audited and answered ever more slowly
+from the same address (contract §13).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from store.models import ApiToken
-from store.tokens import Caller
+from store.models import ApiToken, UiSession
+from store.tokens import Caller, caller_of, live_token, token_hash
 
 COOKIE = "myocit_session"
 LOGIN_COOKIE = "myocit_login"
@@ -52,6 +57,39 @@ class Signer:
         return payload if isinstance(payload, dict) else None
 
 
+class SignInThrottle:
+    """Failed sign-ins per client address over the last ``window`` seconds; each new failure from an
+    address is answered after ``base × 2^(n-1)`` seconds (at most ``ceiling``), so guessing tokens
+    costs ever more time while an honest typo costs a moment. Per API process."""
+
+    def __init__(self, base: float = 0.5, ceiling: float = 8.0, window: float = 900.0) -> None:
+        self.base, self.ceiling, self.window = base, ceiling, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(address, ()) if now - t < self.window]
+        if kept:
+            self._failures[address] = kept
+        else:
+            self._failures.pop(address, None)
+        return kept
+
+    def failed(self, address: str, now: float | None = None) -> float:
+        """Count a failure; the delay to wait before answering it."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._failures) > 10_000:
+                self._failures.clear()
+            recent = self._recent(address, now) + [now]
+            self._failures[address] = recent
+            return min(self.base * 2 ** (len(recent) - 1), self.ceiling)
+
+    def failures(self, address: str, now: float | None = None) -> int:
+        with self._lock:
+            return len(self._recent(address, time.monotonic() if now is None else now))
+
+
 def _signer(request: Request, purpose: str) -> Signer:
     state = request.app.state
     if not hasattr(state, "ui_secret"):
@@ -59,16 +97,26 @@ def _signer(request: Request, purpose: str) -> Signer:
     return Signer(state.ui_secret, purpose)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
-
-
 def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def session_value(request: Request, token_sha: str, csrf: str) -> str:
-    return _signer(request, "session").dumps({"h": token_sha, "c": csrf})
+def _id_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+
+
+def start_session(request: Request, session, token: ApiToken, now: datetime) -> str:
+    """Store a new session for ``token``; the cookie value that carries it."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(UiSession(id_hash=_id_hash(session_id), token_pk=token.pk, created_at=now))
+    return _signer(request, "session").dumps({"s": session_id, "c": new_csrf()})
+
+
+def end_session(request: Request, session, now: datetime) -> None:
+    session_id = getattr(request.state, "session_id", None)
+    if session_id:
+        session.execute(update(UiSession).where(UiSession.id_hash == _id_hash(session_id),
+                                                UiSession.ended_at.is_(None)).values(ended_at=now))
 
 
 def login_value(request: Request, csrf: str) -> str:
@@ -84,33 +132,41 @@ def same(expected: str | None, submitted: str | None) -> bool:
     return bool(expected) and bool(submitted) and hmac.compare_digest(str(expected), str(submitted))
 
 
-def token_row(session, token_sha: str) -> ApiToken | None:
-    live = ApiToken.revoked_at.is_(None)
-    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_sha, live))
+def page_token(session, token: str) -> ApiToken | None:
+    """The live token a pasted value stands for, if any."""
+    return live_token(session, token_hash(token)) if token.strip() else None
 
 
-def caller_of(row: ApiToken) -> Caller:
-    return Caller(row.name or f"token-{row.pk}", row.role, row.site)
+_LIVE_SESSION = (
+    select(ApiToken)
+    .join(UiSession, UiSession.token_pk == ApiToken.pk)
+    .where(UiSession.ended_at.is_(None), ApiToken.revoked_at.is_(None))
+)
 
 
 def signed_in(request: Request) -> Caller | None:
-    """The caller behind the session cookie, if it is valid and its token may use the pages."""
+    """The caller behind the session cookie, if its session is live and its token may use the pages."""
     payload = _signer(request, "session").loads(request.cookies.get(COOKIE), MAX_AGE)
-    if not payload or not isinstance(payload.get("h"), str):
+    if not payload or not isinstance(payload.get("s"), str):
         return None
-    with request.app.state.rt.uow() as uow:
-        row = token_row(uow.session, payload["h"])
+    rt = request.app.state.rt
+    oldest = rt.clock.now() - timedelta(seconds=MAX_AGE)
+    with rt.uow() as uow:
+        row = uow.session.scalar(_LIVE_SESSION.where(UiSession.id_hash == _id_hash(payload["s"]),
+                                                     UiSession.created_at > oldest))
         caller = caller_of(row) if row is not None else None
     if caller is None or caller.role not in PAGE_ROLES:
         return None
     request.state.csrf = payload.get("c")
+    request.state.session_id = payload["s"]
     request.state.caller = caller
     return caller
 
 
-def page_caller(*roles: str):
-    """A dependency: the signed-in caller, who must hold one of ``roles`` (admin always may)."""
-    allowed = set(roles) | {"admin"}
+def page_caller(*roles: str, admin: bool = True):
+    """A dependency: the signed-in caller, who must hold one of ``roles`` (an admin too, unless
+    ``admin`` is False: judgements belong to investigators alone)."""
+    allowed = set(roles) | ({"admin"} if admin else set())
 
     def check(request: Request) -> Caller:
         caller = signed_in(request)

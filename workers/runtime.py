@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from celery import Celery
 from sqlalchemy import Engine
@@ -26,7 +27,7 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         if self.settings.embedded:
-            self.settings.home.mkdir(parents=True, exist_ok=True)
+            private_home(self.settings.home)
         return make_engine(self.settings.resolved_database_url())
 
     @cached_property
@@ -55,6 +56,23 @@ class Runtime:
             self.engine.dispose(close=False)
             del self.__dict__["engine"]
             self.__dict__.pop("sessions", None)
+
+
+EMBEDDED_FILES = ("myocit.sqlite", "broker.sqlite")
+
+
+def private_home(home: Path, *, embedded: bool = True) -> None:
+    """The embedded default's folder and files, readable by their owner only (contract §13): the
+    database holds every message verbatim. Files are created empty with mode 0600 before SQLite or
+    the broker opens them (SQLite gives its -wal and -shm files the database's mode), and files left
+    by an earlier version are narrowed."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    for name in EMBEDDED_FILES if embedded else ():
+        os.close(os.open(home / name, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in home.iterdir():
+        if path.is_file():
+            os.chmod(path, 0o600)
 
 
 _runtime: Runtime | None = None

@@ -42,27 +42,51 @@ TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 2, "retry_ba
              "retry_jitter": True, "max_retries": 8}
 
 
-@shared_task(name=EVALUATE, acks_late=True, **TRANSIENT)
-def evaluate_patient(patient_pk: int, as_of: str | None = None) -> str | None:
+@shared_task(bind=True, name=EVALUATE, acks_late=True, **TRANSIENT)
+def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | None:
     """Evaluate everything pending for one patient.
 
     Idempotent: it works only while ``pending_seq`` is ahead of ``evaluated_seq`` and closes that gap
-    in the same transaction as the result, so a second delivery finds nothing pending.
+    in the same transaction as the result, so a second delivery finds nothing pending. An evaluation
+    that fails for another reason than the database is retried with backoff a bounded number of times,
+    then the patient is marked failed (contract §13) until new data arrives.
     """
     rt = runtime()
     day = date.fromisoformat(as_of) if as_of else rt.clock.today()
-    with rt.uow() as uow:
-        done = screening.evaluate_patient(
-            uow.session, patient_pk, protocol=rt.protocol, as_of=day, now=rt.clock.now(),
-            trigger="schedule" if as_of else "data",
-        )
-        if done.alert_pk is not None:
-            alert_pk = done.alert_pk
-            uow.on_commit(lambda: rt.celery.send_task(DELIVER, args=[alert_pk]))
-        uow.commit()
+    try:
+        with rt.uow() as uow:
+            done = screening.evaluate_patient(
+                uow.session, patient_pk, protocol=rt.protocol, as_of=day, now=rt.clock.now(),
+                trigger="schedule" if as_of else "data",
+            )
+            if done.alert_pk is not None:
+                alert_pk = done.alert_pk
+                uow.on_commit(lambda: rt.celery.send_task(DELIVER, args=[alert_pk]))
+            uow.commit()
+    except OperationalError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other error is bounded here, never retried for ever
+        _failed(self, rt, patient_pk, exc)
+        return None
     if done.screening_pk is not None:
         log.info("patient pk=%s evaluated: %s", patient_pk, done.status)
     return done.status
+
+
+def _failed(task, rt, patient_pk: int, exc: Exception) -> None:
+    kind = type(exc).__name__
+    attempt = task.request.retries + 1
+    attempts = max(1, rt.settings.evaluation_attempts)
+    if attempt < attempts and not task.request.called_directly:
+        log.warning("evaluation of patient pk=%s failed (%s), attempt %d of %d", patient_pk, kind, attempt,
+                    attempts)
+        raise task.retry(exc=exc, countdown=min(2 ** attempt, 60), max_retries=attempts - 1)
+    # The error's kind only: its message or traceback may quote patient data.
+    log.error("evaluation of patient pk=%s failed for good (%s) after %d attempts; marked failed until new "
+              "data arrives", patient_pk, kind, attempt)
+    with rt.uow() as uow:
+        screening.mark_failed(uow.session, patient_pk, kind, rt.clock.now())
+        uow.commit()
 
 
 @shared_task(name=RESCREEN_DUE, **TRANSIENT)

@@ -17,7 +17,7 @@ def myocit(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_token_is_listed_without_its_secret_and_can_be_revoked(tmp_path):
-    token = myocit(tmp_path, "token", "create", "--role", "lab", "--name", "lab-system-A").stdout.strip()
+    token = myocit(tmp_path, "token", "create", "--role", "lab", "--site", "site-a", "--name", "lab-system-A").stdout.strip()
     listed = myocit(tmp_path, "token", "list").stdout
     assert "lab-system-A" in listed and "active" in listed and token not in listed
     token_id = listed.split("\t", 1)[0]
@@ -42,4 +42,6 @@ def test_a_subscription_is_listed_without_its_secret_and_can_be_deactivated(tmp_
 def test_status_says_whether_work_is_flowing(tmp_path):
     shown = myocit(tmp_path, "status")
     assert shown.returncode == 0
-    assert "pending                0" in shown.stdout and "deliveries failed      0" in shown.stdout
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in shown.stdout.splitlines()}
+    assert lines["pending"] == "0" and lines["deliveries failed"] == "0"
+    assert lines["evaluations failed"] == "0" and lines["oldest pending seconds"] == "-"

@@ -576,10 +576,14 @@ class TestBundles:
         assert [f.revision for f in facts] == [0, 1]
         assert [f.quantity.value for f in current_facts(facts)] == [9.0]
 
-    def test_a_numeric_version_id_is_the_revision(self):
-        data = observation(valueQuantity={"value": 1}, meta={"versionId": "12"})
-        [entry] = fhir.extract_bundle(fhir.read_bundle(bundle(data)))
-        assert entry.facts[0].revision == 12
+    def test_a_version_id_never_orders_versions(self):
+        # Contract §13: revisions are myocit's own storage order, never a number the sender controls.
+        pinned = observation(valueQuantity={"value": 1}, meta={"versionId": "1000000000000000"})
+        later = observation(status="corrected", valueQuantity={"value": 2}, meta={"versionId": "1"})
+        huge = observation(id="obs-2", valueQuantity={"value": 3}, meta={"versionId": "1" + "0" * 30})
+        facts = [f for e in fhir.extract_bundle(fhir.read_bundle(bundle(pinned, later, huge))) for f in e.facts]
+        assert [f.revision for f in facts] == [0, 1, 2]
+        assert sorted(f.quantity.value for f in current_facts(facts)) == [2.0, 3.0]
 
     def test_subjects_given_as_full_urls_resolve_to_the_patient(self):
         patient = {"resourceType": "Patient", "id": "p-7"}

@@ -1,0 +1,46 @@
+"""What no message may carry, whatever its format (contract §13, "Dates and sizes").
+
+Each bound exists because something downstream cannot hold what lies beyond it: a date in year 1 or
+9999 breaks age arithmetic, a birth after the day of receipt makes no child, a document nested
+hundreds deep exhausts the validators' recursion, and a name longer than its column is refused by
+PostgreSQL. Refusing such input up front, with a message that names the field and never its value,
+is what keeps every path free of a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+MAX_JSON_DEPTH = 64
+MAX_ID = 64
+"""FHIR ids are at most 64 characters; so are sites."""
+MAX_IDENTIFIER = 255
+MAX_SOURCE = 300
+MAX_CONTROL_ID = 120
+DATE_FIELDS = ("on", "abated", "until")
+
+
+def date_in_range(day: date) -> bool:
+    return EARLIEST <= day <= LATEST
+
+
+def out_of_range_dates(fact) -> list[str]:
+    """The date fields of ``fact`` outside 1900-2200 (names only)."""
+    return [name for name in DATE_FIELDS
+            if isinstance(getattr(fact, name, None), date) and not date_in_range(getattr(fact, name))]
+
+
+def json_depth_exceeds(data, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``data`` (parsed JSON) nests objects and arrays deeper than ``limit``."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return False

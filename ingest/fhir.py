@@ -14,6 +14,7 @@ received, never by a number the sender controls (contract §13).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ def _model_class(resource_type: Any, where: str, location: str) -> type:
     try:
         return get_fhir_model_class(resource_type)
     except (KeyError, ValueError):
-        raise InvalidInput(f"{where}: unknown resourceType {resource_type[:40]!r}", code="not-supported",
+        raise InvalidInput(f"{where}: unknown resourceType", code="not-supported",
                            location=location) from None
 
 
@@ -123,12 +124,27 @@ def _check_types(data: dict, where: str, location: str) -> None:
             _check_types(inner, f"{where}: contained[{i}]", f"{location}.contained[{i}]")
 
 
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def _known_type(name: Any) -> bool:
+    if not isinstance(name, str) or not name.isalpha():
+        return False
+    try:
+        get_fhir_model_class(name)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
 def _label(data: Any) -> str:
+    """``Type/id`` for messages: only a known type and an id of FHIR's form are shown, since anything
+    else could be a value the sender put in the wrong place (a name, a record number)."""
     if not isinstance(data, dict):
         return "resource"
-    kind = data.get("resourceType") if isinstance(data.get("resourceType"), str) else "resource"
+    kind = data.get("resourceType") if _known_type(data.get("resourceType")) else "resource"
     rid = data.get("id")
-    return f"{kind}/{rid}" if isinstance(rid, str) and rid else kind
+    return f"{kind}/{rid}" if isinstance(rid, str) and _FHIR_ID.match(rid) else kind
 
 
 def _path(loc: tuple) -> str:
@@ -219,14 +235,15 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
     kind = data.get("resourceType")
     if kind != "Bundle":
         shown = kind[:40] if isinstance(kind, str) else "none"
-        raise InvalidInput(f"expected a Bundle, got resourceType {shown!r}", code="structure",
+        raise InvalidInput("expected a Bundle" + (f", got resourceType {shown}" if _known_type(shown) else ""),
+                           code="structure",
                            location="Bundle.resourceType")
     btype = data.get("type")
     if not isinstance(btype, str) or not btype:
         raise InvalidInput("Bundle: type is missing", code="required", location="Bundle.type")
     if btype not in types:
         allowed = ", ".join(sorted(types))
-        raise InvalidInput(f"Bundle: type {btype[:40]!r} is not accepted here (accepted: {allowed})",
+        raise InvalidInput(f"Bundle: type is not one accepted here ({allowed})",
                            code="not-supported", location="Bundle.type")
     entries = data.get("entry", [])
     if not isinstance(entries, list):

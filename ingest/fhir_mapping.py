@@ -120,7 +120,7 @@ def _status(resource: Any, ctx: Context) -> str:
     kind = resource.get_resource_type()
     status = (resource.status or "").strip()
     if status not in STATUSES[kind]:
-        raise InvalidInput(f"{ctx.source}: status {status[:40]!r} is not a {kind} status",
+        raise InvalidInput(f"{ctx.source}: status is not a {kind} status",
                            code="code-invalid", location=f"{kind}.status")
     return status
 
@@ -196,7 +196,7 @@ def _site(ref: Any) -> str | None:
 def map_patient(patient: Any, ctx: Context) -> Mapped:
     gender = (patient.gender or "unknown").strip()
     if gender not in _SEX:
-        raise InvalidInput(f"{ctx.source}: gender {gender[:20]!r} is not a FHIR gender", code="code-invalid",
+        raise InvalidInput(f"{ctx.source}: gender is not a FHIR gender (male, female, other, unknown)", code="code-invalid",
                            location="Patient.gender")
     birth = None
     found = day_of(patient.birthDate)
@@ -296,7 +296,7 @@ def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> At
     verdict = coding_code(obs.valueCodeableConcept, MYOCIT_VERDICT) if obs.valueCodeableConcept else None
     if verdict not in ("pass", "fail"):
         if status not in RETRACTING:
-            shown = "missing" if verdict is None else f"{verdict[:20]!r}"
+            shown = "missing" if verdict is None else "another code"
             raise InvalidInput(f"{ctx.source}: attestation verdict is {shown}: expected {MYOCIT_VERDICT} "
                                "pass or fail", code="required" if verdict is None else "code-invalid",
                                location="Observation.valueCodeableConcept")
@@ -409,10 +409,10 @@ def map_condition(condition: Any, ctx: Context) -> Mapped:
     clinical = clinical or next((c.code for c in codes_of(condition.clinicalStatus)), None)
     verification = next((c.code for c in codes_of(condition.verificationStatus)), None) or "confirmed"
     if clinical is not None and clinical not in CLINICAL_STATUSES:
-        raise InvalidInput(f"{ctx.source}: clinicalStatus {clinical[:40]!r} is not a condition status",
+        raise InvalidInput(f"{ctx.source}: clinicalStatus is not a condition status",
                            code="code-invalid", location="Condition.clinicalStatus")
     if verification not in VERIFICATION_STATUSES:
-        raise InvalidInput(f"{ctx.source}: verificationStatus {verification[:40]!r} is not a verification "
+        raise InvalidInput(f"{ctx.source}: verificationStatus is not a verification "
                            "status", code="code-invalid", location="Condition.verificationStatus")
     abated_found = first_day(condition.abatementDateTime, period_end(condition.abatementPeriod),
                              period_start(condition.abatementPeriod))

@@ -211,8 +211,10 @@ def _clean(part: str) -> str:
 def _message_type(msh: _Seg) -> None:
     kind, event = msh.get(9, 1), msh.get(9, 2)
     if (kind, event) != ("ORU", "R01"):
+        # Only what has the form of an HL7 message type is repeated back (ADT^A01), never free text.
         shown = f"{kind}^{event}" if event else kind or "none"
-        raise InvalidHl7(f"MSH-9: message type {shown[:20]} is not supported (only ORU^R01)", ack_code="AR",
+        shown = shown if re.fullmatch(r"[A-Z0-9]{1,3}(\^[A-Z0-9]{1,3})?|none", shown) else "given"
+        raise InvalidHl7(f"MSH-9: the message type {shown} is not supported (only ORU^R01)", ack_code="AR",
                          error_code=200, location="MSH^1^9")
 
 
@@ -315,7 +317,7 @@ def _obx_fact(obx: _Seg, obr_time: str, obr: _Seg, facility: str, order: str, re
         warnings.append(f"{label}: status {flag} ({NO_RESULT[flag]}): skipped")
         return None
     if flag not in STATUS:
-        raise InvalidHl7(f"{label}: OBX-11 status {flag[:5]!r} is not in HL7 table 0085", error_code=103,
+        raise InvalidHl7(f"{label}: OBX-11 status is not in HL7 table 0085", error_code=103,
                          location=obx.where(11))
     status = STATUS[flag]
     retracting = status in ("entered-in-error", "cancelled")

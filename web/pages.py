@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from domain.criteria import CRITERIA
 from domain.identity import Refused
+from ingest.bounds import date_in_range
 from ingest.errors import InvalidInput
 from store import audit
 from store import screening as screenings
@@ -226,7 +227,9 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
         try:
             planned = date.fromisoformat(as_of)
         except ValueError:
-            problem = f"“{as_of[:20]}” is not a date: use YYYY-MM-DD."
+            problem = "That is not a date: use YYYY-MM-DD."
+        if planned is not None and not date_in_range(planned):
+            planned, problem = None, "Choose a date between 1900-01-01 and 2200-12-31."
     with rt.uow() as uow:
         row = _patient(uow.session, caller, patient_id)
         history = uow.session.execute(
@@ -252,7 +255,7 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
         as_of_value=as_of or "", events=events,
         todos=worklist.todos(result or {}), blocking=worklist.blocking(result or {}),
         timed=worklist.timed(result or {}), verdicts=verdicts,
-        attested=ATTESTED if caller.role in ("investigator", "admin") else [],
+        attested=ATTESTED if caller.role == "investigator" else [],
         may_record_consent=caller.role in ("coordinator", "investigator", "admin"),
     )
 

@@ -12,7 +12,8 @@ ONE_DAY = timedelta(days=1)
 
 
 def add_years(day: date, years: int) -> date:
-    """The same calendar day ``years`` later; 29 February falls back to 28 February."""
+    """The same calendar day ``years`` later; 29 February falls back to 28 February (contract §1.1,
+    CQL's date arithmetic)."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:
@@ -20,7 +21,10 @@ def add_years(day: date, years: int) -> date:
 
 
 def completed_years(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    """Birthdays reached by ``on``, each one ``add_years`` from birth: a child born on 29 February
+    turns a year older on 28 February in a year without a 29th, the day INC-AGE counts from."""
+    years = on.year - birth.year
+    return years - 1 if add_years(birth, years) > on else years
 
 
 class Context:

@@ -35,9 +35,13 @@ class ConsentState(StrEnum):
 
 
 IGNORED_STATUSES = frozenset(
-    {"entered-in-error", "cancelled", "preliminary", "registered", "not-done", "not-taken", "intended", "draft"}
+    {
+        "entered-in-error", "cancelled", "preliminary", "registered", "not-done", "not-taken", "intended",
+        "draft", "proposed",
+    }
 )
-"""Source statuses whose facts never count: retracted, unfinished or never-given (contract §1)."""
+"""Source statuses whose facts never count: retracted, unfinished or never-given (contract §1), and a
+Consent still ``draft`` or ``proposed``, which records no decision (contract §1.1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,8 @@ class Assessment:
     flag: bool | None = None
     revision: int = 0
     seq: str = ""
+    comparator: str | None = None
+    """A score given as a quantity may carry one (``<74``); it is then read as every value it allows."""
 
 
 @dataclass(frozen=True, slots=True)

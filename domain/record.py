@@ -1,8 +1,8 @@
 """A patient's facts, resolved and indexed once, then read by every evaluation.
 
 Building a record settles what the facts are, whatever order they arrived in:
-- successive versions of one source keep only the highest revision (amended or corrected results
-  replace what they update; a retraction replaces it with nothing);
+- successive versions of one resource keep only the highest revision (amended or corrected results
+  replace what they update; a retraction replaces it with nothing, a later final version with itself);
 - facts whose status says they never count (entered-in-error, cancelled, preliminary, ...) drop out;
 - each fact is filed under every protocol code list its codes belong to, newest first.
 Reading a record as of a date (``Context``) skips what is dated after that date.
@@ -44,15 +44,33 @@ def _newest_first(fact: Fact) -> tuple:
     return (fact.on, fact.seq, fact.source)
 
 
+def resource_of(source: str) -> str:
+    """The resource a fact came from: ``Observation/o1`` for its component ``Observation/o1#component-0``."""
+    return source.partition("#")[0]
+
+
 def current_facts(facts: Iterable[Fact]) -> list[Fact]:
-    """The facts that count: the latest revision of each source, minus ignored statuses."""
+    """The facts that count: those of each resource's latest version, minus ignored statuses.
+
+    The latest stored version of a resource governs all of it (contract §1.1): when it is
+    entered-in-error nothing of any earlier version stands, not even a component or a contained
+    result that the retraction no longer lists, and a later final version makes it stand again.
+    """
+    facts = list(facts)
+    newest: dict[str, int] = {}
+    for fact in facts:
+        root = resource_of(fact.source)
+        if root not in newest or fact.revision > newest[root]:
+            newest[root] = fact.revision
     latest: dict[tuple[str, str], Fact] = {}
     for fact in facts:
+        if fact.revision != newest[resource_of(fact.source)]:
+            continue
         key = (type(fact).__name__, fact.source)
         held = latest.get(key)
         # Equal revisions of one source are duplicates; the content breaks the tie so that the
         # result never depends on arrival order.
-        if held is None or (fact.revision, fact.seq, repr(fact)) > (held.revision, held.seq, repr(held)):
+        if held is None or (fact.seq, repr(fact)) > (held.seq, repr(held)):
             latest[key] = fact
     kept = []
     for fact in latest.values():

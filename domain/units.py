@@ -42,8 +42,10 @@ _CREATININE = {  # to mg/dL
     "µmol/l": 1 / CREATININE_UMOL_PER_MG_DL,
     "mmol/l": 1000 / CREATININE_UMOL_PER_MG_DL,
 }
-_LENGTH = {"cm": 1.0, "m": 100.0, "mm": 0.1, "[in_i]": 2.54, "in": 2.54}  # to cm
-_MASS = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237}  # to kg
+# Heights and weights in exactly the units contract §1.1 lists; any other (``mm``, a printed ``lb``)
+# makes the value unusable, so the reason names it instead of a guess deciding.
+_LENGTH = {"cm": 1.0, "m": 100.0, "[in_i]": 2.54}  # to cm
+_MASS = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237}  # to kg
 _HCG = {"[iu]/l": 1.0, "iu/l": 1.0, "m[iu]/ml": 1.0, "miu/ml": 1.0, "[iu]/ml": 1000.0}  # to IU/L
 _GFR = {  # to mL/min/1.73 m2
     "ml/min/{1.73_m2}": 1.0,

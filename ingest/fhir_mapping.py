@@ -309,11 +309,12 @@ def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> At
 
 
 def _assessment(obs: Any, ctx: Context, codes, status, day, seq, source) -> Assessment:
-    score = flag = None
+    score = flag = comparator = None
     if obs.valueInteger is not None:
         score = float(obs.valueInteger)
     elif obs.valueQuantity is not None and obs.valueQuantity.value is not None:
         score = float(obs.valueQuantity.value)
+        comparator = obs.valueQuantity.comparator or None
     elif obs.valueBoolean is not None:
         flag = bool(obs.valueBoolean)
     elif obs.valueCodeableConcept is not None:
@@ -321,7 +322,7 @@ def _assessment(obs: Any, ctx: Context, codes, status, day, seq, source) -> Asse
         flag = True if found & _YES else False if found & _NO else None
     if score is None and flag is None and status not in RETRACTING:
         ctx.warn("assessment carries no value")
-    return Assessment(source, day, codes, status, score, flag, ctx.revision, seq)
+    return Assessment(source, day, codes, status, score, flag, ctx.revision, seq, comparator)
 
 
 def map_observation(obs: Any, ctx: Context) -> Mapped:

@@ -17,7 +17,9 @@ AME = "ame"
 def informed_consent_signed(ctx: Context) -> Finding:
     """"Informed consent form signed by the patient or child' s parents"
 
-    The latest Consent decides: given passes; refused or withdrawn fails until a new consent is recorded.
+    The Consent with the latest date-time decides (contract §1.1), whatever order they arrived in:
+    given passes; refused or withdrawn fails until a new consent is recorded. A ``draft`` or
+    ``proposed`` Consent records no decision and never counts (``IGNORED_STATUSES``).
     """
     consents = ctx.consents()
     if not consents:

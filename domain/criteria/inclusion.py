@@ -8,6 +8,7 @@ from datetime import date
 from domain.context import Context, add_years
 from domain.criteria.base import criterion, earliest, evidence, fails, judged, passes, review, unknown
 from domain.facts import Assessment, LabResult, MedicationExposure, Qualitative
+from domain.thresholds import allowed, below
 from domain.verdicts import Finding, Kind, Verdict
 
 
@@ -57,8 +58,9 @@ def muscle_weakness(ctx: Context) -> Finding:
     """"Muscle weakness at MMT and/or CMAS (MMT < 74 and/or CMAS < 45)"
 
     The latest MMT8 (0-80) and CMAS (0-52) within ``validity.muscle_score``: either below its threshold
-    passes; both known and neither below fails. A score outside its scale is unknown, and an MMT8 on the
-    bilateral 0-150 scale, to which 74 does not apply, needs review when no 0-80 total is at hand.
+    passes; both known and neither below fails. A score outside its scale is unknown, a score whose
+    comparator allows values on both sides of its threshold needs review (contract §1.1), and an MMT8
+    on the bilateral 0-150 scale, to which 74 does not apply, needs review when no 0-80 total is at hand.
     """
     limits = ctx.protocol.thresholds
     mmt8 = _muscle_score(ctx, "assessment.mmt8", "MMT8", limits.mmt8_below, limits.mmt8_maximum)
@@ -74,6 +76,13 @@ def muscle_weakness(ctx: Context) -> Finding:
     odd = [s for s in scores if s.state == "out of range"]
     if odd:
         return unknown("; ".join(s.text for s in odd), *(s.fact for s in odd))
+    open_ = [s for s in scores if s.state == "open"]
+    if open_:
+        return review(
+            "; ".join(s.text for s in open_),
+            *(s.fact for s in scores if s.fact),
+            changes_on=earliest(*(s.stale_on for s in open_)),
+        )
     if mmt8.state == "missing":
         bilateral = _fresh_score(ctx, "assessment.mmt8_bilateral")
         if bilateral is not None:
@@ -95,7 +104,8 @@ def muscle_weakness(ctx: Context) -> Finding:
 
 @dataclass(frozen=True, slots=True)
 class _Score:
-    """One scale's latest usable score: ``below``, ``not below``, ``out of range`` or ``missing``."""
+    """One scale's latest usable score: ``below``, ``not below``, ``open`` (a comparator allowing
+    both), ``out of range`` or ``missing``."""
 
     state: str
     text: str
@@ -110,7 +120,7 @@ def _fresh_score(ctx: Context, code_list: str) -> Assessment | None:
     return latest
 
 
-def _muscle_score(ctx: Context, code_list: str, label: str, below: float, maximum: float) -> _Score:
+def _muscle_score(ctx: Context, code_list: str, label: str, limit: float, maximum: float) -> _Score:
     validity = ctx.protocol.validity.muscle_score
     latest = next((a for a in ctx.all(code_list) if a.score is not None), None)
     if latest is None:
@@ -118,14 +128,24 @@ def _muscle_score(ctx: Context, code_list: str, label: str, below: float, maximu
     day = latest.on.isoformat()
     if not ctx.fresh(latest.on, validity):
         return _Score("missing", f"The latest {label} ({day}) is stale: older than {validity} days")
-    value = latest.score
-    shown = f"{label} {value:g} on {day}"
-    if not 0 <= value <= maximum:  # type: ignore[operator]
+    value: float = latest.score  # type: ignore[assignment]
+    comparator = latest.comparator
+    shown = f"{label} {comparator or ''}{value:g} on {day}"
+    if not 0 <= value <= maximum:
         return _Score("out of range", f"{shown} is outside the 0-{maximum:g} scale", latest)
     stale_on = ctx.stale_on(latest.on, validity)
-    if value < below:  # type: ignore[operator]
-        return _Score("below", f"{shown}, below {below:g}", latest, stale_on)
-    return _Score("not below", f"{shown}, not below {below:g}", latest, stale_on)
+    decided = below(value, comparator, limit)
+    if decided is True:
+        return _Score("below", f"{shown}, below {limit:g}", latest, stale_on)
+    if decided is False:
+        return _Score("not below", f"{shown}, not below {limit:g}", latest, stale_on)
+    return _Score(
+        "open",
+        f"{shown} allows {allowed(comparator, f'{value:g}')}, so it does not show whether it is below "
+        f"{limit:g}: check the exact score",
+        latest,
+        stale_on,
+    )
 
 
 @criterion("INC-VZV-SERO", Kind.INCLUSION)
@@ -134,9 +154,10 @@ def seropositive_for_chickenpox(ctx: Context) -> Finding:
 
     The latest VZV IgG by the lab's answer: positive passes and never goes stale, unless passive
     antibodies (IVIG, blood products) were given within ``windows.passive_antibodies`` days before the
-    sample; negative fails while within ``validity.vzv_negative``; equivocal, or a value without the lab's
-    answer (assay cut-offs differ), needs review. With ``accept_documented_varicella_vaccination``, a
-    recorded varicella vaccination passes too.
+    sample; negative fails while within ``validity.vzv_negative``, then is unknown, even after an older
+    positive, which the reason then names as no longer counting (contract §1.1); equivocal, or a value
+    without the lab's answer (assay cut-offs differ), needs review. With
+    ``accept_documented_varicella_vaccination``, a recorded varicella vaccination passes too.
     """
     found = _vzv_serology(ctx)
     if found.verdict is Verdict.PASS or not ctx.protocol.choices.accept_documented_varicella_vaccination:
@@ -172,12 +193,22 @@ def _vzv_serology(ctx: Context) -> Finding:
         stale_on = ctx.stale_on(result.on, validity.vzv_positive)
         return passes(f"VZV IgG positive on {day}", result, changes_on=stale_on)
     if answer is Qualitative.NEGATIVE:
+        overridden = _earlier_positive(ctx, result)
+        superseded = (
+            f"; the positive VZV IgG of {overridden.on.isoformat()} no longer counts, since a later "
+            "result is negative"
+            if overridden is not None
+            else ""
+        )
         if not ctx.fresh(result.on, validity.vzv_negative):
             return unknown(
-                f"The negative VZV IgG of {day} is stale: older than {validity.vzv_negative} days", result
+                f"The negative VZV IgG of {day} is stale: older than {validity.vzv_negative} days"
+                f"{superseded}; a new test decides",
+                result,
+                overridden,
             )
         stale_on = ctx.stale_on(result.on, validity.vzv_negative)
-        return fails(f"VZV IgG negative on {day}", result, changes_on=stale_on)
+        return fails(f"VZV IgG negative on {day}{superseded}", result, overridden, changes_on=stale_on)
     if answer is Qualitative.EQUIVOCAL:
         return review(f"VZV IgG equivocal on {day}", result)
     if result.quantity is not None:
@@ -187,6 +218,14 @@ def _vzv_serology(ctx: Context) -> Finding:
             result,
         )
     return unknown(f"The VZV IgG of {day} carries no value", result)
+
+
+def _earlier_positive(ctx: Context, negative: LabResult) -> LabResult | None:
+    """The newest positive VZV IgG before ``negative``, which that negative overrides (contract §1.1)."""
+    for result in ctx.all("lab.vzv_igg"):
+        if result is not negative and result.qualitative is Qualitative.POSITIVE:
+            return result
+    return None
 
 
 def _passive_antibodies_before(ctx: Context, sample: date) -> MedicationExposure | None:

@@ -21,6 +21,7 @@ from domain.criteria.infections import (
 from domain.criteria.readings import Reading, latest_reading
 from domain.facts import LabResult, Qualitative
 from domain.renal import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
+from domain.thresholds import FROM, UP_TO, above, allowed, below
 from domain.units import convert
 from domain.verdicts import Finding, Kind
 
@@ -31,26 +32,37 @@ LOW_TITRE_UP_TO = 40.0
 GPL/MPL, catalogue §4). Read only when ``choices.antiphospholipid_low_titre`` is ``review``; it
 belongs in ``thresholds`` once the protocol model has a field for it."""
 
-_UP_TO = ("<", "<=")
-_FROM = (">", ">=")
-
-
-def below(value: float, comparator: str | None, limit: float) -> bool | None:
-    """Whether a result is below ``limit``, honouring its comparator; None when it cannot tell.
-
-    ``<0.5`` is below 0.5 (catalogue §1.3); ``<0.6`` or ``>0.4`` leave it open.
-    """
-    if comparator in _UP_TO:
-        return True if value <= limit else None
-    if comparator in _FROM:
-        return False if value >= limit else None
-    if comparator:
-        return None
-    return value < limit
-
 
 def _number(value: float) -> str:
     return f"{round(value, 4):g}"
+
+
+def _against_limit(
+    shown: str,
+    value: float,
+    comparator: str | None,
+    limit: float,
+    unit: str,
+    facts: tuple,
+    stale_on: date | None,
+) -> Finding:
+    """Below ``limit`` fails, not below passes; a comparator that allows both needs review (contract §1.1).
+
+    Every laboratory cut-off of the protocol reads "below", so they all decide here: ``<=0.5``
+    against "below 0.5" allows 0.5 itself, and the reason says so rather than guessing.
+    """
+    bound = f"{limit:g} {unit}"
+    decided = below(value, comparator, limit)
+    if decided is True:
+        return fails(f"{shown}, below {bound}", *facts, changes_on=stale_on)
+    if decided is False:
+        return passes(f"{shown}, not below {bound}", *facts, changes_on=stale_on)
+    return review(
+        f"{shown}: the result allows {allowed(comparator, f'{_number(value)} {unit}')}, so it does not "
+        f"show whether it is below {bound}: check the exact value with the lab",
+        *facts,
+        changes_on=stale_on,
+    )
 
 
 @criterion("EXC-CMV-PCR", Kind.EXCLUSION)
@@ -130,23 +142,14 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
         return estimate
     limit = protocol.thresholds.clearance_below_ml_min_173
     shown = _gfr(estimate.value, estimate.comparator, limit)
-    decided = below(estimate.value, estimate.comparator, limit)
-    if decided is True:
-        return fails(
-            f"{estimate.how}: {shown}, below {limit:g} {GFR_UNIT}",
-            *estimate.facts,
-            changes_on=estimate.stale_on,
-        )
-    if decided is False:
-        return passes(
-            f"{estimate.how}: {shown}, not below {limit:g} {GFR_UNIT}",
-            *estimate.facts,
-            changes_on=estimate.stale_on,
-        )
-    return review(
-        f"{estimate.how}: {shown}, cannot tell whether it is below {limit:g} {GFR_UNIT}",
-        *estimate.facts,
-        changes_on=estimate.stale_on,
+    return _against_limit(
+        f"{estimate.how}: {shown}",
+        estimate.value,
+        estimate.comparator,
+        limit,
+        GFR_UNIT,
+        estimate.facts,
+        estimate.stale_on,
     )
 
 
@@ -234,19 +237,30 @@ def _reported(ctx: Context, source: Fresh, *, measured: bool) -> _Clearance | Fi
     return _per_body_surface(ctx, source, value, how)
 
 
-def _per_body_surface(ctx: Context, source: Fresh, ml_min: float, how: str) -> _Clearance:
-    """A measured clearance in plain mL/min, normalised with Mosteller's body surface when possible."""
+def _per_body_surface(ctx: Context, source: Fresh, ml_min: float, how: str) -> _Clearance | Finding:
+    """A measured clearance in plain mL/min, normalised with Mosteller's body surface when possible.
+
+    A height or weight in a unit that cannot be converted is unusable (contract §1.1): the clearance
+    is not taken as it stands, since that would hide a measurement the record does hold.
+    """
     validity = ctx.protocol.validity
     height = Fresh(ctx, "vital.height", "height", validity.height)
     weight = Fresh(ctx, "vital.weight", "weight", validity.weight)
+    result = source.usable
     bsa = None
     h, w = height.usable, weight.usable
     if h is not None and w is not None and h.quantity is not None and w.quantity is not None:
         cm = convert(h.quantity, "length")
         kg = convert(w.quantity, "mass")
-        if cm is not None and kg is not None:
-            bsa = mosteller_bsa(cm, kg)
-    result = source.usable
+        for label, fact, value, unit in (("height", h, cm, "cm"), ("weight", w, kg, "kg")):
+            if value is None:
+                return unknown(
+                    f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
+                    f"'{fact.quantity.unit}', which cannot be converted to {unit}",
+                    result,
+                    fact,
+                )
+        bsa = mosteller_bsa(cm, kg)  # type: ignore[arg-type]
     comparator = result.quantity.comparator
     if bsa is None:
         return _Clearance(
@@ -353,7 +367,9 @@ def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -
     if quantity.value != value:
         shown += f" ({quantity.comparator or ''}{_number(value)} {COUNT_UNIT})"
     stale_on = ctx.stale_on(result.on, ctx.protocol.validity.blood_count)
-    return _count_verdict(f"{shown} on {day}", value, quantity.comparator, limit, (result,), stale_on)
+    return _against_limit(
+        f"{shown} on {day}", value, quantity.comparator, limit, COUNT_UNIT, (result,), stale_on
+    )
 
 
 def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult, limit: float) -> Finding:
@@ -384,32 +400,24 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     validity = ctx.protocol.validity.blood_count
     stale_on = earliest(ctx.stale_on(percent.on, validity), ctx.stale_on(wbc.on, validity))
     shown = (
-        f"{label} {comparator or ''}{_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
+        f"{label} {_bound(comparator)}{_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
         f"on {percent.on.isoformat()}"
     )
-    return _count_verdict(shown, value, comparator, limit, facts, stale_on)
+    return _against_limit(shown, value, comparator, limit, COUNT_UNIT, facts, stale_on)
+
+
+def _bound(comparator: str | None) -> str:
+    """A comparator as shown before a number; ``?`` (no single direction) is left to the reason."""
+    return comparator if comparator in UP_TO + FROM else ""  # type: ignore[return-value]
 
 
 def _combined(first: str | None, second: str | None) -> str | None:
     """The comparator of a product of two results; ``?`` when they bound it in opposite directions."""
     if not first or not second:
         return first or second
-    if (first in _UP_TO) == (second in _UP_TO):
+    if (first in UP_TO) == (second in UP_TO):
         return first
     return "?"
-
-
-def _count_verdict(
-    shown: str, value: float, comparator: str | None, limit: float, facts: tuple, stale_on: date | None
-) -> Finding:
-    decided = below(value, comparator, limit)
-    if decided is True:
-        return fails(f"{shown}, below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
-    if decided is False:
-        return passes(f"{shown}, not below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on)
-    return review(
-        f"{shown}: cannot tell whether it is below {limit:g} {COUNT_UNIT}", *facts, changes_on=stale_on
-    )
 
 
 @criterion("EXC-HB", Kind.EXCLUSION)
@@ -427,16 +435,18 @@ def low_haemoglobin(ctx: Context) -> Finding:
     if reading.value is None:
         return unknown(f"The haemoglobin of {hb.on.isoformat()} carries no number", hb)
     limit = ctx.protocol.thresholds.haemoglobin_below_g_dl
-    shown = f"{reading.shown('g/dL')} on {hb.on.isoformat()}"
-    decided = below(reading.value, reading.comparator, limit)
-    if decided is True:
-        return fails(f"Haemoglobin {shown}, below {limit:g} g/dL", hb, changes_on=reading.stale_on)
-    if decided is False:
-        return passes(f"Haemoglobin {shown}, not below {limit:g} g/dL", hb, changes_on=reading.stale_on)
-    return review(
-        f"Haemoglobin {shown}: cannot tell whether it is below {limit:g} g/dL",
-        hb,
-        changes_on=reading.stale_on,
+    quantity = hb.quantity
+    shown = f"Haemoglobin {quantity}"
+    if quantity.value != reading.value:
+        shown += f" ({reading.shown('g/dL')})"
+    return _against_limit(
+        f"{shown} on {hb.on.isoformat()}",
+        reading.value,
+        reading.comparator,
+        limit,
+        "g/dL",
+        (hb,),
+        reading.stale_on,
     )
 
 
@@ -535,12 +545,14 @@ def _doubtful_positive(ctx: Context, code_list: str, result: LabResult) -> str |
             return f"positive, sampled under anticoagulation ({drug_code} from {drug.on.isoformat()})"
         return None
     quantity = result.quantity
-    if (
-        ctx.protocol.choices.antiphospholipid_low_titre == "review"
-        and quantity is not None
-        and quantity.value <= LOW_TITRE_UP_TO
-    ):
+    if ctx.protocol.choices.antiphospholipid_low_titre != "review" or quantity is None:
+        return None
+    medium_or_high = above(quantity.value, quantity.comparator, LOW_TITRE_UP_TO)
+    if medium_or_high is False:
         return f"low-titre positive (up to {LOW_TITRE_UP_TO:g})"
+    if medium_or_high is None:
+        values = allowed(quantity.comparator, _number(quantity.value))
+        return f"positive, perhaps low-titre: the result allows {values}, either side of {LOW_TITRE_UP_TO:g}"
     return None
 
 

@@ -13,6 +13,7 @@ from domain.context import Context, add_years
 from domain.criteria.base import criterion, fails, judged, passes, review, unknown
 from domain.criteria.readings import Reading, latest_reading
 from domain.facts import Assessment, Diagnosis, LabResult, Qualitative, Sex
+from domain.thresholds import allowed, below
 from domain.verdicts import Finding, Kind, Verdict
 
 _ENDED = frozenset({"inactive", "remission", "resolved"})
@@ -62,12 +63,9 @@ def _hcg_answer(ctx: Context, reading: Reading) -> Qualitative | None:
         return answer
     limits = ctx.protocol.thresholds
     value, comparator = reading.value, reading.comparator
-    negative_below = limits.hcg_negative_below_iu_l
-    if comparator not in (">", ">=") and (
-        value < negative_below or (comparator == "<" and value <= negative_below)
-    ):
+    if below(value, comparator, limits.hcg_negative_below_iu_l) is True:
         measured = Qualitative.NEGATIVE
-    elif comparator not in ("<", "<=") and value >= limits.hcg_positive_from_iu_l:
+    elif below(value, comparator, limits.hcg_positive_from_iu_l) is False:
         measured = Qualitative.POSITIVE
     else:
         measured = Qualitative.EQUIVOCAL
@@ -104,6 +102,14 @@ def negative_bhcg_after_menarche(ctx: Context) -> Finding:
         return fails(f"Positive {shown}", result, changes_on=reading.stale_on)
     if answer is None:
         return review(f"{shown}: the lab's {result.qualitative} answer contradicts the value", result)
+    if reading.comparator:
+        limits = ctx.protocol.thresholds
+        return review(
+            f"Equivocal {shown}: the result allows {allowed(reading.comparator, f'{reading.value:g} IU/L')}, "
+            f"neither all below {limits.hcg_negative_below_iu_l:g} IU/L nor all from "
+            f"{limits.hcg_positive_from_iu_l:g} IU/L: repeat or judge the test",
+            result,
+        )
     return review(f"Equivocal {shown}: repeat or judge the test", result)
 
 

@@ -1,14 +1,16 @@
-"""Properties that hold for any record: order, the future, status precedence, time-lifted fails."""
+"""Properties that hold for any record: order, the future, retractions, status precedence, time-lifted fails."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.criteria import ORDER
-from domain.facts import ConsentState, Qualitative, Sex
+from domain.facts import ConsentState, Diagnosis, Qualitative, Sex
+from domain.record import resource_of
 from domain.verdicts import CriterionResult, Kind, Status, Verdict, overall_status
 from tests.builders import (
     AS_OF,
@@ -86,6 +88,40 @@ def test_facts_dated_after_as_of_never_change_a_result(facts, future, profile):
     after = screen(past + later, profile=profile)
     assert before.criteria == after.criteria
     assert before.status == after.status and before.eligible_from == after.eligible_from
+
+
+def _stored(facts):
+    """The facts as versions stored one after the other: arrival order is the revision (§13)."""
+    return [replace(f, revision=i) for i, f in enumerate(facts)]
+
+
+def _retraction(fact, revision: int):
+    """A new version of ``fact``'s resource that says it was entered in error (contract §1.1)."""
+    if isinstance(fact, Diagnosis):
+        return replace(fact, verification="entered-in-error", revision=revision)
+    return replace(fact, status="entered-in-error", revision=revision)
+
+
+@settings(max_examples=150, deadline=None)
+@given(facts=facts_strategy.filter(bool), profile=profiles, data=st.data())
+def test_retracting_any_version_leaves_no_verdict_that_depended_on_it(facts, profile, data):
+    stored = _stored(facts)
+    target = data.draw(st.sampled_from(stored))
+    resource = resource_of(target.source)
+    retracted = screen([*stored, _retraction(target, len(stored))], profile=profile)
+    assert retracted == screen([f for f in stored if resource_of(f.source) != resource], profile=profile)
+    for item in retracted.criteria:
+        assert all(resource_of(e.resource) != resource for e in item.evidence), item
+
+
+@settings(max_examples=100, deadline=None)
+@given(facts=facts_strategy.filter(bool), profile=profiles, data=st.data())
+def test_a_retraction_followed_by_a_new_version_leaves_only_the_new_version(facts, profile, data):
+    stored = _stored(facts)
+    target = data.draw(st.sampled_from(stored))
+    again = replace(target, revision=len(stored) + 1)
+    with_retraction = [*stored, _retraction(target, len(stored)), again]
+    assert screen(with_retraction, profile=profile) == screen([*stored, again], profile=profile)
 
 
 verdict_lists = st.lists(

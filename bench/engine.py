@@ -3,7 +3,7 @@
     python bench/engine.py [--seconds 2]
 
 Figures: evaluations per second for a typical screened child (tests/fixtures/typical-child.json,
-about 40 facts) and for the largest Synthea bundle of the shared corpus; parse (JSON + FHIR validation
+about 40 facts) and for the largest Synthea bundle of the corpus (tests/fixtures/corpus); parse (JSON + FHIR validation
 + mapping to facts) and record building timed on their own. The baseline, measured in the same run,
 is the evaluation loop with every rule replaced by one returning a constant: the cost of the engine's
 bookkeeping, so the ratio shows what the 34 rules themselves cost.
@@ -29,7 +29,7 @@ from domain.criteria.base import Criterion, passes  # noqa: E402
 from ingest.fhir import parse_json, read_bundle, screening_input  # noqa: E402
 
 TYPICAL = ROOT / "tests" / "fixtures" / "typical-child.json"
-SYNTHEA = ROOT.parent / "shared" / "corpus" / "synthea"
+SYNTHEA = ROOT / "tests" / "fixtures" / "corpus" / "synthea"
 AS_OF = date(2026, 12, 1)
 
 

@@ -1,4 +1,5 @@
-"""Every file of the shared public corpus (../shared/corpus, see its PROVENANCE.md) goes through ingestion
+"""Every file of the public corpus (tests/fixtures/corpus, byte-for-byte copies of public samples whose
+sources and licences its PROVENANCE.md gives) goes through ingestion
 without crashing: FHIR resources and bundles give facts, ORU^R01 messages give lab results or an AE,
 other HL7 v2 messages an AR. Nothing is skipped: a missing corpus is a failure."""
 
@@ -14,7 +15,7 @@ from domain.record import current_facts
 from ingest import fhir, hl7v2
 from ingest.errors import InvalidHl7
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 FHIR_DIRS = ("fhir-r4-spec", "fhir-r4-uscore", "synthea")
 
 

@@ -36,7 +36,16 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import cpu_by_process, cpu_spent, describe  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Alert, Patient  # noqa: E402
-from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, quantity  # noqa: E402
+from tests.fhir_samples import (  # noqa: E402
+    DETECTED,
+    NOT_DETECTED,
+    attestations_part,
+    bundle,
+    coded,
+    eligible_record,
+    lab_part,
+    quantity,
+)
 
 DAY = date(2026, 12, 1)
 ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
@@ -83,9 +92,15 @@ def main() -> None:
         import redis
 
         redis.Redis.from_url(broker).flushdb()
-        token = subprocess.run([sys.executable, "-m", "myocit.cli", "token", "create", "--role", "lab"], env=env,
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+
+        def token(role: str) -> dict:
+            made = subprocess.run([sys.executable, "-m", "myocit.cli", "token", "create", "--role", role,
+                                   "--site", "site-a"], env=env, cwd=ROOT, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+            return {"Authorization": f"Bearer {made}", "Content-Type": "application/fhir+json"}
+
+        headers = token("lab")
+        investigator = Poster("127.0.0.1", 8765, token("investigator"))  # attestations only (contract §13)
         children.append(start([sys.executable, "-m", "myocit.cli", "api", "--port", "8765",
                                f"--workers={args.api_workers}"], env, logs / "api.log"))
         children.append(start([sys.executable, "-m", "myocit.cli", "worker", "--concurrency=2", "--loglevel=WARNING"],
@@ -95,7 +110,7 @@ def main() -> None:
         print(f"machine: {describe()}")
         poster = Poster("127.0.0.1", 8765, headers)
         pids = [f"b-{i}" for i in range(args.patients)]
-        poster.post_all([_json(bundle(eligible_record(pid, DAY))) for pid in pids], args.clients)
+        _post_records(poster, investigator, pids, args.clients)
         wait(lambda: _settled(engine))
         bodies = _result_bundles(pids, args.results // 20, "hb")
         evaluations_before = _count(engine, "screenings")
@@ -120,7 +135,7 @@ def main() -> None:
             child.terminate()
             child.wait(30)
         if args.intake_ceiling:
-            _intake_ceiling(poster, args)
+            _intake_ceiling(poster, investigator, args)
         if args.throughput_only:
             return
         with engine.begin() as conn:
@@ -193,11 +208,11 @@ def _measure_latency(poster: "Poster", engine, pids, half_rate: float, samples: 
           f"p99 {p99:.0f} ms")
 
 
-def _intake_ceiling(poster: "Poster", args) -> None:
+def _intake_ceiling(poster: "Poster", investigator: "Poster", args) -> None:
     """The API alone, once no worker runs: what validating and storing cost with evaluation free. No
     pipeline on this machine can go faster. Its own patients, whose results are then left pending."""
     pids = [f"c-{i}" for i in range(args.patients)]
-    poster.post_all([_json(bundle(eligible_record(pid, DAY))) for pid in pids], args.clients)
+    _post_records(poster, investigator, pids, args.clients)
     bodies = _result_bundles(pids, args.results // 20, "c-hb")
     cpu_before = cpu_by_process()
     start_time = time.perf_counter()
@@ -205,6 +220,14 @@ def _intake_ceiling(poster: "Poster", args) -> None:
     took = time.perf_counter() - start_time
     print(f"intake ceiling (the API alone, no worker running): {len(bodies) * 20 / took:,.0f} results/s "
           f"({len(bodies) / took:,.0f} bundles/s); CPU: {cpu_spent(cpu_before, cpu_by_process())}")
+
+
+def _post_records(lab: "Poster", investigator: "Poster", pids: list[str], clients: int) -> None:
+    """Setup, not measured: each child's complete record, its attestations from the site's
+    investigator (kept until the Patient arrives), then the rest from the lab (contract §13)."""
+    records = [eligible_record(pid, DAY) for pid in pids]
+    investigator.post_all([_json(bundle(attestations_part(record))) for record in records], clients)
+    lab.post_all([_json(bundle(lab_part(record))) for record in records], clients)
 
 
 def _result_bundles(pids: list[str], count: int, tag: str) -> list[bytes]:

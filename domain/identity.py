@@ -88,7 +88,8 @@ _EXPLANATION = {
                        "sender's sites; send its system (FHIR) or a mapped assigning authority (HL7 v2)",
     Refusal.NOT_AN_INVESTIGATOR: "attestations (urn:myocit:criterion) are accepted only from an "
                                  "investigator's token",
-    Refusal.INVESTIGATORS_ATTEST_ONLY: "an investigator's token posts attestations only",
+    Refusal.INVESTIGATORS_ATTEST_ONLY: "an investigator's token posts attestations and consent decisions "
+                                       "only",
 }
 
 
@@ -175,7 +176,8 @@ def identifiers_free(holders: list[int], patient: int | None) -> bool:
 
 
 def attestation_refusal(role: str, attests: bool, other_data: bool) -> Refusal | None:
-    """"Judgements belong to people": attestations come only from investigators, who post nothing else."""
+    """"Judgements belong to people": attestations come only from investigators, who post nothing but
+    judgements and consent decisions (``other_data``: anything else, a Patient or a lab result)."""
     if attests and role != "investigator":
         return Refusal.NOT_AN_INVESTIGATOR
     if role == "investigator" and other_data:

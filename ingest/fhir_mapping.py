@@ -120,7 +120,7 @@ def _status(resource: Any, ctx: Context) -> str:
     kind = resource.get_resource_type()
     status = (resource.status or "").strip()
     if status not in STATUSES[kind]:
-        raise InvalidInput(f"{ctx.source}: status is not a {kind} status",
+        raise InvalidInput(f"{ctx.source}: status is not one of the {kind} statuses",
                            code="code-invalid", location=f"{kind}.status")
     return status
 

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from domain.facts import Attestation, Fact, PatientProfile
+from domain.facts import Attestation, ConsentRecord, Fact, PatientProfile
 from domain.identity import (
     Authority,
     Candidate,
@@ -231,7 +231,8 @@ def _register(session: Session, reg: Registration, site: str, now: datetime) -> 
 
 def _judgement_refusal(item: Item, sender: Caller) -> Refusal | None:
     attests = any(isinstance(f, Attestation) for f in item.facts)
-    other = item.registration is not None or any(not isinstance(f, Attestation) for f in item.facts)
+    other = item.registration is not None or any(not isinstance(f, (Attestation, ConsentRecord))
+                                                 for f in item.facts)
     return attestation_refusal(sender.role, attests, other)
 
 

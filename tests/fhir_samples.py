@@ -8,6 +8,7 @@ from itertools import count
 from domain.criteria import CRITERIA
 
 LOINC = "http://loinc.org"
+CRITERION = "urn:myocit:criterion"
 SNOMED = "http://snomed.info/sct"
 _ids = count(1)
 
@@ -50,7 +51,7 @@ def assessment(pid: str, code: str, value: int, day: str) -> dict:
 
 
 def attestation(pid: str, criterion: str, verdict: str, day: str) -> dict:
-    obs = _obs(pid, {"system": "urn:myocit:criterion", "code": criterion}, day, None)
+    obs = _obs(pid, {"system": CRITERION, "code": criterion}, day, None)
     obs["valueCodeableConcept"] = {"coding": [{"system": "urn:myocit:verdict", "code": verdict}]}
     obs["performer"] = [{"reference": "Practitioner/inv-1"}]
     return obs
@@ -76,8 +77,72 @@ def immunization(pid: str, cvx: str, day: str) -> dict:
             "patient": {"reference": f"Patient/{pid}"}, "occurrenceDateTime": day}
 
 
+def is_attestation(resource: dict) -> bool:
+    """An investigator's judgement: an Observation whose code is in ``urn:myocit:criterion``."""
+    return resource.get("resourceType") == "Observation" and any(
+        coding.get("system") == CRITERION for coding in (resource.get("code") or {}).get("coding") or [])
+
+
+def lab_part(resources: list[dict]) -> list[dict]:
+    """What a lab's token may post of a record (contract §13): everything but the attestations."""
+    return [r for r in resources if not is_attestation(r)]
+
+
+def attestations_part(resources: list[dict]) -> list[dict]:
+    """What only an investigator's token may post of a record (contract §13): the attestations."""
+    return [r for r in resources if is_attestation(r)]
+
+
+def bundle_parts(data: dict) -> tuple[dict, dict]:
+    """A complete Bundle (tests/fixtures/typical-child.json) as (the lab's Bundle, the investigator's
+    Bundle of attestations), each of the original type. An attestation naming its subject by the
+    fullUrl of an entry left in the lab's Bundle names it by ``Type/id`` instead."""
+    local = {e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
+             for e in data.get("entry", []) if e.get("fullUrl") and e.get("resource", {}).get("id")}
+    lab, attested = [], []
+    for entry in data.get("entry", []):
+        if not is_attestation(entry.get("resource", {})):
+            lab.append(entry)
+            continue
+        resource = dict(entry["resource"])
+        reference = (resource.get("subject") or {}).get("reference")
+        if reference in local:
+            resource["subject"] = {"reference": local[reference]}
+        attested.append({**entry, "resource": resource})
+    return {**data, "entry": lab}, {**data, "id": f"{data.get('id', 'bundle')}-attestations",
+                                    "entry": attested}
+
+
+def site_of(resources: list[dict], default: str = "site-a") -> str:
+    """The site of the record's Patient (managingOrganization), else ``default``."""
+    for r in resources:
+        if r.get("resourceType") == "Patient":
+            reference = (r.get("managingOrganization") or {}).get("reference", "")
+            if reference.startswith("Organization/"):
+                return reference.removeprefix("Organization/")
+    return default
+
+
+def post_parts(client, lab: dict, investigator: dict, resources: list[dict], *, kind: str = "transaction",
+               url: str = "/fhir"):
+    """Post a record as its senders do (contract §13): the attestations with ``investigator``'s
+    headers (one transaction, which must be accepted), then the rest with ``lab``'s, as one ``kind``
+    Bundle; returns the lab's response. ``client`` is anything with ``post(url, json=, headers=)``.
+
+    The attestations go first: while the child is not registered they are kept for it and joined
+    to its record when the Patient arrives, so the lab's post is still the one that asks for an
+    evaluation, as the complete record did before attestations needed an investigator."""
+    attested = attestations_part(resources)
+    if attested:
+        response = client.post(url, json=bundle(attested), headers=investigator)
+        assert response.status_code == 202, response.text
+    return client.post(url, json=bundle(lab_part(resources), kind), headers=lab)
+
+
 def eligible_record(pid: str, day: date, *, site: str = "site-a", with_cmv: bool = True) -> list[dict]:
-    """Everything a boy of 10 needs for all 34 criteria to pass on ``day``."""
+    """Everything a boy of 10 needs for all 34 criteria to pass on ``day``, attestations included
+    (offline ``myocit screen`` reads complete records); over HTTP, post it with ``post_parts``: a
+    lab posts ``lab_part``, an investigator ``attestations_part`` (contract §13)."""
     d = day.isoformat()
     resources = [
         patient(pid, birth=f"{day.year - 10}-01-15", site=site),

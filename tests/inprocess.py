@@ -43,11 +43,16 @@ def make_runtime(home, **settings) -> Runtime:
     return runtime
 
 
+def key_of(role: str, site: str | None = "site-a") -> str:
+    """The key of a test token holder in ``make_tokens``: ``role`` for site-a, ``role-site`` otherwise."""
+    return role if site in (None, "site-a") else f"{role}-{site}"
+
+
 def make_tokens(rt, roles=ROLES) -> dict[str, str]:
     made = {}
     with rt.uow() as uow:
         for role, site in roles:
-            key = role if site in (None, "site-a") else f"{role}-{site}"
+            key = key_of(role, site)
             made[key] = create_token(uow.session, role, [site] if site else [], key, rt.clock.now())
         uow.commit()
     return made
@@ -55,3 +60,19 @@ def make_tokens(rt, roles=ROLES) -> dict[str, str]:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def post_record(client, tokens: dict, resources: list[dict], *, kind: str = "transaction",
+                site: str | None = None):
+    """Post a record in process as its senders do: the lab and the investigator of the child's site
+    (``site``, else the record Patient's, else site-a) each post their part (``fhir_samples.post_parts``).
+    ``tokens``: headers or bare tokens, keyed as ``make_tokens`` keys them. Returns the lab's response."""
+    from tests.fhir_samples import post_parts, site_of
+
+    site = site or site_of(resources)
+
+    def headers(role: str) -> dict:
+        held = tokens[key_of(role, site)]
+        return bearer(held) if isinstance(held, str) else held
+
+    return post_parts(client, headers("lab"), headers("investigator"), resources, kind=kind)

@@ -7,8 +7,17 @@ from datetime import date
 
 import pytest
 
-from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, immunization
-from tests.inprocess import run_pending
+from tests.fhir_samples import (
+    DETECTED,
+    NOT_DETECTED,
+    attestations_part,
+    bundle,
+    coded,
+    eligible_record,
+    immunization,
+    lab_part,
+)
+from tests.inprocess import post_record, run_pending
 
 DAY = date(2026, 12, 1)
 
@@ -19,7 +28,8 @@ def post(client, headers, resources, kind="transaction"):
 
 def test_a_cmv_positive_then_negative_raises_one_alert_from_ineligible_to_eligible(client, tokens, rt):
     record = eligible_record("p-1", DAY, with_cmv=False)
-    assert post(client, tokens["lab"], record + [coded("p-1", "4996-5", DETECTED, "2026-11-25")]).status_code == 202
+    positive = coded("p-1", "4996-5", DETECTED, "2026-11-25")
+    assert post_record(client, tokens, record + [positive]).status_code == 202
     run_pending(rt)
     first = client.get("/patients/p-1/eligibility", headers=tokens["coordinator"]).json()
     assert first["status"] == "ineligible"
@@ -32,12 +42,16 @@ def test_a_cmv_positive_then_negative_raises_one_alert_from_ineligible_to_eligib
 
 
 def test_the_same_bundle_posted_twice_is_stored_once_and_alerts_nothing(client, tokens, rt):
-    body = bundle(eligible_record("p-2", DAY))
-    assert client.post("/fhir", json=body, headers=tokens["lab"]).status_code == 202
+    record = eligible_record("p-2", DAY)
+    bodies = [(bundle(lab_part(record)), tokens["lab"]),
+              (bundle(attestations_part(record)), tokens["investigator"])]
+    for body, headers in bodies:
+        assert client.post("/fhir", json=body, headers=headers).status_code == 202
     run_pending(rt)
-    again = client.post("/fhir", json=body, headers=tokens["lab"])
-    assert again.status_code == 202
-    assert again.json()["meta"]["tag"][0]["display"] == "duplicate"
+    for body, headers in bodies:
+        again = client.post("/fhir", json=body, headers=headers)
+        assert again.status_code == 202
+        assert again.json()["meta"]["tag"][0]["display"] == "duplicate"
     run_pending(rt)
     assert client.get("/alerts", headers=tokens["coordinator"]).json() == []
 
@@ -45,7 +59,7 @@ def test_the_same_bundle_posted_twice_is_stored_once_and_alerts_nothing(client, 
 def test_results_for_a_patient_not_registered_yet_apply_when_the_patient_arrives(client, tokens, rt):
     record = eligible_record("p-3", DAY)
     patient, rest = record[0], record[1:]
-    assert post(client, tokens["lab"], rest, "batch").status_code == 202
+    assert post_record(client, tokens, rest, kind="batch").status_code == 202
     run_pending(rt)
     assert client.get("/patients/p-3/eligibility", headers=tokens["coordinator"]).status_code == 404
     assert client.post("/fhir/Patient", json=patient, headers=tokens["lab"]).status_code == 202
@@ -55,7 +69,7 @@ def test_results_for_a_patient_not_registered_yet_apply_when_the_patient_arrives
 
 def test_eligibility_can_be_computed_for_a_planned_date(client, tokens, rt):
     record = eligible_record("p-4", DAY) + [immunization("p-4", "03", "2026-11-20")]
-    post(client, tokens["lab"], record)
+    post_record(client, tokens, record)
     run_pending(rt)
     stored = client.get("/patients/p-4/eligibility", headers=tokens["coordinator"]).json()
     assert stored["status"] == "waiting" and stored["eligible_from"] == "2026-12-19"
@@ -114,7 +128,7 @@ def test_an_oversized_body_is_refused_with_413(client, tokens, rt):
 
 
 def test_hl7_oru_results_are_acknowledged_and_broken_messages_get_ae_or_ar(client, tokens, rt):
-    post(client, tokens["lab"], eligible_record("p-6", DAY, with_cmv=False))
+    post_record(client, tokens, eligible_record("p-6", DAY, with_cmv=False))
     run_pending(rt)
     oru = "\r".join([
         "MSH|^~\\&|LAB|HOSP|MYOCIT|APHP|20261130101500||ORU^R01^ORU_R01|MSG0001|P|2.5.1",
@@ -140,7 +154,7 @@ ROUTES = [
 ALLOWED = {
     "lab": {"/fhir", "/fhir/Observation", "/hl7v2"},
     "coordinator": {"/patients/p-7/eligibility", "/alerts", "/alerts/1/ack"},
-    "investigator": {"/patients/p-7/eligibility"},
+    "investigator": {"/fhir", "/fhir/Observation", "/patients/p-7/eligibility"},  # attestations (§13)
 }
 
 
@@ -155,7 +169,8 @@ def test_each_role_reaches_only_its_routes(client, tokens, role, method, path):
 
 
 def test_a_coordinator_of_another_site_gets_404_for_the_patient_and_its_alerts(client, tokens, rt):
-    post(client, tokens["lab"], eligible_record("p-8", DAY, with_cmv=False) + [coded("p-8", "4996-5", DETECTED, "2026-11-25")])
+    post_record(client, tokens,
+                eligible_record("p-8", DAY, with_cmv=False) + [coded("p-8", "4996-5", DETECTED, "2026-11-25")])
     run_pending(rt)
     post(client, tokens["lab"], [coded("p-8", "4996-5", NOT_DETECTED, "2026-11-30")])
     run_pending(rt)

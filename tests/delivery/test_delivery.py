@@ -13,7 +13,7 @@ from delivery.webhook import HEADER, sign
 from store.models import Delivery, Patient
 from tests.delivery.conftest import BASE_URL
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, patient
-from tests.inprocess import run_pending
+from tests.inprocess import post_record, run_pending
 from tests.processes import free_port
 from workers import tasks
 
@@ -31,9 +31,10 @@ def subscribe(client, tokens, site, channel, target):
 def raise_alert(client, tokens, rt, pid="p-1", *, deliver=True) -> int:
     """A CMV PCR positive, then negative: one alert, from ineligible to eligible."""
     record = eligible_record(pid, DAY, with_cmv=False)
-    record[0] = patient(pid, birth=BIRTH, mrn=MRN) | {"name": [{"family": NAME, "given": ["Léa"]}]}
+    mrn = MRN if pid == "p-1" else f"{MRN}-{pid}"  # a record number identifies one child (contract §13)
+    record[0] = patient(pid, birth=BIRTH, mrn=mrn) | {"name": [{"family": NAME, "given": ["Léa"]}]}
     record.append(coded(pid, "4996-5", DETECTED, "2026-11-25"))
-    assert client.post("/fhir", json=bundle(record), headers=tokens["lab"]).status_code == 202
+    assert post_record(client, tokens, record).status_code == 202
     run_pending(rt)
     negative = [coded(pid, "4996-5", NOT_DETECTED, "2026-11-30")]
     assert client.post("/fhir", json=bundle(negative), headers=tokens["lab"]).status_code == 202

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.fhir_samples import bundle_parts
 from tests.processes import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,10 +22,12 @@ def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
     env.update(MYOCIT_HOME=str(tmp_path / "var"), MYOCIT_TODAY="2026-12-01", MYOCIT_SWEEP_AFTER_SECONDS="2")
     cli = [sys.executable, "-m", "myocit.cli"]
-    lab = subprocess.run(cli + ["token", "create", "--role", "lab"], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, check=True).stdout.strip()
-    coordinator = subprocess.run(cli + ["token", "create", "--role", "coordinator", "--site", "site-a"], env=env,
-                                 cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    def token(role: str) -> str:
+        return subprocess.run(cli + ["token", "create", "--role", role, "--site", "site-a"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    lab, coordinator, investigator = token("lab"), token("coordinator"), token("investigator")
     port = free_port()
     service = subprocess.Popen(cli + ["run", f"--port={port}"], env=env, cwd=tmp_path, start_new_session=True,
                                stdout=open(tmp_path / "run.log", "wb"), stderr=subprocess.STDOUT)
@@ -37,9 +41,12 @@ def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        posted = httpx.post(f"{base}/fhir", content=FIXTURE.read_bytes(), timeout=30,
-                            headers={"Authorization": f"Bearer {lab}", "Content-Type": "application/fhir+json"})
-        assert posted.status_code == 202
+        # The record's judgements from the site's investigator, the rest from the lab (contract §13).
+        lab_part, attestations = bundle_parts(json.loads(FIXTURE.read_bytes()))
+        for token, part in ((investigator, attestations), (lab, lab_part)):
+            posted = httpx.post(f"{base}/fhir", json=part, timeout=30, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"})
+            assert posted.status_code == 202, posted.text
         headers = {"Authorization": f"Bearer {coordinator}"}
         status = None
         while time.monotonic() < deadline + 30:

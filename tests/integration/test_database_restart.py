@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from store.models import Message
 from store.tokens import create_token
 from tests import services
-from tests.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record
+from tests.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record, post_parts
 from tests.integration.conftest import wait_until
 
 VERSION = os.path.basename(max(glob.glob("/etc/postgresql/*"))) if glob.glob("/etc/postgresql/*") else None
@@ -36,12 +36,14 @@ def test_the_api_answers_503_while_postgresql_is_down_and_loses_nothing_it_ackno
         services.unavailable("a local PostgreSQL cluster that this user may restart",
                              PermissionError("needs pg_ctlcluster and root"))
     with rt.uow() as uow:
-        token = create_token(uow.session, "lab", None, "lab", rt.clock.now())
+        token = create_token(uow.session, "lab", ["site-a"], "lab", rt.clock.now())
+        investigator = create_token(uow.session, "investigator", ["site-a"], "investigator", rt.clock.now())
         uow.commit()
     headers = {"Authorization": f"Bearer {token}"}
     processes.start("worker", "--concurrency=1", log=tmp_path / "worker.log")
-    httpx.post(f"{api}/fhir", json=bundle(eligible_record("p-db", date(2026, 12, 1))),
-               headers=headers, timeout=30).raise_for_status()
+    with httpx.Client(timeout=30) as client:  # the record: attestations from the investigator, then the lab's part
+        post_parts(client, headers, {"Authorization": f"Bearer {investigator}"},
+                   eligible_record("p-db", date(2026, 12, 1)), url=f"{api}/fhir").raise_for_status()
     codes: list[int] = []
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -87,7 +89,8 @@ def test_the_api_answers_503_while_postgresql_is_down_and_loses_nothing_it_ackno
     rt.engine.dispose()  # this test's own pooled connections died with the server
     with rt.uow() as uow:
         bodies = uow.session.scalars(select(Message.body)).all()
-        assert uow.session.scalar(select(func.count()).select_from(Message)) == len(acknowledged) + 1
+        # The record's two messages (attestations, lab part), then every acknowledged result.
+        assert uow.session.scalar(select(func.count()).select_from(Message)) == len(acknowledged) + 2
     stored = "".join(bodies)
     assert all(f'"{oid}"' in stored for oid in acknowledged)
 
@@ -101,7 +104,7 @@ def test_a_failed_copy_of_facts_is_reported_as_a_database_error(clean_db):
     from store.intake import _insert_facts
 
     engine = create_engine(clean_db)
-    row = {"message_pk": 999_999, "patient_pk": None, "subject_key": "id:x", "kind": "LabResult",
+    row = {"message_pk": 999_999, "patient_pk": None, "subject_key": "id:x", "scope": None, "kind": "LabResult",
            "source": "Observation/x", "revision": 1, "effective": date(2026, 11, 30), "payload": {}}
     try:
         with engine.connect() as conn, pytest.raises(IntegrityError):
@@ -117,7 +120,7 @@ def test_a_copy_on_a_connection_the_server_dropped_answers_like_any_lost_connect
     from store.intake import _insert_facts
 
     engine = create_engine(clean_db)
-    row = {"message_pk": 1, "patient_pk": None, "subject_key": "id:x", "kind": "LabResult",
+    row = {"message_pk": 1, "patient_pk": None, "subject_key": "id:x", "scope": None, "kind": "LabResult",
            "source": "Observation/x", "revision": 1, "effective": date(2026, 11, 30), "payload": {}}
     try:
         with engine.connect() as conn:

@@ -15,18 +15,30 @@ from domain import PatientRecord, evaluate
 from ingest.fhir import read_bundle, screening_input
 from store.models import Alert, Message, Patient
 from store.tokens import create_token
-from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, immunization, quantity
+from tests.fhir_samples import (
+    DETECTED,
+    NOT_DETECTED,
+    attestations_part,
+    bundle,
+    coded,
+    eligible_record,
+    immunization,
+    lab_part,
+    post_parts,
+    quantity,
+)
 from tests.integration.conftest import wait_until
 
 DAY = date(2026, 12, 1)
 
 
 def _tokens(rt):
+    """Headers of the site-a lab, coordinator and investigator."""
     with rt.uow() as uow:
-        lab = create_token(uow.session, "lab", None, "lab", rt.clock.now())
-        coordinator = create_token(uow.session, "coordinator", "site-a", "coordinator", rt.clock.now())
+        made = [create_token(uow.session, role, ["site-a"], role, rt.clock.now())
+                for role in ("lab", "coordinator", "investigator")]
         uow.commit()
-    return {"Authorization": f"Bearer {lab}"}, {"Authorization": f"Bearer {coordinator}"}
+    return tuple({"Authorization": f"Bearer {token}"} for token in made)
 
 
 def _settled(rt) -> bool:
@@ -51,10 +63,10 @@ def _status(client, base, headers, pid):
 
 def test_cmv_positive_then_negative_raises_exactly_one_alert(rt, api, processes, tmp_path):
     processes.start("worker", "--concurrency=1", log=tmp_path / "worker.log")
-    lab, coordinator = _tokens(rt)
+    lab, coordinator, investigator = _tokens(rt)
     with httpx.Client(timeout=30) as client:
         record = eligible_record("p-cmv", DAY, with_cmv=False) + [coded("p-cmv", "4996-5", DETECTED, "2026-11-25")]
-        assert client.post(f"{api}/fhir", json=bundle(record), headers=lab).status_code == 202
+        assert post_parts(client, lab, investigator, record, url=f"{api}/fhir").status_code == 202
         wait_until(lambda: _status(client, api, coordinator, "p-cmv") == "ineligible", what="ineligible")
         negative = bundle([coded("p-cmv", "4996-5", NOT_DETECTED, "2026-11-30")], "batch")
         assert client.post(f"{api}/fhir", json=negative, headers=lab).status_code == 202
@@ -68,10 +80,10 @@ def test_cmv_positive_then_negative_raises_exactly_one_alert(rt, api, processes,
 
 def test_a_live_vaccine_waits_then_the_scheduler_makes_the_child_eligible_on_the_date(rt, api, processes, tmp_path):
     processes.start("worker", "--concurrency=1", log=tmp_path / "worker.log")
-    lab, coordinator = _tokens(rt)
+    lab, coordinator, investigator = _tokens(rt)
     with httpx.Client(timeout=30) as client:
         record = eligible_record("p-vax", DAY) + [immunization("p-vax", "03", "2026-11-20")]
-        assert client.post(f"{api}/fhir", json=bundle(record), headers=lab).status_code == 202
+        assert post_parts(client, lab, investigator, record, url=f"{api}/fhir").status_code == 202
         wait_until(lambda: _status(client, api, coordinator, "p-vax") == "waiting", what="waiting")
         stored = client.get(f"{api}/patients/p-vax/eligibility", headers=coordinator).json()
         assert stored["eligible_from"] == "2026-12-19" and stored["next_review_at"] == "2026-12-19"
@@ -92,7 +104,8 @@ def _offline_status(resources: list[dict], protocol) -> str:
 
 
 def _fault_stream(n_patients: int, n_results: int, seed: int):
-    """Posts: each patient's record, then ``n_results`` results in 20-result bundles, shuffled."""
+    """Posts: each patient's attestations (an investigator's), each patient's record (a lab's), then
+    ``n_results`` results in 20-result bundles, shuffled. ``per_patient``: each complete record."""
     rng = random.Random(seed)
     per_patient = {f"f-{i}": eligible_record(f"f-{i}", DAY, with_cmv=False) for i in range(n_patients)}
     results = []
@@ -105,11 +118,20 @@ def _fault_stream(n_patients: int, n_results: int, seed: int):
             res = quantity(pid, "718-7", round(rng.uniform(6.5, 13), 1), "g/dL", day, oid=f"hb-{n}")
         results.append(res)
         per_patient[pid].append(res)
-    bundles = [bundle(records) for records in
-               (eligible_record(p, DAY, with_cmv=False) for p in per_patient)]
+    records = [eligible_record(p, DAY, with_cmv=False) for p in per_patient]
+    attestations = [bundle(attestations_part(record)) for record in records]
+    registrations = [bundle(lab_part(record)) for record in records]
     rng.shuffle(results)
-    bundles += [bundle(results[i:i + 20], "batch") for i in range(0, len(results), 20)]
-    return per_patient, bundles
+    results = [bundle(results[i:i + 20], "batch") for i in range(0, len(results), 20)]
+    return per_patient, attestations, registrations, results
+
+
+def _post_records(client, api, investigator, lab, attestations, registrations) -> int:
+    """Every child's attestations, then every child's record; the number of messages posted."""
+    for headers, bodies in ((investigator, attestations), (lab, registrations)):
+        for body in bodies:
+            assert client.post(f"{api}/fhir", json=body, headers=headers).status_code == 202
+    return len(attestations) + len(registrations)
 
 
 def _check_no_loss(rt, api, coordinator, per_patient, posted: int, figures: dict) -> None:
@@ -139,17 +161,14 @@ def _check_no_loss(rt, api, coordinator, per_patient, posted: int, figures: dict
 
 
 def test_results_posted_while_workers_are_killed_are_all_evaluated_once(rt, api, processes, tmp_path):
-    lab, coordinator = _tokens(rt)
-    per_patient, bundles = _fault_stream(n_patients=25, n_results=1000, seed=7)
+    lab, coordinator, investigator = _tokens(rt)
+    per_patient, attestations, registrations, results = _fault_stream(n_patients=25, n_results=1000, seed=7)
     processes.start("scheduler", "--loglevel=WARNING", log=tmp_path / "scheduler.log")
     worker = processes.start("worker", "--concurrency=2", log=tmp_path / "worker.log")
     kills, posted = 0, 0
-    registrations, results = bundles[:len(per_patient)], bundles[len(per_patient):]
     with httpx.Client(timeout=30) as client:
         # Every child screened once first, so that the results below change statuses and raise alerts.
-        for body in registrations:
-            assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
-            posted += 1
+        posted += _post_records(client, api, investigator, lab, attestations, registrations)
         wait_until(lambda: _settled(rt), timeout=120, what="the first screenings")
         for n, body in enumerate(results):
             assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
@@ -162,18 +181,15 @@ def test_results_posted_while_workers_are_killed_are_all_evaluated_once(rt, api,
 
 
 def test_results_survive_redis_being_flushed_mid_stream(rt, api, processes, tmp_path, redis_url):
-    lab, coordinator = _tokens(rt)
-    per_patient, bundles = _fault_stream(n_patients=20, n_results=600, seed=11)
+    lab, coordinator, investigator = _tokens(rt)
+    per_patient, attestations, registrations, results = _fault_stream(n_patients=20, n_results=600, seed=11)
     processes.start("scheduler", "--loglevel=WARNING", log=tmp_path / "scheduler.log")
     flushes, posted = 0, 0
     client_redis = redis.Redis.from_url(redis_url)
-    registrations, results = bundles[:len(per_patient)], bundles[len(per_patient):]
     with httpx.Client(timeout=30) as client:
         # Every child screened once first (so that results raise alerts), then no worker for a while.
         worker = processes.start("worker", "--concurrency=2", log=tmp_path / "worker.log")
-        for body in registrations:
-            assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
-            posted += 1
+        posted += _post_records(client, api, investigator, lab, attestations, registrations)
         wait_until(lambda: _settled(rt), timeout=120, what="the first screenings")
         processes.kill(worker)
         worker = None

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record
+from tests.inprocess import bearer, key_of, make_tokens, post_record, run_pending
 from tests.inprocess import make_runtime as make_inprocess_runtime
-from tests.inprocess import make_tokens, run_pending
 from web.app import create_app
 from workers.runtime import Runtime
 
@@ -41,13 +41,15 @@ def csrf_of(html: str) -> str:
     return found.group(1) if found else ""
 
 
-def cmv_flip(client, lab_headers, rt, pid: str, site: str) -> None:
-    """A child whose CMV PCR was positive, then negative: ineligible, then eligible, one alert."""
+def cmv_flip(client, tokens, rt, pid: str, site: str) -> None:
+    """A child whose CMV PCR was positive, then negative: ineligible, then eligible, one alert. Posted
+    by the lab and the investigator of ``site`` (``tokens`` as ``make_tokens`` returns them)."""
     record = eligible_record(pid, DAY, site=site, with_cmv=False) + [coded(pid, "4996-5", DETECTED, "2026-11-25")]
-    assert client.post("/fhir", json=bundle(record), headers=lab_headers).status_code == 202
+    assert post_record(client, tokens, record).status_code == 202
     run_pending(rt)
     later = [coded(pid, "4996-5", NOT_DETECTED, "2026-11-30")]
-    assert client.post("/fhir", json=bundle(later), headers=lab_headers).status_code == 202
+    lab = bearer(tokens[key_of("lab", site)])
+    assert client.post("/fhir", json=bundle(later), headers=lab).status_code == 202
     run_pending(rt)
 
 

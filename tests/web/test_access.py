@@ -1,8 +1,11 @@
 """Every route (API and pages) × role × a patient of the caller's own site or of another site.
 
 Cells: a status code; "login" (sent to the sign-in page); "200+" / "200-" for lists that must show /
-must not show the patient. Lab tokens only post; a coordinator or investigator of site A sees a
-site-B patient nowhere (404, or absent from lists); admin sees every site.
+must not show the patient. Lab tokens only post, and a site-A lab's FHIR data for a site-B child is
+refused (403; its HL7 result names the child by PID-3, matched within the lab's own sites only, so it is
+kept for a child not registered there, 202); investigators post attestations and consent decisions
+only (contract §13, not a row here: the rows post results); a coordinator or investigator of site A
+sees a site-B patient nowhere (404, or absent from lists); admin sees every site, but judgements belong to investigators alone.
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ def _ui(browser, method, path, pid):
 
 #  route                                    lab               coordinator       investigator      admin
 TABLE = {
-    ("POST", "/fhir"):                      [(202, 202),      (403, 403),       (403, 403),       (202, 202)],
-    ("POST", "/fhir/Observation"):          [(202, 202),      (403, 403),       (403, 403),       (202, 202)],
+    ("POST", "/fhir"):                      [(202, 403),      (403, 403),       (403, 403),       (202, 202)],
+    ("POST", "/fhir/Observation"):          [(202, 403),      (403, 403),       (403, 403),       (202, 202)],
     ("POST", "/hl7v2"):                     [(202, 202),      (403, 403),       (403, 403),       (202, 202)],
     ("GET", "/patients/{patient}/eligibility"): [(403, 403),  (200, 404),       (200, 404),       (200, 200)],
     ("GET", "/alerts"):                     [(403, 403),      ("200+", "200-"), (403, 403),       ("200+", "200+")],
@@ -62,7 +65,7 @@ TABLE = {
     ("GET", "/status"):                     [(403, 403),      (403, 403),       (403, 403),       (200, 200)],
     ("GET", "/ui"):                         [("login",) * 2,  ("200+", "200-"), ("200+", "200-"), ("200+", "200+")],
     ("GET", "/ui/patients/{patient}"):      [("login",) * 2,  (200, 404),       (200, 404),       (200, 200)],
-    ("POST", "/ui/patients/{patient}/attest"): [("login",) * 2, (403, 403),     (303, 404),       (303, 303)],
+    ("POST", "/ui/patients/{patient}/attest"): [("login",) * 2, (403, 403),     (303, 404),       (403, 403)],
     ("POST", "/ui/patients/{patient}/consent"): [("login",) * 2, (303, 404),    (303, 404),       (303, 303)],
     ("GET", "/ui/alerts"):                  [("login",) * 2,  ("200+", "200-"), (403, 403),       ("200+", "200+")],
     ("POST", "/ui/alerts/{alert}/ack"):     [("login",) * 2,  (303, 404),       (403, 403),       (303, 303)],
@@ -81,8 +84,8 @@ def world(tmp_path_factory):
     app = create_app(rt)
     tokens = make_tokens(rt)
     api = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    cmv_flip(api, bearer(tokens["lab"]), rt, OWN, "site-a")
-    cmv_flip(api, bearer(tokens["lab"]), rt, OTHER, "site-b")
+    cmv_flip(api, tokens, rt, OWN, "site-a")
+    cmv_flip(api, tokens, rt, OTHER, "site-b")
     with rt.uow() as uow:
         alerts = dict(uow.session.execute(select(Patient.id, Alert.pk).join(Alert, Alert.patient_pk == Patient.pk)).all())
     WORLD.update(rt=rt, api=api, tokens=tokens, alerts=alerts,

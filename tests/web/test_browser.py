@@ -1,6 +1,7 @@
 """The pages in a real headless Chromium (Debian's package, driven by Playwright) against `myocit run`.
 
-A lab posts a positive CMV PCR, then a negative one; the coordinator sees the alert and acknowledges
+A lab posts a positive CMV PCR, then a negative one (each child's attestations posted by the site's
+investigator, contract §13); the coordinator sees the alert and acknowledges
 it; the investigator attests that the child is in another trial; the worklist moves the child to
 ineligible. `MYOCIT_SCREENSHOTS=docs` refreshes the README's screenshots.
 """
@@ -17,7 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, immunization
+from tests.fhir_samples import (
+    DETECTED,
+    NOT_DETECTED,
+    bundle,
+    coded,
+    eligible_record,
+    immunization,
+    post_parts,
+)
 from tests.processes import free_port, stop_group
 from tests.web.conftest import DAY
 
@@ -55,7 +64,7 @@ def service(tmp_path_factory):
         return subprocess.run(cli + ["token", "create", "--role", role, *extra], env=env, cwd=home,
                               capture_output=True, text=True, check=True).stdout.strip()
 
-    tokens = {"lab": token("lab", "--name", "lab-system"),
+    tokens = {"lab": token("lab", "--site", "site-a", "--name", "lab-system"),
               "coordinator": token("coordinator", "--site", "site-a", "--name", "coordinator A1"),
               "investigator": token("investigator", "--site", "site-a", "--name", "investigator A1")}
     port = free_port()
@@ -88,6 +97,14 @@ def _post(base: str, token: str, resources: list[dict]) -> None:
     assert response.status_code == 202, response.text
 
 
+def _post_record(base: str, tokens: dict, resources: list[dict]) -> None:
+    """A child's record: the attestations from the site's investigator, the rest from the lab."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        response = post_parts(client, {"Authorization": f"Bearer {tokens['lab']}"},
+                              {"Authorization": f"Bearer {tokens['investigator']}"}, resources)
+    assert response.status_code == 202, response.text
+
+
 def _stored(database: Path, pid: str) -> str | None:
     """The status a worker stored (the API would compute one on the fly before the first screening)."""
     with sqlite3.connect(database) as connection:
@@ -111,9 +128,11 @@ def test_a_cmv_alert_is_acknowledged_an_attestation_recorded_and_the_worklist_mo
     shots = ROOT / SCREENSHOTS if SCREENSHOTS else tmp_path
     base, tokens, log, database = service
     lab = tokens["lab"]
-    _post(base, lab, eligible_record(KID, DAY, with_cmv=False) + [coded(KID, "4996-5", DETECTED, "2026-11-25")])
-    _post(base, lab, eligible_record("kid-vaccine", DAY) + [immunization("kid-vaccine", "03", "2026-11-20")])
-    _post(base, lab, eligible_record("kid-no-cmv", DAY, with_cmv=False))
+    _post_record(base, tokens,
+                 eligible_record(KID, DAY, with_cmv=False) + [coded(KID, "4996-5", DETECTED, "2026-11-25")])
+    _post_record(base, tokens,
+                 eligible_record("kid-vaccine", DAY) + [immunization("kid-vaccine", "03", "2026-11-20")])
+    _post_record(base, tokens, eligible_record("kid-no-cmv", DAY, with_cmv=False))
     _wait(lambda: _stored(database, KID) == "ineligible", 60, log)
     _post(base, lab, [coded(KID, "4996-5", NOT_DETECTED, "2026-11-30")])
     _wait(lambda: _stored(database, KID) == "eligible", 60, log)

@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from store.models import Alert, AuditEntry, Message, Patient
 from tests.api.conftest import run_pending
-from tests.fhir_samples import DETECTED, bundle, coded, eligible_record, immunization
-from tests.inprocess import bearer
+from tests.fhir_samples import DETECTED, coded, eligible_record, immunization
+from tests.inprocess import bearer, post_record
 from tests.web.conftest import DAY, Browser, cmv_flip
 
 
 def _post(api, tokens, resources):
-    assert api.post("/fhir", json=bundle(resources), headers=bearer(tokens["lab"])).status_code == 202
+    """A record posted by the lab and the investigator of its child's site."""
+    assert post_record(api, tokens, resources).status_code == 202
 
 
 def _without(resources, criterion):
@@ -51,7 +52,7 @@ def test_the_worklist_groups_children_by_status_and_says_what_to_do(app, api, to
 
 
 def test_the_patient_page_shows_every_criterion_the_timeline_and_a_planned_date(app, api, tokens, rt):
-    cmv_flip(api, bearer(tokens["lab"]), rt, "kid-1", "site-a")
+    cmv_flip(api, tokens, rt, "kid-1", "site-a")
     browser = Browser(app, tokens["investigator"])
     page = browser.get("/ui/patients/kid-1").text
     assert page.count('<tr id="c-') == 34
@@ -106,7 +107,7 @@ def test_a_bad_attestation_is_refused_and_nothing_is_stored(app, api, tokens, rt
 
 
 def test_a_refused_consent_stops_alerts_for_the_child_and_the_stop_is_audited(app, api, tokens, rt):
-    cmv_flip(api, bearer(tokens["lab"]), rt, "kid-4", "site-a")
+    cmv_flip(api, tokens, rt, "kid-4", "site-a")
     browser = Browser(app, tokens["coordinator"])
     assert browser.post("/ui/patients/kid-4/consent", {"decision": "rejected"}).status_code == 303
     run_pending(rt)
@@ -122,7 +123,7 @@ def test_a_refused_consent_stops_alerts_for_the_child_and_the_stop_is_audited(ap
 
 
 def test_the_inbox_lists_alerts_and_acknowledges_them(app, api, tokens, rt):
-    cmv_flip(api, bearer(tokens["lab"]), rt, "kid-5", "site-a")
+    cmv_flip(api, tokens, rt, "kid-5", "site-a")
     browser = Browser(app, tokens["coordinator"])
     inbox = browser.get("/ui/alerts").text
     assert "To acknowledge (1)" in inbox and "kid-5" in inbox
@@ -139,7 +140,9 @@ def test_api_reads_and_posts_are_audited(api, tokens, rt):
     api.get("/patients/kid-6/eligibility", headers=bearer(tokens["investigator"]))
     api.get("/alerts", headers=bearer(tokens["coordinator"]))
     entries = _audit(rt)
-    assert entries[0][:2] == ("lab", "post") and entries[0][2].startswith("Message/")
+    posts = [(actor, target) for actor, action, target in entries if action == "post"]
+    assert [actor for actor, _ in posts] == ["investigator", "lab"]  # the attestations, then the lab's data
+    assert all(target.startswith("Message/") for _, target in posts)
     assert ("investigator", "view", "Patient/kid-6") in entries
     assert ("coordinator", "view-alerts", "Site/site-a") in entries
 

@@ -329,11 +329,12 @@ def _make_resolver(resource: Any, index: _BundleIndex | None) -> Callable[[str |
     return resolve
 
 
-def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
+def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None, protocol: Any = None,
             _index: _BundleIndex | None = None, _retracted: dict[str, str] | None = None,
             _parents: dict[str, Any] | None = None) -> Extracted:
     """The facts one resource gives. ``fallback_id`` names a resource without ``id`` (e.g. the
-    entry's fullUrl); InvalidInput for codes and statuses the contract cannot read."""
+    entry's fullUrl); ``protocol``, the one in force, tells which codes no criterion uses (a warning);
+    InvalidInput for codes and statuses the contract cannot read."""
     kind = resource.get_resource_type()
     rid = getattr(resource, "id", None) or fallback_id
     if not rid:
@@ -349,6 +350,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
         warnings=out.warnings,
         retracted=(_retracted or {}).get(out.source),
         parents=(_parents or {}).get(out.source, ()),
+        protocol=protocol,
     )
     result = mapper(resource, ctx)
     out.facts = result.facts
@@ -398,7 +400,7 @@ def _fallback(entry: Any, index: int, kind: str) -> str:
     return f"entry-{index}"
 
 
-def extract_bundle(bundle: Any) -> list[Extracted]:
+def extract_bundle(bundle: Any, *, protocol: Any = None) -> list[Extracted]:
     """The facts of every entry, in entry order (entries without a resource are skipped)."""
     entries = [(i, e, e.resource) for i, e in enumerate(bundle.entry or ()) if e.resource is not None]
     index = _BundleIndex()
@@ -409,7 +411,7 @@ def extract_bundle(bundle: Any) -> list[Extracted]:
     for i, entry, resource in entries:
         kind = resource.get_resource_type()
         try:
-            out.append(extract(resource, revision=i, fallback_id=_fallback(entry, i, kind),
+            out.append(extract(resource, revision=i, fallback_id=_fallback(entry, i, kind), protocol=protocol,
                                _index=index, _retracted=retracted, _parents=parents))
         except InvalidInput as exc:
             inner = exc.location.split(".", 1)[1] if exc.location and "." in exc.location else ""
@@ -465,10 +467,10 @@ def _identifier_match(subject: SubjectRef, patient: Extracted) -> bool:
     return subject.system is None and subject.value == patient.resource_id
 
 
-def screening_input(bundle: Any) -> tuple[str, PatientProfile | None, list]:
+def screening_input(bundle: Any, *, protocol: Any = None) -> tuple[str, PatientProfile | None, list]:
     """(patient id, profile, facts) for offline screening of a one-patient Bundle: the first Patient
     (else the subject most referenced); facts about other subjects are dropped."""
-    extracted = extract_bundle(bundle)
+    extracted = extract_bundle(bundle, protocol=protocol)
     patients = [e for e in extracted if e.resource_type == "Patient"]
     patient = patients[0] if patients else None
     if patient is not None:

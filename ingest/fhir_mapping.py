@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 from domain.criteria import ORDER
@@ -99,6 +98,9 @@ class Context:
     """A DiagnosticReport in the same bundle retracted this observation: its status."""
     parents: tuple = ()
     """The DiagnosticReports and panel Observations naming this observation, nearest first."""
+    protocol: Any = None
+    """The protocol in force, whose code lists tell which codes some criterion uses (a warning for the
+    others); None: no such warning."""
 
     def warn(self, text: str) -> None:
         self.warnings.append(f"{self.source}: {text}")
@@ -139,18 +141,11 @@ def _dated(ctx: Context, what: str, *values: Any, lifetime: bool = False) -> tup
     return day, seq
 
 
-@lru_cache(maxsize=1)
-def _protocol():
-    from config.protocol_files import load_protocol
-
-    return load_protocol()
-
-
 def _check_used(fact: Any, ctx: Context) -> None:
     prefixes = _FAMILY_PREFIXES.get(type(fact))
-    if prefixes is None or not fact.codes:
+    if ctx.protocol is None or prefixes is None or not fact.codes:
         return
-    if _protocol().classify(prefixes, fact.codes):
+    if ctx.protocol.classify(prefixes, fact.codes):
         return
     shown = ", ".join(str(c) for c in fact.codes[:3])
     ctx.warn(f"{shown} is not used by any criterion")
@@ -390,7 +385,7 @@ def map_report(report: Any, ctx: Context) -> Mapped:
                 ctx.warn(f"result {ref.reference[:40]} is not a contained Observation")
                 continue
             inner = Context(f"{ctx.source}{ref.reference}", ctx.revision, ctx.resolve, ctx.warnings,
-                            retracting, (report,))
+                            retracting, (report,), ctx.protocol)
             mapped.facts.extend(map_observation(target, inner).facts)
         elif retracting and target is None:
             if when is None:

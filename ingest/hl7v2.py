@@ -376,11 +376,11 @@ ERROR_TEXT = {0: "Message accepted", 100: "Segment sequence error", 101: "Requir
 
 
 def ack(message: hl7.Message | str | bytes | None, code: str, text: str = "",
-        error_location: str | None = None, *, error_code: int | None = None,
-        now: datetime | None = None, control_id: str | None = None) -> str:
+        error_location: str | None = None, *, now: datetime, error_code: int | None = None,
+        control_id: str | None = None) -> str:
     """An ACK^R01 answering ``message`` (parsed, raw text, or None when unreadable): MSA with ``code``
     (AA, AE, AR) and, for AE/AR, an ERR with the location (ERL), the HL7 error code and severity E.
-    Segments end with CR."""
+    ``now`` (the service's clock, never read here) dates it. Segments end with CR."""
     if code not in ("AA", "AE", "AR"):
         raise ValueError(f"ack code must be AA, AE or AR, not {code!r}")
     original = _original(message)
@@ -389,7 +389,7 @@ def ack(message: hl7.Message | str | bytes | None, code: str, text: str = "",
     def field_of(n: int) -> str:
         return msh.raw(n) if msh is not None else ""
 
-    moment = (now or datetime.now().astimezone()).strftime("%Y%m%d%H%M%S%z")
+    moment = now.strftime("%Y%m%d%H%M%S%z")
     ours = control_id or uuid.uuid4().hex[:20]
     version = (msh.get(12, 1) if msh is not None else "") or "2.5.1"
     processing = (msh.get(11, 1) if msh is not None else "") or "P"

@@ -30,7 +30,10 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _parse_day(text: str | None) -> date:
     if text is None:
-        return date.today()  # the command line is where "today" is decided, never the domain
+        from config.clock import Clock
+
+        # The service's one clock: the sites' time zone, or MYOCIT_TODAY for a rehearsal.
+        return Clock(_settings()).today()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -66,7 +69,7 @@ def screen(
         _fail(str(exc))
     try:
         bundle = read_bundle(parse_json(raw))
-        patient, profile, facts = screening_input(bundle)
+        patient, profile, facts = screening_input(bundle, protocol=protocol)
     except InvalidInput as exc:
         _fail(f"{file}: {exc}")
     record = PatientRecord.build(patient, profile, facts, protocol)
@@ -86,7 +89,7 @@ def _settings():
 def _migrate_quietly() -> None:
     from config.settings import SettingsError
     from store.migrate import upgrade
-    from workers.runtime import private_home
+    from bootstrap import private_home
 
     settings = _settings()
     try:
@@ -102,7 +105,7 @@ def _refuse_unbound_tokens() -> None:
     """Tokens made before sites were required (contract §13) name no site: the service does not start
     while one is active, and says how to fix it."""
     from store.tokens import unbound_tokens
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     with runtime().uow() as uow:
         unbound = [(row.pk, row.role) for row in unbound_tokens(uow.session)]
@@ -142,7 +145,7 @@ def worker(
     loglevel: str = typer.Option("INFO", help="Celery log level."),
 ) -> None:
     """Run a Celery worker that evaluates patients and delivers alerts."""
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     runtime().celery.worker_main(
@@ -154,7 +157,7 @@ def worker(
 @app.command()
 def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) -> None:
     """Run the scheduler (celery beat): timed re-screening of due patients, and the sweeper."""
-    from workers.runtime import private_home, runtime
+    from bootstrap import private_home, runtime
 
     settings = _settings()
     private_home(settings.home, embedded=settings.embedded)
@@ -187,7 +190,7 @@ def run(
 def status() -> None:
     """Is work flowing? Pending evaluations, due re-screenings, undelivered alerts, failed deliveries."""
     from store.overview import overview
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     rt = runtime()
@@ -211,7 +214,7 @@ def token_create(
 ) -> None:
     """Create a bearer token and print it once (only its hash is stored)."""
     from store.tokens import TokenError, check_sites, create_token
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     try:
         check_sites(role, site)
@@ -231,7 +234,7 @@ def token_create(
 def token_list() -> None:
     """List the tokens: id, role, sites, holder, created, revoked (a token itself is never shown again)."""
     from store.tokens import SITE_BOUND_ROLES, tokens
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     with runtime().uow() as uow:
@@ -250,7 +253,7 @@ def token_sites(
     """Bind a token to its sites (replacing the ones it had); audited."""
     from store import audit
     from store.tokens import TokenError, set_sites
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     rt = runtime()
@@ -271,7 +274,7 @@ def token_sites(
 def token_revoke(token_id: int = typer.Argument(..., help="The id shown by `myocit token list`.")) -> None:
     """Revoke a token for good (API processes stop accepting it within a few seconds)."""
     from store.tokens import revoke_token
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     rt = runtime()
@@ -295,24 +298,20 @@ def patient_move(
 ) -> None:
     """Move a child to another site (its site is otherwise fixed at registration); audited. Earlier
     alerts stay with the site they were raised for; the child is re-screened for the new one."""
-    from store.patients import move_patient
-    from workers.runtime import runtime
-    from workers.tasks import enqueue_evaluations
+    from bootstrap import runtime
+    from service.commands import MovePatient
+    from service.errors import NotFound
+    from service.patients import move_patient
 
     if not site.strip() or len(site.strip()) > 64:
         _fail("--site: 1 to 64 characters")
     _migrate_quietly()
     rt = runtime()
-    with rt.uow() as uow:
-        moved = move_patient(uow.session, patient_id, site.strip(), actor="command line", now=rt.clock.now())
-        if moved is None:
-            _fail(f"no registered patient {patient_id}")
-        before, pk = moved
-        uow.commit()
     try:
-        enqueue_evaluations([pk])
-    except Exception:  # noqa: BLE001 - the sweeper re-sends it
-        pass
+        before = move_patient(MovePatient(patient_id, site.strip(), "command line"), rt.uow(), clock=rt.clock,
+                              dispatch=rt.dispatch)
+    except NotFound as exc:
+        _fail(str(exc))
     typer.echo(f"patient {patient_id} moved from {before or '-'} to {site.strip()}")
 
 
@@ -328,7 +327,7 @@ def subscription_create(
 ) -> None:
     """Subscribe a site to its alerts; for a webhook, print the signing secret once."""
     from store.deliveries import create_subscription
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     if (email is None) == (webhook is None):
         _fail("give exactly one of --email ADDRESS or --webhook URL")
@@ -350,7 +349,7 @@ def subscription_create(
 def subscription_list() -> None:
     """List the subscriptions: id, site, channel, target, active (secrets are never shown again)."""
     from store.deliveries import subscriptions
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     with runtime().uow() as uow:
@@ -364,7 +363,7 @@ def subscription_deactivate(
 ) -> None:
     """Stop delivering alerts to a subscription (its past deliveries stay listed)."""
     from store.deliveries import deactivate_subscription
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     _migrate_quietly()
     with runtime().uow() as uow:

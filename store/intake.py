@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from domain.facts import Attestation, ConsentRecord, Fact, PatientProfile
+from domain.facts import Attestation, ConsentRecord, Fact
 from domain.identity import (
     Authority,
     Candidate,
@@ -31,53 +31,11 @@ from domain.identity import (
     match_within_sites,
     registration_site,
 )
+from ingest.items import Item, Registration, Subject
 from store import codec
 from store.models import Fact as FactRow
 from store.models import Message, Patient, PatientIdentifier
 from store.tokens import Caller
-
-
-@dataclass(frozen=True)
-class Subject:
-    """How a message names its patient: by Patient id (``kind`` "id"), or by an identifier ("ident"):
-    with a ``system``, a pair unique across sites; without one, a value that names a patient only
-    within the sender's sites (contract §13)."""
-
-    kind: str
-    value: str
-    system: str | None = None
-
-    @property
-    def key(self) -> str:
-        if self.kind == "id":
-            return f"id:{self.value}"
-        return f"ident:{self.system or ''}|{self.value}"
-
-
-@dataclass(frozen=True)
-class Registration:
-    """A Patient resource: who the patient is, where it is cared for, and how others may name it."""
-
-    id: str
-    profile: PatientProfile
-    identifiers: tuple[tuple[str | None, str], ...] = ()
-    site: str | None = None
-    """The site the resource declares (managingOrganization); None: it declares none."""
-
-
-@dataclass
-class Item:
-    """One resource (or one HL7 result group) of a message. ``subjects``: every name it gives its
-    patient (HL7 PID-3 has several), each of which must find the same child; the first one is the
-    key it is kept under while that child is not registered."""
-
-    subjects: tuple[Subject, ...]
-    facts: list[Fact] = field(default_factory=list)
-    registration: Registration | None = None
-
-    @property
-    def subject(self) -> Subject | None:
-        return self.subjects[0] if self.subjects else None
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Re-evaluating a patient under its row lock, and what the scheduler and sweeper look for.
+"""What evaluating a patient reads and writes, under its row lock, and what the scheduler and sweeper
+look for. The use case itself (evaluate, decide the alert, store) is ``service.evaluation``.
 
 Two workers never evaluate one patient at once: evaluation holds the patient row lock
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's single writer on the embedded default) from reading
@@ -11,29 +12,16 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from domain import PatientRecord, Protocol, evaluate
+from domain import PatientRecord, Protocol
 from domain.facts import PatientProfile, Sex
 from domain.verdicts import Screening as Result
-from domain.verdicts import Verdict
-from store import audit, codec
+from store import codec
 from store.models import Alert, Fact, Outbox, Patient, Screening
-
-CONSENT = "INC-CONSENT"
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    patient_pk: int
-    screening_pk: int | None
-    status: str | None
-    alert_pk: int | None
-
 
 def profile_of(row: Patient) -> PatientProfile:
     return PatientProfile(row.birth_date, Sex(row.sex) if row.sex else Sex.UNKNOWN, row.site)
@@ -105,66 +93,46 @@ def load_record(session: Session, row: Patient, protocol: Protocol) -> tuple[Pat
     return PatientRecord.build(row.id, profile_of(row), facts, protocol), pks
 
 
-def compute(session: Session, row: Patient, protocol: Protocol, as_of: date) -> Result:
-    """A screening for any date, not stored (``GET /patients/{id}/eligibility?as_of=``)."""
-    record, _ = load_record(session, row, protocol)
-    return evaluate(record, protocol, as_of)
+def lock_patient(session: Session, patient_pk: int):
+    """The patient's row, locked until commit: two workers never evaluate one child at once."""
+    return session.connection().execute(_LOCK_PATIENT, {"pk": patient_pk}).first()
 
 
-def changed_criteria(before: dict, after: Result) -> list[str]:
-    old = {c["id"]: c["verdict"] for c in before.get("criteria", [])}
-    return [c.id for c in after.criteria if old.get(c.id) != c.verdict.value]
+def previous_verdicts(session: Session, patient_pk: int) -> dict[str, str]:
+    """The verdict of each criterion in the latest stored screening, by criterion id."""
+    last = session.connection().scalar(_LAST_RESULT, {"pk": patient_pk}) or {}
+    return {c["id"]: c["verdict"] for c in last.get("criteria", [])}
 
 
-def evaluate_patient(
-    session: Session,
-    patient_pk: int,
-    *,
-    protocol: Protocol,
-    as_of: date,
-    now: datetime,
-    trigger: str = "data",
-) -> Evaluated:
-    """Evaluate what is pending for one patient; store the result; raise an alert on a change."""
-    # Core statements: this runs once per patient per burst of results, the busiest path of a worker.
-    conn = session.connection()
-    row = conn.execute(_LOCK_PATIENT, {"pk": patient_pk}).first()
-    if row is None or not row.registered:
-        return Evaluated(patient_pk, None, None, None)
-    if row.pending_seq <= row.evaluated_seq:
-        return Evaluated(patient_pk, None, row.status, None)
-    record, fact_pks = load_record(session, row, protocol)
-    result = evaluate(record, protocol, as_of)
-    status = result.status.value
-    # The patient row holds the last stored status; the last result itself is read only when the
-    # status changed, to say which criteria changed.
-    changed_from = None
-    if row.status is not None and row.status != status:
-        changed_from = conn.scalar(_LAST_RESULT, {"pk": row.pk})
-    screening_pk = conn.execute(_INSERT_SCREENING, {
-        "patient_pk": row.pk, "created_at": now, "as_of": as_of, "status": status,
+def add_screening(session: Session, row, result: Result, fact_pks: list[int], *, now: datetime,
+                  trigger: str) -> int:
+    return session.connection().execute(_INSERT_SCREENING, {
+        "patient_pk": row.pk, "created_at": now, "as_of": result.as_of, "status": result.status.value,
         "protocol_version": result.protocol_version, "result": result.to_json(), "fact_pks": fact_pks,
         "trigger": trigger,
     }).scalar_one()
-    alerts_stopped_at = row.alerts_stopped_at
-    if alerts_stopped_at is None and result.verdicts().get(CONSENT) is Verdict.FAIL:
-        # A refusal or withdrawal ends the child's screening for the site: no alert from here on,
-        # including the status change the refusal itself causes.
-        alerts_stopped_at = now
-        audit.record(session, "system", "alerts-stopped", f"Patient/{row.id}", now)
-    alert_pk = None
-    if changed_from is not None and alerts_stopped_at is None:
-        alert_pk = conn.execute(_INSERT_ALERT, {
-            "patient_pk": row.pk, "screening_pk": screening_pk, "site": row.site, "from_status": row.status,
-            "to_status": status, "changed": changed_criteria(changed_from, result), "created_at": now,
-        }).scalar_one()
-        conn.execute(_INSERT_OUTBOX, {"topic": "alert.created", "ref": alert_pk, "payload": {"alert": alert_pk},
-                                      "created_at": now})
-    conn.execute(_RECORD_EVALUATION, {
-        "patient": row.pk, "status": status, "as_of": as_of, "next_review_at": result.next_review_at,
-        "evaluated_seq": row.pending_seq, "updated_at": now, "alerts_stopped_at": alerts_stopped_at,
+
+
+def add_alert(session: Session, row, screening_pk: int, change, now: datetime) -> int:
+    """The alert of a status change and, in the same transaction, its outbox event."""
+    conn = session.connection()
+    alert_pk = conn.execute(_INSERT_ALERT, {
+        "patient_pk": row.pk, "screening_pk": screening_pk, "site": row.site, "from_status": change.from_status,
+        "to_status": change.to_status, "changed": list(change.changed), "created_at": now,
+    }).scalar_one()
+    conn.execute(_INSERT_OUTBOX, {"topic": "alert.created", "ref": alert_pk, "payload": {"alert": alert_pk},
+                                  "created_at": now})
+    return alert_pk
+
+
+def record_evaluation(session: Session, row, result: Result, *, now: datetime,
+                      alerts_stopped_at: datetime | None) -> None:
+    """The patient row after an evaluation: its status, next review and the pending mark closed."""
+    session.connection().execute(_RECORD_EVALUATION, {
+        "patient": row.pk, "status": result.status.value, "as_of": result.as_of,
+        "next_review_at": result.next_review_at, "evaluated_seq": row.pending_seq, "updated_at": now,
+        "alerts_stopped_at": alerts_stopped_at,
     })
-    return Evaluated(row.pk, screening_pk, status, alert_pk)
 
 
 _LOCK_PATIENT = select(Patient.__table__).where(Patient.pk == bindparam("pk")).with_for_update()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from config.settings import Settings
 from store.migrate import upgrade
 from store.tokens import create_token
-from workers.runtime import Runtime, install
+from bootstrap import Runtime, install
 
 ROLES = [("lab", "site-a"), ("lab", "site-b"), ("coordinator", "site-a"), ("coordinator", "site-b"),
          ("investigator", "site-a"), ("investigator", "site-b"), ("admin", None)]

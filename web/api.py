@@ -1,4 +1,5 @@
-"""The contract's routes (§5). Handlers validate, store in one transaction, then enqueue."""
+"""The contract's routes (§5): thin adapters that read the request, build a command, call its handler
+in ``service``, and answer in FHIR (OperationOutcome) or HL7 (ACK) terms."""
 
 from __future__ import annotations
 
@@ -6,23 +7,21 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import select, text
+from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from domain.identity import Refusal, Refused
 from ingest.bounds import date_in_range
 from ingest.errors import InvalidHl7, InvalidInput
 from ingest.hl7v2 import ack, ack_error
-from store import audit
-from store import screening as screenings
-from domain.identity import Refusal, Refused
-from store.intake import Item, Registration, Stored, Subject, store_message
-from store.models import Alert, Patient, Screening
+from ingest.submissions import bundle_items, hl7_items, resource_items
+from service import alerts, intake, screenings
+from service.commands import AcknowledgeAlert, RecordMessage, ScreenAsOf
+from service.errors import NotFound
+from store.intake import Stored
 from store.tokens import Caller
 from web.auth import require
-from web.intake import BUNDLE_TYPES, bundle_items, hl7_items, resource_items
-from web.outcomes import FHIR_JSON, MAX_ROW_ID, outcome, row_id_in_range
-from workers.app import EVALUATE
-from workers.tasks import send_best_effort
+from web.outcomes import FHIR_JSON, outcome
 
 router = APIRouter()
 
@@ -38,32 +37,10 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def _enqueue(rt, patient_pks: list[int]) -> None:
-    for pk in patient_pks:
-        send_best_effort(rt.celery, EVALUATE, [pk])
-
-
-def store_and_enqueue(request: Request, *, channel: str, content_type: str, body: str, caller: Caller,
-                      items: list[Item], control_id: str | None = None, atomic: bool = True,
-                      audited: tuple[str, str] | None = None) -> Stored:
-    """The one path every message takes (API and pages): check authority, store, audit, commit, then
-    enqueue. Raises ``Refused`` (nothing stored) when ``atomic`` and an item is refused.
-
-    ``audited``: an (action, target) the caller did through this message, kept with the message.
-    """
+def record(request: Request, command: RecordMessage) -> Stored:
+    """The one path every message takes (API and pages): ``service.intake.record_message``."""
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        now = rt.clock.now()
-        stored = store_message(uow.session, channel=channel, content_type=content_type, body=body,
-                               sender=caller, items=items, now=now, control_id=control_id, atomic=atomic)
-        if stored.duplicate_of is not None:
-            return stored
-        audit.record(uow.session, caller.name, "post", f"Message/{stored.message_pk}", now)
-        if audited is not None:
-            audit.record(uow.session, caller.name, audited[0], audited[1], now)
-        uow.on_commit(lambda: _enqueue(rt, stored.enqueue))
-        uow.commit()
-    return stored
+    return intake.record_message(command, rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
 
 
 def refused_outcome(exc: Refused):
@@ -83,14 +60,14 @@ async def post_bundle(request: Request, caller: Caller = Depends(require("lab", 
 
 def _accept_bundle(request: Request, raw: bytes, caller: Caller):
     try:
-        parsed = bundle_items(raw, request.app.state.rt.clock.today())
+        parsed = bundle_items(raw, request.app.state.rt.clock.today(), request.app.state.rt.protocol)
     except InvalidInput as exc:
         return outcome(400, exc.code, str(exc), expression=exc.location)
     text_body = raw.decode("utf-8")
     try:
-        stored = store_and_enqueue(
-            request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON), body=text_body,
-            caller=caller, items=parsed.items, atomic=parsed.atomic)
+        stored = record(request, RecordMessage(
+            channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON), body=text_body,
+            sender=caller, items=parsed.items, atomic=parsed.atomic))
     except Refused as exc:
         return refused_outcome(exc)
     entries = []
@@ -122,13 +99,14 @@ async def post_resource(resource_type: str, request: Request,
 
 def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: Caller):
     try:
-        items, location = resource_items(raw, resource_type, request.app.state.rt.clock.today())
+        items, location = resource_items(raw, resource_type, request.app.state.rt.clock.today(),
+                                         request.app.state.rt.protocol)
     except InvalidInput as exc:
         return outcome(400, exc.code, str(exc), expression=exc.location)
     try:
-        stored = store_and_enqueue(
-            request, channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
-            body=raw.decode("utf-8"), caller=caller, items=items)
+        stored = record(request, RecordMessage(
+            channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
+            body=raw.decode("utf-8"), sender=caller, items=items))
     except Refused as exc:
         return refused_outcome(exc)
     said = "already stored" if stored.duplicate_of is not None else "stored"
@@ -163,8 +141,8 @@ def _accept_hl7(request: Request, raw: bytes, caller: Caller):
         return PlainTextResponse(ack_error(text_body, exc, now=rt.clock.now()), status_code=400,
                                  media_type=HL7_MEDIA)
     try:
-        store_and_enqueue(request, channel="hl7v2", content_type=HL7_MEDIA, body=text_body,
-                          caller=caller, items=items, control_id=control_id)
+        record(request, RecordMessage(channel="hl7v2", content_type=HL7_MEDIA, body=text_body, sender=caller,
+                                      items=items, control_id=control_id))
     except Refused as exc:
         refusal = InvalidHl7(exc.refusal.explanation, error_code=_HL7_REFUSAL_CODES.get(exc.refusal, 207),
                              location="PID^1^3")
@@ -174,89 +152,48 @@ def _accept_hl7(request: Request, raw: bytes, caller: Caller):
     return PlainTextResponse(ack(message, "AA", "stored", now=rt.clock.now()), status_code=202, media_type=HL7_MEDIA)
 
 
-def _visible_patient(session, caller: Caller, patient_id: str) -> Patient:
-    row = session.scalar(select(Patient).where(Patient.id == patient_id, Patient.registered.is_(True)))
-    if row is None or not caller.sees_site(row.site):
-        raise HTTPException(404, f"no patient {patient_id} for this site")
-    return row
+PENDING_RETRY_SECONDS = 5
 
 
-@router.get("/patients/{patient_id}/eligibility", tags=["screening"], summary="The latest screening, or one for ?as_of=")
+@router.get("/patients/{patient_id}/eligibility", tags=["screening"],
+            summary="The latest stored screening (202 while the first is pending), or one computed for ?as_of=",
+            responses={202: {"description": "registered, its first screening not stored yet (Retry-After)"}})
 def eligibility(request: Request, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
                 caller: Caller = Depends(require("coordinator", "investigator"))):
+    """Contract §5.1: only what was stored is shown as the patient's screening, so a reader never sees
+    a status the alert stream does not know."""
     rt = request.app.state.rt
     if as_of is not None and not date_in_range(as_of):
         raise HTTPException(400, "as_of must lie between 1900-01-01 and 2200-12-31")
-    with rt.uow() as uow:
-        row = _visible_patient(uow.session, caller, patient_id)
-        audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
-        latest = None
-        if as_of is None:
-            latest = uow.session.scalar(
-                select(Screening).where(Screening.patient_pk == row.pk).order_by(Screening.pk.desc()).limit(1)
-            )
-        body = latest.result if latest is not None else \
-            screenings.compute(uow.session, row, rt.protocol, as_of or rt.clock.today()).to_json()
-        uow.commit()
-    return body
-
-
-def _alert_json(alert: Alert, patient_id: str) -> dict:
-    return {
-        "id": alert.pk,
-        "patient": patient_id,
-        "from_status": alert.from_status,
-        "to_status": alert.to_status,
-        "changed": alert.changed,
-        "created_at": alert.created_at.isoformat(),
-        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
-    }
+    try:
+        if as_of is not None:
+            return screenings.screen_as_of(ScreenAsOf(patient_id, caller, as_of), rt.uow(), protocol=rt.protocol,
+                                           clock=rt.clock)
+        stored = screenings.latest_stored(patient_id, caller, rt.uow(), clock=rt.clock)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    if stored is None:
+        response = outcome(202, "informational", f"the screening of {patient_id} is pending: its first evaluation "
+                           "is not stored yet; retry shortly", severity="information")
+        response.headers["Retry-After"] = str(PENDING_RETRY_SECONDS)
+        return response
+    return stored
 
 
 @router.get("/alerts", tags=["alerts"], summary="Alerts for the caller's site, oldest first")
 def list_alerts(request: Request, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000),
                 caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        query = (select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk)
-                 .where(Alert.pk > min(after, MAX_ROW_ID)))
-        if caller.role != "admin":
-            query = query.where(Alert.site.in_(sorted(caller.sites)))
-        rows = uow.session.execute(query.order_by(Alert.pk).limit(limit)).all()
-        body = [_alert_json(alert, pid) for alert, pid in rows]
-        audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site_label}", rt.clock.now())
-        uow.commit()
-    return body
-
-
-def ack_alert(session, caller: Caller, alert_id: int, now) -> tuple[Alert, str] | None:
-    """Acknowledge an alert the caller's site owns (API and pages); None when it is not theirs."""
-    if not row_id_in_range(alert_id):
-        return None
-    found = session.execute(
-        select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk).where(Alert.pk == alert_id)
-        .with_for_update(of=Alert)
-    ).first()
-    if found is None or not caller.sees_site(found[0].site):
-        return None
-    alert, pid = found
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = now
-        alert.acknowledged_by = caller.name
-    audit.record(session, caller.name, "ack", f"Alert/{alert.pk}", now)
-    return alert, pid
+    return alerts.list_alerts(caller, rt.uow(), clock=rt.clock, after=after, limit=limit)
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert")
 def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        found = ack_alert(uow.session, caller, alert_id, rt.clock.now())
-        if found is None:
-            raise HTTPException(404, f"no alert {alert_id} for this site")
-        body = _alert_json(*found)
-        uow.commit()
-    return body
+    try:
+        return alerts.acknowledge_alert(AcknowledgeAlert(alert_id, caller), rt.uow(), clock=rt.clock)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/healthz", tags=["service"], summary="200 when the database and the broker answer")
@@ -280,4 +217,4 @@ def healthz(request: Request, response: Response):
     return {"status": "ok" if healthy else "unavailable", **checks}
 
 
-__all__ = ["router", "BUNDLE_TYPES", "Registration", "Subject"]
+__all__ = ["record", "router"]

@@ -26,7 +26,7 @@ def create_app(rt=None) -> FastAPI:
     from web import api, deliveries, operations, pages
 
     if rt is None:
-        from workers.runtime import runtime
+        from bootstrap import runtime
 
         rt = runtime()
     app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION)

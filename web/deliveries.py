@@ -7,13 +7,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from service.commands import RetryDelivery
+from service.deliveries import retry_delivery as retry
+from service.errors import Conflict, NotFound
 from store import deliveries
 from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
 from web.outcomes import row_id_in_range
-from workers.app import DELIVER
-from workers.tasks import send_best_effort
 
 router = APIRouter(tags=["deliveries"])
 
@@ -71,20 +72,13 @@ def list_deliveries(request: Request,
 @router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts")
 def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        found = deliveries.find(uow.session, delivery_id) if row_id_in_range(delivery_id) else None
-        if found is None or not caller.sees_site(found[1].site):
-            raise HTTPException(404, f"no delivery {delivery_id} for this site")
-        if not deliveries.retry(uow.session, delivery_id, rt.clock.now()):
-            raise HTTPException(409, f"delivery {delivery_id} is {found[0].status}; only a failed one is retried")
-        body = _delivery_json(*found)
-        uow.on_commit(lambda: _enqueue(rt, found[0].alert_pk))
-        uow.commit()
-    return body
-
-
-def _enqueue(rt, alert_pk: int) -> None:
-    send_best_effort(rt.celery, DELIVER, [alert_pk])
+    try:
+        found = retry(RetryDelivery(delivery_id, caller), rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _delivery_json(*found)
 
 
 @router.post("/subscriptions", status_code=201,

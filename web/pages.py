@@ -1,16 +1,15 @@
 """The coordinators' and investigators' pages under /ui: worklist, patient, alerts, audit.
 
-Pages read what the API reads and write only through the API's path: an attestation or a consent
-decision becomes a FHIR resource, validated by the ingest code and stored as a message, so the patient
-is re-evaluated by a worker exactly as after a lab result. Only screening ids are shown: never names,
-identifiers or birth dates.
+Pages read the store's read models (``store.views``) and act only through the service layer: an
+attestation or a consent decision is ``service.judgements``, which stores it as a FHIR message through
+the same path as a lab's, so the patient is re-evaluated by a worker exactly as after a lab result.
+Like the API, a page shows a child's screening only as it was stored (contract §5.1). Only screening
+ids are shown: never names, identifiers or birth dates.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,20 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from sqlalchemy import func, select
 
 from domain.criteria import CRITERIA
 from domain.identity import Refused
 from ingest.bounds import date_in_range
-from ingest.errors import InvalidInput
-from store import audit
-from store import screening as screenings
-from store.models import Alert, Patient, Screening
+from service import alerts, judgements, screenings
+from service.commands import AcknowledgeAlert, RecordAttestation, RecordConsentDecision, ScreenAsOf
+from service.errors import Invalid, NotFound
+from store import audit, views
+from store.models import Alert, Patient
 from store.tokens import Caller
 from web import worklist
-from web.api import ack_alert, store_and_enqueue
-from web.intake import resource_items
-from web.outcomes import FHIR_JSON
 from web.session import (
     COOKIE,
     LOGIN_COOKIE,
@@ -58,8 +54,6 @@ HERE = Path(__file__).parent
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
 ATTESTED = [c for c in CRITERIA if c.attested]
-CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
-CONSENT_DECISIONS = {"rejected": "refused", "inactive": "withdrawn"}
 NOTICES = {
     "attested": "Attestation recorded. The screening is recomputed in the background: reload in a moment.",
     "consent": "Consent decision recorded. Alerts for this child stop once the screening is recomputed.",
@@ -90,18 +84,10 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 def _patient(session, caller: Caller, patient_id: str) -> Patient:
-    row = session.scalar(select(Patient).where(Patient.id == patient_id, Patient.registered.is_(True)))
-    if row is None or not caller.sees_site(row.site):
+    row = views.visible_patient(session, caller, patient_id)
+    if row is None:
         raise PageError(404, f"No patient {patient_id} for this site.")
     return row
-
-
-def _now_local(rt) -> datetime:
-    """Now, at the sites' offset, on the screening day: a rehearsal fixing MYOCIT_TODAY dates an
-    attestation on that day, so it is neither in the future nor stale for the screening it settles."""
-    now = rt.clock.now().astimezone(ZoneInfo(rt.settings.timezone))
-    day = rt.clock.today()
-    return now.replace(year=day.year, month=day.month, day=day.day, microsecond=0)
 
 
 # --- signing in -------------------------------------------------------------------------------------
@@ -184,17 +170,10 @@ def logout(request: Request, csrf: str = Form(""), caller: Caller = Depends(role
 @router.get("")
 def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES))):
     rt = request.app.state.rt
-    latest = (select(Screening.patient_pk, func.max(Screening.pk).label("pk"))
-              .group_by(Screening.patient_pk).subquery())
-    query = (select(Patient, Screening)
-             .outerjoin(latest, latest.c.patient_pk == Patient.pk)
-             .outerjoin(Screening, Screening.pk == latest.c.pk)
-             .where(Patient.registered.is_(True)))
-    if caller.role != "admin":
-        query = query.where(Patient.site.in_(sorted(caller.sites)))
     groups: dict[str, list[dict]] = {status: [] for status in (*worklist.STATUSES, "pending")}
     with rt.uow() as uow:
-        for patient, screening in uow.session.execute(query.order_by(Patient.id)).all():
+        for entry in views.worklist(uow.session, caller):
+            patient, screening = entry.patient, entry.screening
             if screening is None:
                 groups["pending"].append({"id": patient.id, "site": patient.site})
                 continue
@@ -209,13 +188,11 @@ def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES)))
                 "todos": worklist.todos(result),
                 "blocking": worklist.blocking(result),
                 "stopped": patient.alerts_stopped_at is not None,
+                "pending": views.is_pending(patient),
             })
         audit.record(uow.session, caller.name, "view-worklist", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
     return _render(request, "worklist.html", groups=groups, today=rt.clock.today())
-
-
-# --- patient ----------------------------------------------------------------------------------------
 
 
 @router.get("/patients/{patient_id}")
@@ -230,24 +207,24 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
             problem = "That is not a date: use YYYY-MM-DD."
         if planned is not None and not date_in_range(planned):
             planned, problem = None, "Choose a date between 1900-01-01 and 2200-12-31."
+    if planned is not None:
+        try:
+            result = screenings.screen_as_of(ScreenAsOf(patient_id, caller, planned), rt.uow(), protocol=rt.protocol,
+                                             clock=rt.clock)
+        except NotFound as exc:
+            raise PageError(404, f"No patient {patient_id} for this site.") from exc
     with rt.uow() as uow:
         row = _patient(uow.session, caller, patient_id)
-        history = uow.session.execute(
-            select(Screening.created_at, Screening.as_of, Screening.status, Screening.trigger)
-            .where(Screening.patient_pk == row.pk).order_by(Screening.pk)
-        ).all()
-        alerts = list(uow.session.scalars(
-            select(Alert).where(Alert.patient_pk == row.pk).order_by(Alert.pk)))
-        if planned is not None:
-            result = screenings.compute(uow.session, row, rt.protocol, planned).to_json()
-        else:
-            stored = uow.session.scalar(select(Screening).where(Screening.patient_pk == row.pk)
-                                        .order_by(Screening.pk.desc()).limit(1))
+        history = views.screening_history(uow.session, row)
+        alerts = views.alerts_of_patient(uow.session, row)
+        stored = views.latest_screening(uow.session, row)
+        if planned is None:
             result = stored.result if stored is not None else None
         events = _timeline(history, alerts, row.alerts_stopped_at)
         audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
         uow.commit()
         patient = {"id": row.id, "site": row.site, "stopped": row.alerts_stopped_at,
+                   "pending": views.is_pending(row), "screened_at": stored.screened_at if stored else None,
                    "age": worklist.age(row.birth_date, planned or row.as_of or rt.clock.today())}
     verdicts = {c["id"]: c["verdict"] for c in (result or {}).get("criteria", [])}
     return _render(
@@ -274,15 +251,16 @@ def _timeline(history, alerts: list[Alert], stopped_at: datetime | None) -> list
     return sorted(events, key=lambda e: e.at, reverse=True)
 
 
-def _record(request: Request, caller: Caller, patient_id: str, resource: dict, action: str) -> None:
-    """Validate ``resource`` as the ingest path does and store it as a message from this caller, under
-    the same identity and authority checks as the API (contract §13)."""
-    raw = json.dumps(resource, ensure_ascii=False)
+def _judged(request: Request, handler, command) -> None:
+    """Record what the form says through its use case (``service.judgements``), under the same
+    identity and authority checks as the API (contract §13)."""
+    rt = request.app.state.rt
     try:
-        items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"], request.app.state.rt.clock.today())
-        store_and_enqueue(request, channel="ui", content_type=FHIR_JSON, body=raw, caller=caller, items=items,
-                          audited=(action, f"Patient/{patient_id}"))
-    except InvalidInput as exc:
+        handler(command, rt.uow(), clock=rt.clock, dispatch=rt.dispatch, protocol=rt.protocol,
+                timezone=rt.settings.timezone)
+    except NotFound as exc:
+        raise PageError(404, str(exc)) from exc
+    except Invalid as exc:
         raise PageError(400, f"The form could not be recorded: {exc}") from exc
     except Refused as exc:
         raise PageError(exc.refusal.http_status, f"The form could not be recorded: {exc.refusal.explanation}.") \
@@ -294,28 +272,8 @@ def attest(request: Request, patient_id: str, criterion: str = Form(""), verdict
            justification: str = Form(""), csrf: str = Form(""),
            caller: Caller = Depends(role("investigator", admin=False))):
     check_csrf(request, csrf)
-    rt = request.app.state.rt
-    with rt.uow() as uow:
-        _patient(uow.session, caller, patient_id)
-    if criterion not in {c.id for c in ATTESTED}:
-        raise PageError(400, "Choose one of the criteria that need an investigator's attestation.")
-    if verdict not in ("pass", "fail"):
-        raise PageError(400, "Choose whether the criterion is met (pass) or not met (fail).")
-    justification = justification.strip()
-    if not justification or len(justification) > 2000:
-        raise PageError(400, "Give a justification (up to 2000 characters).")
-    observation = {
-        "resourceType": "Observation",
-        "id": f"attestation-{uuid.uuid4().hex}",
-        "status": "final",
-        "code": {"coding": [{"system": "urn:myocit:criterion", "code": criterion}]},
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "effectiveDateTime": _now_local(rt).isoformat(),
-        "performer": [{"display": caller.name}],
-        "valueCodeableConcept": {"coding": [{"system": "urn:myocit:verdict", "code": verdict}]},
-        "note": [{"text": justification}],
-    }
-    _record(request, caller, patient_id, observation, "attest")
+    _judged(request, judgements.record_attestation,
+            RecordAttestation(patient_id, criterion, verdict, justification, caller))
     return _see_other(f"/ui/patients/{patient_id}?done=attested")
 
 
@@ -323,21 +281,7 @@ def attest(request: Request, patient_id: str, criterion: str = Form(""), verdict
 def consent(request: Request, patient_id: str, decision: str = Form(""), csrf: str = Form(""),
             caller: Caller = Depends(role("coordinator", "investigator"))):
     check_csrf(request, csrf)
-    rt = request.app.state.rt
-    with rt.uow() as uow:
-        _patient(uow.session, caller, patient_id)
-    if decision not in CONSENT_DECISIONS:
-        raise PageError(400, "Choose whether consent was refused or withdrawn.")
-    resource = {
-        "resourceType": "Consent",
-        "id": f"consent-{uuid.uuid4().hex}",
-        "status": decision,
-        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "research"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "57016-8"}]}],
-        "patient": {"reference": f"Patient/{patient_id}"},
-        "dateTime": _now_local(rt).isoformat(),
-    }
-    _record(request, caller, patient_id, resource, "consent")
+    _judged(request, judgements.record_consent_decision, RecordConsentDecision(patient_id, decision, caller))
     return _see_other(f"/ui/patients/{patient_id}?done=consent")
 
 
@@ -347,11 +291,8 @@ def consent(request: Request, patient_id: str, decision: str = Form(""), csrf: s
 @router.get("/alerts")
 def alerts_page(request: Request, caller: Caller = Depends(role("coordinator"))):
     rt = request.app.state.rt
-    query = select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk)
-    if caller.role != "admin":
-        query = query.where(Alert.site.in_(sorted(caller.sites)))
     with rt.uow() as uow:
-        rows = uow.session.execute(query.order_by(Alert.pk.desc()).limit(500)).all()
+        rows = views.alerts_for(uow.session, caller, limit=500, newest_first=True)
         audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
         open_alerts = [(a, pid) for a, pid in rows if a.acknowledged_at is None]
@@ -364,10 +305,10 @@ def acknowledge(request: Request, alert_id: int, csrf: str = Form(""),
                 caller: Caller = Depends(role("coordinator"))):
     check_csrf(request, csrf)
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        if ack_alert(uow.session, caller, alert_id, rt.clock.now()) is None:
-            raise PageError(404, f"No alert {alert_id} for this site.")
-        uow.commit()
+    try:
+        alerts.acknowledge_alert(AcknowledgeAlert(alert_id, caller), rt.uow(), clock=rt.clock)
+    except NotFound as exc:
+        raise PageError(404, f"No alert {alert_id} for this site.") from exc
     return _see_other("/ui/alerts?done=acknowledged")
 
 

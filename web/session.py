@@ -9,7 +9,6 @@ from the same address (contract §13).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -18,9 +17,8 @@ from datetime import datetime, timedelta
 
 from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import select, update
-
-from store.models import ApiToken, UiSession
+from store import ui_sessions
+from store.models import ApiToken
 from store.tokens import Caller, caller_of, live_token, token_hash
 
 COOKIE = "myocit_session"
@@ -101,22 +99,17 @@ def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _id_hash(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
-
-
 def start_session(request: Request, session, token: ApiToken, now: datetime) -> str:
     """Store a new session for ``token``; the cookie value that carries it."""
     session_id = secrets.token_urlsafe(32)
-    session.add(UiSession(id_hash=_id_hash(session_id), token_pk=token.pk, created_at=now))
+    ui_sessions.start(session, session_id, token, now)
     return _signer(request, "session").dumps({"s": session_id, "c": new_csrf()})
 
 
 def end_session(request: Request, session, now: datetime) -> None:
     session_id = getattr(request.state, "session_id", None)
     if session_id:
-        session.execute(update(UiSession).where(UiSession.id_hash == _id_hash(session_id),
-                                                UiSession.ended_at.is_(None)).values(ended_at=now))
+        ui_sessions.end(session, session_id, now)
 
 
 def login_value(request: Request, csrf: str) -> str:
@@ -137,13 +130,6 @@ def page_token(session, token: str) -> ApiToken | None:
     return live_token(session, token_hash(token)) if token.strip() else None
 
 
-_LIVE_SESSION = (
-    select(ApiToken)
-    .join(UiSession, UiSession.token_pk == ApiToken.pk)
-    .where(UiSession.ended_at.is_(None), ApiToken.revoked_at.is_(None))
-)
-
-
 def signed_in(request: Request) -> Caller | None:
     """The caller behind the session cookie, if its session is live and its token may use the pages."""
     payload = _signer(request, "session").loads(request.cookies.get(COOKIE), MAX_AGE)
@@ -152,8 +138,7 @@ def signed_in(request: Request) -> Caller | None:
     rt = request.app.state.rt
     oldest = rt.clock.now() - timedelta(seconds=MAX_AGE)
     with rt.uow() as uow:
-        row = uow.session.scalar(_LIVE_SESSION.where(UiSession.id_hash == _id_hash(payload["s"]),
-                                                     UiSession.created_at > oldest))
+        row = ui_sessions.live_token(uow.session, payload["s"], oldest)
         caller = caller_of(row) if row is not None else None
     if caller is None or caller.role not in PAGE_ROLES:
         return None

@@ -1,7 +1,8 @@
-"""Thin tasks: receive ids, open a unit of work, call the store and domain, commit, then emit.
+"""Thin tasks: receive ids, build a command, call its handler in ``service``, which opens the unit of
+work, calls the domain, commits and emits.
 
-Each is idempotent (a re-run after a crash or a duplicate delivery changes nothing more), and each
-docstring says why.
+Each is idempotent (a re-run after a crash or a duplicate delivery changes nothing more); the
+handler's docstring says why.
 """
 
 from __future__ import annotations
@@ -12,29 +13,12 @@ from datetime import date, timedelta
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from delivery.channels import attempt
-from delivery.messages import AlertContent
-from store import deliveries, screening
-from workers.app import DELIVER, EVALUATE, RESCREEN_DUE, SWEEP
-from workers.runtime import runtime
+from bootstrap import runtime
+from bootstrap.celery_app import DELIVER, EVALUATE, RESCREEN_DUE, SWEEP
+from service import deliveries, evaluation, schedule
+from service.commands import EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SweepStalledWork
 
 log = logging.getLogger("myocit.workers")
-
-
-def send_best_effort(celery, name: str, args: list) -> None:
-    """Send a task once the caller's transaction has committed. If the broker is down the work is
-    not lost: it is stored, and the sweeper re-sends it from the database."""
-    try:
-        celery.send_task(name, args=args)
-    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
-        log.warning("enqueue of %s failed (%s); the sweeper will re-send", name, type(exc).__name__)
-
-
-def enqueue_evaluations(patient_pks: list[int], as_of: str | None = None) -> None:
-    celery = runtime().celery
-    for pk in patient_pks:
-        celery.send_task(EVALUATE, args=[pk], kwargs={"as_of": as_of} if as_of else {})
-
 
 # A database that is restarting or unreachable is worth retrying with backoff; anything else is a bug
 # to surface, not to repeat (the sweeper re-sends pending work in any case).
@@ -44,25 +28,17 @@ TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 2, "retry_ba
 
 @shared_task(bind=True, name=EVALUATE, acks_late=True, **TRANSIENT)
 def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | None:
-    """Evaluate everything pending for one patient.
+    """Evaluate everything pending for one patient (``service.evaluation.evaluate_patient``).
 
-    Idempotent: it works only while ``pending_seq`` is ahead of ``evaluated_seq`` and closes that gap
-    in the same transaction as the result, so a second delivery finds nothing pending. An evaluation
-    that fails for another reason than the database is retried with backoff a bounded number of times,
-    then the patient is marked failed (contract §13) until new data arrives.
+    An evaluation that fails for another reason than the database is retried with backoff a bounded
+    number of times, then the patient is marked failed (contract §13) until new data arrives.
     """
     rt = runtime()
     day = date.fromisoformat(as_of) if as_of else rt.clock.today()
+    command = EvaluatePatient(patient_pk, day, "schedule" if as_of else "data")
     try:
-        with rt.uow() as uow:
-            done = screening.evaluate_patient(
-                uow.session, patient_pk, protocol=rt.protocol, as_of=day, now=rt.clock.now(),
-                trigger="schedule" if as_of else "data",
-            )
-            if done.alert_pk is not None:
-                alert_pk = done.alert_pk
-                uow.on_commit(lambda: rt.celery.send_task(DELIVER, args=[alert_pk]))
-            uow.commit()
+        done = evaluation.evaluate_patient(command, rt.uow(), protocol=rt.protocol, clock=rt.clock,
+                                           dispatch=rt.dispatch)
     except OperationalError:
         raise
     except Exception as exc:  # noqa: BLE001 - any other error is bounded here, never retried for ever
@@ -84,87 +60,27 @@ def _failed(task, rt, patient_pk: int, exc: Exception) -> None:
     # The error's kind only: its message or traceback may quote patient data.
     log.error("evaluation of patient pk=%s failed for good (%s) after %d attempts; marked failed until new "
               "data arrives", patient_pk, kind, attempt)
-    with rt.uow() as uow:
-        screening.mark_failed(uow.session, patient_pk, kind, rt.clock.now())
-        uow.commit()
+    evaluation.mark_evaluation_failed(MarkEvaluationFailed(patient_pk, kind), rt.uow(), clock=rt.clock)
 
 
 @shared_task(name=RESCREEN_DUE, **TRANSIENT)
 def rescreen_due(today: str | None = None) -> int:
-    """Mark and enqueue the patients whose ``next_review_at`` has come (and any missed while down).
-
-    Idempotent: marking clears ``next_review_at`` in the same transaction, so a second run finds
-    nobody new; evaluation sets the next date.
-    """
+    """Re-screen the children whose next review date has come (``service.schedule.rescreen_due``)."""
     rt = runtime()
     day = date.fromisoformat(today) if today else rt.clock.today()
-    total = 0
-    while True:
-        with rt.uow() as uow:
-            due = screening.due_for_review(uow.session, day)
-            screening.mark_for_review(uow.session, due, rt.clock.now())
-            uow.on_commit(lambda due=due: enqueue_evaluations(due, day.isoformat()))
-            uow.commit()
-        total += len(due)
-        if len(due) < 1000:
-            break
-    if total:
-        log.info("re-screening %d patients due on or before %s", total, day.isoformat())
-    return total
+    return schedule.rescreen_due(RescreenDue(day), rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
 
 
 @shared_task(name=SWEEP, **TRANSIENT)
 def sweep() -> dict:
-    """Re-send work that was stored but never finished: pending patients, undelivered alerts, and
-    deliveries whose next attempt has come.
-
-    Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
-    """
-
+    """Re-send work stored but never finished (``service.schedule.sweep``)."""
     rt = runtime()
-    now = rt.clock.now()
-    older = now - timedelta(seconds=rt.settings.sweep_after_seconds)
-    with rt.uow() as uow:
-        pks = screening.stalled(uow.session, older)
-        screening.touch_enqueued(uow.session, pks, now)
-        alerts = [o.payload.get("alert") for o in screening.undispatched(uow.session, older)
-                  if o.topic == "alert.created"]
-        retries = [a for a in deliveries.requeue_due(uow.session, now, older) if a not in alerts]
-        uow.on_commit(lambda: enqueue_evaluations(pks))
-        uow.on_commit(lambda: [rt.celery.send_task(DELIVER, args=[a]) for a in alerts + retries if a])
-        uow.commit()
-    if pks or alerts or retries:
-        log.info("sweep re-sent %d evaluations, %d alert deliveries and %d delivery retries",
-                 len(pks), len(alerts), len(retries))
-    return {"evaluations": len(pks), "alerts": len(alerts), "retries": len(retries)}
+    older = rt.clock.now() - timedelta(seconds=rt.settings.sweep_after_seconds)
+    return schedule.sweep(SweepStalledWork(older), rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
 
 
 @shared_task(name=DELIVER, acks_late=True, **TRANSIENT)
 def deliver_alert(alert_pk: int) -> int:
-    """Plan an alert's deliveries (one per active subscription of its site), then send each one due.
-
-    Idempotent: planning inserts only the missing (alert, subscription) rows and marks the outbox event
-    dispatched in the same transaction. Each delivery is then sent in its own transaction, under its
-    row lock, and only while it is still 'pending': a second run, or a second worker, never re-sends a
-    row marked sent. A crash after the channel accepted a message but before the commit leaves the row
-    pending, so it is sent once more: at-least-once to the channel (receivers can drop repeats by the
-    alert id), exactly-once per row otherwise.
-    """
-    from store.delivery_state import mark_dispatched
-
+    """Deliver an alert to its site's subscriptions (``service.deliveries.deliver_alert``)."""
     rt = runtime()
-    with rt.uow() as uow:
-        deliveries.plan_deliveries(uow.session, alert_pk, rt.clock.now())
-        mark_dispatched(uow.session, alert_pk, rt.clock.now())
-        due = deliveries.due(uow.session, rt.clock.now(), alert_pk=alert_pk)
-        uow.commit()
-    sent = 0
-    for delivery_pk in due:
-        with rt.uow() as uow:
-            job = deliveries.claim(uow.session, delivery_pk, rt.clock.now())
-            if job is not None:
-                error = attempt(job.channel, job.target, job.secret, AlertContent(**job.alert),
-                                settings=rt.settings, now=rt.clock.now())
-                sent += deliveries.record_attempt(uow.session, delivery_pk, rt.clock.now(), error) == "sent"
-            uow.commit()
-    return sent
+    return deliveries.deliver_alert(PlanDeliveries(alert_pk), rt.uow(), clock=rt.clock, settings=rt.settings)

@@ -42,12 +42,14 @@ class Boom(RuntimeError):
 
 
 def test_an_evaluation_that_keeps_failing_marks_the_patient_failed_until_new_data(client, tokens, rt, monkeypatch):
-    real = screening.evaluate_patient
+    from service import evaluation
 
-    def failing(session, patient_pk, **kwargs):
+    real = evaluation.evaluate
+
+    def failing(record, protocol, as_of):
         raise Boom("the message of this error may quote patient data")
 
-    monkeypatch.setattr(screening, "evaluate_patient", failing)
+    monkeypatch.setattr(evaluation, "evaluate", failing)
     _post_patient(client, tokens, "stuck")
     _post_patient(client, tokens, "fine")
     run_pending(rt)
@@ -60,7 +62,7 @@ def test_an_evaluation_that_keeps_failing_marks_the_patient_failed_until_new_dat
     with rt.uow() as uow:
         assert screening.stalled(uow.session, datetime.now(timezone.utc) + timedelta(days=1)) == []
     # New data for one child: its evaluation is sent at once and, the bug fixed, succeeds.
-    monkeypatch.setattr(screening, "evaluate_patient", real)
+    monkeypatch.setattr(evaluation, "evaluate", real)
     obs = quantity("stuck", "26499-4", 2.0, "10*9/L", "2026-11-30")
     assert client.post("/fhir/Observation", json=obs, headers=tokens["lab"]).status_code == 202
     run_pending(rt)

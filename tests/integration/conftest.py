@@ -16,7 +16,7 @@ from config.settings import Settings
 from store.migrate import upgrade
 from tests import services
 from tests.processes import free_port
-from workers.runtime import Runtime, install
+from bootstrap import Runtime, install
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]

@@ -51,7 +51,7 @@ def _settled(rt) -> bool:
 
 def _status(client, base, headers, pid):
     """The stored status (GET computes one when nothing is stored yet, so check the store first)."""
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     with runtime().uow() as uow:
         stored = uow.session.scalar(select(Patient.status).where(Patient.id == pid))

@@ -6,6 +6,7 @@ other HL7 v2 messages an AR. Nothing is skipped: a missing corpus is a failure."
 from __future__ import annotations
 
 from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from domain.record import current_facts
 from ingest import fhir, hl7v2
 from ingest.errors import InvalidHl7
 
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 FHIR_DIRS = ("fhir-r4-spec", "fhir-r4-uscore", "synthea")
 
@@ -103,13 +105,13 @@ def test_every_hl7v2_file_gives_results_or_an_ack(path):
             hl7v2.extract_oru(raw, revision=1)
         expected = ("AR", 200) if path.name in NOT_ORU else REFUSED_ORU[path.name]
         assert (caught.value.ack_code, caught.value.error_code) == expected
-        ack = hl7v2.ack_error(raw, caught.value)
+        ack = hl7v2.ack_error(raw, caught.value, now=NOW)
         assert ack.split("\r")[1].startswith(f"MSA|{expected[0]}|")
         return
     out = hl7v2.extract_oru(raw, revision=1)
     assert out.control_id and out.subject.value
     assert out.facts and all(isinstance(f, LabResult) for f in out.facts)
-    assert hl7v2.ack(hl7v2.parse_message(raw), "AA").split("\r")[1].startswith(f"MSA|AA|{out.control_id}")
+    assert hl7v2.ack(hl7v2.parse_message(raw), "AA", now=NOW).split("\r")[1].startswith(f"MSA|AA|{out.control_id}")
 
 
 def hl7_facts(name: str, revision: int) -> list:

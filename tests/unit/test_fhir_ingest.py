@@ -298,10 +298,14 @@ class TestLabResults:
         assert component.quantity == Quantity(60, "mL/min/{1.73_m2}", ">")
 
     def test_a_code_no_criterion_uses_is_kept_with_a_warning(self):
-        out = fhir.extract(fhir.read_resource(observation(code={"coding": [{"system": LOINC, "code": "1234-5"}]},
-                                                          valueQuantity={"value": 1})))
+        from config.protocol_files import load_protocol
+
+        resource = fhir.read_resource(observation(code={"coding": [{"system": LOINC, "code": "1234-5"}]},
+                                                  valueQuantity={"value": 1}))
+        out = fhir.extract(resource, protocol=load_protocol())
         assert out.facts[0].codes == (Code("loinc", "1234-5"),)
         assert out.warnings == ["Observation/obs-1: loinc 1234-5 is not used by any criterion"]
+        assert fhir.extract(resource).warnings == []  # the protocol in force is given, never loaded here
 
     def test_pregnancy_status_is_a_result_with_a_snomed_answer(self):
         data = observation(code={"coding": [{"system": LOINC, "code": "82810-3"}]},

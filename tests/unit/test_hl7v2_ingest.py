@@ -233,7 +233,7 @@ class TestAck:
 
     def test_the_ack_code_is_checked(self):
         with pytest.raises(ValueError):
-            hl7v2.ack(None, "OK")
+            hl7v2.ack(None, "OK", now=datetime(2026, 12, 1, tzinfo=UTC))
 
 
 @settings(max_examples=200, deadline=None)
@@ -245,4 +245,4 @@ def test_any_text_after_msh_is_either_read_or_refused_with_an_ack(parts):
         hl7v2.extract_oru(text, revision=1)
     except InvalidHl7 as error:
         assert error.ack_code in ("AE", "AR")
-        hl7v2.ack_error(text, error)
+        hl7v2.ack_error(text, error, now=datetime(2026, 12, 1, tzinfo=UTC))

@@ -12,7 +12,7 @@ from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_r
 from tests.inprocess import bearer, key_of, make_tokens, post_record, run_pending
 from tests.inprocess import make_runtime as make_inprocess_runtime
 from web.app import create_app
-from workers.runtime import Runtime
+from bootstrap import Runtime
 
 DAY = date(2026, 12, 1)
 def make_runtime(home) -> Runtime:

@@ -1,5 +1,7 @@
-"""What a process needs to do work: settings, database, protocol, clock, Celery. Built on first use
-in each process (never at import), and rebuilt after a fork so no connection crosses processes."""
+"""The one bootstrap of every entry point (API, worker, scheduler, command line): settings, clock,
+database, protocol, Celery and the dispatcher of tasks, wired once. Built on first use in each process
+(never at import), and rebuilt after a fork so no connection crosses processes. Tests build their own
+``Runtime`` (a fixed clock, a collecting dispatcher) and ``install`` it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from celery import Celery
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bootstrap.celery_app import create_celery
+from bootstrap.dispatch import CeleryDispatcher
 from config.clock import Clock
 from config.protocol_files import load_protocol
 from config.settings import Settings, get_settings
@@ -44,9 +48,12 @@ class Runtime:
 
     @cached_property
     def celery(self) -> Celery:
-        from workers.app import create_celery
-
         return create_celery(self.settings)
+
+    @cached_property
+    def dispatch(self) -> CeleryDispatcher:
+        """How handlers send work to the workers, once their transaction has committed."""
+        return CeleryDispatcher(lambda: self.celery)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

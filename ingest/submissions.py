@@ -1,4 +1,5 @@
-"""From a request body to the store's items: validation first, so nothing invalid is half-stored.
+"""From a submitted body (FHIR Bundle, one FHIR resource, HL7 v2) to the store's items: validation
+first, so nothing invalid is half-stored.
 
 Every intake path (FHIR Bundle, one FHIR resource, HL7 v2, the pages' forms) comes through here, so
 the bounds of contract §13 hold on each of them.
@@ -12,7 +13,7 @@ from datetime import date
 from ingest import fhir, hl7v2
 from ingest.bounds import MAX_ID, MAX_IDENTIFIER, MAX_SOURCE, out_of_range_dates
 from ingest.errors import InvalidHl7, InvalidInput
-from store.intake import Item, Registration, Subject
+from ingest.items import Item, Registration, Subject
 
 BUNDLE_TYPES = ("batch", "transaction", "collection")
 
@@ -93,7 +94,7 @@ def _checked(extracted, where: str, received_on: date) -> Item:
     return to_item(extracted)
 
 
-def bundle_items(raw: bytes, received_on: date) -> ParsedBundle:
+def bundle_items(raw: bytes, received_on: date, protocol=None) -> ParsedBundle:
     data = fhir.parse_json(raw)
     if data.get("resourceType") != "Bundle":
         raise InvalidInput("expected a Bundle", code="structure", location="resourceType")
@@ -106,7 +107,7 @@ def bundle_items(raw: bytes, received_on: date) -> ParsedBundle:
         raise InvalidInput("Bundle.entry must be a list", code="structure", location="Bundle.entry")
     parsed = ParsedBundle(kind)
     try:
-        extracted = fhir.extract_bundle(fhir.read_bundle(data))
+        extracted = fhir.extract_bundle(fhir.read_bundle(data), protocol=protocol)
         parsed.entries = [EntryOutcome("202 Accepted") for _ in entries]
     except InvalidInput:
         # A transaction (or collection) is all-or-nothing; a batch is judged entry by entry, which
@@ -122,7 +123,7 @@ def bundle_items(raw: bytes, received_on: date) -> ParsedBundle:
                 continue
             valid.append(entry)
             parsed.entries.append(EntryOutcome("202 Accepted"))
-        extracted = fhir.extract_bundle(fhir.read_bundle({**data, "entry": valid}))
+        extracted = fhir.extract_bundle(fhir.read_bundle({**data, "entry": valid}), protocol=protocol)
     accepted = [e for e in parsed.entries if e.problem is None]
     for outcome, item in zip(accepted, extracted):
         outcome.location = item.source
@@ -139,7 +140,7 @@ def bundle_items(raw: bytes, received_on: date) -> ParsedBundle:
     return parsed
 
 
-def resource_items(raw: bytes, resource_type: str, received_on: date) -> tuple[list[Item], str]:
+def resource_items(raw: bytes, resource_type: str, received_on: date, protocol=None) -> tuple[list[Item], str]:
     data = fhir.parse_json(raw)
     if data.get("resourceType") != resource_type:
         raise InvalidInput("the body's resourceType is not the one the URL names", code="invalid",
@@ -147,7 +148,7 @@ def resource_items(raw: bytes, resource_type: str, received_on: date) -> tuple[l
     if resource_type == "Bundle":
         raise InvalidInput("post Bundles to /fhir", code="not-supported", location="resourceType")
     model = fhir.read_resource(data)
-    extracted = fhir.extract(model)
+    extracted = fhir.extract(model, protocol=protocol)
     return [_checked(extracted, resource_type, received_on)], extracted.source
 
 

@@ -42,6 +42,6 @@ def create_celery(settings: Settings) -> Celery:
 
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_) -> None:
-    from workers.runtime import runtime
+    from bootstrap import runtime
 
     runtime().dispose()

@@ -1,0 +1,56 @@
+"""When a screening raises an alert (contract §5): "An alert is raised when a patient's overall status
+changes, once per change." Decided here, from the stored status before and the new screening; the
+service layer stores what this returns.
+
+- The first screening of a child raises none: there is no status it changed from.
+- A refused or withdrawn consent (INC-CONSENT fails) ends the child's screening for the site: alerts
+  stop from that screening on, including the status change the refusal itself causes, and never
+  restart by themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.verdicts import Screening, Verdict
+
+CONSENT = "INC-CONSENT"
+
+
+@dataclass(frozen=True)
+class EligibilityChanged:
+    """The child's overall status changed: one alert, naming the criteria whose verdict changed."""
+
+    from_status: str
+    to_status: str
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlertsStopped:
+    """Consent was refused or withdrawn: no alert for this child from here on."""
+
+
+Event = EligibilityChanged | AlertsStopped
+
+
+def status_changed(stored_status: str | None, screening: Screening) -> bool:
+    """Whether the stored status changed (the service reads the previous verdicts only then)."""
+    return stored_status is not None and stored_status != screening.status.value
+
+
+def decide(stored_status: str | None, alerts_stopped: bool, screening: Screening,
+           previous_verdicts: Mapping[str, str] | None = None) -> list[Event]:
+    """The events a newly stored ``screening`` raises. ``stored_status``: the status stored before it
+    (None for a first screening); ``previous_verdicts``: the verdict of each criterion in that stored
+    screening, by id (needed when the status changed)."""
+    if alerts_stopped:
+        return []
+    if screening.verdicts().get(CONSENT) is Verdict.FAIL:
+        return [AlertsStopped()]
+    if not status_changed(stored_status, screening):
+        return []
+    before = previous_verdicts or {}
+    changed = tuple(c.id for c in screening.criteria if before.get(c.id) != c.verdict.value)
+    return [EligibilityChanged(stored_status, screening.status.value, changed)]

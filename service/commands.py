@@ -1,0 +1,112 @@
+"""What the service can be asked to do. Each command names a use case in the imperative and carries
+ids and values, never ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ingest.items import Item
+from store.tokens import Caller
+
+
+@dataclass(frozen=True)
+class RecordMessage:
+    """Keep an inbound message and what it says, for the patients its sender may speak for."""
+
+    channel: str
+    content_type: str
+    body: str
+    sender: Caller
+    items: list[Item]
+    control_id: str | None = None
+    atomic: bool = True
+    """A transaction, one resource, an HL7 message: refused whole. A batch: judged entry by entry."""
+    audited: tuple[str, str] | None = None
+    """An (action, target) the sender did through this message, kept with it."""
+
+
+@dataclass(frozen=True)
+class RecordAttestation:
+    """An investigator's judgement on one criterion of one child, with its justification."""
+
+    patient_id: str
+    criterion: str
+    verdict: str
+    justification: str
+    investigator: Caller
+
+
+@dataclass(frozen=True)
+class RecordConsentDecision:
+    """A coordinator's or investigator's record that consent was refused or withdrawn."""
+
+    patient_id: str
+    decision: str
+    recorder: Caller
+
+
+@dataclass(frozen=True)
+class EvaluatePatient:
+    """Screen a child on ``as_of`` with everything stored for it, if anything is pending."""
+
+    patient_pk: int
+    as_of: date
+    trigger: str = "data"
+
+
+@dataclass(frozen=True)
+class MarkEvaluationFailed:
+    """Evaluating a child failed for good: leave it until new data arrives."""
+
+    patient_pk: int
+    error_kind: str
+
+
+@dataclass(frozen=True)
+class ScreenAsOf:
+    """A screening for any date, from the stored facts, stored nowhere."""
+
+    patient_id: str
+    reader: Caller
+    as_of: date
+
+
+@dataclass(frozen=True)
+class AcknowledgeAlert:
+    alert_id: int
+    coordinator: Caller
+
+
+@dataclass(frozen=True)
+class PlanDeliveries:
+    """One delivery per active subscription of the alert's site; the due ones sent."""
+
+    alert_pk: int
+
+
+@dataclass(frozen=True)
+class RetryDelivery:
+    delivery_id: int
+    coordinator: Caller
+
+
+@dataclass(frozen=True)
+class RescreenDue:
+    """Re-screen the children whose next review date has come (and any missed while down)."""
+
+    today: date
+
+
+@dataclass(frozen=True)
+class SweepStalledWork:
+    """Re-send what was stored but never finished."""
+
+    older_than: datetime
+
+
+@dataclass(frozen=True)
+class MovePatient:
+    patient_id: str
+    site: str
+    actor: str

@@ -1,0 +1,58 @@
+"""Delivering an alert to its site's subscriptions, and sending a failed delivery again."""
+
+from __future__ import annotations
+
+from delivery.channels import attempt
+from delivery.messages import AlertContent
+from store import deliveries
+from store.delivery_state import mark_dispatched
+from store.uow import UnitOfWork
+from service.commands import PlanDeliveries, RetryDelivery
+from service.errors import Conflict, NotFound
+from service.ports import Clock, Dispatcher
+
+MAX_ROW_ID = 2**63 - 1
+
+
+def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, settings) -> int:
+    """Plan an alert's deliveries (one per active subscription of its site), then send each one due;
+    the number sent.
+
+    Idempotent: planning inserts only the missing (alert, subscription) rows and marks the outbox event
+    dispatched in the same transaction. Each delivery is then sent in its own transaction, under its
+    row lock, and only while it is still 'pending': a second run, or a second worker, never re-sends a
+    row marked sent. A crash after the channel accepted a message but before the commit leaves the row
+    pending, so it is sent once more: at-least-once to the channel (receivers can drop repeats by the
+    alert id), exactly-once per row otherwise.
+    """
+    with uow:
+        deliveries.plan_deliveries(uow.session, cmd.alert_pk, clock.now())
+        mark_dispatched(uow.session, cmd.alert_pk, clock.now())
+        due = deliveries.due(uow.session, clock.now(), alert_pk=cmd.alert_pk)
+        uow.commit()
+    sent = 0
+    for delivery_pk in due:
+        with uow:
+            job = deliveries.claim(uow.session, delivery_pk, clock.now())
+            if job is not None:
+                error = attempt(job.channel, job.target, job.secret, AlertContent(**job.alert),
+                                settings=settings, now=clock.now())
+                sent += deliveries.record_attempt(uow.session, delivery_pk, clock.now(), error) == "sent"
+            uow.commit()
+    return sent
+
+
+def retry_delivery(cmd: RetryDelivery, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher):
+    """A failed delivery of the caller's site, with fresh attempts; (delivery, subscription, patient id).
+
+    ``NotFound`` when it is not the caller's site's; ``Conflict`` unless it failed."""
+    with uow:
+        found = deliveries.find(uow.session, cmd.delivery_id) if 0 < cmd.delivery_id <= MAX_ROW_ID else None
+        if found is None or not cmd.coordinator.sees_site(found[1].site):
+            raise NotFound(f"no delivery {cmd.delivery_id} for this site")
+        if not deliveries.retry(uow.session, cmd.delivery_id, clock.now()):
+            raise Conflict(f"delivery {cmd.delivery_id} is {found[0].status}; only a failed one is retried")
+        alert_pk = found[0].alert_pk
+        uow.on_commit(lambda: dispatch.deliver([alert_pk]))
+        uow.commit()
+    return found

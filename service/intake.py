@@ -1,0 +1,30 @@
+"""Recording a message: every intake path (FHIR, HL7 v2, the pages' forms) ends here."""
+
+from __future__ import annotations
+
+from store import audit
+from store.intake import Stored, store_message
+from store.uow import UnitOfWork
+from service.commands import RecordMessage
+from service.ports import Clock, Dispatcher
+
+
+def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher) -> Stored:
+    """Check authority, store, audit, commit, then send the evaluations. Raises
+    ``domain.identity.Refused`` (nothing stored) when the command is atomic and an item is refused.
+
+    Idempotent: a body already stored is stored nothing more and names the earlier message.
+    """
+    with uow:
+        now = clock.now()
+        stored = store_message(uow.session, channel=cmd.channel, content_type=cmd.content_type, body=cmd.body,
+                               sender=cmd.sender, items=cmd.items, now=now, control_id=cmd.control_id,
+                               atomic=cmd.atomic)
+        if stored.duplicate_of is not None:
+            return stored
+        audit.record(uow.session, cmd.sender.name, "post", f"Message/{stored.message_pk}", now)
+        if cmd.audited is not None:
+            audit.record(uow.session, cmd.sender.name, cmd.audited[0], cmd.audited[1], now)
+        uow.on_commit(lambda: dispatch.evaluate(stored.enqueue))
+        uow.commit()
+    return stored

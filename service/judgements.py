@@ -1,0 +1,91 @@
+"""What people record on the pages: an investigator's attestation, a consent refusal or withdrawal.
+
+Each becomes a FHIR resource, validated by the same ingest code and stored through the same path as a
+lab's message (``service.intake``), under the same identity and authority checks (contract §13), so
+the child is re-evaluated by a worker exactly as after a lab result.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from zoneinfo import ZoneInfo
+
+from domain.criteria import CRITERIA
+from ingest.errors import InvalidInput
+from ingest.submissions import resource_items
+from store import views
+from service.commands import RecordAttestation, RecordConsentDecision, RecordMessage
+from service.errors import Invalid, NotFound
+from service.intake import record_message
+from store.intake import Stored
+
+ATTESTED = frozenset(c.id for c in CRITERIA if c.attested)
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_DECISIONS = {"rejected": "refused", "inactive": "withdrawn"}
+FHIR_JSON = "application/fhir+json"
+
+
+def _now_local(clock, timezone: str) -> str:
+    return clock.now().astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
+
+
+def _visible(uow, caller, patient_id: str) -> None:
+    with uow:
+        if views.visible_patient(uow.session, caller, patient_id) is None:
+            raise NotFound(f"No patient {patient_id} for this site.")
+
+
+def _record(resource: dict, caller, action: str, patient_id: str, *, uow, clock, dispatch, protocol) -> Stored:
+    raw = json.dumps(resource, ensure_ascii=False)
+    try:
+        items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"], clock.today(), protocol)
+    except InvalidInput as exc:
+        raise Invalid(str(exc)) from exc
+    command = RecordMessage(channel="ui", content_type=FHIR_JSON, body=raw, sender=caller, items=items,
+                            audited=(action, f"Patient/{patient_id}"))
+    return record_message(command, uow, clock=clock, dispatch=dispatch)
+
+
+def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol, timezone: str) -> Stored:
+    """Raises ``service.errors.NotFound`` for a child not of the investigator's sites, ``Invalid`` for
+    a form that does not say what the protocol needs."""
+    _visible(uow, cmd.investigator, cmd.patient_id)
+    if cmd.criterion not in ATTESTED:
+        raise Invalid("Choose one of the criteria that need an investigator's attestation.")
+    if cmd.verdict not in ("pass", "fail"):
+        raise Invalid("Choose whether the criterion is met (pass) or not met (fail).")
+    justification = cmd.justification.strip()
+    if not justification or len(justification) > 2000:
+        raise Invalid("Give a justification (up to 2000 characters).")
+    observation = {
+        "resourceType": "Observation",
+        "id": f"attestation-{uuid.uuid4().hex}",
+        "status": "final",
+        "code": {"coding": [{"system": "urn:myocit:criterion", "code": cmd.criterion}]},
+        "subject": {"reference": f"Patient/{cmd.patient_id}"},
+        "effectiveDateTime": _now_local(clock, timezone),
+        "performer": [{"display": cmd.investigator.name}],
+        "valueCodeableConcept": {"coding": [{"system": "urn:myocit:verdict", "code": cmd.verdict}]},
+        "note": [{"text": justification}],
+    }
+    return _record(observation, cmd.investigator, "attest", cmd.patient_id, uow=uow, clock=clock,
+                   dispatch=dispatch, protocol=protocol)
+
+
+def record_consent_decision(cmd: RecordConsentDecision, uow, *, clock, dispatch, protocol,
+                            timezone: str) -> Stored:
+    _visible(uow, cmd.recorder, cmd.patient_id)
+    if cmd.decision not in CONSENT_DECISIONS:
+        raise Invalid("Choose whether consent was refused or withdrawn.")
+    resource = {
+        "resourceType": "Consent",
+        "id": f"consent-{uuid.uuid4().hex}",
+        "status": cmd.decision,
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "research"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "57016-8"}]}],
+        "patient": {"reference": f"Patient/{cmd.patient_id}"},
+        "dateTime": _now_local(clock, timezone),
+    }
+    return _record(resource, cmd.recorder, "consent", cmd.patient_id, uow=uow, clock=clock, dispatch=dispatch,
+                   protocol=protocol)

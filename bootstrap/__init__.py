@@ -6,7 +6,6 @@ database, protocol, Celery and the dispatcher of tasks, wired once. Built on fir
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -24,9 +23,18 @@ from store.db import make_engine, make_session_factory
 from store.uow import UnitOfWork
 
 
-@dataclass
 class Runtime:
-    settings: Settings
+    """``clock`` and ``celery`` may be given (tests: a movable clock, a stand-in that records what is
+    sent); otherwise they are built from the settings."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, celery: Celery | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock(settings)
+        if celery is not None:
+            self.__dict__["celery"] = celery
+
+    def __repr__(self) -> str:
+        return f"Runtime({'embedded' if self.settings.embedded else 'configured'}, home={self.settings.home})"
 
     @cached_property
     def engine(self) -> Engine:
@@ -41,10 +49,6 @@ class Runtime:
     @cached_property
     def protocol(self) -> Protocol:
         return load_protocol(self.settings.protocol_version)
-
-    @cached_property
-    def clock(self) -> Clock:
-        return Clock(self.settings)
 
     @cached_property
     def celery(self) -> Celery:

@@ -14,15 +14,17 @@ class Clock:
         self._zone = ZoneInfo(settings.timezone)
 
     def now(self) -> datetime:
-        """Now, in UTC. With ``MYOCIT_TODAY`` fixed, the time of day on that day at the sites' time
-        zone, so that what a rehearsal stores (screenings, attestations, alerts) is dated on the day
-        it rehearses, never a day it has not reached yet."""
-        real = datetime.now(timezone.utc)
-        if self._fixed is None:
-            return real
-        local = real.astimezone(self._zone)
-        return local.replace(year=self._fixed.year, month=self._fixed.month, day=self._fixed.day).astimezone(
-            timezone.utc)
+        """The real instant, in UTC: what orders and expires things (storage, retries, sessions) and
+        what other systems check (webhook signatures, mail dates). ``MYOCIT_TODAY`` never moves it."""
+        return datetime.now(timezone.utc)
+
+    def now_on_screening_day(self) -> datetime:
+        """Now at the sites' time zone, on the screening day: what dates a clinical record made here
+        (an attestation, a consent decision), so that a rehearsal fixing ``MYOCIT_TODAY`` dates it on
+        the day it rehearses, neither in the future nor stale for the screening it settles."""
+        local = self.now().astimezone(self._zone)
+        day = self.today()
+        return local.replace(year=day.year, month=day.month, day=day.day, microsecond=0)
 
     def today(self) -> date:
         """The screening date: fixed by ``MYOCIT_TODAY``, else the date at the sites' time zone."""

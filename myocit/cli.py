@@ -80,6 +80,26 @@ def screen(
         typer.echo(render_text(result))
 
 
+COMMAND_LINE = "command line"
+"""Who the audit log names for what an operator does with this command on the server."""
+
+
+def _runtime():
+    from bootstrap import runtime
+
+    return runtime()
+
+
+def _handled(call):
+    """Run a use case; its refusals (not found, invalid) become a one-line error and exit code 2."""
+    from service.errors import Conflict, Invalid, NotFound
+
+    try:
+        return call()
+    except (NotFound, Invalid, Conflict) as exc:
+        _fail(str(exc))
+
+
 def _settings():
     from config.settings import get_settings
 
@@ -213,20 +233,13 @@ def token_create(
     name: str | None = typer.Option(None, help="Who or what holds it (shown in the audit log)."),
 ) -> None:
     """Create a bearer token and print it once (only its hash is stored)."""
-    from store.tokens import TokenError, check_sites, create_token
-    from bootstrap import runtime
+    from service import administration
+    from service.commands import CreateToken
 
-    try:
-        check_sites(role, site)
-    except TokenError as exc:
-        _fail(str(exc))
-    if name is not None and len(name) > 120:
-        _fail("--name: at most 120 characters")
     _migrate_quietly()
-    rt = runtime()
-    with rt.uow() as uow:
-        token = create_token(uow.session, role, site, name, rt.clock.now())
-        uow.commit()
+    rt = _runtime()
+    token = _handled(lambda: administration.create_token(CreateToken(role, tuple(site), name, COMMAND_LINE),
+                                                         rt.uow(), clock=rt.clock))
     typer.echo(token)
 
 
@@ -251,40 +264,26 @@ def token_sites(
     site: list[str] = typer.Option(..., "--site", help="A site the token acts for; repeat for several."),
 ) -> None:
     """Bind a token to its sites (replacing the ones it had); audited."""
-    from store import audit
-    from store.tokens import TokenError, set_sites
-    from bootstrap import runtime
+    from service import administration
+    from service.commands import BindTokenSites
 
     _migrate_quietly()
-    rt = runtime()
-    with rt.uow() as uow:
-        try:
-            row = set_sites(uow.session, token_id, site)
-        except TokenError as exc:
-            _fail(str(exc))
-        if row is None:
-            _fail(f"no token {token_id} (see `myocit token list`)")
-        audit.record(uow.session, "command line", "token-sites", f"Token/{token_id}", rt.clock.now())
-        sites = ",".join(row.sites)
-        uow.commit()
-    typer.echo(f"token {token_id} acts for {sites}")
+    rt = _runtime()
+    row = _handled(lambda: administration.bind_token_sites(BindTokenSites(token_id, tuple(site), COMMAND_LINE),
+                                                           rt.uow(), clock=rt.clock))
+    typer.echo(f"token {token_id} acts for {','.join(row.sites)}")
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: int = typer.Argument(..., help="The id shown by `myocit token list`.")) -> None:
     """Revoke a token for good (API processes stop accepting it within a few seconds)."""
-    from store.tokens import revoke_token
-    from bootstrap import runtime
+    from service import administration
+    from service.commands import RevokeToken
 
     _migrate_quietly()
-    rt = runtime()
-    with rt.uow() as uow:
-        row = revoke_token(uow.session, token_id, rt.clock.now())
-        if row is None:
-            _fail(f"no token {token_id} (see `myocit token list`)")
-        holder = row.name or f"token-{row.pk}"
-        uow.commit()
-    typer.echo(f"token {token_id} ({holder}) revoked")
+    rt = _runtime()
+    row = _handled(lambda: administration.revoke_token(RevokeToken(token_id, COMMAND_LINE), rt.uow(), clock=rt.clock))
+    typer.echo(f"token {token_id} ({row.name or f'token-{row.pk}'}) revoked")
 
 
 patient_app = typer.Typer(help="Registered patients (administration).", no_args_is_help=True)
@@ -298,20 +297,15 @@ def patient_move(
 ) -> None:
     """Move a child to another site (its site is otherwise fixed at registration); audited. Earlier
     alerts stay with the site they were raised for; the child is re-screened for the new one."""
-    from bootstrap import runtime
     from service.commands import MovePatient
-    from service.errors import NotFound
     from service.patients import move_patient
 
     if not site.strip() or len(site.strip()) > 64:
         _fail("--site: 1 to 64 characters")
     _migrate_quietly()
-    rt = runtime()
-    try:
-        before = move_patient(MovePatient(patient_id, site.strip(), "command line"), rt.uow(), clock=rt.clock,
-                              dispatch=rt.dispatch)
-    except NotFound as exc:
-        _fail(str(exc))
+    rt = _runtime()
+    before = _handled(lambda: move_patient(MovePatient(patient_id, site.strip(), COMMAND_LINE), rt.uow(),
+                                           clock=rt.clock, dispatch=rt.dispatch))
     typer.echo(f"patient {patient_id} moved from {before or '-'} to {site.strip()}")
 
 
@@ -326,23 +320,19 @@ def subscription_create(
     webhook: str | None = typer.Option(None, help="POST each alert, signed, to this http(s) URL."),
 ) -> None:
     """Subscribe a site to its alerts; for a webhook, print the signing secret once."""
-    from store.deliveries import create_subscription
-    from bootstrap import runtime
+    from service import administration
+    from service.commands import CreateSubscription
 
     if (email is None) == (webhook is None):
         _fail("give exactly one of --email ADDRESS or --webhook URL")
-    if webhook is not None and not webhook.startswith(("https://", "http://")):
-        _fail("--webhook: an http(s) URL is expected")
     _migrate_quietly()
-    rt = runtime()
-    with rt.uow() as uow:
-        row = create_subscription(uow.session, site=site, channel="email" if email else "webhook",
-                                  target=email or webhook, now=rt.clock.now())
-        pk, secret = row.pk, row.secret
-        uow.commit()
-    typer.echo(f"subscription {pk}: {site} → {email or webhook}")
-    if secret:
-        typer.echo(f"signing secret (shown once; verify Myocit-Signature with it): {secret}")
+    rt = _runtime()
+    made = _handled(lambda: administration.create_subscription(
+        CreateSubscription(site, "email" if email else "webhook", email or webhook, COMMAND_LINE), rt.uow(),
+        clock=rt.clock))
+    typer.echo(f"subscription {made.subscription.pk}: {site} → {email or webhook}")
+    if made.secret:
+        typer.echo(f"signing secret (shown once; verify Myocit-Signature with it): {made.secret}")
 
 
 @subscription_app.command("list")
@@ -362,17 +352,14 @@ def subscription_deactivate(
     subscription_id: int = typer.Argument(..., help="The id shown by `myocit subscription list`."),
 ) -> None:
     """Stop delivering alerts to a subscription (its past deliveries stay listed)."""
-    from store.deliveries import deactivate_subscription
-    from bootstrap import runtime
+    from service import administration
+    from service.commands import DeactivateSubscription
 
     _migrate_quietly()
-    with runtime().uow() as uow:
-        row = deactivate_subscription(uow.session, subscription_id)
-        if row is None:
-            _fail(f"no subscription {subscription_id} (see `myocit subscription list`)")
-        target = f"{row.site} → {row.target}"
-        uow.commit()
-    typer.echo(f"subscription {subscription_id} ({target}) deactivated")
+    rt = _runtime()
+    row = _handled(lambda: administration.deactivate_subscription(
+        DeactivateSubscription(subscription_id, COMMAND_LINE), rt.uow(), clock=rt.clock))
+    typer.echo(f"subscription {subscription_id} ({row.site} → {row.target}) deactivated")
 
 
 def main() -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from store import audit, views
-from store.models import Alert
+from store.models import MAX_ROW_ID, Alert, row_id_in_range
 from store.uow import UnitOfWork
 from service.commands import AcknowledgeAlert
 from service.errors import NotFound
 from service.ports import Clock
-
-MAX_ROW_ID = 2**63 - 1
-
 
 def alert_json(alert: Alert, patient_id: str) -> dict:
     return {
@@ -31,7 +28,7 @@ def acknowledge_alert(cmd: AcknowledgeAlert, uow: UnitOfWork, *, clock: Clock) -
     """
     with uow:
         now = clock.now()
-        found = views.alert_for_update(uow.session, cmd.alert_id) if 0 < cmd.alert_id <= MAX_ROW_ID else None
+        found = views.alert_for_update(uow.session, cmd.alert_id) if row_id_in_range(cmd.alert_id) else None
         if found is None or not cmd.coordinator.sees_site(found[0].site):
             raise NotFound(f"no alert {cmd.alert_id} for this site")
         alert, patient_id = found

@@ -110,3 +110,38 @@ class MovePatient:
     patient_id: str
     site: str
     actor: str
+
+
+@dataclass(frozen=True)
+class CreateToken:
+    role: str
+    sites: tuple[str, ...]
+    name: str | None
+    actor: str
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    token_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class BindTokenSites:
+    token_id: int
+    sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class CreateSubscription:
+    site: str
+    channel: str
+    target: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class DeactivateSubscription:
+    subscription_id: int
+    actor: str

@@ -6,13 +6,11 @@ from delivery.channels import attempt
 from delivery.messages import AlertContent
 from store import deliveries
 from store.delivery_state import mark_dispatched
+from store.models import row_id_in_range
 from store.uow import UnitOfWork
 from service.commands import PlanDeliveries, RetryDelivery
 from service.errors import Conflict, NotFound
 from service.ports import Clock, Dispatcher
-
-MAX_ROW_ID = 2**63 - 1
-
 
 def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, settings) -> int:
     """Plan an alert's deliveries (one per active subscription of its site), then send each one due;
@@ -47,7 +45,7 @@ def retry_delivery(cmd: RetryDelivery, uow: UnitOfWork, *, clock: Clock, dispatc
 
     ``NotFound`` when it is not the caller's site's; ``Conflict`` unless it failed."""
     with uow:
-        found = deliveries.find(uow.session, cmd.delivery_id) if 0 < cmd.delivery_id <= MAX_ROW_ID else None
+        found = deliveries.find(uow.session, cmd.delivery_id) if row_id_in_range(cmd.delivery_id) else None
         if found is None or not cmd.coordinator.sees_site(found[1].site):
             raise NotFound(f"no delivery {cmd.delivery_id} for this site")
         if not deliveries.retry(uow.session, cmd.delivery_id, clock.now()):

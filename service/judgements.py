@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from zoneinfo import ZoneInfo
 
 from domain.criteria import CRITERIA
 from ingest.errors import InvalidInput
@@ -24,10 +23,6 @@ ATTESTED = frozenset(c.id for c in CRITERIA if c.attested)
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_DECISIONS = {"rejected": "refused", "inactive": "withdrawn"}
 FHIR_JSON = "application/fhir+json"
-
-
-def _now_local(clock, timezone: str) -> str:
-    return clock.now().astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
 
 
 def _visible(uow, caller, patient_id: str) -> None:
@@ -47,7 +42,7 @@ def _record(resource: dict, caller, action: str, patient_id: str, *, uow, clock,
     return record_message(command, uow, clock=clock, dispatch=dispatch)
 
 
-def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol, timezone: str) -> Stored:
+def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol) -> Stored:
     """Raises ``service.errors.NotFound`` for a child not of the investigator's sites, ``Invalid`` for
     a form that does not say what the protocol needs."""
     _visible(uow, cmd.investigator, cmd.patient_id)
@@ -64,7 +59,7 @@ def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol
         "status": "final",
         "code": {"coding": [{"system": "urn:myocit:criterion", "code": cmd.criterion}]},
         "subject": {"reference": f"Patient/{cmd.patient_id}"},
-        "effectiveDateTime": _now_local(clock, timezone),
+        "effectiveDateTime": clock.now_on_screening_day().isoformat(),
         "performer": [{"display": cmd.investigator.name}],
         "valueCodeableConcept": {"coding": [{"system": "urn:myocit:verdict", "code": cmd.verdict}]},
         "note": [{"text": justification}],
@@ -73,8 +68,7 @@ def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol
                    dispatch=dispatch, protocol=protocol)
 
 
-def record_consent_decision(cmd: RecordConsentDecision, uow, *, clock, dispatch, protocol,
-                            timezone: str) -> Stored:
+def record_consent_decision(cmd: RecordConsentDecision, uow, *, clock, dispatch, protocol) -> Stored:
     _visible(uow, cmd.recorder, cmd.patient_id)
     if cmd.decision not in CONSENT_DECISIONS:
         raise Invalid("Choose whether consent was refused or withdrawn.")
@@ -85,7 +79,7 @@ def record_consent_decision(cmd: RecordConsentDecision, uow, *, clock, dispatch,
         "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "research"}]},
         "category": [{"coding": [{"system": "http://loinc.org", "code": "57016-8"}]}],
         "patient": {"reference": f"Patient/{cmd.patient_id}"},
-        "dateTime": _now_local(clock, timezone),
+        "dateTime": clock.now_on_screening_day().isoformat(),
     }
     return _record(resource, cmd.recorder, "consent", cmd.patient_id, uow=uow, clock=clock, dispatch=dispatch,
                    protocol=protocol)

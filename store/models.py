@@ -22,6 +22,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer, "sqlite")
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id_in_range(value: int) -> bool:
+    """A numeric id a row could have; any other is answered "not found", never sent to SQL."""
+    return 0 < value <= MAX_ROW_ID
 
 
 class Base(DeclarativeBase):

@@ -35,9 +35,8 @@ def run_pending(rt) -> None:
             tasks.deliver_alert.run(*args, **kwargs)
 
 
-def make_runtime(home, **settings) -> Runtime:
-    runtime = Runtime(Settings(home=home, today="2026-12-01", **settings))
-    runtime.__dict__["celery"] = Calls()
+def make_runtime(home, clock=None, **settings) -> Runtime:
+    runtime = Runtime(Settings(home=home, today="2026-12-01", **settings), clock=clock, celery=Calls())
     upgrade(runtime.settings.resolved_database_url())
     install(runtime)
     return runtime

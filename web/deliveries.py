@@ -7,14 +7,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from service.commands import RetryDelivery
+from service import administration
+from service.commands import CreateSubscription, DeactivateSubscription, RetryDelivery
 from service.deliveries import retry_delivery as retry
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, Invalid, NotFound
 from store import deliveries
 from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
-from web.outcomes import row_id_in_range
 
 router = APIRouter(tags=["deliveries"])
 
@@ -50,13 +50,6 @@ def _subscription_json(row: Subscription) -> dict:
             "active": row.active, "created_at": _when(row.created_at)}
 
 
-def _check_target(channel: str, target: str) -> None:
-    if channel == "email" and ("@" not in target or any(c.isspace() for c in target)):
-        raise HTTPException(400, "target: an email address is expected")
-    if channel == "webhook" and not target.startswith(("https://", "http://")):
-        raise HTTPException(400, "target: an http(s) URL is expected")
-
-
 @router.get("/deliveries", summary="Alert deliveries (a coordinator sees their site's), oldest first")
 def list_deliveries(request: Request,
                     status: Literal["pending", "sent", "failed", "stopped"] | None = Query(None),
@@ -84,15 +77,15 @@ def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(
 @router.post("/subscriptions", status_code=201,
              summary="Subscribe a site to its alerts; a webhook's signing secret is shown only here")
 def create_subscription(request: Request, body: NewSubscription, caller: Caller = Depends(require("admin"))):
-    _check_target(body.channel, body.target)
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        row = deliveries.create_subscription(uow.session, site=body.site, channel=body.channel,
-                                             target=body.target, now=rt.clock.now())
-        answer = _subscription_json(row)
-        if row.secret:
-            answer["secret"] = row.secret
-        uow.commit()
+    try:
+        made = administration.create_subscription(
+            CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
+    except Invalid as exc:
+        raise HTTPException(400, str(exc)) from None
+    answer = _subscription_json(made.subscription)
+    if made.secret:
+        answer["secret"] = made.secret
     return answer
 
 
@@ -107,11 +100,9 @@ def list_subscriptions(request: Request, caller: Caller = Depends(require("admin
              summary="Stop delivering a site's alerts to this subscription (kept for history)")
 def deactivate_subscription(request: Request, subscription_id: int, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        row = deliveries.deactivate_subscription(uow.session, subscription_id) \
-            if row_id_in_range(subscription_id) else None
-        if row is None:
-            raise HTTPException(404, f"no subscription {subscription_id}")
-        answer = _subscription_json(row)
-        uow.commit()
-    return answer
+    try:
+        row = administration.deactivate_subscription(DeactivateSubscription(subscription_id, caller.name), rt.uow(),
+                                                     clock=rt.clock)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _subscription_json(row)

@@ -256,8 +256,7 @@ def _judged(request: Request, handler, command) -> None:
     identity and authority checks as the API (contract §13)."""
     rt = request.app.state.rt
     try:
-        handler(command, rt.uow(), clock=rt.clock, dispatch=rt.dispatch, protocol=rt.protocol,
-                timezone=rt.settings.timezone)
+        handler(command, rt.uow(), clock=rt.clock, dispatch=rt.dispatch, protocol=rt.protocol)
     except NotFound as exc:
         raise PageError(404, str(exc)) from exc
     except Invalid as exc:

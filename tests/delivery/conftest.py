@@ -32,7 +32,7 @@ class MovableClock(Clock):
         self.offset = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return super().now() + self.offset
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
@@ -115,8 +115,9 @@ def receiver():
 
 @pytest.fixture()
 def rt(tmp_path, smtp):
-    runtime = make_runtime(tmp_path, smtp_host="127.0.0.1", smtp_port=smtp.port,
-                           mail_from="myocit@screening.example.org", base_url=BASE_URL, webhook_timeout_seconds=3)
-    runtime.__dict__["clock"] = MovableClock(runtime.settings)
+    settings = dict(smtp_host="127.0.0.1", smtp_port=smtp.port, mail_from="myocit@screening.example.org",
+                    base_url=BASE_URL, webhook_timeout_seconds=3)
+    runtime = make_runtime(tmp_path, clock=MovableClock(Settings(home=tmp_path, today="2026-12-01", **settings)),
+                           **settings)
     yield runtime
     runtime.dispose()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from domain.protocol import Protocol
 
@@ -38,16 +39,32 @@ def load_protocol_dir(folder: Path) -> Protocol:
         raise ProtocolError(f"{folder}: no protocol.yaml")
     data = _read(main)
     lists: dict[str, list[dict]] = {}
+    files: dict[tuple[str, int], str] = {}
     for path in sorted(folder.glob("codes-*.yaml")):
         for name, spec in (_read(path).get("code_lists") or {}).items():
+            files[(name, len(lists.get(name, ())))] = path.name
             lists.setdefault(name, []).append(spec)
     data["code_lists"] = lists
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ProtocolError(f"protocol {folder.name}: {where}: {first['msg']}") from None
+        raise ProtocolError("; ".join(_located(folder, error, files) for error in exc.errors())) from None
+
+
+def _located(folder: Path, error: ErrorDetails, files: dict[tuple[str, int], str]) -> str:
+    """One error, with the file and the key it is about: a missing key is named, never defaulted."""
+    loc = error["loc"]
+    what = "required key missing" if error["type"] == "missing" else error["msg"]
+    if not loc:
+        return f"protocol {folder.name}: {what}"
+    if loc[0] != "code_lists":
+        return f"{folder.name}/protocol.yaml: {'.'.join(str(p) for p in loc)}: {what}"
+    if len(loc) < 3:
+        return f"{folder.name}/codes-*.yaml: {'.'.join(str(p) for p in loc)}: {what}"
+    # A list named in several files is merged in file order, so its position says which file.
+    source = files.get((str(loc[1]), int(loc[2])), "codes-*.yaml")
+    key = ".".join(str(p) for p in ("code_lists", loc[1], *loc[3:]))
+    return f"{folder.name}/{source}: {key}: {what}"
 
 
 @lru_cache(maxsize=8)

@@ -79,10 +79,6 @@ class CodeSet:
         self.name = name
         self._parts = {s: _compile(name, s, p) for s, p in patterns_by_system.items()}
 
-    @property
-    def systems(self) -> frozenset[str]:
-        return frozenset(self._parts)
-
     def __contains__(self, code: Code) -> bool:
         part = self._parts.get(code.system)
         return part is not None and part.has(normalise(code.system, code.code))

@@ -1,12 +1,12 @@
 """The protocol as data: thresholds, windows, result validity, wording choices and code lists.
 
 The values live in versioned data files under ``config/protocols``; this module only says what shape
-they must have and refuses a definition that is incomplete or inconsistent when it loads.
+they must have and refuses a definition that is incomplete or inconsistent when it loads. No protocol
+value has a default here: a key left out of a data file must stop the load, not be filled in silently.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cached_property
 from typing import Literal
 
@@ -23,89 +23,93 @@ class _Strict(BaseModel):
 
 
 class AgeRule(_Strict):
-    minimum_years: int = 3
-    maximum_years: int = 18
-    rule: Literal["inclusive", "exclusive"] = "inclusive"
+    minimum_years: int
+    maximum_years: int
+    rule: Literal["inclusive", "exclusive"]
     """``inclusive``: eligible up to the day before the (maximum + 1)th birthday; ``exclusive``:
     up to the day before the maximum-th birthday (the strict reading of "3-18")."""
-    menarche_presumed_absent_below_years: int = 8
+    menarche_presumed_absent_below_years: int
 
 
 class Thresholds(_Strict):
-    lymphocytes_below_10e9_l: float = 0.5
-    neutrophils_below_10e9_l: float = 1.0
-    haemoglobin_below_g_dl: float = 8.0
-    clearance_below_ml_min_173: float = 40.0
-    mmt8_below: float = 74
-    mmt8_maximum: float = 80
-    cmas_below: float = 45
-    cmas_maximum: float = 52
-    corticosteroid_dose_above_mg_kg_day: float = 1.0
-    hcg_negative_below_iu_l: float = 5.0
-    hcg_positive_from_iu_l: float = 25.0
-    schwartz_k: float = 0.413
+    lymphocytes_below_10e9_l: float
+    neutrophils_below_10e9_l: float
+    haemoglobin_below_g_dl: float
+    clearance_below_ml_min_173: float
+    mmt8_below: float
+    mmt8_maximum: float
+    cmas_below: float
+    cmas_maximum: float
+    corticosteroid_dose_above_mg_kg_day: float
+    hcg_negative_below_iu_l: float
+    hcg_positive_from_iu_l: float
+    schwartz_k: float
+    antiphospholipid_low_titre_up_to: float
+    """aCL / anti-β2GP1 values up to this are "low titre"; read only when
+    ``choices.antiphospholipid_low_titre`` is ``review``."""
 
 
 class Windows(_Strict):
     """Days before ``as_of`` that an event counts for; inclusive (contract §1, Time)."""
 
-    live_vaccine: int = 28
-    active_infection: int = 28
-    symptomatic_hsv: int = 84
-    prior_corticosteroids: int = 31
-    passive_antibodies: int = 90
-    height_before_creatinine: int = 30
+    live_vaccine: int
+    active_infection: int
+    symptomatic_hsv: int
+    prior_corticosteroids: int
+    passive_antibodies: int
+    height_before_creatinine: int
 
 
 class Validity(_Strict):
     """Days a result stays usable before ``as_of``; ``None`` means it never goes stale."""
 
-    blood_count: int = 28
-    haemoglobin: int = 28
-    creatinine: int = 28
-    height: int = 28
-    cmv_pcr: int = 28
-    antiphospholipid: int = 28
-    hepatitis_hiv: int = 28
-    vzv_negative: int = 28
-    vzv_positive: int | None = None
-    muscle_score: int = 28
-    igra: int = 90
-    hcg: int = 3
-    pregnancy_status: int = 3
-    breastfeeding_status: int = 28
-    weight: int = 90
-    attestation: int = 28
+    blood_count: int
+    haemoglobin: int
+    creatinine: int
+    height: int
+    cmv_pcr: int
+    antiphospholipid: int
+    hepatitis_hiv: int
+    vzv_negative: int
+    vzv_positive: int | None
+    muscle_score: int
+    igra: int
+    hcg: int
+    pregnancy_status: int
+    breastfeeding_status: int
+    weight: int
+    attestation: int
 
 
 class Choices(_Strict):
     """How the protocol's ambiguous sentences are read (criteria-catalogue §6)."""
 
-    accept_documented_varicella_vaccination: bool = False
-    cmv_detected_below_lloq: Literal["fail", "review"] = "fail"
-    antiphospholipid_low_titre: Literal["fail", "review"] = "fail"
-    cytopenia_logic: Literal["either"] = "either"
-    renal_equation: Literal["bedside_schwartz"] = "bedside_schwartz"
-    corticosteroid_low_dose_start: Literal["review", "fail"] = "review"
+    accept_documented_varicella_vaccination: bool
+    cmv_detected_below_lloq: Literal["fail", "review"]
+    antiphospholipid_low_titre: Literal["fail", "review"]
+    cytopenia_logic: Literal["either"]
+    renal_equation: Literal["bedside_schwartz"]
+    corticosteroid_low_dose_start: Literal["review", "fail"]
 
 
 class CodeList(_Strict):
     system: str
     codes: list[str] = Field(min_length=1)
     note: str | None = None
+    """A comment for the reader; no rule reads it."""
 
 
 class Protocol(_Strict):
-    protocol: str = "MYOCIT"
+    protocol: str
     version: str
-    age: AgeRule = AgeRule()
-    thresholds: Thresholds = Thresholds()
-    windows: Windows = Windows()
-    validity: Validity = Validity()
-    choices: Choices = Choices()
-    corticosteroid_potency: dict[str, float] = Field(default_factory=dict)
+    age: AgeRule
+    thresholds: Thresholds
+    windows: Windows
+    validity: Validity
+    choices: Choices
+    corticosteroid_potency: dict[str, float]
     """Prednisone-equivalent factor per ATC code (mg prednisone per mg of the drug)."""
-    code_lists: dict[str, list[CodeList]] = Field(default_factory=dict)
+    code_lists: dict[str, list[CodeList]]
     """Each list may hold codes of several systems (LOINC and SNOMED, CVX and ATC, ...)."""
 
     @field_validator("code_lists")
@@ -159,9 +163,6 @@ class Protocol(_Strict):
     def potency_by_code(self) -> dict[str, float]:
         """``corticosteroid_potency`` keyed by normalised ATC code (upper case, no dots)."""
         return {k.strip().upper().replace(".", ""): v for k, v in self.corticosteroid_potency.items()}
-
-    def days(self, n: int) -> timedelta:
-        return timedelta(days=n)
 
 
 REQUIRED_CODE_LISTS = frozenset(

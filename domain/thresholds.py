@@ -55,3 +55,19 @@ def allowed(comparator: str | None, shown: str) -> str:
     if comparator:
         return f"values on either side of {shown}"
     return f"exactly {shown}"
+
+
+def below_in_words(
+    value: float, comparator: str | None, limit: float, bound: str, number: str
+) -> tuple[bool | None, str]:
+    """``below(value, comparator, limit)``, and the words that follow the result in a reason.
+
+    ``bound`` is the limit as shown (``40 mL/min/1.73 m²``), ``number`` the value as shown. Every rule
+    with a "below" cut-off says its three outcomes alike, whichever verdict each one gives.
+    """
+    decided = below(value, comparator, limit)
+    if decided is True:
+        return True, f"below {bound}"
+    if decided is False:
+        return False, f"not below {bound}"
+    return None, f"allows {allowed(comparator, number)}, so it does not show whether it is below {bound}"

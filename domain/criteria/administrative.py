@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from domain.context import ONE_DAY, Context
-from domain.criteria.base import criterion, fails, judged, passes, review, unknown
+from domain.criteria.base import (
+    ForAttestation,
+    attestation_decides,
+    criterion,
+    fails,
+    passes,
+    review,
+    unknown,
+)
 from domain.facts import ConsentState, CoverageRecord
 from domain.verdicts import Finding, Kind
 
@@ -116,9 +124,9 @@ def _first_end(coverages: list[CoverageRecord]) -> date | None:
 
 
 @criterion("EXC-OTHER-TRIAL", Kind.EXCLUSION, attested=True)
-def in_another_interventional_study(ctx: Context) -> Finding:
+def in_another_interventional_study(ctx: Context) -> Finding | ForAttestation:
     """"Participation in another interventional study involving human participants or being in the exclusion period at the end of a previous study involving human participants"
 
     No record the service receives shows trial participation, so the investigator attests it.
     """
-    return judged(ctx, "EXC-OTHER-TRIAL", None)
+    return attestation_decides()

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+from functools import wraps
+from typing import Callable, NamedTuple
 
 from domain.context import Context
 from domain.verdicts import Evidence, Finding, Kind, Verdict
 
+
+class ForAttestation(NamedTuple):
+    """The recorded data do not settle an attested criterion: the investigator's attestation decides.
+
+    ``signal``: a review the data ask the investigator to settle, if any; ``beside``: evidence shown
+    next to whatever the attestation decides, which decides nothing itself.
+    """
+
+    signal: Finding | None = None
+    beside: tuple[Evidence, ...] = ()
+
+
 Rule = Callable[[Context], Finding]
+AttestedRule = Callable[[Context], "Finding | ForAttestation"]
+"""An attested criterion's rule as written; the registry holds it as a ``Rule``, attestation weighed."""
 
 REGISTRY: dict[str, "Criterion"] = {}
 
@@ -27,18 +42,42 @@ class Criterion:
         return (self.rule.__doc__ or "").strip()
 
 
-def criterion(cid: str, kind: Kind, *, attested: bool = False) -> Callable[[Rule], Rule]:
-    """Register ``rule`` as the criterion ``cid``; attested rules go through ``judged``."""
+def criterion(cid: str, kind: Kind, *, attested: bool = False) -> Callable[[AttestedRule], AttestedRule]:
+    """Register ``rule`` as the criterion ``cid``.
 
-    def register(rule: Rule) -> Rule:
+    The rule of an attested criterion returns a finding when the recorded data settle it on their own
+    (a fail, which outranks any attestation, or a pass or unknown saying whether it applies at all),
+    else ``attestation_decides(...)``; the registry then weighs the attestation (``judged``).
+    """
+
+    def register(rule: AttestedRule) -> AttestedRule:
         if cid in REGISTRY:
             raise ValueError(f"criterion {cid} registered twice")
         if not rule.__doc__:
             raise ValueError(f"criterion {cid} must quote its protocol sentence in a docstring")
-        REGISTRY[cid] = Criterion(cid, kind, rule, attested)
+        decides = _with_attestation(cid, rule) if attested else rule
+        REGISTRY[cid] = Criterion(cid, kind, decides, attested)  # type: ignore[arg-type]
         return rule
 
     return register
+
+
+def _with_attestation(cid: str, rule: AttestedRule) -> Rule:
+    @wraps(rule)
+    def decided(ctx: Context) -> Finding:
+        found = rule(ctx)
+        if not isinstance(found, ForAttestation):
+            return found
+        judgement = judged(ctx, cid, found.signal)
+        return judgement._replace(evidence=judgement.evidence + found.beside) if found.beside else judgement
+
+    return decided
+
+
+def attestation_decides(signal: Finding | None = None, *beside) -> ForAttestation:
+    """Leave an attested criterion to the investigator, with the review its data call for and facts
+    to show beside the decision."""
+    return ForAttestation(signal, evidence(*beside))
 
 
 def evidence(*facts) -> tuple[Evidence, ...]:

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from domain.context import Context
-from domain.criteria.base import criterion, earliest, fails, judged, passes, review, unknown
-from domain.criteria.readings import Reading, latest_reading
+from domain.criteria.base import (
+    ForAttestation,
+    attestation_decides,
+    criterion,
+    earliest,
+    fails,
+    passes,
+    review,
+    unknown,
+)
+from domain.criteria.readings import Reading, latest_result
 from domain.facts import Code, Diagnosis, MedicationExposure, Vaccination
 from domain.verdicts import Finding, Kind, Verdict
 
@@ -94,7 +103,7 @@ def _asking(signals: list[Finding], question: str) -> Finding | None:
 
 
 @criterion("EXC-AMYOPATHIC", Kind.EXCLUSION, attested=True)
-def amyopathic_dermatomyositis(ctx: Context) -> Finding:
+def amyopathic_dermatomyositis(ctx: Context) -> Finding | ForAttestation:
     """"Amyopathic dermatomyositis (without muscle weakness)"
 
     A current amyopathic dermatomyositis diagnosis (``dx.amyopathic``) excludes; one recorded as
@@ -112,20 +121,18 @@ def amyopathic_dermatomyositis(ctx: Context) -> Finding:
         )
     if found:
         last = found[0]
-        return judged(
-            ctx,
-            "EXC-AMYOPATHIC",
+        return attestation_decides(
             review(
                 f"Amyopathic dermatomyositis ({_code(ctx, 'dx.amyopathic', last)}, onset "
                 f"{last.on.isoformat()}) is recorded as no longer current: check the present classification",
                 *found,
             ),
         )
-    return judged(ctx, "EXC-AMYOPATHIC", None)
+    return attestation_decides()
 
 
 @criterion("EXC-ORAL", Kind.EXCLUSION, attested=True)
-def cannot_take_oral_treatment(ctx: Context) -> Finding:
+def cannot_take_oral_treatment(ctx: Context) -> Finding | ForAttestation:
     """"Inability to be treated by oral way or to take pills"
 
     Only the investigator can say a child cannot take tablets; a current dysphagia diagnosis
@@ -134,23 +141,21 @@ def cannot_take_oral_treatment(ctx: Context) -> Finding:
     current = [d for d in ctx.all("dx.dysphagia") if _is_current(ctx, d)]
     if current:
         first = current[0]
-        return judged(
-            ctx,
-            "EXC-ORAL",
+        return attestation_decides(
             review(
                 f"Dysphagia recorded ({_code(ctx, 'dx.dysphagia', first)}, onset {first.on.isoformat()}): "
                 "check the child can take oral treatment",
                 *current,
             ),
         )
-    return judged(ctx, "EXC-ORAL", None)
+    return attestation_decides()
 
 
 # -- previous treatments ------------------------------------------------------------------------
 
 
 @criterion("EXC-PRIOR-JAKI", Kind.EXCLUSION, attested=True)
-def previous_jak_inhibitor(ctx: Context) -> Finding:
+def previous_jak_inhibitor(ctx: Context) -> Finding | ForAttestation:
     """"Previous treatment with JAK inhibitor"
 
     Any systemic JAK inhibitor ever (``med.jak_systemic``) excludes. A topical JAK inhibitor or a TYK2
@@ -180,11 +185,11 @@ def previous_jak_inhibitor(ctx: Context) -> Finding:
         )
         for m in _taken(ctx, "med.jak_review")
     ]
-    return judged(ctx, "EXC-PRIOR-JAKI", _combined(signals))
+    return attestation_decides(_combined(signals))
 
 
 @criterion("EXC-PRIOR-IS", Kind.EXCLUSION, attested=True)
-def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding:
+def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding | ForAttestation:
     """"Previous treatment of JDM with immunosuppressive drugs or biologics other than corticosteroids."
 
     An immunosuppressant or biologic (``med.immunosuppressant``) whose recorded indication is JDM
@@ -240,7 +245,7 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding:
             f"Immunosuppressant or biologic before inclusion: {finding.reason}",
             finding.evidence,
         )
-    return judged(ctx, "EXC-PRIOR-IS", finding)
+    return attestation_decides(finding)
 
 
 @criterion("EXC-PRIOR-CS", Kind.EXCLUSION)
@@ -304,7 +309,7 @@ def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
     protocol = ctx.protocol
     limit = protocol.thresholds.corticosteroid_dose_above_mg_kg_day
     potency = protocol.potency_by_code
-    weight = latest_reading(ctx, "vital.weight", "weight", protocol.validity.weight, "mass")
+    weight = latest_result(ctx, "vital.weight", "weight", protocol.validity.weight).measured("mass")
     found: list[Finding] = []
     kg = None
     needs = "A usable weight is needed for the mg/kg dose"
@@ -364,7 +369,7 @@ def _per_kg(value: float, limit: float) -> str:
 
 
 @criterion("EXC-CANCER-HX", Kind.EXCLUSION, attested=True)
-def history_of_cancer(ctx: Context) -> Finding:
+def history_of_cancer(ctx: Context) -> Finding | ForAttestation:
     """"Previous history of cancer"
 
     Any malignancy ever recorded (``dx.cancer``), in remission or not, excludes. Borderline entities
@@ -382,9 +387,7 @@ def history_of_cancer(ctx: Context) -> Finding:
     borderline = ctx.all("dx.cancer_borderline")
     if borderline:
         last = borderline[0]
-        return judged(
-            ctx,
-            "EXC-CANCER-HX",
+        return attestation_decides(
             review(
                 "Tumour of uncertain or borderline behaviour recorded "
                 f"({_code(ctx, 'dx.cancer_borderline', last)}, "
@@ -392,11 +395,11 @@ def history_of_cancer(ctx: Context) -> Finding:
                 *borderline,
             ),
         )
-    return judged(ctx, "EXC-CANCER-HX", None)
+    return attestation_decides()
 
 
 @criterion("EXC-LIVE-VACCINE", Kind.EXCLUSION, attested=True)
-def recent_live_vaccine(ctx: Context) -> Finding:
+def recent_live_vaccine(ctx: Context) -> Finding | ForAttestation:
     """"Live vaccine within the 4 weeks before starting baricitinib therapy"
 
     A live attenuated vaccine (``vax.live``) given within 28 days before ``as_of`` fails until the
@@ -417,16 +420,14 @@ def recent_live_vaccine(ctx: Context) -> Finding:
     maybe = [v for v in ctx.all("vax.maybe_live") if ctx.within(v.on, window)]
     if maybe:
         last = maybe[0]
-        return judged(
-            ctx,
-            "EXC-LIVE-VACCINE",
+        return attestation_decides(
             review(
                 f"Vaccine {_vaccine_code(last)} on {last.on.isoformat()} may be live: check the product",
                 *maybe,
                 changes_on=ctx.window_end(last.on, window),
             ),
         )
-    return judged(ctx, "EXC-LIVE-VACCINE", None)
+    return attestation_decides()
 
 
 def _vaccine_code(vaccine: Vaccination) -> str:
@@ -437,7 +438,7 @@ def _vaccine_code(vaccine: Vaccination) -> str:
 
 
 @criterion("EXC-HSV-12W", Kind.EXCLUSION, attested=True)
-def recent_symptomatic_hsv(ctx: Context) -> Finding:
+def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
     """"Symptomatic herpes herpes simplex infection within 12 weeks prior to inclusion"
 
     An HSV episode (``dx.hsv``) whose last symptomatic day (abatement date, else onset) is within 84
@@ -476,9 +477,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding:
     antivirals = [m for m in _taken(ctx, "med.hsv_antiviral") if ctx.within(m.on, window)]
     if antivirals:
         last = antivirals[0]
-        return judged(
-            ctx,
-            "EXC-HSV-12W",
+        return attestation_decides(
             review(
                 f"HSV antiviral {_code(ctx, 'med.hsv_antiviral', last)} started {last.on.isoformat()} "
                 "with no HSV episode recorded: check for a symptomatic HSV infection",
@@ -486,11 +485,11 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding:
                 changes_on=ctx.window_end(last.on, window),
             ),
         )
-    return judged(ctx, "EXC-HSV-12W", None)
+    return attestation_decides()
 
 
 @criterion("EXC-THROMBOSIS-HX", Kind.EXCLUSION, attested=True)
-def history_of_thrombosis(ctx: Context) -> Finding:
+def history_of_thrombosis(ctx: Context) -> Finding | ForAttestation:
     """"History of thrombosis"
 
     Any venous or arterial thrombosis ever recorded (``dx.thrombosis``) excludes; otherwise the
@@ -504,11 +503,11 @@ def history_of_thrombosis(ctx: Context) -> Finding:
             f"onset {last.on.isoformat()}){_more(events)}",
             *events,
         )
-    return judged(ctx, "EXC-THROMBOSIS-HX", None)
+    return attestation_decides()
 
 
 @criterion("EXC-VTE-RISK", Kind.EXCLUSION, attested=True)
-def high_venous_thrombosis_risk(ctx: Context) -> Finding:
+def high_venous_thrombosis_risk(ctx: Context) -> Finding | ForAttestation:
     """"or considered at high risk of venous thrombosis by the investigator"
 
     The investigator's judgement. A thrombophilia diagnosis or a current estrogen-containing
@@ -526,11 +525,11 @@ def high_venous_thrombosis_risk(ctx: Context) -> Finding:
         for m in _taken(ctx, "med.estrogen_contraceptive")
         if m.until is None or m.until >= ctx.as_of
     ]
-    return judged(ctx, "EXC-VTE-RISK", _asking(signals, "check the venous thrombosis risk"))
+    return attestation_decides(_asking(signals, "check the venous thrombosis risk"))
 
 
 @criterion("EXC-SEVERE-JDM", Kind.EXCLUSION, attested=True)
-def severe_jdm_involvement(ctx: Context) -> Finding:
+def severe_jdm_involvement(ctx: Context) -> Finding | ForAttestation:
     """"Presence of severe JDM-related involvements: cardiovascular (requiring vasopressive drug and/or intensive care unit), respiratory (requiring oxygen and/or intensive care unit), gastrointestinal (requiring abdominal surgery)."
 
     The investigator attests it. Diagnoses that signal severe involvement (``dx.severe_jdm_signal``:
@@ -550,13 +549,13 @@ def severe_jdm_involvement(ctx: Context) -> Finding:
             review(f"Vasopressor {_code(ctx, 'med.vasopressor', m)} started {m.on.isoformat()}", m)
             for m in _taken(ctx, "med.vasopressor")
         ]
-    return judged(ctx, "EXC-SEVERE-JDM", _asking(signals, "check for severe JDM involvement"))
+    return attestation_decides(_asking(signals, "check for severe JDM involvement"))
 
 
 @criterion("EXC-SEVERE-OTHER", Kind.EXCLUSION, attested=True)
-def severe_unrelated_illness(ctx: Context) -> Finding:
+def severe_unrelated_illness(ctx: Context) -> Finding | ForAttestation:
     """"History of severe non-related JDM involvement: cardiovascular, respiratory, hepatic, gastrointestinal, endocrine, hematological, neurological or neuropsychiatric disorders or any other serious and/or instable illness that, in the opinion of the investigator, could constitute an unacceptable risk, when taking baricitinib."
 
     The investigator's opinion alone.
     """
-    return judged(ctx, "EXC-SEVERE-OTHER", None)
+    return attestation_decides()

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from domain.context import Context, add_years
-from domain.criteria.base import criterion, earliest, evidence, fails, judged, passes, review, unknown
+from domain.criteria.base import (
+    ForAttestation,
+    attestation_decides,
+    criterion,
+    earliest,
+    fails,
+    passes,
+    review,
+    unknown,
+)
 from domain.facts import Assessment, LabResult, MedicationExposure, Qualitative
-from domain.thresholds import allowed, below
+from domain.thresholds import below_in_words
 from domain.verdicts import Finding, Kind, Verdict
 
 
@@ -28,29 +38,34 @@ def aged_3_to_18(ctx: Context) -> Finding:
     last_birthday = rule.maximum_years + 1 if rule.rule == "inclusive" else rule.maximum_years
     too_old_on = add_years(born, last_birthday)
     age = ctx.age()
+    patient = _Cited(f"Patient/{ctx.record.patient}")
     if ctx.as_of < first_day:
         return fails(
-            f"Aged {age}: turns {rule.minimum_years} on {first_day.isoformat()}", until=first_day
+            f"Aged {age}: turns {rule.minimum_years} on {first_day.isoformat()}", patient, until=first_day
         )
     if ctx.as_of >= too_old_on:
-        return fails(f"Aged {age}: {last_birthday} or older since {too_old_on.isoformat()}")
+        return fails(f"Aged {age}: {last_birthday} or older since {too_old_on.isoformat()}", patient)
     return passes(
-        f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years", changes_on=too_old_on
+        f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years", patient, changes_on=too_old_on
     )
 
 
+class _Cited(NamedTuple):
+    """A resource cited without a date: the birth date INC-AGE reads is an identifier, so the evidence
+    names the Patient that holds it rather than repeating it."""
+
+    source: str
+    on: date | None = None
+
+
 @criterion("INC-JDM-ENMC2018", Kind.INCLUSION, attested=True)
-def new_onset_jdm_by_enmc_2018(ctx: Context) -> Finding:
+def new_onset_jdm_by_enmc_2018(ctx: Context) -> Finding | ForAttestation:
     """"with new-onset juvenile dermatomyositis, according to the ENMC 2018 dermatomyositis classification criteria"
 
     Classifying by ENMC 2018 and judging "new-onset" are the investigator's to attest; a recorded JDM
     diagnosis is shown as evidence beside the attestation but decides nothing on its own.
     """
-    found = judged(ctx, "INC-JDM-ENMC2018", None)
-    jdm = ctx.latest("dx.jdm")
-    if jdm is None:
-        return found
-    return found._replace(evidence=found.evidence + evidence(jdm))
+    return attestation_decides(None, ctx.latest("dx.jdm"))
 
 
 @criterion("INC-WEAKNESS", Kind.INCLUSION)
@@ -134,18 +149,12 @@ def _muscle_score(ctx: Context, code_list: str, label: str, limit: float, maximu
     if not 0 <= value <= maximum:
         return _Score("out of range", f"{shown} is outside the 0-{maximum:g} scale", latest)
     stale_on = ctx.stale_on(latest.on, validity)
-    decided = below(value, comparator, limit)
+    decided, words = below_in_words(value, comparator, limit, f"{limit:g}", f"{value:g}")
     if decided is True:
-        return _Score("below", f"{shown}, below {limit:g}", latest, stale_on)
+        return _Score("below", f"{shown}, {words}", latest, stale_on)
     if decided is False:
-        return _Score("not below", f"{shown}, not below {limit:g}", latest, stale_on)
-    return _Score(
-        "open",
-        f"{shown} allows {allowed(comparator, f'{value:g}')}, so it does not show whether it is below "
-        f"{limit:g}: check the exact score",
-        latest,
-        stale_on,
-    )
+        return _Score("not below", f"{shown}, {words}", latest, stale_on)
+    return _Score("open", f"{shown} {words}: check the exact score", latest, stale_on)
 
 
 @criterion("INC-VZV-SERO", Kind.INCLUSION)

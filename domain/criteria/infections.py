@@ -7,10 +7,20 @@ answer, since cut-offs belong to each assay; a viral load above zero is a detect
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from domain.context import Context
-from domain.criteria.base import criterion, earliest, fails, judged, passes, review, unknown
+from domain.criteria.base import (
+    ForAttestation,
+    attestation_decides,
+    criterion,
+    earliest,
+    fails,
+    passes,
+    review,
+    unknown,
+)
+from domain.criteria.readings import latest_result
 from domain.facts import Diagnosis, LabResult, Qualitative
 from domain.verdicts import Finding, Kind
 
@@ -76,10 +86,6 @@ def _text_says_detected(text: str | None) -> bool:
     return any(word in lowered for word in _DETECTING) and not any(word in lowered for word in _NEGATING)
 
 
-def _carries_value(result: LabResult) -> bool:
-    return result.quantity is not None or result.qualitative is not None or bool(result.text)
-
-
 def still_active(dx: Diagnosis, as_of: date) -> bool:
     """Not abated by ``as_of`` and not recorded as inactive, in remission or resolved."""
     return (dx.abated is None or dx.abated > as_of) and dx.status not in _ENDED
@@ -93,64 +99,12 @@ def active_diagnosis(ctx: Context, code_list: str) -> Diagnosis | None:
     return None
 
 
-def described(result: LabResult) -> str:
-    """A result as the reason shows it: the value if any, and the lab's answer."""
-    quantity = result.quantity
-    answer = result.qualitative
-    if quantity is not None and answer is not None:
-        return f"{quantity} ({answer.value})"
-    if quantity is not None:
-        return str(quantity)
-    if answer is not None:
-        return answer.value
-    return result.text or "no value"
-
-
 def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class Fresh:
-    """The newest result of one kind, and whether it is still usable as of ``ctx.as_of``."""
-
-    __slots__ = ("label", "result", "usable", "validity")
-
-    def __init__(self, ctx: Context, code_list: str, label: str, validity: int | None) -> None:
-        self.label = label
-        self.validity = validity
-        self.result: LabResult | None = ctx.latest(code_list)
-        self.usable: LabResult | None = None
-        result = self.result
-        if (
-            result is not None
-            and (validity is None or (ctx.as_of - result.on).days <= validity)
-            and (result.quantity is not None or result.qualitative is not None or result.text)
-        ):
-            self.usable = result
-
-    @property
-    def stale_on(self) -> date | None:
-        """The first day the usable result is stale (None if there is none, or it never is)."""
-        if self.usable is None or self.validity is None:
-            return None
-        return self.usable.on + timedelta(days=self.validity + 1)
-
-    def missing(self) -> str:
-        """Why this test cannot be used: absent, stale, or empty."""
-        result = self.result
-        if result is None:
-            return f"no {self.label} result"
-        if not _carries_value(result):
-            return f"the latest {self.label} ({result.on.isoformat()}) carries no value"
-        return f"the latest {self.label} ({result.on.isoformat()}) is older than {self.validity} days"
-
-    def shown(self) -> str:
-        result = self.usable
-        return f"{self.label} {described(result)} on {result.on.isoformat()}"
-
-
 @criterion("EXC-INF-ACTIVE", Kind.EXCLUSION, attested=True)
-def current_or_recent_active_infection(ctx: Context) -> Finding:
+def current_or_recent_active_infection(ctx: Context) -> Finding | ForAttestation:
     """"Current, or recent (< 4 weeks prior to baseline) of active infections"
 
     An infection diagnosis (``dx.infection``) still active fails; one that ended (abatement date, else
@@ -181,16 +135,14 @@ def current_or_recent_active_infection(ctx: Context) -> Finding:
         last = med.until if med.until is not None and med.until < as_of else as_of
         if ctx.within(last, window):
             taken = f"until {med.until.isoformat()}" if med.until is not None else "with no end date"
-            return judged(
-                ctx,
-                "EXC-INF-ACTIVE",
+            return attestation_decides(
                 review(
                     f"Anti-infective {_code(med)} from {med.on.isoformat()} {taken}: is an infection active?",
                     med,
                     changes_on=ctx.window_end(med.until, window) if med.until is not None else None,
                 ),
             )
-    return judged(ctx, "EXC-INF-ACTIVE", None)
+    return attestation_decides()
 
 
 def _code(fact) -> str:
@@ -210,9 +162,9 @@ def active_hepatitis_b(ctx: Context) -> Finding:
     if dx is not None:
         return fails(f"Active hepatitis B diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
-    hbsag = Fresh(ctx, "lab.hbsag", "HBsAg", validity)
-    dna = Fresh(ctx, "lab.hbv_dna", "HBV DNA", validity)
-    core = Fresh(ctx, "lab.anti_hbc", "anti-HBc", validity)
+    hbsag = latest_result(ctx, "lab.hbsag", "HBsAg", validity)
+    dna = latest_result(ctx, "lab.hbv_dna", "HBV DNA", validity)
+    core = latest_result(ctx, "lab.anti_hbc", "anti-HBc", validity)
     s = serology(hbsag.usable) if hbsag.usable else None
     d = nucleic_acid(dna.usable) if dna.usable else None
     if s == POSITIVE:
@@ -280,8 +232,8 @@ def active_hepatitis_c(ctx: Context) -> Finding:
     if dx is not None:
         return fails(f"Active hepatitis C diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
-    antibody = Fresh(ctx, "lab.hcv_ab", "HCV antibody", validity)
-    rna = Fresh(ctx, "lab.hcv_rna", "HCV RNA", validity)
+    antibody = latest_result(ctx, "lab.hcv_ab", "HCV antibody", validity)
+    rna = latest_result(ctx, "lab.hcv_rna", "HCV RNA", validity)
     r = nucleic_acid(rna.usable) if rna.usable else None
     if r in (POSITIVE, BELOW_LLOQ):
         return fails(f"{rna.shown()}: detected", rna.usable, changes_on=rna.stale_on)
@@ -319,11 +271,11 @@ def hiv_infection(ctx: Context) -> Finding:
     if dx is not None:
         return fails(f"HIV diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
-    confirm = Fresh(ctx, "lab.hiv_confirmatory", "HIV confirmatory test", validity)
+    confirm = latest_result(ctx, "lab.hiv_confirmatory", "HIV confirmatory test", validity)
     latest = confirm.result
     if latest is not None and latest.qualitative is Qualitative.POSITIVE:
         return fails(f"HIV confirmatory test positive on {latest.on.isoformat()}", latest)
-    screen = Fresh(ctx, "lab.hiv_screen", "HIV screen", validity)
+    screen = latest_result(ctx, "lab.hiv_screen", "HIV screen", validity)
     c = serology(confirm.usable) if confirm.usable else None
     if c is not None and c not in (NEGATIVE, POSITIVE):
         return review(f"{confirm.shown()}: {c}", confirm.usable, changes_on=confirm.stale_on)
@@ -363,7 +315,7 @@ def active_tuberculosis(ctx: Context) -> Finding:
     latent = active_diagnosis(ctx, "dx.tb_latent")
     if latent is not None:
         return review(f"Latent tuberculosis diagnosis {_code(latent)} since {latent.on.isoformat()}", latent)
-    igra = Fresh(ctx, "lab.igra", "IGRA", ctx.protocol.validity.igra)
+    igra = latest_result(ctx, "lab.igra", "IGRA", ctx.protocol.validity.igra)
     if past is not None:
         ended = past.abated or past.on
         return review(f"Past tuberculosis {_code(past)}, ended {ended.isoformat()}", past, igra.usable)

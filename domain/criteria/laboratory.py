@@ -12,25 +12,19 @@ from domain.criteria.infections import (
     NEGATIVE,
     POSITIVE,
     UNREADABLE,
-    Fresh,
-    described,
     nucleic_acid,
     sentence,
     serology,
 )
-from domain.criteria.readings import Reading, latest_reading
+from domain.criteria.readings import Latest, Reading, described, latest_result
 from domain.facts import LabResult, Qualitative
 from domain.renal import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
-from domain.thresholds import FROM, UP_TO, above, allowed, below
+from domain.thresholds import FROM, UP_TO, above, allowed, below_in_words
 from domain.units import convert
 from domain.verdicts import Finding, Kind
 
 COUNT_UNIT = "×10⁹/L"
 GFR_UNIT = "mL/min/1.73 m²"
-LOW_TITRE_UP_TO = 40.0
-"""aCL / anti-β2GP1 values up to this are "low titre" (Sydney criteria: medium/high is above 40
-GPL/MPL, catalogue §4). Read only when ``choices.antiphospholipid_low_titre`` is ``review``; it
-belongs in ``thresholds`` once the protocol model has a field for it."""
 
 
 def _number(value: float) -> str:
@@ -51,17 +45,13 @@ def _against_limit(
     Every laboratory cut-off of the protocol reads "below", so they all decide here: ``<=0.5``
     against "below 0.5" allows 0.5 itself, and the reason says so rather than guessing.
     """
-    bound = f"{limit:g} {unit}"
-    decided = below(value, comparator, limit)
+    decided, words = below_in_words(value, comparator, limit, f"{limit:g} {unit}", f"{_number(value)} {unit}")
     if decided is True:
-        return fails(f"{shown}, below {bound}", *facts, changes_on=stale_on)
+        return fails(f"{shown}, {words}", *facts, changes_on=stale_on)
     if decided is False:
-        return passes(f"{shown}, not below {bound}", *facts, changes_on=stale_on)
+        return passes(f"{shown}, {words}", *facts, changes_on=stale_on)
     return review(
-        f"{shown}: the result allows {allowed(comparator, f'{_number(value)} {unit}')}, so it does not "
-        f"show whether it is below {bound}: check the exact value with the lab",
-        *facts,
-        changes_on=stale_on,
+        f"{shown}: the result {words}: check the exact value with the lab", *facts, changes_on=stale_on
     )
 
 
@@ -74,10 +64,10 @@ def positive_blood_cmv_pcr(ctx: Context) -> Finding:
     not detected passes. Other specimens never count: if one is all there is, a person checks it.
     """
     validity = ctx.protocol.validity.cmv_pcr
-    pcr = Fresh(ctx, "lab.cmv_blood", "blood CMV PCR", validity)
+    pcr = latest_result(ctx, "lab.cmv_blood", "blood CMV PCR", validity)
     result = pcr.usable
     if result is None:
-        other = Fresh(ctx, "lab.cmv_other_specimen", "CMV PCR", validity).usable
+        other = latest_result(ctx, "lab.cmv_other_specimen", "CMV PCR", validity).usable
         if other is not None:
             return review(
                 f"The only recent CMV PCR ({other.on.isoformat()}, {other.codes[0]}) is not "
@@ -120,9 +110,9 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
     """
     protocol = ctx.protocol
     validity = protocol.validity.creatinine
-    creatinine = Fresh(ctx, "lab.creatinine", "creatinine", validity)
-    measured = Fresh(ctx, "lab.creatinine_clearance", "measured creatinine clearance", validity)
-    reported = Fresh(ctx, "lab.egfr_paediatric", "paediatric eGFR", validity)
+    creatinine = latest_result(ctx, "lab.creatinine", "creatinine", validity)
+    measured = latest_result(ctx, "lab.creatinine_clearance", "measured creatinine clearance", validity)
+    reported = latest_result(ctx, "lab.egfr_paediatric", "paediatric eGFR", validity)
     inputs = (creatinine, measured, reported)
     newest = max((f.usable.on for f in inputs if f.usable is not None), default=None)
     if newest is None:
@@ -161,7 +151,7 @@ def _gfr(value: float, comparator: str | None, limit: float) -> str:
     return f"{comparator or ''}{shown} {GFR_UNIT}"
 
 
-def _schwartz(ctx: Context, creatinine: Fresh) -> _Clearance | Finding:
+def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     protocol = ctx.protocol
     result: LabResult = creatinine.usable
     quantity = result.quantity
@@ -219,7 +209,7 @@ def _height_before(ctx: Context, day: date, window: int) -> LabResult | None:
     return None
 
 
-def _reported(ctx: Context, source: Fresh, *, measured: bool) -> _Clearance | Finding:
+def _reported(ctx: Context, source: Latest, *, measured: bool) -> _Clearance | Finding:
     result: LabResult = source.usable
     quantity = result.quantity
     day = result.on.isoformat()
@@ -237,15 +227,15 @@ def _reported(ctx: Context, source: Fresh, *, measured: bool) -> _Clearance | Fi
     return _per_body_surface(ctx, source, value, how)
 
 
-def _per_body_surface(ctx: Context, source: Fresh, ml_min: float, how: str) -> _Clearance | Finding:
+def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> _Clearance | Finding:
     """A measured clearance in plain mL/min, normalised with Mosteller's body surface when possible.
 
     A height or weight in a unit that cannot be converted is unusable (contract §1.1): the clearance
     is not taken as it stands, since that would hide a measurement the record does hold.
     """
     validity = ctx.protocol.validity
-    height = Fresh(ctx, "vital.height", "height", validity.height)
-    weight = Fresh(ctx, "vital.weight", "weight", validity.weight)
+    height = latest_result(ctx, "vital.height", "height", validity.height)
+    weight = latest_result(ctx, "vital.weight", "weight", validity.weight)
     result = source.usable
     bsa = None
     h, w = height.usable, weight.usable
@@ -426,9 +416,8 @@ def low_haemoglobin(ctx: Context) -> Finding:
 
     The latest haemoglobin within its validity, in g/dL (g/L and mmol/L converted).
     """
-    reading = latest_reading(
-        ctx, "lab.haemoglobin", "haemoglobin", ctx.protocol.validity.haemoglobin, "haemoglobin"
-    )
+    validity = ctx.protocol.validity.haemoglobin
+    reading = latest_result(ctx, "lab.haemoglobin", "haemoglobin", validity).measured("haemoglobin")
     if not isinstance(reading, Reading):
         return reading
     hb = reading.result
@@ -547,12 +536,13 @@ def _doubtful_positive(ctx: Context, code_list: str, result: LabResult) -> str |
     quantity = result.quantity
     if ctx.protocol.choices.antiphospholipid_low_titre != "review" or quantity is None:
         return None
-    medium_or_high = above(quantity.value, quantity.comparator, LOW_TITRE_UP_TO)
+    low_titre = ctx.protocol.thresholds.antiphospholipid_low_titre_up_to
+    medium_or_high = above(quantity.value, quantity.comparator, low_titre)
     if medium_or_high is False:
-        return f"low-titre positive (up to {LOW_TITRE_UP_TO:g})"
+        return f"low-titre positive (up to {low_titre:g})"
     if medium_or_high is None:
         values = allowed(quantity.comparator, _number(quantity.value))
-        return f"positive, perhaps low-titre: the result allows {values}, either side of {LOW_TITRE_UP_TO:g}"
+        return f"positive, perhaps low-titre: the result allows {values}, either side of {low_titre:g}"
     return None
 
 

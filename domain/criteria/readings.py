@@ -1,4 +1,4 @@
-"""Reading the latest usable result of a kind, shared by the laboratory rules.
+"""The newest result of a kind and whether it is usable, shared by the rules that read results.
 
 "The most recent usable result wins (by effective time, never by arrival order)" and "a unit that
 cannot be converted makes the result unusable: the criterion is unknown and its reason names the
@@ -9,16 +9,82 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from domain.context import Context
 from domain.criteria.base import unknown
-from domain.facts import LabResult, Qualitative
+from domain.facts import LabResult
 from domain.units import CANONICAL, convert
 from domain.verdicts import Finding
 
 
+class Latest(NamedTuple):
+    """The newest result in a code list as of ``as_of``; ``usable`` when it is fresh and carries a value."""
+
+    label: str
+    validity: int | None
+    result: LabResult | None
+    fresh: bool
+    usable: LabResult | None
+
+    @property
+    def stale_on(self) -> date | None:
+        """The first day the usable result is stale (None if there is none, or it never is)."""
+        return Context.stale_on(self.usable.on, self.validity) if self.usable is not None else None
+
+    def missing(self) -> str:
+        """Why this result cannot be used, as a clause: absent, empty, or stale."""
+        result = self.result
+        if result is None:
+            return f"no {self.label} result"
+        if not _carries_value(result):
+            return f"the latest {self.label} ({result.on.isoformat()}) carries no value"
+        return f"the latest {self.label} ({result.on.isoformat()}) is older than {self.validity} days"
+
+    def shown(self) -> str:
+        result = self.usable
+        return f"{self.label} {described(result)} on {result.on.isoformat()}"  # type: ignore[union-attr]
+
+    def measured(self, dimension: str) -> Reading | Finding:
+        """The value in ``dimension``'s canonical unit (None for a lab's answer alone), else the
+        ``unknown`` finding saying why the result cannot be used."""
+        result = self.result
+        if result is None:
+            return unknown(f"No {self.label} result")
+        day = result.on.isoformat()
+        # Stale is told before empty here, the other way round in missing(): each keeps the reasons
+        # its rules have always given.
+        if not self.fresh:
+            return unknown(
+                f"The latest {self.label} ({day}) is stale: older than {self.validity} days", result
+            )
+        stale_on = Context.stale_on(result.on, self.validity)
+        if result.quantity is None:
+            if result.qualitative is None:
+                return unknown(f"The {self.label} of {day} carries no value", result)
+            return Reading(result, None, stale_on)
+        value = convert(result.quantity, dimension)
+        if value is None:
+            return unknown(
+                f"The {self.label} of {day} is in '{result.quantity.unit}', "
+                f"which cannot be converted to {CANONICAL[dimension]}",
+                result,
+            )
+        return Reading(result, value, stale_on)
+
+
+def latest_result(ctx: Context, code_list: str, label: str, validity: int | None) -> Latest:
+    """The newest result in ``code_list``, named ``label`` in reasons, usable for ``validity`` days."""
+    result: LabResult | None = ctx.latest(code_list)
+    fresh = result is not None and ctx.fresh(result.on, validity)
+    usable = result if fresh and _carries_value(result) else None  # type: ignore[arg-type]
+    return Latest(label, validity, result, fresh, usable)
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
+    """A usable result measured in its dimension's canonical unit."""
+
     result: LabResult
     value: float | None
     """In the dimension's canonical unit; None for a qualitative result."""
@@ -33,39 +99,18 @@ class Reading:
         return f"{comparator}{self.value:g} {unit}"
 
 
-def latest_reading(
-    ctx: Context,
-    code_list: str,
-    label: str,
-    validity_days: int | None,
-    dimension: str | None = None,
-) -> Reading | Finding:
-    """The newest result in ``code_list`` if usable, else the ``unknown`` finding saying why."""
-    result: LabResult | None = ctx.latest(code_list)
-    if result is None:
-        return unknown(f"No {label} result")
-    if not ctx.fresh(result.on, validity_days):
-        return unknown(
-            f"The latest {label} ({result.on.isoformat()}) is stale: older than {validity_days} days",
-            result,
-        )
-    stale_on = ctx.stale_on(result.on, validity_days)
-    value = None
-    if dimension is not None:
-        if result.quantity is None:
-            if result.qualitative is None:
-                return unknown(f"The {label} of {result.on.isoformat()} carries no value", result)
-        else:
-            value = convert(result.quantity, dimension)
-            if value is None:
-                return unknown(
-                    f"The {label} of {result.on.isoformat()} is in '{result.quantity.unit}', "
-                    f"which cannot be converted to {CANONICAL[dimension]}",
-                    result,
-                )
-    return Reading(result, value, stale_on)
+def _carries_value(result: LabResult) -> bool:
+    return result.quantity is not None or result.qualitative is not None or bool(result.text)
 
 
-def qualitative(result: LabResult) -> Qualitative | None:
-    """The lab's positive/negative/equivocal answer for a result, if it gave one."""
-    return result.qualitative
+def described(result: LabResult) -> str:
+    """A result as the reason shows it: the value if any, and the lab's answer."""
+    quantity = result.quantity
+    answer = result.qualitative
+    if quantity is not None and answer is not None:
+        return f"{quantity} ({answer.value})"
+    if quantity is not None:
+        return str(quantity)
+    if answer is not None:
+        return answer.value
+    return result.text or "no value"

@@ -10,9 +10,17 @@ from __future__ import annotations
 from datetime import date
 
 from domain.context import Context, add_years
-from domain.criteria.base import criterion, fails, judged, passes, review, unknown
-from domain.criteria.readings import Reading, latest_reading
-from domain.facts import Assessment, Diagnosis, LabResult, Qualitative, Sex
+from domain.criteria.base import (
+    ForAttestation,
+    attestation_decides,
+    criterion,
+    fails,
+    passes,
+    review,
+    unknown,
+)
+from domain.criteria.readings import Reading, latest_result
+from domain.facts import Assessment, Diagnosis, Qualitative, Sex
 from domain.thresholds import allowed, below
 from domain.verdicts import Finding, Kind, Verdict
 
@@ -74,6 +82,10 @@ def _hcg_answer(ctx: Context, reading: Reading) -> Qualitative | None:
     return measured
 
 
+def _hcg(ctx: Context) -> Reading | Finding:
+    return latest_result(ctx, "lab.hcg", "βhCG", ctx.protocol.validity.hcg).measured("hcg")
+
+
 def _hcg_shown(reading: Reading) -> str:
     result = reading.result
     value = f" ({reading.shown('IU/L')})" if reading.value is not None else ""
@@ -91,7 +103,7 @@ def negative_bhcg_after_menarche(ctx: Context) -> Finding:
     skip = _not_applicable_or_unknown(ctx)
     if skip is not None:
         return skip
-    reading = latest_reading(ctx, "lab.hcg", "βhCG", ctx.protocol.validity.hcg, "hcg")
+    reading = _hcg(ctx)
     if not isinstance(reading, Reading):
         return reading
     shown, result = _hcg_shown(reading), reading.result
@@ -114,7 +126,7 @@ def negative_bhcg_after_menarche(ctx: Context) -> Finding:
 
 
 @criterion("INC-WOCBP-CONTRACEPTION", Kind.INCLUSION, attested=True)
-def effective_contraception_after_menarche(ctx: Context) -> Finding:
+def effective_contraception_after_menarche(ctx: Context) -> Finding | ForAttestation:
     """"For patients of childbearing age (following menarche) : ... effective method of contraception (sexual abstinence, hormonal contraception, intrauterine device or hormone-releasing system, cap, diaphragm or sponge with spermicide, condom) until the 7 days after administration of the last dose of Baricitinib"
 
     The method and the commitment to keep it are attested by the investigator. An estrogen-containing
@@ -123,11 +135,11 @@ def effective_contraception_after_menarche(ctx: Context) -> Finding:
     skip = _not_applicable_or_unknown(ctx)
     if skip is not None:
         return skip
-    return judged(ctx, "INC-WOCBP-CONTRACEPTION", None)
+    return attestation_decides()
 
 
 @criterion("EXC-PREG-BF", Kind.EXCLUSION, attested=True)
-def pregnant_or_breastfeeding(ctx: Context) -> Finding:
+def pregnant_or_breastfeeding(ctx: Context) -> Finding | ForAttestation:
     """"Actual or in project of pregrancy and breast-feeding until the 7 days after administration of the last dose of Baricitinib"
 
     A fresh positive βhCG, a fresh pregnancy or breastfeeding status answered yes, or a pregnancy or
@@ -141,14 +153,14 @@ def pregnant_or_breastfeeding(ctx: Context) -> Finding:
     skip = _not_applicable_or_unknown(ctx)
     if skip is not None:
         return skip
-    return judged(ctx, "EXC-PREG-BF", found)
+    return attestation_decides(found)
 
 
 def _pregnancy_or_breastfeeding_on_record(ctx: Context) -> Finding | None:
     """A fail listing every sign of pregnancy or breastfeeding, a review for an equivocal one, or None."""
     signs: list[tuple[str, object, date | None]] = []
     doubts: list[tuple[str, object]] = []
-    reading = latest_reading(ctx, "lab.hcg", "βhCG", ctx.protocol.validity.hcg, "hcg")
+    reading = _hcg(ctx)
     if isinstance(reading, Reading):
         answer = _hcg_answer(ctx, reading)
         if answer is Qualitative.POSITIVE:
@@ -160,12 +172,12 @@ def _pregnancy_or_breastfeeding_on_record(ctx: Context) -> Finding | None:
         ("obs.pregnancy_status", "pregnant", validity.pregnancy_status),
         ("obs.breastfeeding_status", "breastfeeding", validity.breastfeeding_status),
     ):
-        status: LabResult | None = ctx.latest(code_list)
-        if status is None or not ctx.fresh(status.on, days):
+        found = latest_result(ctx, code_list, label, days)
+        status = found.usable
+        if status is None:
             continue
         if status.qualitative is Qualitative.POSITIVE:
-            sign = f"recorded as {label} on {status.on.isoformat()}"
-            signs.append((sign, status, ctx.stale_on(status.on, days)))
+            signs.append((f"recorded as {label} on {status.on.isoformat()}", status, found.stale_on))
         elif status.qualitative is Qualitative.EQUIVOCAL:
             doubts.append((f"{label} status uncertain on {status.on.isoformat()}", status))
     for code_list, label in (("dx.pregnancy", "pregnancy"), ("dx.breastfeeding", "breastfeeding")):

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from domain.facts import PatientProfile
 from tests.builders import AS_OF, child, criterion, days_before, lab, screen, vaccine, verdict
 
 
@@ -45,3 +46,17 @@ def test_age_passes_from_the_third_birthday_to_the_day_before_the_nineteenth():
     assert verdict("INC-AGE", profile=profile, as_of=date(2029, 6, 15)) == "fail"
     assert criterion(screen(profile=profile, as_of=date(2013, 6, 14)), "INC-AGE").until == date(2013, 6, 15)
     assert AS_OF
+
+
+@pytest.mark.parametrize(("as_of", "expected"), [(date(2013, 6, 14), "fail"), (date(2020, 1, 1), "pass"),
+                                                 (date(2029, 6, 15), "fail")])
+def test_age_cites_the_patient_whose_birth_date_it_reads(as_of, expected):
+    result = criterion(screen(profile=child(birth=date(2010, 6, 15)), as_of=as_of), "INC-AGE")
+    assert result.verdict.value == expected
+    assert [e.to_json() for e in result.evidence] == [{"resource": "Patient/p-test", "date": None}]
+
+
+def test_age_without_a_birth_date_cites_nothing():
+    result = criterion(screen(profile=PatientProfile(None)), "INC-AGE")
+    assert result.verdict.value == "unknown"
+    assert result.evidence == ()

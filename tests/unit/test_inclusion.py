@@ -6,7 +6,6 @@ import pytest
 
 from config.protocol_files import load_protocol
 from domain.facts import Qualitative
-from domain.protocol import Choices
 from tests.builders import (
     AS_OF,
     attest,
@@ -28,8 +27,9 @@ VZV = "19162-7"
 
 
 def with_vaccination_accepted():
-    choices = Choices(accept_documented_varicella_vaccination=True)
-    return load_protocol().model_copy(update={"choices": choices})
+    protocol = load_protocol()
+    choices = protocol.choices.model_copy(update={"accept_documented_varicella_vaccination": True})
+    return protocol.model_copy(update={"choices": choices})
 
 
 # INC-JDM-ENMC2018

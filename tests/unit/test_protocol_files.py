@@ -1,0 +1,72 @@
+"""The protocol's data files: every value comes from them, and a key left out stops the load."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.protocol_files import (
+    DEFAULT_VERSION,
+    PROTOCOLS_DIR,
+    ProtocolError,
+    load_protocol,
+    load_protocol_dir,
+)
+
+SHIPPED = PROTOCOLS_DIR / DEFAULT_VERSION
+
+
+def _keys(mapping: dict, prefix: str = "") -> list[str]:
+    """Every key of protocol.yaml, dotted, down to the values (the potency table counts as one)."""
+    keys = []
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        keys.append(dotted)
+        if isinstance(value, dict) and key != "corticosteroid_potency":
+            keys.extend(_keys(value, f"{dotted}."))
+    return keys
+
+
+def _copy_without(tmp_path: Path, dotted: str) -> Path:
+    folder = tmp_path / SHIPPED.name
+    shutil.copytree(SHIPPED, folder)
+    main = folder / "protocol.yaml"
+    data = yaml.safe_load(main.read_text(encoding="utf-8"))
+    *parents, last = dotted.split(".")
+    held = data
+    for part in parents:
+        held = held[part]
+    del held[last]
+    main.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return folder
+
+
+SHIPPED_KEYS = _keys(yaml.safe_load((SHIPPED / "protocol.yaml").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("key", SHIPPED_KEYS)
+def test_a_key_missing_from_protocol_yaml_is_a_load_error_naming_the_file_and_the_key(tmp_path, key):
+    folder = _copy_without(tmp_path, key)
+    with pytest.raises(ProtocolError) as raised:
+        load_protocol_dir(folder)
+    assert f"{folder.name}/protocol.yaml: {key}: required key missing" in str(raised.value)
+
+
+def test_a_code_list_missing_its_system_names_the_codes_file_it_came_from(tmp_path):
+    folder = tmp_path / SHIPPED.name
+    shutil.copytree(SHIPPED, folder)
+    path = folder / "codes-labs.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["code_lists"]["lab.hcg"]["system"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ProtocolError) as raised:
+        load_protocol_dir(folder)
+    expected = f"{folder.name}/codes-labs.yaml: code_lists.lab.hcg.system: required key missing"
+    assert str(raised.value) == expected
+
+
+def test_the_low_titre_cut_off_of_the_antiphospholipid_rule_is_protocol_data():
+    assert load_protocol().thresholds.antiphospholipid_low_titre_up_to == 40

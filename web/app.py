@@ -23,7 +23,7 @@ _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supp
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import api, deliveries, operations, pages
+    from web import api, deliveries, metadata, operations, pages
 
     if rt is None:
         from bootstrap import runtime
@@ -36,6 +36,7 @@ def create_app(rt=None) -> FastAPI:
     pages.install(app)
     app.include_router(deliveries.router)
     app.include_router(operations.router)
+    app.include_router(metadata.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: HTTPException):

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     mail_from: str = "myocit@localhost"
     webhook_timeout_seconds: float = 5.0
     log_level: str = "INFO"
+    mllp_host: str = Field("127.0.0.1", description="Interface the MLLP listener binds (contract §6).")
+    mllp_port: int = Field(2575, description="MLLP port.")
+    mllp_allow: str = Field("127.0.0.1,::1", description="Addresses or CIDR ranges allowed to connect over MLLP, "
+                            "comma-separated; others are closed at once and logged. Default: loopback only.")
+    mllp_idle_seconds: float = Field(300.0, description="An MLLP connection silent this long is closed.")
+    mllp_tls_cert: Path | None = Field(None, description="PEM certificate chain: MLLP over TLS (with _KEY).")
+    mllp_tls_key: Path | None = None
+    mllp_tls_client_ca: Path | None = Field(None, description="PEM CA(s): MLLP clients must present a "
+                                            "certificate it signed.")
     ui_secret: str | None = Field(None, description="Signs the pages' session cookies; default: a secret "
                                   "generated once in `home/ui-secret` (set it when API hosts share no home).")
 
@@ -68,6 +77,19 @@ class Settings(BaseSettings):
                 raise SettingsError(f"MYOCIT_HL7_AUTHORITIES: {entry!r} is not AUTHORITY=SYSTEM")
             mapping[authority] = system
         return mapping
+
+    def mllp_networks(self) -> list:
+        """``MYOCIT_MLLP_ALLOW`` as networks (an address is a network of one); SettingsError naming the
+        entry that does not read."""
+        import ipaddress
+
+        networks = []
+        for entry in filter(None, (e.strip() for e in self.mllp_allow.split(","))):
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise SettingsError(f"MYOCIT_MLLP_ALLOW: {entry!r} is not an address or CIDR range") from None
+        return networks
 
     def resolved_database_url(self) -> str:
         if self.database_url:

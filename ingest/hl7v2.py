@@ -3,8 +3,13 @@
 One message holds one patient (the first PID); each OBX becomes a ``LabResult`` whose ``source`` is
 ``hl7v2/{sending facility}/{filler order (OBR-3), else placer (OBR-2)}/{OBX-3 code}/{OBX-4 sub-id}``,
 so that a correction of the same result (OBX-11 C, with the caller's higher ``revision``) replaces it
-and a deletion (D/W) retracts it. Timestamps without an offset are read as written; with an offset,
-the date as written too (``seq`` keeps the written local time for ordering within a day).
+and a deletion (D/W) retracts it. Timestamps without an offset are the local time of the sites
+(``MYOCIT_TIMEZONE``, the zone the screening day is decided in), so their date is the day as written;
+with an offset, the date as written too, as for FHIR dateTimes (``seq`` keeps the written local time for
+ordering within a day); a date-only value is that day.
+
+Bytes become text by MSH-18 (contract §6): ``ASCII``, ``8859/1`` (and the other ISO 8859 parts) or
+``UNICODE UTF-8``; without it, UTF-8, else Latin-1 when the bytes are not valid UTF-8 (``decode``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,67 @@ class Hl7Extract:
     """Every PID-3 repetition: (assigning authority or None, id)."""
     version: str = ""
     warnings: list[str] = field(default_factory=list)
+
+
+# --- characters ------------------------------------------------------------------------------------
+
+CHARACTER_SETS = {"ASCII": "ascii", "UNICODE UTF-8": "utf-8", "8859/15": "iso8859-15",
+                  **{f"8859/{n}": f"iso8859-{n}" for n in range(1, 10)}}
+"""MSH-18 (HL7 table 0211) values read, to Python codecs: those whose MSH is readable as ASCII."""
+DEFAULT_CHARACTER_SET = "utf-8"
+
+
+def declared_character_set(raw: bytes) -> str | None:
+    """MSH-18 (its first repetition) as written, or None when absent or the MSH cannot be found."""
+    start = 0
+    while start < len(raw) and raw[start] in b"\xef\xbb\xbf\x0b\r\n\t ":
+        start += 1
+    head = raw[start:start + 4096]
+    if not head.startswith(b"MSH") or len(head) < 8:
+        return None
+    separator = head[3:4]
+    line = head.split(b"\r", 1)[0].split(b"\n", 1)[0]
+    fields = line.split(separator)
+    if len(fields) < 18:
+        return None
+    repetition = fields[1][1:2] or b"~"
+    value = fields[17].split(repetition, 1)[0].strip()
+    return value.decode("ascii", "replace").upper() or None
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """(text, codec) of a message's bytes, by MSH-18; InvalidHl7 AR when MSH-18 names a character set
+    not read here, or the bytes do not fit the one it names (never guessed: a text result read in
+    the wrong character set would be another result)."""
+    declared = declared_character_set(raw)
+    if declared is None:
+        try:
+            return raw.decode("utf-8-sig"), DEFAULT_CHARACTER_SET
+        except UnicodeDecodeError:
+            return raw.decode("latin-1"), "latin-1"
+    codec = CHARACTER_SETS.get(declared)
+    if codec is None:
+        raise InvalidHl7("MSH-18: this character set is not read here (ASCII, 8859/1, UNICODE UTF-8)",
+                         ack_code="AR", error_code=103, location="MSH^1^18")
+    try:
+        return raw.decode("utf-8-sig" if codec == "utf-8" else codec), codec
+    except UnicodeDecodeError:
+        raise InvalidHl7(f"MSH-18: the message has bytes that are not {declared}", ack_code="AR",
+                         error_code=102, location="MSH^1^18") from None
+
+
+SENDER_NAME_LENGTH = 60
+
+
+def sender_of(message: hl7.Message) -> tuple[str, str]:
+    """(MSH-3, MSH-4), first components: the sending application and facility (contract §6)."""
+    msh = _Seg(message, message[0], 1)
+    application, facility = msh.get(3, 1), msh.get(4, 1)
+    for n, value in ((3, application), (4, facility)):
+        if len(value) > SENDER_NAME_LENGTH:
+            raise InvalidHl7(f"MSH-{n}: its first component is longer than {SENDER_NAME_LENGTH} characters",
+                             ack_code="AR", error_code=102, location=f"MSH^1^{n}")
+    return application, facility
 
 
 # --- parsing ---------------------------------------------------------------------------------------

@@ -187,11 +187,40 @@ def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) ->
 
 
 @app.command()
+def mllp(
+    host: str | None = typer.Option(None, help="Interface to listen on (default MYOCIT_MLLP_HOST, 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="MLLP port (default MYOCIT_MLLP_PORT, 2575)."),
+) -> None:
+    """Listen for HL7 v2 over MLLP (contract §6): ORU^R01 from registered senders (`myocit sender`),
+    each answered with its ACK once stored. Addresses allowed: MYOCIT_MLLP_ALLOW (default loopback)."""
+    import asyncio
+    import logging
+
+    from config.settings import SettingsError
+    from mllp.server import serve
+
+    _migrate_quietly()
+    settings = _settings()
+    try:
+        settings.mllp_networks()
+    except SettingsError as exc:
+        _fail(str(exc))
+    if (settings.mllp_tls_cert is None) != (settings.mllp_tls_key is None):
+        _fail("MYOCIT_MLLP_TLS_CERT and MYOCIT_MLLP_TLS_KEY go together")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(serve(_runtime(), host=host, port=port))
+    except OSError as exc:
+        _fail(f"cannot listen for MLLP: {exc.strerror or exc}")
+
+
+@app.command()
 def run(
     port: int = typer.Option(8000, help="HTTP port on 127.0.0.1."),
     concurrency: int = typer.Option(1, help="Worker processes."),
+    mllp_port: int = typer.Option(2575, "--mllp-port", help="MLLP port (HL7 v2 over TCP); 0 turns it off."),
 ) -> None:
-    """Run the whole service in one process tree: API, worker and scheduler.
+    """Run the whole service in one process tree: API, worker, scheduler and MLLP listener.
 
     With no configuration: SQLite database and SQLite-backed broker under ./var. With
     MYOCIT_DATABASE_URL and MYOCIT_BROKER_URL set: PostgreSQL and Redis.
@@ -202,8 +231,9 @@ def run(
     _refuse_unbound_tokens()
     settings = _settings()
     typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
-               f"API on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops everything")
-    raise typer.Exit(supervise(port=port, concurrency=concurrency))
+               f"API on http://127.0.0.1:{port} (docs at /docs)"
+               + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "") + "; Ctrl-C stops everything")
+    raise typer.Exit(supervise(port=port, concurrency=concurrency, mllp_port=mllp_port))
 
 
 @app.command()
@@ -284,6 +314,52 @@ def token_revoke(token_id: int = typer.Argument(..., help="The id shown by `myoc
     rt = _runtime()
     row = _handled(lambda: administration.revoke_token(RevokeToken(token_id, COMMAND_LINE), rt.uow(), clock=rt.clock))
     typer.echo(f"token {token_id} ({row.name or f'token-{row.pk}'}) revoked")
+
+
+sender_app = typer.Typer(help="HL7 v2 senders over MLLP (MSH-3, MSH-4) and the sites each may send for.",
+                         no_args_is_help=True)
+app.add_typer(sender_app, name="sender")
+
+
+@sender_app.command("create")
+def sender_create(
+    application: str = typer.Option(..., "--application", help="MSH-3 (first component) as the sender writes it."),
+    facility: str = typer.Option(..., "--facility", help="MSH-4 (first component) as the sender writes it."),
+    site: list[str] = typer.Option(..., "--site", help="A site it sends for; repeat for several."),
+) -> None:
+    """Register a sending system: its messages are taken with a lab token's authority over its sites."""
+    from service import senders
+    from service.commands import RegisterSender
+
+    _migrate_quietly()
+    rt = _runtime()
+    row = _handled(lambda: senders.register_sender(RegisterSender(application, facility, tuple(site), COMMAND_LINE),
+                                                   rt.uow(), clock=rt.clock))
+    typer.echo(f"sender {row.pk}: {row.application}@{row.facility} sends for {','.join(row.sites)}")
+
+
+@sender_app.command("list")
+def sender_list() -> None:
+    """List the senders: id, application, facility, sites, created, revoked."""
+    from service import senders
+
+    _migrate_quietly()
+    for row in senders.list_senders(_runtime().uow()):
+        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        typer.echo(f"{row.pk}\t{row.application}\t{row.facility}\t{','.join(row.sites)}\t"
+                   f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@sender_app.command("revoke")
+def sender_revoke(sender_id: int = typer.Argument(..., help="The id shown by `myocit sender list`.")) -> None:
+    """Revoke a sender: its next messages get AR (unknown sender)."""
+    from service import senders
+    from service.commands import RevokeSender
+
+    _migrate_quietly()
+    rt = _runtime()
+    row = _handled(lambda: senders.revoke_sender(RevokeSender(sender_id, COMMAND_LINE), rt.uow(), clock=rt.clock))
+    typer.echo(f"sender {sender_id} ({row.application}@{row.facility}) revoked")
 
 
 patient_app = typer.Typer(help="Registered patients (administration).", no_args_is_help=True)

@@ -1,4 +1,4 @@
-"""``myocit run``: API, worker and scheduler as child processes, stopped together."""
+"""``myocit run``: API, worker, scheduler and MLLP listener as child processes, stopped together."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ def _spawn(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "myocit.cli", *args], env=os.environ.copy())
 
 
-def supervise(*, port: int, concurrency: int) -> int:
+def supervise(*, port: int, concurrency: int, mllp_port: int = 0) -> int:
+    """``mllp_port`` 0: no MLLP listener."""
     children = [
         _spawn("worker", f"--concurrency={concurrency}", "--loglevel=WARNING"),
         _spawn("scheduler", "--loglevel=WARNING"),
         _spawn("api", f"--port={port}"),
     ]
+    if mllp_port:
+        children.append(_spawn("mllp", f"--port={mllp_port}"))
     stopping = False
 
     def stop(_signum=None, _frame=None) -> None:

@@ -24,6 +24,20 @@ class RecordMessage:
     """A transaction, one resource, an HL7 message: refused whole. A batch: judged entry by entry."""
     audited: tuple[str, str] | None = None
     """An (action, target) the sender did through this message, kept with it."""
+    hl7_sender: tuple[str, str] | None = None
+    """HL7 v2: MSH-3 and MSH-4 (first components); with ``control_id``, what a repeat is matched on."""
+    ack_code: str | None = None
+    """HL7 v2: the acknowledgement code a stored message is answered with (kept for its repeats)."""
+
+
+@dataclass(frozen=True)
+class ReceiveHl7:
+    """Answer one HL7 v2 message (POST /hl7v2, MLLP): store it if it may be, and say so in an ACK.
+    ``sender`` None: the registered sender its MSH-3 and MSH-4 name (MLLP carries no token)."""
+
+    raw: bytes
+    channel: str
+    sender: Caller | None
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,22 @@ class RevokeToken:
 class BindTokenSites:
     token_id: int
     sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class RegisterSender:
+    """Register an HL7 v2 sending system (MSH-3, MSH-4) with the sites it may send for."""
+
+    application: str
+    facility: str
+    sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class RevokeSender:
+    sender_id: int
     actor: str
 
 

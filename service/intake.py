@@ -19,7 +19,7 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
         now = clock.now()
         stored = store_message(uow.session, channel=cmd.channel, content_type=cmd.content_type, body=cmd.body,
                                sender=cmd.sender, items=cmd.items, now=now, control_id=cmd.control_id,
-                               atomic=cmd.atomic)
+                               atomic=cmd.atomic, hl7_sender=cmd.hl7_sender, ack_code=cmd.ack_code)
         if stored.duplicate_of is not None:
             return stored
         audit.record(uow.session, cmd.sender.name, "post", f"Message/{stored.message_pk}", now)

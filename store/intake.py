@@ -46,6 +46,8 @@ class Stored:
     """The patients whose evaluation task is to be sent once the transaction commits."""
     refused: dict[int, Refusal] = field(default_factory=dict)
     """Items of a batch refused (by their index in ``items``); the others are stored."""
+    ack_code: str | None = None
+    """HL7 v2: the acknowledgement code the message (or, for a duplicate, the original) was given."""
 
 
 REVISION_STRIDE = 1 << 24
@@ -58,7 +60,15 @@ def digest(body: str) -> str:
 
 
 _FIND_DUPLICATE = select(Message.pk).where(Message.sha256 == bindparam("sha256")).limit(1)
-_MESSAGE_COLUMNS = ("received_at", "channel", "content_type", "body", "sha256", "sender", "control_id", "fact_count")
+_MESSAGE_COLUMNS = ("received_at", "channel", "content_type", "body", "sha256", "sender", "control_id", "fact_count",
+                    "hl7_application", "hl7_facility", "ack_code")
+_FIND_CONTROL_ID = (
+    select(Message.pk, Message.ack_code)
+    .where(Message.hl7_application == bindparam("application"), Message.hl7_facility == bindparam("facility"),
+           Message.control_id == bindparam("control_id"), Message.sender == bindparam("sender"))
+    .order_by(Message.pk)
+    .limit(1)
+)
 # One round trip for the usual case: the message is inserted unless the same body is already stored.
 _INSERT_NEW_MESSAGE = (
     insert(Message)
@@ -210,6 +220,8 @@ def store_message(
     now: datetime,
     control_id: str | None = None,
     atomic: bool = True,
+    hl7_sender: tuple[str, str] | None = None,
+    ack_code: str | None = None,
 ) -> Stored:
     """Keep the message and its facts; mark every patient it touches for re-evaluation.
 
@@ -217,9 +229,18 @@ def store_message(
     transaction, one resource, an HL7 message), a refusal raises ``Refused`` and the caller stores
     nothing; otherwise (a batch) the refused items are left out and named in ``Stored.refused``.
     A body already stored is not stored again: the result names the earlier message (``duplicate_of``).
+    So is an HL7 v2 message whose MSH-10 (``control_id``) was already stored for the same sending system
+    (``hl7_sender``: MSH-3 and MSH-4, first components) from the same authenticated sender (a token's or
+    a registered sender's name, so that no sender can make another's message look like a repeat): the
+    result carries the original's ``ack_code`` (contract §6), looked up by ``ix_messages_hl7_control``.
     """
     # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
     conn = session.connection()
+    if hl7_sender is not None and control_id:
+        earlier = conn.execute(_FIND_CONTROL_ID, {"application": hl7_sender[0], "facility": hl7_sender[1],
+                                                  "control_id": control_id, "sender": sender.name}).first()
+        if earlier is not None:
+            return Stored(earlier[0], earlier[0], ack_code=earlier[1])
     authority = sender.authority
     refused: dict[int, Refusal] = {}
 
@@ -272,10 +293,14 @@ def store_message(
         "sender": sender.name,
         "control_id": control_id,
         "fact_count": sum(len(item.facts) for _, item in kept),
+        "hl7_application": hl7_sender[0] if hl7_sender else None,
+        "hl7_facility": hl7_sender[1] if hl7_sender else None,
+        "ack_code": ack_code,
     }).scalar()
     if message_pk is None:
         earlier = conn.scalar(_FIND_DUPLICATE, {"sha256": sha256})
-        return Stored(earlier, earlier, refused=refused)
+        original = conn.scalar(select(Message.ack_code).where(Message.pk == earlier)) if ack_code else None
+        return Stored(earlier, earlier, refused=refused, ack_code=original or ack_code)
     rows = []
     for index, item in kept:
         if not item.facts or not item.subjects:
@@ -301,7 +326,8 @@ def store_message(
             )
     if rows:
         _insert_facts(conn, rows)
-    return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [], refused)
+    return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [], refused,
+                  ack_code)
 
 
 def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> list[int]:

@@ -47,6 +47,13 @@ class Message(Base):
     sender: Mapped[str | None] = mapped_column(String(120))
     control_id: Mapped[str | None] = mapped_column(String(120))
     fact_count: Mapped[int] = mapped_column(Integer, default=0)
+    hl7_application: Mapped[str | None] = mapped_column(String(60))
+    """HL7 v2: MSH-3 (first component), with MSH-4 the sending system a repeated MSH-10 is matched in."""
+    hl7_facility: Mapped[str | None] = mapped_column(String(60))
+    ack_code: Mapped[str | None] = mapped_column(String(2))
+    """HL7 v2: the MSA-1 it was answered with, answered again to a repeat of its MSH-10 (contract §6)."""
+
+    __table_args__ = (Index("ix_messages_hl7_control", "hl7_application", "hl7_facility", "control_id"),)
 
 
 class Patient(Base):
@@ -155,6 +162,21 @@ class ApiToken(Base):
     name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Hl7Sender(Base):
+    """A system that sends HL7 v2 over MLLP, named by MSH-3 and MSH-4 (first components), with the sites
+    it may send for: MLLP carries no token, so this row is its authority (a lab's, contract §6, §13)."""
+
+    __tablename__ = "hl7_senders"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application: Mapped[str] = mapped_column(String(60))
+    facility: Mapped[str] = mapped_column(String(60))
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_hl7_senders_name", "application", "facility"),)
 
 
 class UiSession(Base):

@@ -10,13 +10,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from domain.identity import Refusal, Refused
+from domain.identity import Refused
 from ingest.bounds import date_in_range
-from ingest.errors import InvalidHl7, InvalidInput
-from ingest.hl7v2 import ack, ack_error
-from ingest.submissions import bundle_items, hl7_items, resource_items
-from service import alerts, intake, screenings
-from service.commands import AcknowledgeAlert, RecordMessage, ScreenAsOf
+from ingest.errors import InvalidInput
+from ingest.submissions import bundle_items, resource_items
+from service import alerts, hl7, intake, screenings
+from service.commands import AcknowledgeAlert, ReceiveHl7, RecordMessage, ScreenAsOf
 from service.errors import NotFound
 from store.intake import Stored
 from store.tokens import Caller
@@ -116,9 +115,7 @@ def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: C
     return response
 
 
-HL7_MEDIA = "x-application/hl7-v2+er7"
-_HL7_REFUSAL_CODES = {Refusal.AMBIGUOUS: 204}
-"""HL7 table 0357: 204 unknown key identifier; everything else an application error (207)."""
+HL7_MEDIA = hl7.CONTENT_TYPE
 
 
 @router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
@@ -129,27 +126,12 @@ async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
 
 
 def _accept_hl7(request: Request, raw: bytes, caller: Caller):
+    """``service.hl7.receive_hl7``, as MLLP does: the same reading (MSH-18), store, refusals and ACK."""
     rt = request.app.state.rt
-    try:
-        text_body = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text_body = raw.decode("latin-1")
-    try:
-        message, items, control_id = hl7_items(text_body, authorities=rt.settings.authority_systems(),
-                                               max_results=rt.settings.max_results_per_message)
-    except InvalidHl7 as exc:
-        return PlainTextResponse(ack_error(text_body, exc, now=rt.clock.now()), status_code=400,
-                                 media_type=HL7_MEDIA)
-    try:
-        record(request, RecordMessage(channel="hl7v2", content_type=HL7_MEDIA, body=text_body, sender=caller,
-                                      items=items, control_id=control_id))
-    except Refused as exc:
-        refusal = InvalidHl7(exc.refusal.explanation, error_code=_HL7_REFUSAL_CODES.get(exc.refusal, 207),
-                             location="PID^1^3")
-        status = 403 if exc.refusal.http_status == 403 else 422
-        return PlainTextResponse(ack_error(message, refusal, now=rt.clock.now()), status_code=status,
-                                 media_type=HL7_MEDIA)
-    return PlainTextResponse(ack(message, "AA", "stored", now=rt.clock.now()), status_code=202, media_type=HL7_MEDIA)
+    answer = hl7.receive_hl7(ReceiveHl7(raw, "hl7v2", caller), rt.uow(), clock=rt.clock, dispatch=rt.dispatch,
+                             authorities=rt.settings.authority_systems(),
+                             max_results=rt.settings.max_results_per_message)
+    return PlainTextResponse(answer.ack, status_code=answer.status, media_type=HL7_MEDIA)
 
 
 PENDING_RETRY_SECONDS = 5

@@ -29,7 +29,8 @@ def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
 
     lab, coordinator, investigator = token("lab"), token("coordinator"), token("investigator")
     port = free_port()
-    service = subprocess.Popen(cli + ["run", f"--port={port}"], env=env, cwd=tmp_path, start_new_session=True,
+    service = subprocess.Popen(cli + ["run", f"--port={port}", f"--mllp-port={free_port()}"], env=env, cwd=tmp_path,
+                               start_new_session=True,
                                stdout=open(tmp_path / "run.log", "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

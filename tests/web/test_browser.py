@@ -69,7 +69,8 @@ def service(tmp_path_factory):
               "investigator": token("investigator", "--site", "site-a", "--name", "investigator A1")}
     port = free_port()
     log = home / "run.log"
-    process = subprocess.Popen(cli + ["run", f"--port={port}"], env=env, cwd=home, start_new_session=True,
+    process = subprocess.Popen(cli + ["run", f"--port={port}", f"--mllp-port={free_port()}"], env=env, cwd=home,
+                               start_new_session=True,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

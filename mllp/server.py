@@ -1,0 +1,170 @@
+"""The MLLP listener (contract §6): asyncio streams, one task per connection, messages of a connection
+answered one at a time and in order.
+
+Each connection is checked against ``MYOCIT_MLLP_ALLOW`` before anything is read (and before any TLS
+handshake): another address is closed at once and logged. Frames come from ``mllp.framing``; each one
+is answered by ``service.hl7.receive_hl7`` (the same intake as ``POST /hl7v2``), run off the event loop
+in a small thread pool because it does blocking database work; its ACK is written only once it has
+returned, that is once the message is committed. A connection silent for
+``MYOCIT_MLLP_IDLE_SECONDS`` is closed. Log lines carry the peer's address, the ACK code and sizes,
+never anything read from a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bootstrap import Runtime
+from ingest.errors import InvalidHl7
+from ingest.hl7v2 import DEFAULT_CHARACTER_SET, ack_error
+from mllp.framing import Frame, Framer, framed
+from service.commands import ReceiveHl7
+from service.hl7 import receive_hl7
+
+log = logging.getLogger("myocit.mllp")
+READ_BYTES = 65536
+CHANNEL = "mllp"
+
+
+def tls_context(settings) -> ssl.SSLContext | None:
+    """A server context from ``MYOCIT_MLLP_TLS_CERT`` and ``_KEY``; with ``_CLIENT_CA``, clients must
+    present a certificate that CA signed. None without a certificate (plain TCP)."""
+    if settings.mllp_tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.mllp_tls_cert, settings.mllp_tls_key)
+    if settings.mllp_tls_client_ca is not None:
+        context.load_verify_locations(settings.mllp_tls_client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def _address(peer) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
+
+
+class Listener:
+    def __init__(self, rt: Runtime, *, host: str, port: int, allow: list, idle_seconds: float,
+                 tls: ssl.SSLContext | None = None, threads: int = 8) -> None:
+        self.rt = rt
+        self.host, self.port = host, port
+        self.allow = allow
+        self.idle_seconds = idle_seconds
+        self.tls = tls
+        self.limit = rt.settings.max_body_bytes
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp")
+        self.server: asyncio.Server | None = None
+
+    @classmethod
+    def from_settings(cls, rt: Runtime, *, host: str | None = None, port: int | None = None) -> "Listener":
+        settings = rt.settings
+        return cls(rt, host=host or settings.mllp_host, port=settings.mllp_port if port is None else port,
+                   allow=settings.mllp_networks(), idle_seconds=settings.mllp_idle_seconds,
+                   tls=tls_context(settings))
+
+    async def start(self) -> asyncio.Server:
+        self.server = await asyncio.start_server(self._connection, self.host, self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+        log.info("mllp: listening on %s:%s%s", self.host, self.port, " (TLS)" if self.tls else "")
+        return self.server
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        self.executor.shutdown(wait=True)
+
+    def allowed(self, peer) -> bool:
+        address = _address(peer)
+        return address is not None and any(address in network for network in self.allow
+                                           if network.version == address.version)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        shown = peer[0] if peer else "?"
+        if not self.allowed(peer):
+            log.warning("mllp: connection from %s refused: not in MYOCIT_MLLP_ALLOW", shown)
+            writer.transport.abort()
+            return
+        try:
+            if self.tls is not None:
+                await writer.start_tls(self.tls)
+            log.info("mllp: connection from %s", shown)
+            await self._converse(reader, writer)
+        except TimeoutError:
+            log.info("mllp: connection from %s closed after %s s without a message", shown, self.idle_seconds)
+        except (ConnectionError, ssl.SSLError, OSError) as exc:
+            log.info("mllp: connection from %s ended (%s)", shown, type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - one connection's failure never stops the listener
+            # Only the kind: a message could quote patient data. No ACK: the sender sends it again.
+            log.error("mllp: connection from %s closed on an error (%s)", shown, type(exc).__name__)
+        finally:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, ssl.SSLError, OSError):
+                pass
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        framer = Framer(self.limit)
+        while True:
+            data = await asyncio.wait_for(reader.read(READ_BYTES), self.idle_seconds)
+            if not data:
+                return
+            for frame in framer.feed(data):
+                # One at a time: the answers go back in the order the messages came.
+                answer = await loop.run_in_executor(self.executor, self.answer, frame)
+                writer.write(framed(answer))
+                await writer.drain()
+
+    def answer(self, frame: Frame) -> bytes:
+        """The ACK of one frame, once its message is stored (or refused), encoded as the message was."""
+        rt = self.rt
+        if frame.oversized:
+            head = frame.head.decode("latin-1").replace("\n", "\r").split("\r", 1)[0]
+            error = InvalidHl7(f"the message is larger than {self.limit} bytes", ack_code="AR", error_code=100,
+                               location="MSH^1")
+            log.info("mllp: message answered AR (larger than %s bytes)", self.limit)
+            return ack_error(head, error, now=rt.clock.now()).encode(DEFAULT_CHARACTER_SET)
+        try:
+            answered = receive_hl7(ReceiveHl7(frame.body, CHANNEL, None), rt.uow(), clock=rt.clock,
+                                   dispatch=rt.dispatch, authorities=rt.settings.authority_systems(),
+                                   max_results=rt.settings.max_results_per_message)
+        except SQLAlchemyError as exc:
+            # Nothing was committed: AE, and the sender sends it again.
+            log.warning("mllp: message not stored (%s): answered AE", type(exc).__name__)
+            error = InvalidHl7("the message could not be stored now; send it again", error_code=207,
+                               location="MSH^1")
+            return ack_error(frame.body.decode("latin-1"), error, now=rt.clock.now()).encode(DEFAULT_CHARACTER_SET)
+        log.info("mllp: message of %s bytes answered %s%s%s", len(frame.body), answered.code,
+                 f" (message {answered.message_pk})" if answered.message_pk else "",
+                 " as a repeat" if answered.duplicate else "")
+        return answered.ack.encode(answered.encoding, errors="replace")
+
+
+async def serve(rt: Runtime, *, host: str | None = None, port: int | None = None) -> None:
+    """Listen until SIGTERM or SIGINT."""
+    listener = Listener.from_settings(rt, host=host, port=port)
+    await listener.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await listener.close()

@@ -1,0 +1,59 @@
+"""Registered HL7 v2 senders (contract §6): MLLP carries no token, so each sending system is
+registered by its MSH-3 and MSH-4 (first components) with the sites it may send for, and acts with
+the authority of a lab token of those sites (§13). Every act is audited with who did it."""
+
+from __future__ import annotations
+
+from store import audit
+from store import senders as store
+from store.models import Hl7Sender, row_id_in_range
+from store.tokens import Caller, TokenError
+from store.uow import UnitOfWork
+from service.commands import RegisterSender, RevokeSender
+from service.errors import Conflict, Invalid, NotFound
+from service.ports import Clock
+
+
+def register_sender(cmd: RegisterSender, uow: UnitOfWork, *, clock: Clock) -> Hl7Sender:
+    """``Invalid`` for names or sites that do not fit; ``Conflict`` when an active sender already has
+    these names (revoke it first: one name, one authority)."""
+    with uow:
+        try:
+            application = store.check_name("application", cmd.application)
+            facility = store.check_name("facility", cmd.facility)
+            if store.active_sender(uow.session, application, facility) is not None:
+                raise Conflict(f"a sender {application}@{facility} is already registered (see `myocit sender "
+                               "list`; revoke it to register it again with other sites)")
+            row = store.create_sender(uow.session, application, facility, list(cmd.sites), clock.now())
+        except TokenError as exc:
+            raise Invalid(str(exc)) from None
+        audit.record(uow.session, cmd.actor, "sender-create", f"Sender/{row.pk}", clock.now())
+        uow.commit()
+    return row
+
+
+def revoke_sender(cmd: RevokeSender, uow: UnitOfWork, *, clock: Clock) -> Hl7Sender:
+    """Idempotent: revoking twice keeps the first date. Its next message gets AR (unknown sender)."""
+    with uow:
+        row = store.revoke_sender(uow.session, cmd.sender_id, clock.now()) if row_id_in_range(cmd.sender_id) else None
+        if row is None:
+            raise NotFound(f"no sender {cmd.sender_id} (see `myocit sender list`)")
+        audit.record(uow.session, cmd.actor, "sender-revoke", f"Sender/{cmd.sender_id}", clock.now())
+        uow.commit()
+    return row
+
+
+def list_senders(uow: UnitOfWork) -> list[Hl7Sender]:
+    with uow:
+        rows = store.senders(uow.session)
+        uow.session.expunge_all()
+    return rows
+
+
+def registered_sender(uow: UnitOfWork, application: str, facility: str) -> Caller | None:
+    """The lab caller an active registered sender stands for; None when the names are not registered
+    (or were revoked). Call inside ``with uow``."""
+    if not application or not facility:
+        return None
+    row = store.active_sender(uow.session, application, facility)
+    return store.caller_of(row) if row is not None else None

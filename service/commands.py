@@ -175,3 +175,30 @@ class CreateSubscription:
 class DeactivateSubscription:
     subscription_id: int
     actor: str
+
+
+@dataclass(frozen=True)
+class ImportResources:
+    """Load a site's children already in care from files (contract §7); ``site``: the site of the
+    Patients that name none, and the only site the load may write for (None: any, as an admin)."""
+
+    paths: tuple
+    site: str | None = None
+
+
+@dataclass(frozen=True)
+class ScreenKnownAt:
+    """A screening for any date with only the facts received by ``known_at`` (contract §11)."""
+
+    patient_id: str
+    reader: Caller
+    as_of: date
+    known_at: datetime
+
+
+@dataclass(frozen=True)
+class ReplayAlert:
+    """An alert with the stored screening that raised it and the facts that screening used."""
+
+    alert_id: int
+    reader: Caller

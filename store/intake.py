@@ -222,8 +222,10 @@ def store_message(
     atomic: bool = True,
     hl7_sender: tuple[str, str] | None = None,
     ack_code: str | None = None,
+    defer_marking: bool = False,
 ) -> Stored:
-    """Keep the message and its facts; mark every patient it touches for re-evaluation.
+    """Keep the message and its facts; mark every patient it touches for re-evaluation (or, with
+    ``defer_marking``, only name them in ``Stored.enqueue`` for the caller to mark later).
 
     Every item is checked against the sender's authority first (contract §13). When ``atomic`` (a
     transaction, one resource, an HL7 message), a refusal raises ``Refused`` and the caller stores
@@ -326,6 +328,9 @@ def store_message(
             )
     if rows:
         _insert_facts(conn, rows)
+    if defer_marking:
+        # An initial load marks its children once, when everything is stored (``service.imports``).
+        return Stored(message_pk, None, sorted(touched), refused, ack_code)
     return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [], refused,
                   ack_code)
 

@@ -100,3 +100,13 @@ def worklist(session: Session, caller: Caller) -> list[WorklistRow]:
     if caller.role != "admin":
         query = query.where(Patient.site.in_(sorted(caller.sites)))
     return [WorklistRow(p, s) for p, s in session.execute(query.order_by(Patient.id)).all()]
+
+
+def never_screened_patients_of(session: Session, message_pk: int) -> list[int]:
+    """The children a stored message's facts belong to that have no screening yet (an initial load
+    cut short before its end: running it again screens them)."""
+    from store.models import Fact
+
+    return sorted(session.scalars(
+        select(Patient.pk).join(Fact, Fact.patient_pk == Patient.pk)
+        .where(Fact.message_pk == message_pk, Patient.status.is_(None)).distinct()))

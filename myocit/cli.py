@@ -251,6 +251,34 @@ def status() -> None:
         typer.echo(f"{key.replace('_', ' '):<{width}}  {'-' if value is None else value}")
 
 
+@app.command("screening-log")
+def screening_log_command(
+    site: str | None = typer.Option(None, "--site", help="Only this site's children (default: every site)."),
+    first_from: str | None = typer.Option(None, "--from", help="First screened on or after YYYY-MM-DD."),
+    first_to: str | None = typer.Option(None, "--to", help="First screened on or before YYYY-MM-DD."),
+) -> None:
+    """Write the screening log (contract §8) as CSV to stdout: one row per child first screened in the
+    period; no names, birth dates, record numbers or free text."""
+    from service.screening_log import screening_log_rows, to_csv
+    from store.tokens import Caller
+    from bootstrap import runtime
+
+    def day(text: str | None, option: str):
+        if text is None:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            _fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)")
+
+    start, end = day(first_from, "--from"), day(first_to, "--to")
+    _migrate_quietly()
+    rt = runtime()
+    rows = _handled(lambda: screening_log_rows(Caller(COMMAND_LINE, "admin"), rt.uow(), clock=rt.clock, site=site,
+                                               first_from=start, first_to=end))
+    sys.stdout.write(to_csv(rows))
+
+
 token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -409,6 +437,99 @@ def import_(
     raise typer.Exit(1 if report.rejected else 0)
 
 
+messages_app = typer.Typer(help="The message store: what came in, when, from whom, what it became.",
+                            no_args_is_help=True)
+app.add_typer(messages_app, name="messages")
+
+
+def _since(text: str | None):
+    from datetime import datetime, timezone
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"--since: not an ISO date or timestamp (2026-12-01 or 2026-12-01T08:00:00+01:00)")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@messages_app.command("list")
+def messages_list(
+    channel: str | None = typer.Option(None, help="fhir, hl7v2, mllp, ui or import."),
+    status: str | None = typer.Option(None, help="filed, waiting (kept for a child not registered) or no-facts."),
+    since: str | None = typer.Option(None, help="Received at or after (ISO date or timestamp)."),
+    limit: int = typer.Option(200, help="At most this many, newest first."),
+) -> None:
+    """List stored messages, newest first: id, received, channel, sender, control id and ACK, facts,
+    status, patients (screening ids)."""
+    from store import messages
+
+    _migrate_quietly()
+    with _runtime().uow() as uow:
+        for m in messages.listing(uow.session, channel=channel, since=_since(since), limit=limit):
+            if status and m.status != status:
+                continue
+            typer.echo(f"{m.pk}\t{m.received_at:%Y-%m-%d %H:%M:%S}\t{m.channel}\t{m.sender or '-'}\t"
+                       f"{m.control_id or '-'}\t{m.ack_code or '-'}\t{m.facts} facts\t{m.status}\t"
+                       f"{','.join(m.patients) or '-'}")
+
+
+@messages_app.command("show")
+def messages_show(message_id: int = typer.Argument(..., help="The id shown by `myocit messages list`.")) -> None:
+    """One message: what came in (verbatim), when, from whom, what it became (its facts), its ACK."""
+    from store import messages
+
+    _migrate_quietly()
+    with _runtime().uow() as uow:
+        found = messages.summary(uow.session, message_id)
+        if found is None:
+            _fail(f"no message {message_id}")
+        row = messages.message(uow.session, message_id)
+        typer.echo(f"message {found.pk}: {found.channel} from {found.sender or '-'} at {found.received_at.isoformat()}")
+        typer.echo(f"content type {row.content_type}; control id {found.control_id or '-'}; "
+                   f"acknowledged {found.ack_code or ('stored' if found.channel != 'hl7v2' else '-')}")
+        typer.echo(f"became: {found.facts} facts, {found.status}; patients {', '.join(found.patients) or '-'}")
+        for fact in messages.facts_of(uow.session, message_id):
+            typer.echo(f"  fact {fact.pk}\t{fact.kind}\t{fact.source}\t{fact.effective}\t"
+                       f"{'patient ' + str(fact.patient_pk) if fact.patient_pk else 'kept for ' + fact.subject_key}")
+        typer.echo("body:")
+        typer.echo(row.body)
+
+
+@messages_app.command("reprocess")
+def messages_reprocess(
+    message_id: int | None = typer.Argument(None, help="One message's id."),
+    since: str | None = typer.Option(None, help="Every message received at or after this (ISO date or timestamp)."),
+) -> None:
+    """Derive the facts of stored messages again after a mapping fix; the children whose facts changed
+    are re-screened (an alert only for a real change). Idempotent."""
+    from service.commands import ReprocessMessages
+    from service.messages import reprocess
+    from store import messages
+
+    if (message_id is None) == (since is None):
+        _fail("give one message id or --since T")
+    _migrate_quietly()
+    rt = _runtime()
+    if message_id is not None:
+        pks = (message_id,)
+    else:
+        with rt.uow() as uow:
+            pks = tuple(messages.pks_since(uow.session, _since(since)))
+    done = reprocess(ReprocessMessages(pks, COMMAND_LINE), rt.uow(), clock=rt.clock, dispatch=rt.dispatch,
+                     protocol=rt.protocol, authorities=rt.settings.authority_systems(),
+                     max_results=rt.settings.max_results_per_message)
+    for pk, why in done.unreadable.items():
+        typer.echo(f"message {pk}: not read again ({why}); its facts are unchanged", err=True)
+    typer.echo(f"{len(pks)} messages: {len(done.changed)} re-derived, {len(done.unchanged)} unchanged, "
+               f"{len(done.unreadable)} unreadable, {len(done.missing)} missing; {done.queued} patients re-screened"
+               + (f"; {done.left_out} facts naming a new subject left out (send the message again)"
+                  if done.left_out else ""))
+    if done.missing and message_id is not None:
+        raise typer.Exit(2)
+
+
 patient_app = typer.Typer(help="Registered patients (administration).", no_args_is_help=True)
 app.add_typer(patient_app, name="patient")
 
@@ -483,6 +604,11 @@ def subscription_deactivate(
     row = _handled(lambda: administration.deactivate_subscription(
         DeactivateSubscription(subscription_id, COMMAND_LINE), rt.uow(), clock=rt.clock))
     typer.echo(f"subscription {subscription_id} ({row.site} → {row.target}) deactivated")
+
+
+from myocit.protocol_cli import protocol_app  # noqa: E402 - after ``app``, which it is added to
+
+app.add_typer(protocol_app, name="protocol")
 
 
 def main() -> None:

@@ -202,3 +202,52 @@ class ReplayAlert:
 
     alert_id: int
     reader: Caller
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """What happened after screening (contract §8): approached, declined, enrolled, not-approached."""
+
+    patient_id: str
+    outcome: str
+    reason: str
+    recorder: Caller
+
+
+@dataclass(frozen=True)
+class ConfirmEligibility:
+    """An investigator signs the child's eligibility as of ``as_of`` (contract §9), re-entering the
+    token (``reauth``)."""
+
+    patient_id: str
+    as_of: date
+    meaning: str | None
+    reauth: str
+    signer: Caller
+
+
+
+@dataclass(frozen=True)
+class ShadowAmendment:
+    """Screen every registered child under the active version and a candidate, storing nothing."""
+
+    candidate: str
+    as_of: date
+    site: str | None = None
+    actor: str = "cli"
+
+
+@dataclass(frozen=True)
+class ActivateProtocol:
+    """Make a version the active one for every process, then re-screen everyone under it."""
+
+    version: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class ReprocessMessages:
+    """Derive the facts of stored messages again, after a mapping fix."""
+
+    message_pks: tuple[int, ...]
+    actor: str

@@ -311,21 +311,9 @@ def store_message(
         if patient_pk is not None:
             touched.add(patient_pk)
         revision = message_pk * REVISION_STRIDE + min(index, REVISION_STRIDE - 1)
-        for fact in _signed_by(item.facts, sender):
-            fact = replace(fact, revision=revision)
-            rows.append(
-                {
-                    "message_pk": message_pk,
-                    "patient_pk": patient_pk,
-                    "subject_key": item.subject.key,
-                    "scope": None if patient_pk is not None else authority.scope,
-                    "kind": type(fact).__name__,
-                    "source": fact.source,
-                    "revision": revision,
-                    "effective": fact.on,
-                    "payload": codec.dump(fact),
-                }
-            )
+        scope = None if patient_pk is not None else authority.scope
+        rows.extend(_fact_rows(message_pk, patient_pk, item.subject.key, scope, _signed_by(item.facts, sender),
+                               revision))
     if rows:
         _insert_facts(conn, rows)
     if defer_marking:
@@ -333,6 +321,60 @@ def store_message(
         return Stored(message_pk, None, sorted(touched), refused, ack_code)
     return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [], refused,
                   ack_code)
+
+
+def _fact_rows(message_pk: int, patient_pk: int | None, subject_key: str, scope: str | None, facts, revision: int):
+    for fact in facts:
+        fact = replace(fact, revision=revision)
+        yield {"message_pk": message_pk, "patient_pk": patient_pk, "subject_key": subject_key, "scope": scope,
+               "kind": type(fact).__name__, "source": fact.source, "revision": revision, "effective": fact.on,
+               "payload": codec.dump(fact)}
+
+
+def _comparable(kind: str, payload: dict) -> tuple:
+    return kind, tuple(sorted((k, repr(v)) for k, v in payload.items() if k != "revision"))
+
+
+def refile(session: Session, message_pk: int, items: list[Item], sender_name: str) -> tuple[bool, list[int], int]:
+    """Derive a stored message's facts again from ``items`` (its body read by today's mapping): when
+    they differ from the stored ones, add them as a newer revision of the same message, filed where its
+    facts were filed (the same children, the same scope: authority is not judged again). (changed,
+    children touched, facts left out because they name a subject the message's facts never named).
+
+    Idempotent: reprocessing again finds the same facts and adds nothing. The earlier facts stay, so
+    screenings that used them can still be replayed."""
+    old = list(session.execute(select(FactRow.kind, FactRow.payload, FactRow.subject_key, FactRow.patient_pk,
+                                      FactRow.scope, FactRow.revision, FactRow.pk)
+                               .where(FactRow.message_pk == message_pk).order_by(FactRow.pk)))
+    latest = max((row.revision for row in old), default=message_pk * REVISION_STRIDE - 1)
+    filed = {row.subject_key: (row.patient_pk, row.scope) for row in old}
+    sender = Caller(sender_name or "reprocess", "lab")
+    wanted, left_out = [], 0
+    for item in items:
+        if not item.facts or not item.subjects:
+            continue
+        if item.subject.key not in filed:
+            left_out += len(item.facts)
+            continue
+        wanted.append((item.subject.key, _signed_by(item.facts, sender)))
+    # What stands now for each (kind, source) of the message, against what today's mapping gives.
+    before = {}
+    for row in old:
+        before[(row.kind, row.payload.get("source"))] = _comparable(row.kind, row.payload)
+    after = {}
+    for _, facts in wanted:
+        for fact in facts:
+            after[(type(fact).__name__, fact.source)] = _comparable(type(fact).__name__, codec.dump(fact))
+    if before == after:
+        return False, [], left_out
+    base = latest + 1
+    if base + len(wanted) >= (message_pk + 1) * REVISION_STRIDE:
+        raise ValueError(f"message {message_pk} has been reprocessed too many times")
+    rows = [row for index, (key, facts) in enumerate(wanted)
+            for row in _fact_rows(message_pk, filed[key][0], key, filed[key][1], facts, base + index)]
+    if rows:
+        _insert_facts(session.connection(), rows)
+    return True, sorted({filed[key][0] for key, _ in wanted if filed[key][0] is not None}), left_out
 
 
 def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> list[int]:

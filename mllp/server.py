@@ -106,6 +106,10 @@ class Listener:
             await self._converse(reader, writer)
         except TimeoutError:
             log.info("mllp: connection from %s closed after %s s without a message", shown, self.idle_seconds)
+        except asyncio.CancelledError:
+            # The listener is stopping: a message not answered yet was not committed either, and is
+            # resent by the sender. Ending the connection's task here keeps shutdown quiet.
+            log.info("mllp: connection from %s closed: the listener is stopping", shown)
         except (ConnectionError, ssl.SSLError, OSError) as exc:
             log.info("mllp: connection from %s ended (%s)", shown, type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - one connection's failure never stops the listener

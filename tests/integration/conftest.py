@@ -44,6 +44,9 @@ def clean_db(pg_url):
 
     engine = create_engine(pg_url)
     with engine.begin() as conn:
+        # Tests start from an empty schema: the triggers that keep signed records immutable are
+        # for the service, not for wiping a test database (replica mode skips them; superuser only).
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(
             "TRUNCATE deliveries, subscriptions, audit_log, api_tokens, outbox, alerts, screenings, facts, patient_identifiers, "
             "patients, messages RESTART IDENTITY CASCADE"

@@ -2,16 +2,16 @@
 validation, identity and authority checks and store as ``POST /fhir``; each child is screened once,
 when the whole load is stored.
 
-Each resource (each NDJSON line, each Bundle file) is its own message, so a load run twice stores
-nothing new (every message is a duplicate) and raises no alert. Lines are stored in transactions of
-``BATCH``, each line under a savepoint, so a bad line is stored nowhere and the others are kept. The
+Each Bundle file, and each run of ``BATCH`` lines of an NDJSON file, is one message, so a load run
+twice stores nothing new (every message is a duplicate) and raises no alert. A run of lines is stored
+as a batch: a line that does not read, or that its sender may not write, is stored nowhere and
+reported with its line number, and the other lines are kept. The
 children touched are marked for evaluation only at the end, in one pass: a sweeper passing during a
 long load finds nothing to evaluate early, so no child is screened on half its history.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +29,7 @@ from store.uow import UnitOfWork
 
 BATCH = 200
 FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
 
 
 @dataclass
@@ -80,35 +81,79 @@ def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dis
     touched: set[int] = set()
     pending: list[bulk.Unit] = []
 
+    def problem(where: str, text: str) -> None:
+        report.rejected += 1
+        report.problems.append(f"{where}: {text}")
+        on_problem(f"{where}: {text}")
+
+    def store(session, body: str, items, atomic: bool, content_type: str, now):
+        with session.begin_nested():
+            return store_message(session, channel="import", content_type=content_type, body=body, sender=sender,
+                                 items=items, now=now, atomic=atomic, defer_marking=True)
+
+    def file_unit(session, unit: bulk.Unit, now) -> None:
+        where = f"{unit.path}:{unit.line}"
+        try:
+            items, atomic = _items(unit, clock.today(), protocol)
+            stored = store(session, unit.raw.decode("utf-8-sig"), items, atomic, FHIR_JSON, now)
+        except (InvalidInput, UnicodeDecodeError) as exc:
+            return problem(where, str(exc) if isinstance(exc, InvalidInput) else "not UTF-8 JSON")
+        except Refused as exc:
+            return problem(where, exc.refusal.explanation)
+        counted(session, stored, 1)
+
+    def lines(session, units: list[bulk.Unit], now) -> None:
+        """Lines of one NDJSON file, stored as one message (a batch: each line judged on its own), so
+        that a load costs a few statements per hundred resources; the same file loaded again gives the
+        same messages, all duplicates."""
+        read: list[tuple[bulk.Unit, list, str]] = []
+        for unit in units:
+            try:
+                found, _ = _items(unit, clock.today(), protocol)
+                body = unit.raw.decode("utf-8-sig")
+            except (InvalidInput, UnicodeDecodeError) as exc:
+                problem(f"{unit.path}:{unit.line}", str(exc) if isinstance(exc, InvalidInput) else "not UTF-8 JSON")
+                continue
+            read.append((unit, found, body))
+        refused_lines: dict = {}
+        while read:
+            items = [item for _, found, _ in read for item in found]
+            owners = [unit for unit, found, _ in read for _ in found]
+            savepoint = session.begin_nested()
+            stored = store_message(session, channel="import", content_type=NDJSON,
+                                   body="\n".join(body for _, _, body in read) + "\n", sender=sender, items=items,
+                                   now=now, atomic=False, defer_marking=True)
+            if not stored.refused:
+                savepoint.commit()
+                break
+            # A refused line is stored nowhere, not even in the message's body: store the rest again.
+            savepoint.rollback()
+            for index, refusal in stored.refused.items():
+                refused_lines.setdefault(owners[index], refusal)
+            read = [entry for entry in read if entry[0] not in refused_lines]
+        for unit, refusal in sorted(refused_lines.items(), key=lambda kv: kv[0].line):
+            problem(f"{unit.path}:{unit.line}", refusal.explanation)
+        if read:
+            counted(session, stored, len(read))
+
+    def counted(session, stored, resources: int) -> None:
+        if stored.duplicate_of is not None:
+            report.duplicates += resources
+            touched.update(views.never_screened_patients_of(session, stored.duplicate_of))
+        else:
+            report.stored += resources
+            touched.update(stored.enqueue)
+
     def flush() -> None:
         with uow:
             session = uow.session
             now = clock.now()
+            ndjson = [unit for unit in pending if not unit.bundle]
+            if ndjson:
+                lines(session, ndjson, now)
             for unit in pending:
-                where = f"{unit.path}:{unit.line}"
-                try:
-                    items, atomic = _items(unit, clock.today(), protocol)
-                    body = unit.raw.decode("utf-8-sig")
-                    with session.begin_nested():
-                        stored = store_message(session, channel="import", content_type=FHIR_JSON, body=body,
-                                               sender=sender, items=items, now=now, atomic=atomic,
-                                               defer_marking=True)
-                except (InvalidInput, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    problem = f"{where}: {exc if isinstance(exc, InvalidInput) else 'not UTF-8 JSON'}"
-                except Refused as exc:
-                    problem = f"{where}: {exc.refusal.explanation}"
-                else:
-                    problem = None
-                    if stored.duplicate_of is not None:
-                        report.duplicates += 1
-                        touched.update(views.never_screened_patients_of(session, stored.duplicate_of))
-                    else:
-                        report.stored += 1
-                        touched.update(stored.enqueue)
-                if problem is not None:
-                    report.rejected += 1
-                    report.problems.append(problem)
-                    on_problem(problem)
+                if unit.bundle:
+                    file_unit(session, unit, now)
             audit.record(session, sender.name, "import", f"{report.read} resources", now)
             uow.commit()
         pending.clear()

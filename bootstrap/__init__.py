@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bootstrap.celery_app import create_celery
 from bootstrap.dispatch import CeleryDispatcher
 from config.clock import Clock
-from config.protocol_files import load_protocol
+from bootstrap.protocols import ActiveProtocol
 from config.settings import Settings, get_settings
 from domain import Protocol
 from store.db import make_engine, make_session_factory
@@ -46,9 +46,15 @@ class Runtime:
     def sessions(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
 
-    @cached_property
+    @property
     def protocol(self) -> Protocol:
-        return load_protocol(self.settings.protocol_version)
+        """The active version (stored in the database by an activation, else the configured one),
+        read again every few seconds: no restart is needed after ``myocit protocol activate``."""
+        return self.protocols.current()
+
+    @cached_property
+    def protocols(self) -> ActiveProtocol:
+        return ActiveProtocol(self.settings, lambda: self.engine)
 
     @cached_property
     def celery(self) -> Celery:

@@ -23,55 +23,96 @@ class ProtocolError(ValueError):
     """A protocol definition that cannot be used; the message says which file and why."""
 
 
-def _read(path: Path) -> dict:
+def _read(name: str, text: str, where: str = "") -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ProtocolError(f"{path.name}: not valid YAML ({exc})") from None
+        raise ProtocolError(f"{where}{name}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
-        raise ProtocolError(f"{path.name}: expected a mapping at the top")
+        raise ProtocolError(f"{where}{name}: expected a mapping at the top")
     return data
 
 
-def load_protocol_dir(folder: Path) -> Protocol:
+def read_version_files(folder: Path) -> dict[str, str]:
+    """The data files of a version folder, by file name: ``protocol.yaml`` and every ``codes-*.yaml``."""
     main = folder / "protocol.yaml"
     if not main.is_file():
         raise ProtocolError(f"{folder}: no protocol.yaml")
-    data = _read(main)
+    paths = [main, *sorted(folder.glob("codes-*.yaml"))]
+    return {path.name: path.read_text(encoding="utf-8") for path in paths}
+
+
+def load_protocol_dir(folder: Path) -> Protocol:
+    return load_protocol_files(folder.name, read_version_files(folder))
+
+
+def load_protocol_files(name: str, texts: dict[str, str]) -> Protocol:
+    """A version from its data files' texts (a folder read, or the copy the database keeps of the
+    active version); errors name the version folder, the file and the key."""
+    if "protocol.yaml" not in texts:
+        raise ProtocolError(f"{name}: no protocol.yaml")
+    data = _read("protocol.yaml", texts["protocol.yaml"], f"{name}/")
     lists: dict[str, list[dict]] = {}
     files: dict[tuple[str, int], str] = {}
-    for path in sorted(folder.glob("codes-*.yaml")):
-        for name, spec in (_read(path).get("code_lists") or {}).items():
-            files[(name, len(lists.get(name, ())))] = path.name
-            lists.setdefault(name, []).append(spec)
+    for file in sorted(f for f in texts if f.startswith("codes-") and f.endswith(".yaml")):
+        found = _read(file, texts[file], f"{name}/").get("code_lists") or {}
+        if not isinstance(found, dict):
+            raise ProtocolError(f"{name}/{file}: code_lists: expected a mapping")
+        for list_name, spec in found.items():
+            files[(list_name, len(lists.get(list_name, ())))] = file
+            lists.setdefault(list_name, []).append(spec)
     data["code_lists"] = lists
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError("; ".join(_located(folder, error, files) for error in exc.errors())) from None
+        raise ProtocolError("; ".join(_located(name, error, files) for error in exc.errors())) from None
 
 
-def _located(folder: Path, error: ErrorDetails, files: dict[tuple[str, int], str]) -> str:
+def _located(folder: str, error: ErrorDetails, files: dict[tuple[str, int], str]) -> str:
     """One error, with the file and the key it is about: a missing key is named, never defaulted."""
     loc = error["loc"]
     what = "required key missing" if error["type"] == "missing" else error["msg"]
     if not loc:
-        return f"protocol {folder.name}: {what}"
+        return f"protocol {folder}: {what}"
     if loc[0] != "code_lists":
-        return f"{folder.name}/protocol.yaml: {'.'.join(str(p) for p in loc)}: {what}"
+        return f"{folder}/protocol.yaml: {'.'.join(str(p) for p in loc)}: {what}"
     if len(loc) < 3:
-        return f"{folder.name}/codes-*.yaml: {'.'.join(str(p) for p in loc)}: {what}"
+        return f"{folder}/codes-*.yaml: {'.'.join(str(p) for p in loc)}: {what}"
     # A list named in several files is merged in file order, so its position says which file.
     source = files.get((str(loc[1]), int(loc[2])), "codes-*.yaml")
     key = ".".join(str(p) for p in ("code_lists", loc[1], *loc[3:]))
-    return f"{folder.name}/{source}: {key}: {what}"
+    return f"{folder}/{source}: {key}: {what}"
+
+
+def version_folders(extra: Path | None = None) -> dict[str, Path]:
+    """Every version found (contract §10): the shipped ones and those in ``extra``
+    (``MYOCIT_PROTOCOLS``, a folder of version folders), by folder name; ``extra`` wins on a clash."""
+    found = {p.name: p for p in sorted(PROTOCOLS_DIR.iterdir()) if (p / "protocol.yaml").is_file()}
+    if extra is not None:
+        if not extra.is_dir():
+            raise ProtocolError(f"MYOCIT_PROTOCOLS: {extra} is not a folder")
+        found.update({p.name: p for p in sorted(extra.iterdir()) if p.is_dir()})
+    return found
+
+
+def locate(version: str, extra: Path | None = None) -> Path:
+    """The folder of ``version``: a version's name, or a folder path (a draft amendment)."""
+    known = version_folders(extra)
+    if version in known:
+        return known[version]
+    path = Path(version).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    raise ProtocolError(f"unknown protocol version {version!r} (known: {', '.join(sorted(known))}; "
+                        "or give a version folder's path)")
 
 
 @lru_cache(maxsize=8)
-def load_protocol(version: str = DEFAULT_VERSION) -> Protocol:
-    """The protocol version shipped under ``config/protocols`` (cached: protocols are immutable)."""
-    folder = PROTOCOLS_DIR / version
-    if not folder.is_dir():
-        known = ", ".join(sorted(p.name for p in PROTOCOLS_DIR.iterdir() if p.is_dir()))
+def load_protocol(version: str = DEFAULT_VERSION, extra: Path | None = None) -> Protocol:
+    """A protocol version shipped under ``config/protocols`` or found in ``extra`` (``MYOCIT_PROTOCOLS``)
+    (cached: protocols are immutable)."""
+    folder = version_folders(extra).get(version)
+    if folder is None:
+        known = ", ".join(sorted(version_folders(extra)))
         raise ProtocolError(f"unknown protocol version {version!r} (known: {known})")
     return load_protocol_dir(folder)

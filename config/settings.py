@@ -30,7 +30,12 @@ class Settings(BaseSettings):
     home: Path = Field(DEFAULT_HOME, description="Folder for the embedded database and broker.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in `home`.")
     broker_url: str | None = Field(None, description="Celery broker URL; default: SQLite in `home`.")
-    protocol_version: str = "myocit-2026-11"
+    protocol_version: str = Field("myocit-2026-11", description="The protocol version used until one is "
+                                  "activated (`myocit protocol activate`, stored in the database).")
+    protocols: Path | None = Field(None, description="A folder of protocol version folders, found beside the "
+                                   "shipped ones (contract §10).")
+    protocol_refresh_seconds: float = Field(5.0, description="How long a process keeps the active protocol "
+                                            "version before reading it again from the database.")
     timezone: str = Field("Europe/Paris", description="Where 'today' is decided for stored screenings.")
     today: date | None = Field(None, description="Fix 'today' (for rehearsals and tests); default: the real date.")
     max_body_bytes: int = 5_000_000

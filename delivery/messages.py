@@ -28,6 +28,12 @@ class AlertContent:
     criteria: list[dict]
     created_at: datetime
     birth_date: date | None = None
+    confirmed: bool = False
+    """A signed confirmation of the child's eligibility (contract §9) is overturned by this change."""
+
+
+OVERTURNED = ("WARNING: an investigator's signed confirmation of this child's eligibility has been overturned "
+              "by data received after it was signed. Do not enrol or dose the child on that confirmation.")
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,10 @@ def build(content: AlertContent, base_url: str) -> Message:
         "created_at": content.created_at.isoformat(),
         "link": link,
     }
+    if content.confirmed:
+        data |= {"confirmed": True, "warning": OVERTURNED}
     lines = [
+        *((OVERTURNED, "") if content.confirmed else ()),
         f"The MYOCIT screening {content.screening_id} changed: {change}.",
         "",
         f"Screening id: {content.screening_id}",
@@ -87,4 +96,7 @@ def build(content: AlertContent, base_url: str) -> Message:
         "",
         f"Open the screening: {link}",
     ]
-    return Message(f"MYOCIT screening {content.screening_id}: {change}", "\n".join(lines) + "\n", data)
+    subject = f"MYOCIT screening {content.screening_id}: {change}"
+    if content.confirmed:
+        subject = f"SIGNED CONFIRMATION OVERTURNED: {subject}"
+    return Message(subject, "\n".join(lines) + "\n", data)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from domain.verdicts import Screening, Verdict
+from domain.verdicts import Screening, Status, Verdict
 
 CONSENT = "INC-CONSENT"
 
@@ -25,6 +25,8 @@ class EligibilityChanged:
     from_status: str
     to_status: str
     changed: tuple[str, ...]
+    confirmed: bool = False
+    """The child had a standing signed confirmation (contract §9) that this change overturns."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,11 @@ def status_changed(stored_status: str | None, screening: Screening) -> bool:
 
 
 def decide(stored_status: str | None, alerts_stopped: bool, screening: Screening,
-           previous_verdicts: Mapping[str, str] | None = None) -> list[Event]:
+           previous_verdicts: Mapping[str, str] | None = None, *, confirmed: bool = False) -> list[Event]:
     """The events a newly stored ``screening`` raises. ``stored_status``: the status stored before it
     (None for a first screening); ``previous_verdicts``: the verdict of each criterion in that stored
-    screening, by id (needed when the status changed)."""
+    screening, by id (needed when the status changed); ``confirmed``: the child's eligibility had a
+    signed confirmation still standing (contract §9), so a change away from eligible overturns it."""
     if alerts_stopped:
         return []
     if screening.verdicts().get(CONSENT) is Verdict.FAIL:
@@ -53,4 +56,5 @@ def decide(stored_status: str | None, alerts_stopped: bool, screening: Screening
         return []
     before = previous_verdicts or {}
     changed = tuple(c.id for c in screening.criteria if before.get(c.id) != c.verdict.value)
-    return [EligibilityChanged(stored_status, screening.status.value, changed)]
+    overturned = confirmed and screening.status is not Status.ELIGIBLE
+    return [EligibilityChanged(stored_status, screening.status.value, changed, overturned)]

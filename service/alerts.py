@@ -18,6 +18,7 @@ def alert_json(alert: Alert, patient_id: str) -> dict:
         "changed": alert.changed,
         "created_at": views.utc(alert.created_at).isoformat(),
         "acknowledged_at": views.utc(alert.acknowledged_at).isoformat() if alert.acknowledged_at else None,
+        "confirmed": bool(alert.confirmed),
     }
 
 

@@ -49,6 +49,8 @@ class RecordAttestation:
     verdict: str
     justification: str
     investigator: Caller
+    reason: str = ""
+    """Why it replaces an earlier attestation of the same criterion (required then)."""
 
 
 @dataclass(frozen=True)

@@ -14,3 +14,7 @@ class Invalid(ValueError):
 
 class Conflict(ValueError):
     """The request is valid but the record's state does not allow it."""
+
+
+class NotAuthenticated(PermissionError):
+    """The caller failed to prove again who they are (a signature's re-entered token)."""

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from domain import evaluate
 from domain.alerting import AlertsStopped, EligibilityChanged, decide, status_changed
-from store import audit, screening
+from store import audit, screening, screening_log
 from store.uow import UnitOfWork
+from service import amendments
 from service.commands import EvaluatePatient, MarkEvaluationFailed
 from service.ports import Clock, Dispatcher
 
@@ -37,12 +38,18 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocol, clock: 
             return Evaluated(cmd.patient_pk, None, None, None)
         if row.pending_seq <= row.evaluated_seq:
             return Evaluated(row.pk, None, row.status, None)
+        # The active version, read after the lock (contract §10): a child marked by an activation is
+        # never screened under the version it replaces.
+        protocol = amendments.active_in(session, protocol)
         record, fact_pks = screening.load_record(session, row, protocol)
         result = evaluate(record, protocol, cmd.as_of)
+        trigger = amendments.trigger_for(session, row.pk, result.protocol_version, cmd.trigger)
         # The last stored result itself is read only when the status changed, to say what changed.
         before = screening.previous_verdicts(session, row.pk) if status_changed(row.status, result) else None
-        events = decide(row.status, row.alerts_stopped_at is not None, result, before)
-        screening_pk = screening.add_screening(session, row, result, fact_pks, now=now, trigger=cmd.trigger)
+        # Whether a signed confirmation still stands matters only when the status changes (§9).
+        confirmed = before is not None and screening_log.has_standing_confirmation(session, row.pk)
+        events = decide(row.status, row.alerts_stopped_at is not None, result, before, confirmed=confirmed)
+        screening_pk = screening.add_screening(session, row, result, fact_pks, now=now, trigger=trigger)
         alerts_stopped_at, alert_pk = row.alerts_stopped_at, None
         for event in events:
             if isinstance(event, AlertsStopped):

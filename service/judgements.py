@@ -31,6 +31,18 @@ def _visible(uow, caller, patient_id: str) -> None:
             raise NotFound(f"No patient {patient_id} for this site.")
 
 
+REASON_PREFIX = "Reason for change: "
+
+
+def _attested_before(uow, caller, patient_id: str, criterion: str) -> bool:
+    """Whether an investigator already attested ``criterion`` for the child on these pages (an
+    attestation a site's system posted with ``POST /fhir`` carries its own trail, and does not count)."""
+    with uow:
+        row = views.visible_patient(uow.session, caller, patient_id)
+        return row is not None and any(c == criterion and page is not None
+                                       for _, c, _, _, page in views.attestations_of(uow.session, row))
+
+
 def _record(resource: dict, caller, action: str, patient_id: str, *, uow, clock, dispatch, protocol) -> Stored:
     raw = json.dumps(resource, ensure_ascii=False)
     try:
@@ -53,6 +65,11 @@ def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol
     justification = cmd.justification.strip()
     if not justification or len(justification) > 2000:
         raise Invalid("Give a justification (up to 2000 characters).")
+    reason = (cmd.reason or "").strip()
+    if len(reason) > 2000:
+        raise Invalid("Give a reason for change of up to 2000 characters.")
+    if not reason and _attested_before(uow, cmd.investigator, cmd.patient_id, cmd.criterion):
+        raise Invalid(f"{cmd.criterion} already has an attestation: give the reason for changing it.")
     observation = {
         "resourceType": "Observation",
         "id": f"attestation-{uuid.uuid4().hex}",
@@ -62,7 +79,7 @@ def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol
         "effectiveDateTime": clock.now_on_screening_day().isoformat(),
         "performer": [{"display": cmd.investigator.name}],
         "valueCodeableConcept": {"coding": [{"system": "urn:myocit:verdict", "code": cmd.verdict}]},
-        "note": [{"text": justification}],
+        "note": [{"text": justification}, *([{"text": REASON_PREFIX + reason}] if reason else [])],
     }
     return _record(observation, cmd.investigator, "attest", cmd.patient_id, uow=uow, clock=clock,
                    dispatch=dispatch, protocol=protocol)

@@ -130,7 +130,7 @@ def claim(session: Session, delivery_pk: int, now: datetime) -> Claimed | None:
     content = dict(
         alert=alert.pk, screening_id=patient.id, from_status=alert.from_status, to_status=alert.to_status,
         changed=list(alert.changed), criteria=list(screening.result.get("criteria", [])),
-        created_at=alert.created_at, birth_date=patient.birth_date,
+        created_at=alert.created_at, birth_date=patient.birth_date, confirmed=bool(alert.confirmed),
     )
     return Claimed(row.pk, subscription.channel, subscription.target, subscription.secret, content)
 

@@ -138,6 +138,8 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """The child had a valid signed confirmation (contract §9) that this screening overturns."""
 
 
 class Outbox(Base):
@@ -234,3 +236,67 @@ class Delivery(Base):
         UniqueConstraint("alert_pk", "subscription_pk", name="uq_delivery"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+# --- the screening log and the investigator's confirmation (contract §8, §9) -----------------------
+
+
+class ScreeningOutcome(Base):
+    """What happened after screening (approached, declined, enrolled, not approached). Appended;
+    the latest of a child stands. ``reason`` is free text: never in the screening log."""
+
+    __tablename__ = "screening_outcomes"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_on: Mapped[date] = mapped_column(Date)
+    """The screening day it was recorded on (the log's ``outcome_date``)."""
+
+
+class Confirmation(Base):
+    """An investigator's signed confirmation of eligibility (21 CFR Part 11 §11.50/§11.70). Never
+    updated or deleted: the code has no path that does, and a database trigger refuses both."""
+
+    __tablename__ = "confirmations"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
+    screening_pk: Mapped[int] = mapped_column(ForeignKey("screenings.pk"))
+    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk"))
+    signer_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    site: Mapped[str | None] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    meaning: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[date] = mapped_column(Date)
+    protocol_version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ProtocolActivation(Base):
+    """The protocol version made active for every process (contract §10): the latest row governs. Its
+    data files are kept with it, so a worker on another machine loads exactly what was activated."""
+
+    __tablename__ = "protocol_activations"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    """The version's folder name (``myocit-2027-02``)."""
+    version: Mapped[str] = mapped_column(String(32))
+    """The version its data files name, stamped on every screening made under it."""
+    files: Mapped[dict] = mapped_column(JSON)
+    activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    activated_by: Mapped[str] = mapped_column(String(120))
+    patients: Mapped[int] = mapped_column(Integer, default=0)
+    """Registered patients marked for re-screening under it."""
+
+
+class ShadowReport(Base):
+    """The last shadow runs of a candidate version (contract §10): who it would move, never applied."""
+
+    __tablename__ = "shadow_reports"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    report: Mapped[dict] = mapped_column(JSON)

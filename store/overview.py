@@ -41,6 +41,11 @@ class Overview:
     tokens_without_site: int
     """Active lab, coordinator or investigator tokens naming no site: the service does not start
     while any is left."""
+    protocol_activated: str | None = None
+    """The version last activated (``myocit protocol activate``), with who and when; None: the
+    configured ``MYOCIT_PROTOCOL_VERSION`` governs."""
+    protocol_rescreened: str | None = None
+    """Of the children that activation marked, how many are screened under it yet."""
 
     def to_json(self) -> dict:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
@@ -89,4 +94,16 @@ def overview(session: Session, today: date, now: datetime) -> Overview:
         duplicate_identifiers=session.scalar(select(func.count()).select_from(pairs)),
         shared_identifier_values=session.scalar(select(func.count()).select_from(shared)),
         tokens_without_site=unbound,
+        **_amendment(session),
     )
+
+
+def _amendment(session: Session) -> dict:
+    from store import protocols
+
+    row = protocols.active(session)
+    if row is None:
+        return {}
+    when = row.activated_at.isoformat(timespec="seconds")
+    return {"protocol_activated": f"{row.name} (version {row.version}) by {row.activated_by} at {when}",
+            "protocol_rescreened": f"{protocols.rescreened(session, row)} of {row.patients}"}

@@ -119,6 +119,7 @@ def add_alert(session: Session, row, screening_pk: int, change, now: datetime) -
     alert_pk = conn.execute(_INSERT_ALERT, {
         "patient_pk": row.pk, "screening_pk": screening_pk, "site": row.site, "from_status": change.from_status,
         "to_status": change.to_status, "changed": list(change.changed), "created_at": now,
+        "confirmed": bool(getattr(change, "confirmed", False)),
     }).scalar_one()
     conn.execute(_INSERT_OUTBOX, {"topic": "alert.created", "ref": alert_pk, "payload": {"alert": alert_pk},
                                   "created_at": now})

@@ -4,7 +4,7 @@ sites. Nothing here writes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -110,3 +110,130 @@ def never_screened_patients_of(session: Session, message_pk: int) -> list[int]:
     return sorted(session.scalars(
         select(Patient.pk).join(Fact, Fact.patient_pk == Patient.pk)
         .where(Fact.message_pk == message_pk, Patient.status.is_(None)).distinct()))
+
+
+# --- the screening log and funnel, and confirmations (contract §8, §9) -----------------------------
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One child of the screening log: the columns of contract §8, and its latest verdicts."""
+
+    patient: str
+    site: str | None
+    first_screened: date
+    status: str
+    status_since: date
+    eligible_from: str | None
+    verdicts: tuple[tuple[str, str], ...]
+    outcome: str | None
+    outcome_date: date | None
+    confirmed_at: datetime | None
+    protocol_version: str
+
+
+def _in_sites(query, caller: Caller, site: str | None):
+    query = query.where(Patient.registered.is_(True))
+    if caller.role != "admin":
+        query = query.where(Patient.site.in_(sorted(caller.sites)))
+    if site is not None:
+        query = query.where(Patient.site == site)
+    return query
+
+
+def screening_log(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
+                  first_to: date | None = None) -> list[LogEntry]:
+    """Every child of the caller's sites (narrowed to ``site``) first screened within the period (by the
+    screening day of its first stored screening), by patient id. Five statements whatever the number of
+    children; the latest result is the only JSON read."""
+    from sqlalchemy.orm import aliased
+
+    from store.models import Confirmation, ScreeningOutcome
+
+    bounds = (select(Screening.patient_pk, func.min(Screening.pk).label("first"),
+                     func.max(Screening.pk).label("last")).group_by(Screening.patient_pk).subquery())
+    first, last = aliased(Screening), aliased(Screening)
+    query = _in_sites(
+        select(Patient.pk, Patient.id, Patient.site, first.as_of, last.result, last.status, last.protocol_version)
+        .join(bounds, bounds.c.patient_pk == Patient.pk)
+        .join(first, first.pk == bounds.c.first).join(last, last.pk == bounds.c.last), caller, site)
+    if first_from is not None:
+        query = query.where(first.as_of >= first_from)
+    if first_to is not None:
+        query = query.where(first.as_of <= first_to)
+    children = session.execute(query.order_by(Patient.id)).all()
+    history: dict[int, list[tuple[int, date, str]]] = {}
+    for patient_pk, pk, as_of, status in session.execute(_in_sites(
+            select(Screening.patient_pk, Screening.pk, Screening.as_of, Screening.status)
+            .join(Patient, Patient.pk == Screening.patient_pk), caller, site).order_by(Screening.pk)):
+        history.setdefault(patient_pk, []).append((pk, as_of, status))
+    latest_outcome = select(func.max(ScreeningOutcome.pk)).group_by(ScreeningOutcome.patient_pk)
+    outcomes = {r.patient_pk: (r.outcome, r.recorded_on) for r in session.execute(_in_sites(
+        select(ScreeningOutcome.patient_pk, ScreeningOutcome.outcome, ScreeningOutcome.recorded_on)
+        .join(Patient, Patient.pk == ScreeningOutcome.patient_pk)
+        .where(ScreeningOutcome.pk.in_(latest_outcome)), caller, site))}
+    signed: dict[int, list[tuple[int, datetime]]] = {}
+    for patient_pk, screening_pk, signed_at in session.execute(_in_sites(
+            select(Confirmation.patient_pk, Confirmation.screening_pk, Confirmation.signed_at)
+            .join(Patient, Patient.pk == Confirmation.patient_pk), caller, site).order_by(Confirmation.pk)):
+        signed.setdefault(patient_pk, []).append((screening_pk, signed_at))
+    entries = []
+    for pk, pid, child_site, first_day, result, status, version in children:
+        screenings = history.get(pk, [])
+        outcome, outcome_day = outcomes.get(pk, (None, None))
+        entries.append(LogEntry(
+            patient=pid, site=child_site, first_screened=first_day, status=status,
+            status_since=_status_since(screenings, status), eligible_from=result.get("eligible_from"),
+            verdicts=tuple((c["id"], c["verdict"]) for c in result.get("criteria", [])),
+            outcome=outcome, outcome_date=outcome_day,
+            confirmed_at=_standing_since(signed.get(pk, []), screenings), protocol_version=version))
+    return entries
+
+
+def _status_since(screenings: list[tuple[int, date, str]], status: str) -> date | None:
+    """The screening day from which the latest status has held without a break."""
+    since = None
+    for _, as_of, each in reversed(screenings):
+        if each != status:
+            break
+        since = as_of
+    return since
+
+
+def _standing_since(signatures: list[tuple[int, datetime]], screenings: list[tuple[int, date, str]]):
+    """When the latest confirmation still standing was signed (None when none stands)."""
+    for screening_pk, signed_at in reversed(signatures):
+        if all(status == "eligible" for pk, _, status in screenings if pk > screening_pk):
+            return utc(signed_at)
+    return None
+
+
+def confirmations_of(session: Session, row: Patient) -> list[tuple]:
+    """(confirmation, statuses of the screenings stored after the signed one) of a child, newest first."""
+    from store.models import Confirmation
+
+    statuses = session.execute(select(Screening.pk, Screening.status).where(Screening.patient_pk == row.pk)).all()
+    signed = session.scalars(select(Confirmation).where(Confirmation.patient_pk == row.pk)
+                             .order_by(Confirmation.pk.desc())).all()
+    return [(c, [status for pk, status in statuses if pk > c.screening_pk]) for c in signed]
+
+
+def outcomes_of(session: Session, row: Patient) -> list:
+    """Every outcome recorded for a child, oldest first (the latest stands)."""
+    from store.models import ScreeningOutcome
+
+    return list(session.scalars(select(ScreeningOutcome).where(ScreeningOutcome.patient_pk == row.pk)
+                                .order_by(ScreeningOutcome.pk)))
+
+
+def attestations_of(session: Session, row: Patient) -> list[tuple]:
+    """(received_at, criterion, verdict, performer, message body) of every attestation filed for a
+    child, in storage order: what a replacing attestation replaces, and the timeline's entries."""
+    from store.models import Fact, Message
+
+    rows = session.execute(
+        select(Message.received_at, Fact.payload, Message.body, Message.channel)
+        .join(Message, Message.pk == Fact.message_pk)
+        .where(Fact.patient_pk == row.pk, Fact.kind == "Attestation").order_by(Fact.pk)).all()
+    return [(at, p.get("criterion"), p.get("verdict"), p.get("performer"), body if channel == "ui" else None)
+            for at, p, body, channel in rows]

@@ -3,7 +3,8 @@ in ``service``, and answer in FHIR (OperationOutcome) or HL7 (ACK) terms."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -14,8 +15,9 @@ from domain.identity import Refused
 from ingest.bounds import date_in_range
 from ingest.errors import InvalidInput
 from ingest.submissions import bundle_items, resource_items
-from service import alerts, hl7, intake, screenings
-from service.commands import AcknowledgeAlert, ReceiveHl7, RecordMessage, ScreenAsOf
+from service import alerts, hl7, intake, replay, screenings
+from service.commands import (AcknowledgeAlert, ReceiveHl7, RecordMessage, ReplayAlert, ScreenAsOf,
+                              ScreenKnownAt)
 from service.errors import NotFound
 from store.intake import Stored
 from store.tokens import Caller
@@ -141,13 +143,19 @@ PENDING_RETRY_SECONDS = 5
             summary="The latest stored screening (202 while the first is pending), or one computed for ?as_of=",
             responses={202: {"description": "registered, its first screening not stored yet (Retry-After)"}})
 def eligibility(request: Request, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
+                known_at: str | None = Query(None, description="ISO timestamp with offset (contract §11)"),
                 caller: Caller = Depends(require("coordinator", "investigator"))):
     """Contract §5.1: only what was stored is shown as the patient's screening, so a reader never sees
-    a status the alert stream does not know."""
+    a status the alert stream does not know. ``known_at`` (§11): only the facts received by then."""
     rt = request.app.state.rt
     if as_of is not None and not date_in_range(as_of):
         raise HTTPException(400, "as_of must lie between 1900-01-01 and 2200-12-31")
     try:
+        if known_at is not None:
+            moment = _instant(known_at)
+            day = as_of or moment.astimezone(ZoneInfo(rt.settings.timezone)).date()
+            return replay.screen_known_at(ScreenKnownAt(patient_id, caller, day, moment), rt.uow(),
+                                          protocol=rt.protocol, clock=rt.clock)
         if as_of is not None:
             return screenings.screen_as_of(ScreenAsOf(patient_id, caller, as_of), rt.uow(), protocol=rt.protocol,
                                            clock=rt.clock)
@@ -167,6 +175,31 @@ def list_alerts(request: Request, after: int = Query(0, ge=0), limit: int = Quer
                 caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     return alerts.list_alerts(caller, rt.uow(), clock=rt.clock, after=after, limit=limit)
+
+
+def _instant(text: str) -> datetime:
+    """``known_at``: an ISO timestamp with its offset, between 1900 and 2200; else 400."""
+    if len(text) > 6 and text[-6] == " ":
+        text = f"{text[:-6]}+{text[-5:]}"  # a "+" sent unencoded in the query arrives as a space
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(400, "known_at must be an ISO 8601 timestamp with offset") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise HTTPException(400, "known_at must carry its offset (e.g. +01:00 or Z)")
+    if not date_in_range(moment.date()):
+        raise HTTPException(400, "known_at must lie between 1900-01-01 and 2200-12-31")
+    return moment
+
+
+@router.get("/alerts/{alert_id}", tags=["alerts"],
+            summary="An alert with the stored screening that raised it and the facts it used (contract §11)")
+def get_alert(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
+    rt = request.app.state.rt
+    try:
+        return replay.replay_alert(ReplayAlert(alert_id, caller), rt.uow(), clock=rt.clock)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert")

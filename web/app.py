@@ -23,7 +23,7 @@ _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supp
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import api, deliveries, metadata, operations, pages
+    from web import api, deliveries, metadata, operations, pages, protocol_pages, records
 
     if rt is None:
         from bootstrap import runtime
@@ -33,10 +33,12 @@ def create_app(rt=None) -> FastAPI:
     app.state.rt = rt
     app.state.known_tokens = KnownTokens()
     app.include_router(api.router)
+    app.include_router(protocol_pages.router)
     pages.install(app)
     app.include_router(deliveries.router)
     app.include_router(operations.router)
     app.include_router(metadata.router)
+    app.include_router(records.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: HTTPException):

@@ -221,6 +221,10 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
         if planned is None:
             result = stored.result if stored is not None else None
         events = _timeline(history, alerts, row.alerts_stopped_at)
+        from web import trial_pages  # the trial's records (contract §8, §9); imports this module
+
+        records = trial_pages.patient_records(uow.session, row, caller, stored)
+        events = sorted(events + records.pop("record_events"), key=lambda e: views.utc(e.at), reverse=True)
         audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
         uow.commit()
         patient = {"id": row.id, "site": row.site, "stopped": row.alerts_stopped_at,
@@ -230,10 +234,13 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     return _render(
         request, "patient.html", patient=patient, result=result, planned=planned, problem=problem,
         as_of_value=as_of or "", events=events,
+        alert_links=[(a.pk, a.created_at, f"{a.from_status} → {a.to_status}") for a in alerts]
+        if caller.role in ("coordinator", "admin") else [],
         todos=worklist.todos(result or {}), blocking=worklist.blocking(result or {}),
         timed=worklist.timed(result or {}), verdicts=verdicts,
         attested=ATTESTED if caller.role == "investigator" else [],
         may_record_consent=caller.role in ("coordinator", "investigator", "admin"),
+        **records,
     )
 
 
@@ -268,11 +275,11 @@ def _judged(request: Request, handler, command) -> None:
 
 @router.post("/patients/{patient_id}/attest")
 def attest(request: Request, patient_id: str, criterion: str = Form(""), verdict: str = Form(""),
-           justification: str = Form(""), csrf: str = Form(""),
+           justification: str = Form(""), reason: str = Form(""), csrf: str = Form(""),
            caller: Caller = Depends(role("investigator", admin=False))):
     check_csrf(request, csrf)
     _judged(request, judgements.record_attestation,
-            RecordAttestation(patient_id, criterion, verdict, justification, caller))
+            RecordAttestation(patient_id, criterion, verdict, justification, caller, reason))
     return _see_other(f"/ui/patients/{patient_id}?done=attested")
 
 
@@ -330,6 +337,9 @@ async def _page_error(request: Request, exc: PageError):
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and their HTML errors to ``app``."""
     app.state.sign_in_throttle = SignInThrottle()
+    from web import trial_pages
+
     app.include_router(router)
+    app.include_router(trial_pages.router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.add_exception_handler(PageError, _page_error)

@@ -37,7 +37,7 @@ def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | N
     day = date.fromisoformat(as_of) if as_of else rt.clock.today()
     command = EvaluatePatient(patient_pk, day, "schedule" if as_of else "data")
     try:
-        done = evaluation.evaluate_patient(command, rt.uow(), protocol=rt.protocol, clock=rt.clock,
+        done = evaluation.evaluate_patient(command, rt.uow(), protocol=rt.protocols, clock=rt.clock,
                                            dispatch=rt.dispatch)
     except OperationalError:
         raise

@@ -1,0 +1,141 @@
+"""``myocit protocol list | diff A B | shadow B | activate B`` (contract §10)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+
+import typer
+
+protocol_app = typer.Typer(help="Protocol versions and amendments (contract §10).", no_args_is_help=True)
+ACTOR = "command line"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _runtime():
+    from myocit.cli import _migrate_quietly
+    from bootstrap import runtime
+
+    _migrate_quietly()
+    return runtime()
+
+
+def _candidate(version: str, rt):
+    from service.amendments import load_candidate
+    from service.errors import Invalid
+
+    try:
+        return load_candidate(version, rt.settings.protocols)
+    except Invalid as exc:
+        _fail(str(exc))
+
+
+@protocol_app.command("list")
+def list_() -> None:
+    """The versions found (shipped, and in MYOCIT_PROTOCOLS) and which is active."""
+    from config.protocol_files import ProtocolError
+    from service import amendments
+
+    rt = _runtime()
+    active = amendments.active_name(rt.uow(), rt.settings.protocol_version)
+    try:
+        found = amendments.versions(rt.settings.protocols)
+    except ProtocolError as exc:
+        _fail(str(exc))
+    for v in found:
+        mark = "*" if v.name == active else " "
+        what = f"version {v.protocol.version}" if v.protocol else f"DOES NOT LOAD: {v.problem}"
+        typer.echo(f"{mark} {v.name}\t{what}\t{v.folder}")
+    if active not in {v.name for v in found}:
+        typer.echo(f"* {active}\t(active; stored in the database, its folder is not installed here)")
+
+
+@protocol_app.command("diff")
+def diff(a: str = typer.Argument(..., help="A version, or a version folder's path."),
+         b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
+    """What changed from A to B: thresholds, windows, validities, choices and code lists, old → new."""
+    from service.amendments import compare_versions
+
+    rt = _runtime()
+    old, new = _candidate(a, rt), _candidate(b, rt)
+    changes = compare_versions(old.protocol, new.protocol)
+    typer.echo(f"{old.name} ({old.protocol.version}) → {new.name} ({new.protocol.version}): "
+               f"{len(changes)} change(s)")
+    for change in changes:
+        typer.echo(f"  {change}")
+
+
+@protocol_app.command("shadow")
+def shadow(
+    b: str = typer.Argument(..., help="The candidate: a version, or a version folder's path (a draft)."),
+    site: str | None = typer.Option(None, "--site", help="Only the children of this site."),
+    as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD; default: today."),
+    format: str = typer.Option("text", "--format", help="text | json | csv"),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes."),
+) -> None:
+    """Screen every registered child under the active version and under B from the stored facts;
+    store no screening, raise no alert; print every child whose status would change."""
+    from bootstrap.shadow_pool import pool_mapper
+    from service import amendments
+    from service.commands import ShadowAmendment
+
+    if format not in ("text", "json", "csv"):
+        _fail("--format must be text, json or csv")
+    rt = _runtime()
+    try:
+        day = date.fromisoformat(as_of) if as_of else rt.clock.today()
+    except ValueError:
+        _fail("--as-of: not a date (YYYY-MM-DD)")
+    candidate = _candidate(b, rt)
+    active = rt.protocol
+    name = rt.protocols.name()
+
+    def progress(done: int, total: int) -> None:
+        sys.stderr.write(f"\rshadow {candidate.name}: {done}/{total} patients screened")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    report = amendments.shadow(ShadowAmendment(b, day, site, ACTOR), rt.uow(), active_version=name,
+                               active=active, candidate=candidate, clock=rt.clock,
+                               mapper=pool_mapper(jobs, active, candidate.protocol, day), progress=progress)
+    if format == "json":
+        typer.echo(json.dumps(report, indent=2))
+    elif format == "csv":
+        out = csv.writer(sys.stdout)
+        out.writerow(["patient", "site", "from", "to", "criterion", "criterion_from", "criterion_to"])
+        for c in report["changes"]:
+            for crit in c["criteria"] or [{"id": "", "from": "", "to": ""}]:
+                out.writerow([c["patient"], c["site"], c["from"], c["to"], crit["id"], crit["from"], crit["to"]])
+    else:
+        typer.echo(f"{report['active']} → {report['candidate']} as of {report['as_of']}: {report['screened']} "
+                   f"screened, {len(report['changes'])} would change status")
+        for c in report["changes"]:
+            moved = ", ".join(f"{x['id']} {x['from']} → {x['to']}" for x in c["criteria"])
+            typer.echo(f"  {c['patient']}\t{c['site']}\t{c['from']} → {c['to']}\t{moved}")
+
+
+@protocol_app.command("activate")
+def activate(b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
+    """Make B the active version for every process (stored, audited), then re-screen every registered
+    child under it through the workers; `myocit status` shows the progress."""
+    from service import amendments
+    from service.commands import ActivateProtocol
+    from service.errors import Invalid
+
+    rt = _runtime()
+    candidate = _candidate(b, rt)
+    try:
+        done = amendments.activate(ActivateProtocol(b, ACTOR), rt.uow(), candidate=candidate,
+                                   current=rt.protocol, clock=rt.clock, dispatch=rt.dispatch)
+    except Invalid as exc:
+        _fail(str(exc))
+    rt.protocols.forget()
+    typer.echo(f"{done['name']} (version {done['version']}) is active; {done['patients']} patients sent for "
+               "re-screening (see `myocit status`)")

@@ -1,0 +1,127 @@
+"""The screening log and funnel (contract §8): outcomes recorded after screening, and the live log of
+every child screened, kept from myocit's own records."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from domain.criteria import ORDER
+from store import audit, screening_log, views
+from store.uow import UnitOfWork
+from service.commands import RecordOutcome
+from service.errors import Invalid, NotFound
+from service.ports import Clock
+
+COLUMNS = ("patient", "site", "first_screened", "status", "status_since", "eligible_from", "failing", "missing",
+           "review", "outcome", "outcome_date", "confirmed_at", "protocol_version")
+"""Contract §8, in order. No name, birth date, record number or free text (an outcome's reason is
+free text: it is kept, never logged here)."""
+STATUSES = ("eligible", "waiting", "incomplete", "ineligible")
+NEEDS_REASON = ("declined", "not-approached")
+APPROACHED = ("approached", "declined", "enrolled")
+MAX_REASON = 2000
+
+
+def outcome_json(row, patient_id: str) -> dict:
+    return {"patient": patient_id, "outcome": row.outcome, "reason": row.reason, "recorded_by": row.recorded_by,
+            "recorded_at": views.utc(row.recorded_at).isoformat(), "outcome_date": row.recorded_on.isoformat()}
+
+
+def record_outcome(cmd: RecordOutcome, uow: UnitOfWork, *, clock: Clock) -> dict:
+    """Keep what happened after screening, with who and when; the latest stands. ``NotFound`` for a
+    child not of the recorder's sites, ``Invalid`` for an unknown outcome or a missing reason."""
+    if cmd.outcome not in screening_log.OUTCOMES:
+        raise Invalid(f"outcome must be one of {', '.join(screening_log.OUTCOMES)}")
+    reason = (cmd.reason or "").strip()
+    if cmd.outcome in NEEDS_REASON and not reason:
+        raise Invalid(f"a reason is required when the outcome is {cmd.outcome}")
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"the reason is at most {MAX_REASON} characters")
+    with uow:
+        row = views.visible_patient(uow.session, cmd.recorder, cmd.patient_id)
+        if row is None:
+            raise NotFound(f"no patient {cmd.patient_id} for this site")
+        now = clock.now()
+        stored = screening_log.add_outcome(uow.session, row.pk, cmd.outcome, reason or None, cmd.recorder.name,
+                                           now, clock.today())
+        audit.record(uow.session, cmd.recorder.name, f"outcome-{cmd.outcome}", f"Patient/{row.id}", now)
+        body = outcome_json(stored, row.id)
+        uow.commit()
+    return body
+
+
+def _cell(value) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def log_row(entry: views.LogEntry) -> dict:
+    """One child's row: the §8 columns in order; lists of criterion ids joined by ``;``."""
+    def ids(verdict: str) -> str:
+        return ";".join(cid for cid, v in entry.verdicts if v == verdict)
+
+    return {
+        "patient": entry.patient, "site": entry.site, "first_screened": _cell(entry.first_screened),
+        "status": entry.status, "status_since": _cell(entry.status_since), "eligible_from": entry.eligible_from,
+        "failing": ids("fail"), "missing": ids("unknown"), "review": ids("review"), "outcome": entry.outcome,
+        "outcome_date": _cell(entry.outcome_date), "confirmed_at": _cell(entry.confirmed_at),
+        "protocol_version": entry.protocol_version,
+    }
+
+
+def _entries(reader, uow: UnitOfWork, clock: Clock, site, first_from, first_to, action: str):
+    if site is not None and not reader.sees_site(site):
+        raise NotFound(f"site {site} is not one of yours")
+    with uow:
+        entries = views.screening_log(uow.session, reader, site=site, first_from=first_from, first_to=first_to)
+        audit.record(uow.session, reader.name, action, f"Site/{site or reader.site_label}", clock.now())
+        uow.commit()
+    return entries
+
+
+def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None,
+                       first_from: date | None = None, first_to: date | None = None) -> list[dict]:
+    """The log of the reader's sites (an admin: all, or ``site``), one row per child first screened in
+    the period; audited as a view."""
+    return [log_row(e) for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")]
+
+
+def to_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+    return out.getvalue()
+
+
+def funnel_of(entries: list[views.LogEntry], *, site, first_from, first_to) -> dict:
+    counts = {status: 0 for status in STATUSES}
+    per_criterion = {cid: {"id": cid, "fail": 0, "unknown": 0, "review": 0} for cid in ORDER}
+    for entry in entries:
+        counts[entry.status] = counts.get(entry.status, 0) + 1
+        for cid, verdict in entry.verdicts:
+            if verdict in ("fail", "unknown", "review") and cid in per_criterion:
+                per_criterion[cid][verdict] += 1
+    latest = [e.outcome for e in entries]
+    return {
+        "site": site, "from": _cell(first_from), "to": _cell(first_to),
+        "screened": sum(counts[s] for s in STATUSES), **{s: counts[s] for s in STATUSES},
+        "confirmed": sum(e.confirmed_at is not None for e in entries),
+        "approached": sum(o in APPROACHED for o in latest),
+        "declined": latest.count("declined"), "enrolled": latest.count("enrolled"),
+        "criteria": list(per_criterion.values()),
+    }
+
+
+def funnel(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None, first_from: date | None = None,
+           first_to: date | None = None) -> dict:
+    """Contract §8's funnel over the same children as the log. ``site``: the one asked for, else the
+    reader's only site (null for an admin, or a reader of several sites)."""
+    entries = _entries(reader, uow, clock, site, first_from, first_to, "view-funnel")
+    shown = site if site is not None else (next(iter(reader.sites)) if reader.role != "admin"
+                                           and len(reader.sites) == 1 else None)
+    return funnel_of(entries, site=shown, first_from=first_from, first_to=first_to)

@@ -1,0 +1,40 @@
+"""A signed confirmation overturned by data that arrives after it (contract §9): exactly one alert,
+marked ``confirmed``, mailed through a real SMTP server and posted to a real webhook receiver, each
+saying plainly that the signature no longer stands."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from delivery.messages import OVERTURNED
+from tests.delivery.test_delivery import subscribe
+from tests.fhir_samples import bundle, eligible_record, immunization
+from tests.inprocess import post_record, run_pending
+
+DAY = date(2026, 12, 1)
+
+
+def test_the_overturning_alert_is_mailed_and_posted_with_the_warning(client, tokens, rt, smtp, receiver):
+    subscribe(client, tokens, "site-a", "email", "coordinators@site-a.example.org")
+    receiver.secret = subscribe(client, tokens, "site-a", "webhook", receiver.url)["secret"]
+    assert post_record(client, tokens, eligible_record("s-1", DAY)).status_code == 202
+    run_pending(rt)
+    reauth = tokens["investigator"]["Authorization"].split()[1]
+    signed = client.post("/patients/s-1/confirmation", json={"as_of": "2026-12-01", "reauth": reauth},
+                         headers=tokens["investigator"])
+    assert signed.status_code == 201, signed.text
+    assert client.post("/fhir", json=bundle([immunization("s-1", "03", "2026-11-20")]),
+                       headers=tokens["lab"]).status_code == 202
+    run_pending(rt)
+    alerts = client.get("/alerts", headers=tokens["coordinator"]).json()
+    assert [(a["to_status"], a["confirmed"]) for a in alerts] == [("waiting", True)]
+    assert len(smtp.mails) == 1
+    mail = smtp.mails[0]
+    assert " ".join(mail.subject.split()) == "SIGNED CONFIRMATION OVERTURNED: MYOCIT screening s-1: eligible → waiting"
+    assert " ".join(mail.text.split()).startswith(OVERTURNED)
+    assert "signed confirmation" in mail.text and "overturned" in mail.text
+    assert len(receiver.accepted) == 1
+    body = receiver.accepted[0]
+    assert (body["alert"], body["confirmed"], body["warning"]) == (alerts[0]["id"], True, OVERTURNED)
+    assert [c["valid"] for c in client.get("/patients/s-1/confirmation", headers=tokens["coordinator"]).json()] \
+        == [False]

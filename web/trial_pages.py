@@ -1,0 +1,209 @@
+"""The trial's records on the pages (contract §8, §9): the screening log with its funnel and
+per-criterion charts (SVG drawn on the server: the pages' CSP allows nothing from elsewhere), the
+outcome and confirmation forms of the patient page, and the printable eligibility checklist.
+
+Like every page, these read ``store.views`` within the caller's sites and act through the service
+layer (``service.screening_log``, ``service.confirmations``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+
+from domain.confirmation import still_valid
+from ingest.bounds import date_in_range
+from service import confirmations, screening_log
+from service.commands import ConfirmEligibility, RecordOutcome
+from service.errors import Conflict, Invalid, NotAuthenticated, NotFound
+from store import audit, views
+from store.tokens import Caller
+from web import pages, worklist
+from web.session import PAGE_ROLES, PageError, check_csrf
+from web.session import page_caller as role
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+OUTCOME_LABELS = {"approached": "Approached", "declined": "Declined", "enrolled": "Enrolled",
+                  "not-approached": "Not approached"}
+REASON_PREFIX = "Reason for change: "
+pages.NOTICES.update({
+    "outcome": "Outcome recorded.",
+    "confirmed": "Eligibility confirmed and signed. The signature is kept unchanged; it is flagged if later data "
+                 "overturns it.",
+})
+
+
+# --- the patient page's part ------------------------------------------------------------------------
+
+
+def patient_records(session, row, caller: Caller, stored) -> dict:
+    """What the patient page shows of the trial's records, and the timeline entries they add."""
+    outcomes = views.outcomes_of(session, row)
+    signed = [(c, still_valid(since)) for c, since in views.confirmations_of(session, row)]
+    attested = views.attestations_of(session, row)
+    events = [worklist.Event(o.recorded_at, f"outcome recorded: {OUTCOME_LABELS.get(o.outcome, o.outcome)} by "
+                             f"{o.recorded_by}") for o in outcomes]
+    events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
+                              + ("" if valid else " (since overturned)")) for c, valid in signed]
+    for at, criterion, verdict, performer, body in attested:
+        change = _reason_of(body)
+        events.append(worklist.Event(at, f"attestation {criterion}: {verdict}"
+                                     + (f" by {performer}" if performer else "")
+                                     + (f" — reason for change: {change}" if change else "")))
+    result = stored.result if stored is not None else None
+    signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(row))
+    return {
+        "outcomes": list(reversed(outcomes)), "outcome_labels": OUTCOME_LABELS,
+        "confirmations": signed, "may_confirm": caller.role == "investigator",
+        "signable": signable, "attested_before": {c for _, c, _, _, page in attested if page is not None},
+        "may_record_outcome": caller.role in ("coordinator", "investigator", "admin"),
+        "record_events": events,
+    }
+
+
+def _reason_of(body: str | None) -> str | None:
+    """The reason for change a page's attestation carries (its note starting with REASON_PREFIX)."""
+    if not body:
+        return None
+    try:
+        notes = json.loads(body).get("note") or []
+    except (ValueError, AttributeError):
+        return None
+    for note in notes:
+        text = (note or {}).get("text", "") if isinstance(note, dict) else ""
+        if text.startswith(REASON_PREFIX):
+            return text[len(REASON_PREFIX):]
+    return None
+
+
+def _act(call):
+    try:
+        return call()
+    except NotFound as exc:
+        raise PageError(404, str(exc)) from exc
+    except Invalid as exc:
+        raise PageError(400, f"The form could not be recorded: {exc}.") from exc
+
+
+@router.post("/patients/{patient_id}/outcome")
+def record_outcome(request: Request, patient_id: str, outcome: str = Form(""), reason: str = Form(""),
+                   csrf: str = Form(""), caller: Caller = Depends(role("coordinator", "investigator"))):
+    check_csrf(request, csrf)
+    rt = request.app.state.rt
+    _act(lambda: screening_log.record_outcome(RecordOutcome(patient_id, outcome, reason, caller), rt.uow(),
+                                              clock=rt.clock))
+    return pages._see_other(f"/ui/patients/{patient_id}?done=outcome")
+
+
+@router.post("/patients/{patient_id}/confirmation")
+def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: str = Form(""),
+            reauth: str = Form(""), csrf: str = Form(""),
+            caller: Caller = Depends(role("investigator", admin=False))):
+    check_csrf(request, csrf)
+    rt = request.app.state.rt
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
+    try:
+        confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller), rt.uow(),
+                                          clock=rt.clock)
+    except NotAuthenticated as exc:
+        raise PageError(403, "The token you entered again is not yours: nothing was signed. Go back and paste "
+                             "the token you signed in with.") from exc
+    except Conflict as exc:
+        raise PageError(409, f"Not signed: {exc}.") from exc
+    except NotFound as exc:
+        raise PageError(404, str(exc)) from exc
+    except Invalid as exc:
+        raise PageError(400, f"Not signed: {exc}.") from exc
+    return pages._see_other(f"/ui/patients/{patient_id}?done=confirmed")
+
+
+@router.get("/patients/{patient_id}/checklist")
+def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*PAGE_ROLES))):
+    """The eligibility checklist to print: the 34 criteria of the latest stored screening, and the
+    signature block of each confirmation of it."""
+    rt = request.app.state.rt
+    with rt.uow() as uow:
+        row = pages._patient(uow.session, caller, patient_id)
+        stored = views.latest_screening(uow.session, row)
+        signed = [(c, still_valid(since)) for c, since in views.confirmations_of(uow.session, row)]
+        audit.record(uow.session, caller.name, "view-checklist", f"Patient/{row.id}", rt.clock.now())
+        uow.commit()
+        patient = {"id": row.id, "site": row.site, "pending": views.is_pending(row),
+                   "screened_at": stored.screened_at if stored else None}
+    return pages._render(request, "checklist.html", patient=patient, result=stored.result if stored else None,
+                         confirmations=signed)
+
+
+# --- the screening log ------------------------------------------------------------------------------
+
+
+def _filters(request: Request, caller: Caller):
+    params = request.query_params
+    problem, period = None, {}
+    for key, name in (("from", "first_from"), ("to", "first_to")):
+        value = params.get(key) or ""
+        if value:
+            try:
+                day = date.fromisoformat(value)
+                if not date_in_range(day):
+                    raise ValueError
+                period[name] = day
+            except ValueError:
+                problem = f"“{key}” is not a date: use YYYY-MM-DD."
+    site = (params.get("site") or "").strip() or None
+    if site is not None and not caller.sees_site(site):
+        raise PageError(404, f"Site {site} is not one of yours.")
+    return {"site": site, **period}, problem
+
+
+@router.get("/screening-log")
+def log_page(request: Request, caller: Caller = Depends(role("coordinator", "investigator"))):
+    rt = request.app.state.rt
+    chosen, problem = _filters(request, caller)
+    rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **chosen)
+    funnel = screening_log.funnel(caller, rt.uow(), clock=rt.clock, **chosen)
+    query = "&".join(f"{k}={v}" for k, v in (("site", chosen.get("site")), ("from", funnel["from"]),
+                                                ("to", funnel["to"])) if v)
+    return pages._render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel,
+                         steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
+                         columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
+                         chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),
+                                 "site": chosen.get("site") or ""})
+
+
+@router.get("/screening-log.csv")
+def log_csv(request: Request, caller: Caller = Depends(role("coordinator", "investigator"))):
+    rt = request.app.state.rt
+    chosen, problem = _filters(request, caller)
+    if problem:
+        raise PageError(400, problem)
+    rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **chosen)
+    return Response(screening_log.to_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={**pages.HEADERS, "Content-Disposition": 'attachment; filename="screening-log.csv"'})
+
+
+def _steps(funnel: dict) -> list[dict]:
+    """The funnel's four steps as bars of a width proportional to the children screened."""
+    top = max(funnel["screened"], 1)
+    return [{"label": label, "count": funnel[key], "width": round(100 * funnel[key] / top, 1), "y": 8 + i * 40}
+            for i, (key, label) in enumerate((("screened", "Screened"), ("eligible", "Eligible"),
+                                              ("approached", "Approached"), ("enrolled", "Enrolled")))]
+
+
+def _criterion_bars(funnel: dict) -> list[dict]:
+    """Per criterion, the fail / unknown / review segments, stacked, scaled to the children screened."""
+    top = max(funnel["screened"], 1)
+    bars = []
+    for i, c in enumerate(funnel["criteria"]):
+        x, parts = 0.0, []
+        for verdict in ("fail", "unknown", "review"):
+            width = round(100 * c[verdict] / top, 2)
+            parts.append({"verdict": verdict, "x": x, "width": width, "count": c[verdict]})
+            x += width
+        bars.append({"id": c["id"], "y": i * 22, "parts": parts, **{v: c[v] for v in ("fail", "unknown", "review")}})
+    return bars

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from domain.criteria import CRITERIA  # noqa: E402
 from service.screening_log import funnel, screening_log_rows, to_csv  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
+from store.screening import compact  # noqa: E402
 from store.models import ApiToken, Confirmation, Patient, Screening, ScreeningOutcome  # noqa: E402
 from store.tokens import Caller  # noqa: E402
 from store.uow import UnitOfWork  # noqa: E402
@@ -76,10 +77,14 @@ def fill(engine, children: int) -> None:
             for pk, pid in pks:
                 n = int(pid[2:])
                 for k, status in enumerate((STATUSES[(n + 1) % 4], STATUSES[n % 4])):
+                    body = result(pid, status, n)
+                    eligible = body["eligible_from"]
+                    # As evaluation stores them (store.screening.add_screening): compact verdicts beside.
                     screenings.append({"patient_pk": pk, "created_at": NOW + timedelta(minutes=k),
                                        "as_of": DAY - timedelta(days=1 - k), "status": status,
-                                       "protocol_version": "2026-11", "result": result(pid, status, n),
-                                       "fact_pks": [], "trigger": "data"})
+                                       "protocol_version": "2026-11", "result": body,
+                                       "fact_pks": [], "trigger": "data", "verdicts": compact(body["criteria"]),
+                                       "eligible_from": date.fromisoformat(eligible) if eligible else None})
             conn.execute(insert(Screening), screenings)
             latest = conn.execute(text("SELECT patient_pk, max(pk), min(status) FROM screenings "
                                        "WHERE patient_pk = ANY(:pks) GROUP BY patient_pk"),

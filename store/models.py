@@ -124,6 +124,10 @@ class Screening(Base):
     result: Mapped[dict] = mapped_column(JSON)
     fact_pks: Mapped[list] = mapped_column(JSON)
     trigger: Mapped[str] = mapped_column(String(32), default="data")
+    verdicts: Mapped[str | None] = mapped_column(String(64))
+    """The 34 verdicts in contract §1 order, one letter each (``store.screening.compact``): what the
+    screening log and funnel read, without decoding every result."""
+    eligible_from: Mapped[date | None] = mapped_column(Date)
 
 
 class Alert(Base):

@@ -104,12 +104,26 @@ def previous_verdicts(session: Session, patient_pk: int) -> dict[str, str]:
     return {c["id"]: c["verdict"] for c in last.get("criteria", [])}
 
 
+LETTERS = {"pass": "p", "fail": "f", "unknown": "u", "review": "r"}
+VERDICT_OF = {letter: verdict for verdict, letter in LETTERS.items()}
+
+
+def compact(criteria: list[dict]) -> str:
+    """A result's verdicts as one letter each, in its criteria's order (contract §1's)."""
+    return "".join(LETTERS[c["verdict"]] for c in criteria)
+
+
+def expand(verdicts: str, ids: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(zip(ids, (VERDICT_OF[letter] for letter in verdicts)))
+
+
 def add_screening(session: Session, row, result: Result, fact_pks: list[int], *, now: datetime,
                   trigger: str) -> int:
+    body = result.to_json()
     return session.connection().execute(_INSERT_SCREENING, {
         "patient_pk": row.pk, "created_at": now, "as_of": result.as_of, "status": result.status.value,
-        "protocol_version": result.protocol_version, "result": result.to_json(), "fact_pks": fact_pks,
-        "trigger": trigger,
+        "protocol_version": result.protocol_version, "result": body, "fact_pks": fact_pks,
+        "trigger": trigger, "verdicts": compact(body["criteria"]), "eligible_from": result.eligible_from,
     }).scalar_one()
 
 

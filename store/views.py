@@ -9,7 +9,9 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.criteria import CRITERIA
 from store.models import Alert, Patient, Screening
+from store.screening import expand
 from store.tokens import Caller
 
 
@@ -145,7 +147,7 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
                   first_to: date | None = None) -> list[LogEntry]:
     """Every child of the caller's sites (narrowed to ``site``) first screened within the period (by the
     screening day of its first stored screening), by patient id. Five statements whatever the number of
-    children; the latest result is the only JSON read."""
+    children; no result JSON is read (the screenings' compact verdicts are)."""
     from sqlalchemy.orm import aliased
 
     from store.models import Confirmation, ScreeningOutcome
@@ -154,7 +156,8 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
                      func.max(Screening.pk).label("last")).group_by(Screening.patient_pk).subquery())
     first, last = aliased(Screening), aliased(Screening)
     query = _in_sites(
-        select(Patient.pk, Patient.id, Patient.site, first.as_of, last.result, last.status, last.protocol_version)
+        select(Patient.pk, Patient.id, Patient.site, first.as_of, last.verdicts, last.eligible_from, last.status,
+               last.protocol_version)
         .join(bounds, bounds.c.patient_pk == Patient.pk)
         .join(first, first.pk == bounds.c.first).join(last, last.pk == bounds.c.last), caller, site)
     if first_from is not None:
@@ -178,13 +181,15 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
             .join(Patient, Patient.pk == Confirmation.patient_pk), caller, site).order_by(Confirmation.pk)):
         signed.setdefault(patient_pk, []).append((screening_pk, signed_at))
     entries = []
-    for pk, pid, child_site, first_day, result, status, version in children:
+    ids = [c.id for c in CRITERIA]
+    for pk, pid, child_site, first_day, verdicts, eligible_from, status, version in children:
         screenings = history.get(pk, [])
         outcome, outcome_day = outcomes.get(pk, (None, None))
         entries.append(LogEntry(
             patient=pid, site=child_site, first_screened=first_day, status=status,
-            status_since=_status_since(screenings, status), eligible_from=result.get("eligible_from"),
-            verdicts=tuple((c["id"], c["verdict"]) for c in result.get("criteria", [])),
+            status_since=_status_since(screenings, status),
+            eligible_from=eligible_from.isoformat() if eligible_from else None,
+            verdicts=expand(verdicts or "", ids),
             outcome=outcome, outcome_date=outcome_day,
             confirmed_at=_standing_since(signed.get(pk, []), screenings), protocol_version=version))
     return entries

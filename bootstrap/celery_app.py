@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
+
+from config.logs import request_id
 
 from config.settings import Settings
 
@@ -26,7 +28,9 @@ def create_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=4,
+        # Evaluations vary in length: a worker takes one task at a time, so none waits behind a long one
+        # in another worker's prefetch, and a warm shutdown returns nothing but the task in hand.
+        worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_transport_options=transport_options,
         task_default_queue="myocit",
@@ -45,3 +49,17 @@ def _fresh_connections_after_fork(**_) -> None:
     from bootstrap import runtime
 
     runtime().dispose()
+
+
+@task_prerun.connect
+def _request_id_of_task(task=None, **_) -> None:
+    """The request id the task was sent with (``bootstrap.dispatch``), for its logs and what it sends."""
+    rid = getattr(task.request, "request_id", None) if task is not None else None
+    if rid is None and task is not None:
+        rid = (getattr(task.request, "headers", None) or {}).get("request_id")
+    request_id.set(rid)
+
+
+@task_postrun.connect
+def _forget_request_id(**_) -> None:
+    request_id.set(None)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from bootstrap.celery_app import DELIVER, EVALUATE
+from config.logs import request_id
 
 log = logging.getLogger("myocit.dispatch")
 
@@ -20,7 +21,10 @@ class CeleryDispatcher:
 
     def _send(self, name: str, args: list, kwargs: dict | None = None) -> None:
         try:
-            self._celery().send_task(name, args=args, kwargs=kwargs or {})
+            # The request id travels in the task's headers, never in its arguments (ids only there).
+            rid = request_id.get()
+            self._celery().send_task(name, args=args, kwargs=kwargs or {},
+                                     headers={"request_id": rid} if rid else None)
         except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
             log.warning("enqueue of %s failed (%s); the sweeper will re-send", name, type(exc).__name__)
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     mail_from: str = "myocit@localhost"
     webhook_timeout_seconds: float = 5.0
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="'json': one JSON object a line, each with "
+                                                "its request_id (contract §12).")
     mllp_host: str = Field("127.0.0.1", description="Interface the MLLP listener binds (contract §6).")
     mllp_port: int = Field(2575, description="MLLP port.")
     mllp_allow: str = Field("127.0.0.1,::1", description="Addresses or CIDR ranges allowed to connect over MLLP, "

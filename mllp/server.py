@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bootstrap import Runtime
 from ingest.errors import InvalidHl7
 from ingest.hl7v2 import DEFAULT_CHARACTER_SET, ack_error
+from config.logs import new_request_id, request_id
 from mllp.framing import Frame, Framer, framed
 from service.commands import ReceiveHl7
 from service.hl7 import receive_hl7
@@ -138,6 +139,8 @@ class Listener:
     def answer(self, frame: Frame) -> bytes:
         """The ACK of one frame, once its message is stored (or refused), encoded as the message was."""
         rt = self.rt
+        # Each message its own request id, carried into the evaluations and deliveries it causes.
+        request_id.set(new_request_id())
         if frame.oversized:
             head = frame.head.decode("latin-1").replace("\n", "\r").split("\r", 1)[0]
             error = InvalidHl7(f"the message is larger than {self.limit} bytes", ack_code="AR", error_code=100,

@@ -106,6 +106,13 @@ def _settings():
     return get_settings()
 
 
+def _logs() -> None:
+    from config.logs import configure
+
+    settings = _settings()
+    configure(settings.log_level, settings.log_format)
+
+
 def _migrate_quietly() -> None:
     from config.settings import SettingsError
     from store.migrate import upgrade
@@ -168,6 +175,7 @@ def worker(
     from bootstrap import runtime
 
     _migrate_quietly()
+    _logs()
     runtime().celery.worker_main(
         ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
          "--without-mingle", "-Q", "myocit"]
@@ -194,7 +202,6 @@ def mllp(
     """Listen for HL7 v2 over MLLP (contract §6): ORU^R01 from registered senders (`myocit sender`),
     each answered with its ACK once stored. Addresses allowed: MYOCIT_MLLP_ALLOW (default loopback)."""
     import asyncio
-    import logging
 
     from config.settings import SettingsError
     from mllp.server import serve
@@ -207,7 +214,7 @@ def mllp(
         _fail(str(exc))
     if (settings.mllp_tls_cert is None) != (settings.mllp_tls_key is None):
         _fail("MYOCIT_MLLP_TLS_CERT and MYOCIT_MLLP_TLS_KEY go together")
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    _logs()
     try:
         asyncio.run(serve(_runtime(), host=host, port=port))
     except OSError as exc:
@@ -233,7 +240,7 @@ def run(
     typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
                f"API on http://127.0.0.1:{port} (docs at /docs)"
                + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "") + "; Ctrl-C stops everything")
-    raise typer.Exit(supervise(port=port, concurrency=concurrency, mllp_port=mllp_port))
+    raise typer.Exit(supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=settings.home))
 
 
 @app.command()

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
-def _spawn(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "myocit.cli", *args], env=os.environ.copy())
+def _start(*args: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "myocit.cli", *args], env=env)
 
 
-def supervise(*, port: int, concurrency: int, mllp_port: int = 0) -> int:
+def metrics_folder(home: Path) -> Path:
+    """Where every process of this run writes its Prometheus counts, emptied at each start (contract
+    §12: ``GET /metrics`` adds up every process's figures)."""
+    folder = home / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700, parents=True)
+    return folder
+
+
+def supervise(*, port: int, concurrency: int, mllp_port: int = 0, home: Path = Path("var")) -> int:
     """``mllp_port`` 0: no MLLP listener."""
+    env = os.environ.copy()
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_folder(home).resolve()))
+    _spawn = functools.partial(_start, env=env)
     children = [
         _spawn("worker", f"--concurrency={concurrency}", "--loglevel=WARNING"),
         _spawn("scheduler", "--loglevel=WARNING"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from delivery.channels import attempt
 from delivery.messages import AlertContent
 from store import deliveries
@@ -10,7 +12,10 @@ from store.models import row_id_in_range
 from store.uow import UnitOfWork
 from service.commands import PlanDeliveries, RetryDelivery
 from service.errors import Conflict, NotFound
+from service import metrics
 from service.ports import Clock, Dispatcher
+
+log = logging.getLogger("myocit.deliveries")
 
 def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, settings) -> int:
     """Plan an alert's deliveries (one per active subscription of its site), then send each one due;
@@ -35,7 +40,12 @@ def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, setting
             if job is not None:
                 error = attempt(job.channel, job.target, job.secret, AlertContent(**job.alert),
                                 settings=settings, now=clock.now())
-                sent += deliveries.record_attempt(uow.session, delivery_pk, clock.now(), error) == "sent"
+                outcome = deliveries.record_attempt(uow.session, delivery_pk, clock.now(), error)
+                sent += outcome == "sent"
+                metrics.DELIVERIES.labels(job.channel, "sent" if error is None else "failed").inc()
+                # The error's words come from the channel (an SMTP or HTTP status), never from patient data.
+                log.info("delivery %s of alert %s by %s: %s", delivery_pk, cmd.alert_pk, job.channel,
+                         "sent" if error is None else f"failed ({error}), now {outcome}")
             uow.commit()
     return sent
 

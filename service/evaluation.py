@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from dataclasses import dataclass
 
 from domain import evaluate
 from domain.alerting import AlertsStopped, EligibilityChanged, decide, status_changed
 from store import audit, screening, screening_log
 from store.uow import UnitOfWork
+from service import metrics
 from service import amendments
 from service.commands import EvaluatePatient, MarkEvaluationFailed
 from service.ports import Clock, Dispatcher
+
+
+log = logging.getLogger("myocit.evaluation")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocol, clock: 
         # The active version, read after the lock (contract §10): a child marked by an activation is
         # never screened under the version it replaces.
         protocol = amendments.active_in(session, protocol)
+        started = time.perf_counter()
         record, fact_pks = screening.load_record(session, row, protocol)
         result = evaluate(record, protocol, cmd.as_of)
         trigger = amendments.trigger_for(session, row.pk, result.protocol_version, cmd.trigger)
@@ -61,6 +69,14 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocol, clock: 
         if alert_pk is not None:
             uow.on_commit(lambda: dispatch.deliver([alert_pk]))
         uow.commit()
+    metrics.EVALUATIONS.inc()
+    metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
+    if status_changed(row.status, result):
+        metrics.STATUS_CHANGES.labels(row.status, result.status.value).inc()
+    if alert_pk is not None:
+        metrics.ALERTS.inc()
+    log.info("screening %s of patient pk=%s stored: %s%s", screening_pk, row.pk, result.status.value,
+             f", alert {alert_pk}" if alert_pk is not None else "")
     return Evaluated(row.pk, screening_pk, result.status.value, alert_pk)
 
 

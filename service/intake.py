@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
+from domain.identity import Refused
+from service import metrics
 from store import audit
 from store.intake import Stored, store_message
 from store.uow import UnitOfWork
 from service.commands import RecordMessage
 from service.ports import Clock, Dispatcher
+
+
+log = logging.getLogger("myocit.intake")
 
 
 def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher) -> Stored:
@@ -17,14 +24,26 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
     """
     with uow:
         now = clock.now()
-        stored = store_message(uow.session, channel=cmd.channel, content_type=cmd.content_type, body=cmd.body,
-                               sender=cmd.sender, items=cmd.items, now=now, control_id=cmd.control_id,
-                               atomic=cmd.atomic, hl7_sender=cmd.hl7_sender, ack_code=cmd.ack_code)
+        try:
+            stored = store_message(uow.session, channel=cmd.channel, content_type=cmd.content_type, body=cmd.body,
+                                   sender=cmd.sender, items=cmd.items, now=now, control_id=cmd.control_id,
+                                   atomic=cmd.atomic, hl7_sender=cmd.hl7_sender, ack_code=cmd.ack_code)
+        except Refused as exc:
+            metrics.MESSAGES.labels(cmd.channel, "refused").inc()
+            log.info("%s message from %s refused (%s)", cmd.channel, cmd.sender.name, exc.refusal.value)
+            raise
         if stored.duplicate_of is not None:
+            metrics.MESSAGES.labels(cmd.channel, "duplicate").inc()
+            log.info("%s message from %s: a repeat of message %s", cmd.channel, cmd.sender.name, stored.duplicate_of)
             return stored
         audit.record(uow.session, cmd.sender.name, "post", f"Message/{stored.message_pk}", now)
         if cmd.audited is not None:
             audit.record(uow.session, cmd.sender.name, cmd.audited[0], cmd.audited[1], now)
         uow.on_commit(lambda: dispatch.evaluate(stored.enqueue))
         uow.commit()
+    facts = sum(len(item.facts) for index, item in enumerate(cmd.items) if index not in stored.refused)
+    metrics.MESSAGES.labels(cmd.channel, "stored").inc()
+    metrics.FACTS.inc(facts)
+    log.info("%s message %s from %s stored: %d facts, %d patients to screen", cmd.channel, stored.message_pk,
+             cmd.sender.name, facts, len(stored.enqueue))
     return stored

@@ -18,9 +18,11 @@ class Calls:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, list, dict]] = []
+        self.headers: list[dict | None] = []
 
-    def send_task(self, name, args=None, kwargs=None, **_):
+    def send_task(self, name, args=None, kwargs=None, headers=None, **_):
         self.sent.append((name, list(args or []), dict(kwargs or {})))
+        self.headers.append(headers)
 
 
 def run_pending(rt) -> None:

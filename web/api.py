@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from domain.identity import Refused
@@ -209,27 +208,6 @@ def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(requir
         return alerts.acknowledge_alert(AcknowledgeAlert(alert_id, caller), rt.uow(), clock=rt.clock)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-
-
-@router.get("/healthz", tags=["service"], summary="200 when the database and the broker answer")
-def healthz(request: Request, response: Response):
-    rt = request.app.state.rt
-    checks = {}
-    try:
-        with rt.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - a health check reports every failure as "down"
-        checks["database"] = f"down ({type(exc).__name__})"
-    try:
-        with rt.celery.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"down ({type(exc).__name__})"
-    healthy = all(v == "ok" for v in checks.values())
-    response.status_code = 200 if healthy else 503
-    return {"status": "ok" if healthy else "unavailable", **checks}
 
 
 __all__ = ["record", "router"]

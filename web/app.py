@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web.auth import KnownTokens
+from web.request_ids import RequestIds
 from web.outcomes import outcome
 
 log = logging.getLogger("myocit.web")
@@ -23,15 +24,20 @@ _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supp
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import api, deliveries, metadata, operations, pages, protocol_pages, records
+    from web import api, deliveries, docs, metadata, operations, pages, probes, protocol_pages, records
 
     if rt is None:
         from bootstrap import runtime
 
         rt = runtime()
-    app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION)
+    # /docs is served from the package's own Swagger UI assets (web/docs.py): hospital networks are
+    # often offline, and a CDN would leave it blank there.
+    app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.add_middleware(RequestIds)
     app.state.rt = rt
     app.state.known_tokens = KnownTokens()
+    app.include_router(probes.router)
+    docs.install(app)
     app.include_router(api.router)
     app.include_router(protocol_pages.router)
     pages.install(app)

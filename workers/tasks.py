@@ -44,8 +44,6 @@ def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | N
     except Exception as exc:  # noqa: BLE001 - any other error is bounded here, never retried for ever
         _failed(self, rt, patient_pk, exc)
         return None
-    if done.screening_pk is not None:
-        log.info("patient pk=%s evaluated: %s", patient_pk, done.status)
     return done.status
 
 

@@ -128,6 +128,18 @@ def _migrate_quietly() -> None:
     upgrade(settings.resolved_database_url())
 
 
+def _declare_queue() -> None:
+    """Declare the task queue once, before the processes of `myocit run` start: on the embedded broker
+    (a table in SQLite) processes declaring it together at their start race on its row."""
+    from kombu import Exchange, Queue
+
+    celery = _runtime().celery
+    name = celery.conf.task_default_queue
+    with celery.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=3)
+        Queue(name, Exchange(name), routing_key=name)(connection.default_channel).declare()
+
+
 def _refuse_unbound_tokens() -> None:
     """Tokens made before sites were required (contract §13) name no site: the service does not start
     while one is active, and says how to fix it."""
@@ -236,6 +248,7 @@ def run(
 
     _migrate_quietly()
     _refuse_unbound_tokens()
+    _declare_queue()
     settings = _settings()
     typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
                f"API on http://127.0.0.1:{port} (docs at /docs)"

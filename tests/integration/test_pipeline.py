@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 from datetime import date
 
@@ -203,3 +205,34 @@ def test_results_survive_redis_being_flushed_mid_stream(rt, api, processes, tmp_
                 worker = processes.start("worker", "--concurrency=2", log=tmp_path / "worker.log")
     assert worker is not None
     _check_no_loss(rt, api, coordinator, per_patient, posted, {"results": 600, "redis_flushes": flushes})
+
+
+def test_workers_stopped_with_sigterm_mid_stream_lose_nothing_and_double_nothing(rt, api, processes, tmp_path):
+    """A warm shutdown (SIGTERM, as an orchestrator stops a container) finishes the task in hand and
+    leaves the rest queued (one task prefetched at a time, late acknowledgement). No scheduler runs
+    here: the sweeper cannot make up for a lost task, so every child settling proves none was lost."""
+    lab, coordinator, investigator = _tokens(rt)
+    per_patient, attestations, registrations, results = _fault_stream(n_patients=20, n_results=600, seed=5)
+    log = tmp_path / "worker.log"
+
+    def start_worker():
+        readies = log.read_text(errors="replace").count(" ready.") if log.exists() else 0
+        started = processes.start("worker", "--concurrency=2", log=log)
+        # Celery handles SIGTERM once it is up: wait for its "ready" line.
+        wait_until(lambda: log.read_text(errors="replace").count(" ready.") > readies, what="the worker ready")
+        return started
+
+    worker = start_worker()
+    stops, posted = 0, 0
+    with httpx.Client(timeout=30) as client:
+        posted += _post_records(client, api, investigator, lab, attestations, registrations)
+        wait_until(lambda: _settled(rt), timeout=120, what="the first screenings")
+        for n, body in enumerate(results):
+            assert client.post(f"{api}/fhir", json=body, headers=lab).status_code == 202
+            posted += 1
+            if n and n % 8 == 0 and stops < 3:
+                os.kill(worker.pid, signal.SIGTERM)  # the main process, as an orchestrator does
+                assert worker.wait(timeout=120) == 0, "a warm shutdown ends cleanly"
+                stops += 1
+                worker = start_worker()
+    _check_no_loss(rt, api, coordinator, per_patient, posted, {"results": 600, "worker_sigterms": stops})

@@ -44,21 +44,13 @@ from service.imports import import_resources  # noqa: E402
 from service.senders import register_sender  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from tests.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record, lab_part  # noqa: E402
-from tests.mllp_client import msa, oru, read_acks  # noqa: E402
+from tests.inprocess import Calls  # noqa: E402 - stands in for Celery: the evaluations are run here
+from tests.mllp_client import listening, msa, oru, read_acks  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 from mllp.framing import framed  # noqa: E402
 
 DAY = date(2026, 12, 1)
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-
-
-class Collected:
-    """Stands in for Celery: the evaluations the load asks for are run here, one by one."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, list, dict]] = []
-
-    def send_task(self, name, args=None, kwargs=None, **_):
-        self.sent.append((name, list(args or []), dict(kwargs or {})))
 
 
 def export(folder: Path, children: int) -> list[dict]:
@@ -76,7 +68,7 @@ def export(folder: Path, children: int) -> list[dict]:
 
 
 def measure_import(settings: Settings, folder: Path, resources: int) -> None:
-    rt = Runtime(settings, celery=Collected())
+    rt = Runtime(settings, celery=Calls())
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
     started = time.perf_counter()
@@ -112,12 +104,6 @@ def stop(child: subprocess.Popen) -> None:
 def token(env: dict, role: str) -> str:
     return subprocess.run([sys.executable, "-m", "myocit.cli", "token", "create", "--role", role, "--site", "site-a"],
                           env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def post_all(port: int, headers: dict, path: str, bodies: list[bytes], clients: int) -> float:
@@ -190,7 +176,7 @@ def p99(values: list[float]) -> float:
 
 def measure_mllp(env: dict, url: str, count: int, workdir: Path) -> None:
     settings = Settings(database_url=url, broker_url=env["MYOCIT_BROKER_URL"], home=workdir, today=DAY)
-    rt = Runtime(settings, celery=Collected())
+    rt = Runtime(settings, celery=Calls())
     register_sender(RegisterSender("LIS", "LAB", ("site-a",), "bench"), rt.uow(), clock=rt.clock)
     rt.dispose()
     port, api_port = free_port(), free_port()
@@ -199,12 +185,8 @@ def measure_mllp(env: dict, url: str, count: int, workdir: Path) -> None:
     try:
         wait_http(api_port)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        while time.monotonic() < deadline and not listening(port):
+            time.sleep(0.2)
 
         def messages(tag: str) -> list[str]:
             return [oru(f"m-{n % 200:04d}", 2.0 + n % 3, f"{tag}-{n}") for n in range(count)]

@@ -95,7 +95,10 @@ def _checked(extracted, where: str, received_on: date) -> Item:
 
 
 def bundle_items(raw: bytes, received_on: date, protocol=None) -> ParsedBundle:
-    data = fhir.parse_json(raw)
+    return _bundle_items(fhir.parse_json(raw), received_on, protocol)
+
+
+def _bundle_items(data: dict, received_on: date, protocol) -> ParsedBundle:
     if data.get("resourceType") != "Bundle":
         raise InvalidInput("expected a Bundle", code="structure", location="resourceType")
     kind = data.get("type")
@@ -141,7 +144,10 @@ def bundle_items(raw: bytes, received_on: date, protocol=None) -> ParsedBundle:
 
 
 def resource_items(raw: bytes, resource_type: str, received_on: date, protocol=None) -> tuple[list[Item], str]:
-    data = fhir.parse_json(raw)
+    return _resource_items(fhir.parse_json(raw), resource_type, received_on, protocol)
+
+
+def _resource_items(data: dict, resource_type: str, received_on: date, protocol) -> tuple[list[Item], str]:
     if data.get("resourceType") != resource_type:
         raise InvalidInput("the body's resourceType is not the one the URL names", code="invalid",
                            location="resourceType")
@@ -150,6 +156,21 @@ def resource_items(raw: bytes, resource_type: str, received_on: date, protocol=N
     model = fhir.read_resource(data)
     extracted = fhir.extract(model, protocol=protocol)
     return [_checked(extracted, resource_type, received_on)], extracted.source
+
+
+def document_items(raw: bytes, received_on: date, protocol=None, *, bundles: bool = True) -> ParsedBundle:
+    """A JSON document that is not posted to a route naming its kind (a stored message read again, a file
+    or NDJSON line of an initial load), parsed once: a Bundle as ``POST /fhir`` takes it (``bundles``
+    False: refused, as ``POST /fhir/{type}`` refuses one), else one resource as ``POST /fhir/{type}``
+    does, all or nothing."""
+    data = fhir.parse_json(raw)
+    kind = data.get("resourceType")
+    if bundles and kind == "Bundle":
+        return _bundle_items(data, received_on, protocol)
+    if not isinstance(kind, str):
+        raise InvalidInput("resourceType is missing", code="required", location="resourceType")
+    items, location = _resource_items(data, kind, received_on, protocol)
+    return ParsedBundle("transaction", items, [EntryOutcome("202 Accepted", location, item=0)])
 
 
 def hl7_items(text: str, *, authorities: dict[str, str], max_results: int):

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from domain.identity import Refused
 from ingest import bulk
 from ingest.errors import InvalidInput
-from ingest.fhir import parse_json
-from ingest.submissions import bundle_items, resource_items
+from ingest.submissions import document_items
 from service.commands import ImportResources
 from service.ports import Clock, Dispatcher
 from store import audit, views
@@ -55,19 +54,14 @@ def importer(site: str | None) -> Caller:
     return Caller("import", "admin")
 
 
-def _items(unit: bulk.Unit, today, protocol):
-    data = parse_json(unit.raw)
-    if unit.bundle and data.get("resourceType") == "Bundle":
-        parsed = bundle_items(unit.raw, today, protocol)
-        problems = [e.problem for e in parsed.entries if e.problem]
-        if problems:
-            raise InvalidInput(problems[0])
-        return parsed.items, parsed.atomic
-    kind = data.get("resourceType")
-    if not isinstance(kind, str):
-        raise InvalidInput("resourceType is missing", code="required")
-    items, _ = resource_items(unit.raw, kind, today, protocol)
-    return items, True
+def _items(unit: bulk.Unit, today, protocol) -> tuple[list, bool, str]:
+    """(items, all or nothing, body) of one unit, read once; InvalidInput says what is wrong."""
+    parsed = document_items(unit.raw, today, protocol, bundles=unit.bundle)
+    problems = [e.problem for e in parsed.entries if e.problem]
+    if problems:
+        raise InvalidInput(problems[0])
+    # The bytes parsed as UTF-8 JSON above: decoding them cannot fail.
+    return parsed.items, parsed.atomic, unit.raw.decode("utf-8-sig")
 
 
 def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher, protocol,
@@ -94,10 +88,10 @@ def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dis
     def file_unit(session, unit: bulk.Unit, now) -> None:
         where = f"{unit.path}:{unit.line}"
         try:
-            items, atomic = _items(unit, clock.today(), protocol)
-            stored = store(session, unit.raw.decode("utf-8-sig"), items, atomic, FHIR_JSON, now)
-        except (InvalidInput, UnicodeDecodeError) as exc:
-            return problem(where, str(exc) if isinstance(exc, InvalidInput) else "not UTF-8 JSON")
+            items, atomic, body = _items(unit, clock.today(), protocol)
+            stored = store(session, body, items, atomic, FHIR_JSON, now)
+        except InvalidInput as exc:
+            return problem(where, str(exc))
         except Refused as exc:
             return problem(where, exc.refusal.explanation)
         counted(session, stored, 1)
@@ -109,10 +103,9 @@ def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dis
         read: list[tuple[bulk.Unit, list, str]] = []
         for unit in units:
             try:
-                found, _ = _items(unit, clock.today(), protocol)
-                body = unit.raw.decode("utf-8-sig")
-            except (InvalidInput, UnicodeDecodeError) as exc:
-                problem(f"{unit.path}:{unit.line}", str(exc) if isinstance(exc, InvalidInput) else "not UTF-8 JSON")
+                found, _, body = _items(unit, clock.today(), protocol)
+            except InvalidInput as exc:
+                problem(f"{unit.path}:{unit.line}", str(exc))
                 continue
             read.append((unit, found, body))
         refused_lines: dict = {}

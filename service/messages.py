@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ingest.errors import InvalidHl7, InvalidInput
-from ingest.fhir import parse_json
-from ingest.submissions import bundle_items, hl7_items, resource_items
+from ingest.submissions import document_items, hl7_items
 from service.commands import ReprocessMessages
 from service.ports import Clock, Dispatcher
 from store import audit, messages
@@ -35,13 +34,7 @@ def _items(message, *, protocol, authorities: dict[str, str], max_results: int):
     if message.channel in ("hl7v2", "mllp"):
         _, items, _ = hl7_items(message.body, authorities=authorities, max_results=max_results)
         return items
-    raw = message.body.encode("utf-8")
-    data = parse_json(raw)
-    if data.get("resourceType") == "Bundle":
-        parsed = bundle_items(raw, received_on, protocol)
-        return parsed.items
-    items, _ = resource_items(raw, str(data.get("resourceType")), received_on, protocol)
-    return items
+    return document_items(message.body.encode("utf-8"), received_on, protocol).items
 
 
 def reprocess(cmd: ReprocessMessages, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher, protocol,

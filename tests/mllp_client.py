@@ -19,6 +19,15 @@ def oru(pid3: str, value: float = 0.3, control: str = "MSG-1", *, application: s
     return "\r".join(lines) + "\r"
 
 
+def listening(port: int) -> bool:
+    """Whether a listener accepts connections on ``port`` (to wait for one to start)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def connect(port: int, *, wrap=None) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     return wrap(sock) if wrap else sock

@@ -13,17 +13,9 @@ from service.commands import RegisterSender
 from service.senders import register_sender
 from store.models import Message
 from tests.integration.conftest import wait_until
-from tests.mllp_client import msa, oru, read_acks
+from tests.mllp_client import listening, msa, oru, read_acks
 from tests.processes import free_port
 from mllp.framing import framed
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _waiting_on_a_lock(engine) -> bool:
@@ -45,7 +37,7 @@ def test_a_listener_killed_before_its_commit_acknowledges_nothing_and_the_resend
     register_sender(RegisterSender("LIS", "LAB", ("site-a",), "test"), rt.uow(), clock=rt.clock)
     port = free_port()
     listener = processes.start("mllp", f"--port={port}", log=tmp_path / "mllp-1.log")
-    wait_until(lambda: _listening(port), what="the MLLP listener")
+    wait_until(lambda: listening(port), what="the MLLP listener")
     message = framed(oru("kid-crash", control="CRASH-1").encode())
 
     locker = create_engine(clean_db)
@@ -72,7 +64,7 @@ def test_a_listener_killed_before_its_commit_acknowledges_nothing_and_the_resend
     assert _stored(rt, "CRASH-1") == 0
 
     processes.start("mllp", f"--port={port}", log=tmp_path / "mllp-2.log")
-    wait_until(lambda: _listening(port), what="the restarted listener")
+    wait_until(lambda: listening(port), what="the restarted listener")
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall(message + message)
         acks = read_acks(sock, 2)

@@ -16,7 +16,7 @@ from store.models import Message
 from store.tokens import create_token
 from tests.fhir_samples import eligible_record, post_parts
 from tests.integration.conftest import wait_until
-from tests.mllp_client import msa, read_acks
+from tests.mllp_client import listening, msa, read_acks
 from tests.processes import free_port
 
 DAY = date(2026, 12, 1)
@@ -30,14 +30,6 @@ def _oru(pid3: str, control: str, *, application: str = "LIS") -> bytes:
     return b"\x0b" + ("\r".join(lines) + "\r").encode("latin-1") + b"\x1c\x0d"
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def test_an_oru_over_mllp_makes_a_child_ineligible_and_raises_one_alert(rt, api, processes, tmp_path):
     with rt.engine.begin() as conn:
         conn.execute(text("TRUNCATE hl7_senders RESTART IDENTITY"))
@@ -49,7 +41,7 @@ def test_an_oru_over_mllp_makes_a_child_ineligible_and_raises_one_alert(rt, api,
     processes.start("worker", "--concurrency=1", log=tmp_path / "worker.log")
     port = free_port()
     processes.start("mllp", f"--port={port}", log=tmp_path / "mllp.log")
-    wait_until(lambda: _listening(port), what="the MLLP listener")
+    wait_until(lambda: listening(port), what="the MLLP listener")
 
     with httpx.Client(timeout=30) as client:
         def status():

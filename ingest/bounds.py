@@ -4,7 +4,8 @@ Each bound exists because something downstream cannot hold what lies beyond it: 
 9999 breaks age arithmetic, a birth after the day of receipt makes no child, a document nested
 hundreds deep exhausts the validators' recursion, and a name longer than its column is refused by
 PostgreSQL. Refusing such input up front, with a message that names the field and never its value,
-is what keeps every path free of a 500.
+is what keeps every path free of a 500. A NUL character is refused too: PostgreSQL stores no NUL in
+text, so a message carrying one could be acknowledged by one store and refused by another.
 """
 
 from __future__ import annotations
@@ -43,4 +44,20 @@ def json_depth_exceeds(data, limit: int = MAX_JSON_DEPTH) -> bool:
             stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return False
+
+
+def contains_nul(data) -> bool:
+    """True when a string of ``data`` (parsed JSON: keys and values) holds a NUL character."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False

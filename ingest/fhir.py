@@ -24,7 +24,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from domain.facts import PatientProfile
-from ingest.bounds import MAX_JSON_DEPTH, json_depth_exceeds
+from ingest.bounds import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
 from ingest.errors import InvalidInput
 from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
 from ingest.fhir_values import reference_key
@@ -94,6 +94,9 @@ def parse_json(text: str | bytes) -> dict:
         raise InvalidInput(f"expected a JSON object, got {_json_type(data)}", code="structure")
     if json_depth_exceeds(data):
         raise InvalidInput(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code="structure")
+    # Raw control characters are not JSON; a NUL can only come escaped, so only then is the data walked.
+    if "\\u0000" in text and contains_nul(data):
+        raise InvalidInput("a string holds a NUL character (\\u0000), which cannot be stored", code="value")
     return data
 
 

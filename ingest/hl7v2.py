@@ -133,6 +133,9 @@ def parse_message(text: str | bytes) -> hl7.Message:
         raise InvalidHl7("not an HL7 v2 message: it does not start with an MSH segment", ack_code="AR",
                          error_code=100, location="MSH^1")
     _check_delimiters(clean)
+    if "\x00" in clean:
+        # PostgreSQL stores no NUL in text: refused here, never acknowledged by one store and not another.
+        raise InvalidHl7("the message holds a NUL character", ack_code="AR", error_code=102, location="MSH^1")
     try:
         return hl7.parse(clean)
     except (HL7Exception, LookupError, ValueError, TypeError, AssertionError) as exc:

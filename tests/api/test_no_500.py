@@ -95,6 +95,20 @@ def test_hl7_messages_with_other_delimiters_are_read_or_refused(client, tokens, 
     assert msa.split("|")[1] == code, response.text
 
 
+def test_a_nul_character_is_refused_and_nothing_is_stored(client, tokens, rt):
+    """Found by the hypothesis test on PostgreSQL, which stores no NUL in text (it answered 503)."""
+    before = counts(rt)
+    resource = {**patient("p-nul"), "identifier": [{"system": "urn:mrn", "value": "M\u0000-1"}]}
+    # json.dumps escapes the NUL as \u0000, the only way JSON can carry one.
+    response = client.post("/fhir/Patient", content=json.dumps(resource),
+                           headers={**tokens["lab"], "Content-Type": "application/fhir+json"})
+    assert response.status_code == 400 and "NUL" in response.text
+    message = oru("MSH|^~\\&|LIS|LAB|MY|X|20261201||ORU^R01|1|P|2.5.1").replace("PID|||kid", "PID|||k\x00id")
+    answer = client.post("/hl7v2", content=message.encode(), headers={**tokens["lab"], **HL7})
+    assert "MSA|AR|" in answer.text and answer.status_code == 400
+    assert counts(rt) == before
+
+
 def test_an_hl7_message_with_too_many_results_gets_ar(client, tokens, rt):
     obx = "".join(f"OBX|{i}|NM|26499-4^N^LN|{i}|2|10*9/L|||||F\r" for i in range(1001))
     message = "MSH|^~\\&|LIS|LAB|MY|X|20261201||ORU^R01|1|P|2.5.1\rPID|||kid\rOBR|1||o1||||20261130\r" + obx

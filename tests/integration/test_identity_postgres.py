@@ -11,6 +11,7 @@ from store.models import Alert, Fact, Patient
 from store.tokens import create_token
 from tests.api.test_identity import MRN_A, MRN_B, neutrophils, oru, registered
 from tests.api.test_no_500 import (  # noqa: F401 - collected again here, on PostgreSQL
+    test_a_nul_character_is_refused_and_nothing_is_stored,
     test_no_fhir_input_answers_500_or_is_half_stored,
     test_no_hl7_message_answers_500_or_is_half_stored,
     test_overlong_ids_and_identifiers_are_refused_not_sent_to_the_database,

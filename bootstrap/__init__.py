@@ -63,7 +63,8 @@ class Runtime:
     @cached_property
     def dispatch(self) -> CeleryDispatcher:
         """How handlers send work to the workers, once their transaction has committed."""
-        return CeleryDispatcher(lambda: self.celery)
+        return CeleryDispatcher(lambda: self.celery, batch=self.settings.evaluation_batch,
+                                window_seconds=self.settings.dispatch_window_ms / 1000)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

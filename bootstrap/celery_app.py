@@ -10,6 +10,7 @@ from config.logs import request_id
 from config.settings import Settings
 
 EVALUATE = "myocit.evaluate_patient"
+EVALUATE_BATCH = "myocit.evaluate_patients"
 RESCREEN_DUE = "myocit.rescreen_due"
 SWEEP = "myocit.sweep"
 DELIVER = "myocit.deliver_alert"

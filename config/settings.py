@@ -45,6 +45,11 @@ class Settings(BaseSettings):
                                  "identifier systems: 'NECKER=urn:oid:1.2.250.1.71.4.2.7,RDEBRE=urn:oid:...'.")
     evaluation_attempts: int = Field(4, description="Attempts at evaluating a patient before it is marked "
                                      "failed (until new data arrives).")
+    evaluation_batch: int = Field(32, ge=1, description="Patients evaluated by one worker task at most "
+                                  "(each under its own row lock and transaction).")
+    dispatch_window_ms: float = Field(5.0, ge=0, description="How long a process gathers the patients of "
+                                      "concurrent messages into one evaluation task; 0 sends each message's "
+                                      "task at once.")
     sweep_after_seconds: int = Field(30, description="Re-enqueue stored work not picked up after this long.")
     sweep_every_seconds: float = 10.0
     rescreen_every_seconds: float = 300.0

@@ -24,7 +24,7 @@ def evaluate(record: PatientRecord, protocol: Protocol, as_of: date) -> Screenin
     for crit in CRITERIA:
         found = crit.rule(ctx)
         until = found.until if found.verdict is Verdict.FAIL else None
-        results.append(CriterionResult(crit.id, crit.kind, found.verdict, found.reason, found.evidence, until))
+        results.append(CriterionResult(crit.id, crit.kind, found.verdict, found.said, found.evidence, until))
         change = found.changes_on
         if change is not None and change > as_of and (next_review is None or change < next_review):
             next_review = change

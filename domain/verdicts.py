@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from collections.abc import Callable
 from typing import NamedTuple
 
 
@@ -45,6 +46,16 @@ class Evidence(NamedTuple):
         return {"resource": self.resource, "date": self.date.isoformat() if self.date else None}
 
 
+def said(reason: "str | Callable[[], str]") -> str:
+    """A reason as a rule gives it: the text, or how to write it.
+
+    Writing a reason (dates, values, units) costs more than most rules' logic, and many evaluations
+    need verdicts only (a shadow run of a protocol version, a status compared), so a rule may hand
+    over how to write it: the text is written when the result is stored or shown.
+    """
+    return reason if type(reason) is str else reason()  # type: ignore[operator]
+
+
 class Finding(NamedTuple):
     """What a criterion rule returns.
 
@@ -54,19 +65,41 @@ class Finding(NamedTuple):
     """
 
     verdict: Verdict
-    reason: str
+    said: "str | Callable[[], str]"
     evidence: tuple[Evidence, ...] = ()
     until: date | None = None
     changes_on: date | None = None
+
+    @property
+    def reason(self) -> str:
+        return said(self.said)
 
 
 class CriterionResult(NamedTuple):
     id: str
     kind: Kind
     verdict: Verdict
-    reason: str
+    said: "str | Callable[[], str]"
     evidence: tuple[Evidence, ...] = ()
     until: date | None = None
+
+    @property
+    def reason(self) -> str:
+        return said(self.said)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when they say the same: a reason compared as written, not as how to write it."""
+        if not isinstance(other, CriterionResult):
+            return NotImplemented
+        return (self.id, self.verdict, self.evidence, self.until, self.kind) == \
+            (other.id, other.verdict, other.evidence, other.until, other.kind) and self.reason == other.reason
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.verdict, self.evidence, self.until, self.reason))
 
     def to_json(self) -> dict:
         return {
@@ -74,14 +107,17 @@ class CriterionResult(NamedTuple):
             "kind": self.kind.value,
             "verdict": self.verdict.value,
             "until": self.until.isoformat() if self.until else None,
-            "reason": self.reason,
+            "reason": said(self.said),
             "evidence": [e.to_json() for e in self.evidence],
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Screening:
-    """One evaluation of one patient against every criterion, as of a date (contract §3)."""
+    """One evaluation of one patient against every criterion, as of a date (contract §3).
+
+    Two screenings are equal when they say the same (reasons compared as written).
+    """
 
     patient: str
     protocol: str
@@ -91,6 +127,11 @@ class Screening:
     eligible_from: date | None
     next_review_at: date | None
     criteria: tuple[CriterionResult, ...] = field(default_factory=tuple)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Screening) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def verdicts(self) -> dict[str, Verdict]:
         return {c.id: c.verdict for c in self.criteria}

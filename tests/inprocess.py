@@ -33,11 +33,30 @@ def run_pending(rt) -> None:
         name, args, kwargs = rt.celery.sent.pop(0)
         if name == "myocit.evaluate_patient":
             tasks.evaluate_patient.run(*args, **kwargs)
+        elif name == "myocit.evaluate_patients":
+            tasks.evaluate_patients.run(*args, **kwargs)
         elif name == "myocit.deliver_alert":
             tasks.deliver_alert.run(*args, **kwargs)
 
 
+def evaluations_sent(rt, *, with_kwargs: bool = False) -> list:
+    """The patients sent for evaluation, in order, one entry a patient, whether alone or in a batch;
+    with ``with_kwargs``, (pk, kwargs) pairs."""
+    out = []
+    for name, args, kwargs in rt.celery.sent:
+        if name == "myocit.evaluate_patient":
+            pks = [args[0]]
+        elif name == "myocit.evaluate_patients":
+            pks = list(args[0])
+        else:
+            continue
+        out.extend((pk, kwargs) if with_kwargs else pk for pk in pks)
+    return out
+
+
 def make_runtime(home, clock=None, **settings) -> Runtime:
+    # Sent at once, not gathered for a few milliseconds: what a test posts is sent when its request ends.
+    settings.setdefault("dispatch_window_ms", 0)
     runtime = Runtime(Settings(home=home, today="2026-12-01", **settings), clock=clock, celery=Calls())
     upgrade(runtime.settings.resolved_database_url())
     install(runtime)

@@ -14,7 +14,8 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import DELIVER, EVALUATE, RESCREEN_DUE, SWEEP
+from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SWEEP
+from config.logs import request_id
 from service import deliveries, evaluation, schedule
 from service.commands import EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SweepStalledWork
 
@@ -45,6 +46,38 @@ def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | N
         _failed(self, rt, patient_pk, exc)
         return None
     return done.status
+
+
+@shared_task(bind=True, name=EVALUATE_BATCH, acks_late=True)
+def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) -> dict[str, int]:
+    """Evaluate several patients, one after another, each in its own unit of work under its own row
+    lock (``service.evaluation.evaluate_patient``): Celery's cost per task is paid once per batch.
+
+    Idempotent: each patient's evaluation is (a second delivery finds nothing pending for those already
+    done). A patient whose evaluation fails is handed to ``evaluate_patient`` alone, which retries it
+    with backoff and then marks it failed: one child's failure never fails, repeats or delays the others.
+    """
+    rt = runtime()
+    day = date.fromisoformat(as_of) if as_of else rt.clock.today()
+    trigger = "schedule" if as_of else "data"
+    # Custom headers arrive as attributes of the request (or under ``headers``, by protocol version).
+    own_ids = getattr(self.request, "request_ids", None) or \
+        (getattr(self.request, "headers", None) or {}).get("request_ids") or {}
+    shared_id = request_id.get()
+    done = {"evaluated": 0, "handed_on": 0}
+    for pk in patient_pks:
+        request_id.set(own_ids.get(str(pk), shared_id))
+        try:
+            evaluation.evaluate_patient(EvaluatePatient(pk, day, trigger), rt.uow(), protocol=rt.protocols,
+                                        clock=rt.clock, dispatch=rt.dispatch)
+            done["evaluated"] += 1
+        except Exception as exc:  # noqa: BLE001 - isolated: retried alone, never by failing the batch
+            log.warning("evaluation of patient pk=%s failed in a batch (%s); retried on its own", pk,
+                        type(exc).__name__)
+            rt.dispatch.evaluate_alone(pk, as_of)
+            done["handed_on"] += 1
+    request_id.set(shared_id)
+    return done
 
 
 def _failed(task, rt, patient_pk: int, exc: Exception) -> None:

@@ -35,8 +35,8 @@ def informed_consent_signed(ctx: Context) -> Finding:
     latest = consents[0]
     day = latest.on.isoformat()
     if latest.state is ConsentState.GIVEN:
-        return passes(f"Consent given on {day}", latest)
-    return fails(f"Consent {latest.state.value} on {day}", latest)
+        return passes(lambda: f"Consent given on {day}", latest)
+    return fails(lambda: f"Consent {latest.state.value} on {day}", latest)
 
 
 @criterion("INC-SOCSEC", Kind.INCLUSION)
@@ -70,12 +70,12 @@ def _by_coverage(ctx: Context) -> Finding:
         reason = f"Active social-security coverage{_period(social[0])}"
         return passes(reason, *social, changes_on=_ends(social))
     if ame and not others:
-        return fails(f"AME is the only active coverage{_period(ame[0])}", *ame, changes_on=_ends(ame))
+        return fails(lambda: f"AME is the only active coverage{_period(ame[0])}", *ame, changes_on=_ends(ame))
     if ame:
         kinds = ", ".join(sorted({_kind(c) or "unspecified" for c in others}))
         return review(
-            f"AME alongside another active coverage ({kinds}): check whether that is a social-security "
-            "affiliation",
+            lambda: (f"AME alongside another active coverage ({kinds}): check whether that is a social-security "
+            "affiliation"),
             *ame,
             *others,
             changes_on=_first_end(active),
@@ -83,14 +83,14 @@ def _by_coverage(ctx: Context) -> Finding:
     if others:
         kinds = ", ".join(sorted({_kind(c) or "unspecified" for c in others}))
         return unknown(
-            f"Active coverage of another kind ({kinds}): no social-security affiliation recorded",
+            lambda: f"Active coverage of another kind ({kinds}): no social-security affiliation recorded",
             *others,
         )
     ended = [c for c in held if c.until is not None and c.until < ctx.as_of]
     if ended:
         last = max(ended, key=lambda c: c.until)  # type: ignore[arg-type, return-value]
         ended_on = last.until.isoformat()  # type: ignore[union-attr]
-        return unknown(f"No active coverage: the latest ended on {ended_on}", last)
+        return unknown(lambda: f"No active coverage: the latest ended on {ended_on}", last)
     return unknown("No active coverage recorded")
 
 

@@ -122,9 +122,9 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
     if note is not None and not ctx.fresh(note.on, validity):
         stale = f"the investigator's attestation of {note.on.isoformat()} is older than {validity} days"
         if from_data is not None:
-            return Finding(from_data.verdict, f"{from_data.reason}; {stale}", from_data.evidence + evidence(note),
-                           None, from_data.changes_on)
-        return unknown(f"Needs a new investigator attestation: {stale}", note)
+            return Finding(from_data.verdict, lambda: f"{from_data.reason}; {stale}",
+                           from_data.evidence + evidence(note), None, from_data.changes_on)
+        return unknown(lambda: f"Needs a new investigator attestation: {stale}", note)
     if note is None:
         if from_data is not None:
             return from_data
@@ -134,7 +134,7 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
         if newest is not None and note.on < newest:
             return Finding(
                 Verdict.REVIEW,
-                f"{from_data.reason}; the attestation of {note.on.isoformat()} predates it",
+                lambda: f"{from_data.reason}; the attestation of {note.on.isoformat()} predates it",
                 from_data.evidence + evidence(note),
                 None,
                 from_data.changes_on,
@@ -142,13 +142,13 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
     stale_on = ctx.stale_on(note.on, validity)
     if note.verdict == "fail":
         return fails(
-            f"Investigator attested that this criterion is not met on {note.on.isoformat()}", note,
+            lambda: f"Investigator attested that this criterion is not met on {note.on.isoformat()}", note,
             changes_on=stale_on,
         )
     extra = from_data.evidence if from_data is not None else ()
     return Finding(
         Verdict.PASS,
-        f"Investigator attested that this criterion is met on {note.on.isoformat()}",
+        lambda: f"Investigator attested that this criterion is met on {note.on.isoformat()}",
         (Evidence(note.source, note.on), *extra),
         None,
         stale_on,

@@ -95,7 +95,7 @@ def _asking(signals: list[Finding], question: str) -> Finding | None:
     if finding is None:
         return None
     return Finding(
-        Verdict.REVIEW, f"{finding.reason}: {question}", finding.evidence, None, finding.changes_on
+        Verdict.REVIEW, lambda: f"{finding.reason}: {question}", finding.evidence, None, finding.changes_on
     )
 
 
@@ -115,8 +115,8 @@ def amyopathic_dermatomyositis(ctx: Context) -> Finding | ForAttestation:
     if current:
         first = current[0]
         return fails(
-            f"Amyopathic dermatomyositis recorded ({_code(ctx, 'dx.amyopathic', first)}, "
-            f"onset {first.on.isoformat()}){_more(current)}",
+            lambda: (f"Amyopathic dermatomyositis recorded ({_code(ctx, 'dx.amyopathic', first)}, "
+            f"onset {first.on.isoformat()}){_more(current)}"),
             *current,
         )
     if found:
@@ -166,8 +166,8 @@ def previous_jak_inhibitor(ctx: Context) -> Finding | ForAttestation:
     if systemic:
         last = systemic[0]
         return fails(
-            f"Systemic JAK inhibitor ({_code(ctx, 'med.jak_systemic', last)}) started "
-            f"{last.on.isoformat()}{_more(systemic)}",
+            lambda: (f"Systemic JAK inhibitor ({_code(ctx, 'med.jak_systemic', last)}) started "
+            f"{last.on.isoformat()}{_more(systemic)}"),
             *systemic,
         )
     signals = [
@@ -242,7 +242,7 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding | ForAttestation
     if finding is not None and finding.verdict is Verdict.FAIL:
         return Finding(
             finding.verdict,
-            f"Immunosuppressant or biologic before inclusion: {finding.reason}",
+            lambda: f"Immunosuppressant or biologic before inclusion: {finding.reason}",
             finding.evidence,
         )
     return attestation_decides(finding)
@@ -277,10 +277,10 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
     first = min(for_jdm, key=lambda c: c.on)
     if not ctx.within(first.on, window):
         return fails(
-            f"Systemic corticosteroid first started {first.on.isoformat()} "
+            lambda: (f"Systemic corticosteroid first started {first.on.isoformat()} "
             f"({_code(ctx, 'med.corticosteroid_systemic', first)}), "
             f"{_days(ctx.days_before(first.on))} before, "
-            f"more than {window} days",
+            f"more than {window} days"),
             *for_jdm,
         )
     ends = ctx.window_end(first.on, window)
@@ -294,10 +294,10 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
         return finding
     limit = ctx.protocol.thresholds.corticosteroid_dose_above_mg_kg_day
     return passes(
-        f"Systemic corticosteroid first started {first.on.isoformat()}, {_days(ctx.days_before(first.on))} "
+        lambda: (f"Systemic corticosteroid first started {first.on.isoformat()}, {_days(ctx.days_before(first.on))} "
         f"before (within {window}); every daily dose above {limit:g} mg/kg/day prednisone-equivalent "
         f"(lowest {_per_kg(lowest, limit)} mg/kg/day, weight {weight.value:g} kg on "
-        f"{weight.result.on.isoformat()}); the exception ends {ends.isoformat()}",
+        f"{weight.result.on.isoformat()}); the exception ends {ends.isoformat()}"),
         *for_jdm,
         weight.result,
         changes_on=changes_on,
@@ -381,7 +381,7 @@ def history_of_cancer(ctx: Context) -> Finding | ForAttestation:
     if cancers:
         last = cancers[0]
         return fails(
-            f"Cancer recorded ({_code(ctx, 'dx.cancer', last)}, onset {last.on.isoformat()}){_more(cancers)}",
+            lambda: f"Cancer recorded ({_code(ctx, 'dx.cancer', last)}, onset {last.on.isoformat()}){_more(cancers)}",
             *cancers,
         )
     borderline = ctx.all("dx.cancer_borderline")
@@ -412,8 +412,8 @@ def recent_live_vaccine(ctx: Context) -> Finding | ForAttestation:
         last: Vaccination = live[0]
         until = ctx.window_end(last.on, window)
         return fails(
-            f"Live vaccine ({_vaccine_code(last)}) on {last.on.isoformat()}, "
-            f"{_days(ctx.days_before(last.on))} before; the {window}-day window ends {until.isoformat()}",
+            lambda: (f"Live vaccine ({_vaccine_code(last)}) on {last.on.isoformat()}, "
+            f"{_days(ctx.days_before(last.on))} before; the {window}-day window ends {until.isoformat()}"),
             *live,
             until=until,
         )
@@ -460,8 +460,8 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
     if ongoing:
         first = ongoing[0]
         return fails(
-            f"HSV episode ({_code(ctx, 'dx.hsv', first)}) from {first.on.isoformat()} is still recorded as "
-            f"{first.status} with no abatement date; it excludes until {window} days after it ends",
+            lambda: (f"HSV episode ({_code(ctx, 'dx.hsv', first)}) from {first.on.isoformat()} is still recorded as "
+            f"{first.status} with no abatement date; it excludes until {window} days after it ends"),
             *ongoing,
         )
     if recent:
@@ -469,8 +469,8 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
         until = ctx.window_end(last_day, window)
         which = "abated" if episode.abated is not None else "onset"
         return fails(
-            f"Symptomatic HSV ({_code(ctx, 'dx.hsv', episode)}), {which} {last_day.isoformat()}; "
-            f"the {window}-day window ends {until.isoformat()}",
+            lambda: (f"Symptomatic HSV ({_code(ctx, 'dx.hsv', episode)}), {which} {last_day.isoformat()}; "
+            f"the {window}-day window ends {until.isoformat()}"),
             *(d for d, _ in recent),
             until=until,
         )
@@ -499,8 +499,8 @@ def history_of_thrombosis(ctx: Context) -> Finding | ForAttestation:
     if events:
         last = events[0]
         return fails(
-            f"Thrombosis recorded ({_code(ctx, 'dx.thrombosis', last)}, "
-            f"onset {last.on.isoformat()}){_more(events)}",
+            lambda: (f"Thrombosis recorded ({_code(ctx, 'dx.thrombosis', last)}, "
+            f"onset {last.on.isoformat()}){_more(events)}"),
             *events,
         )
     return attestation_decides()

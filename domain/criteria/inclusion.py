@@ -41,12 +41,12 @@ def aged_3_to_18(ctx: Context) -> Finding:
     patient = _Cited(f"Patient/{ctx.record.patient}")
     if ctx.as_of < first_day:
         return fails(
-            f"Aged {age}: turns {rule.minimum_years} on {first_day.isoformat()}", patient, until=first_day
+            lambda: f"Aged {age}: turns {rule.minimum_years} on {first_day.isoformat()}", patient, until=first_day
         )
     if ctx.as_of >= too_old_on:
-        return fails(f"Aged {age}: {last_birthday} or older since {too_old_on.isoformat()}", patient)
+        return fails(lambda: f"Aged {age}: {last_birthday} or older since {too_old_on.isoformat()}", patient)
     return passes(
-        f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years", patient, changes_on=too_old_on
+        lambda: f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years", patient, changes_on=too_old_on
     )
 
 
@@ -84,17 +84,17 @@ def muscle_weakness(ctx: Context) -> Finding:
     weak = [s for s in scores if s.state == "below"]
     if weak:
         return passes(
-            "; ".join(s.text for s in weak),
+            lambda: "; ".join(s.text for s in weak),
             *(s.fact for s in weak),
             changes_on=max(s.stale_on for s in weak),  # type: ignore[type-var]
         )
     odd = [s for s in scores if s.state == "out of range"]
     if odd:
-        return unknown("; ".join(s.text for s in odd), *(s.fact for s in odd))
+        return unknown(lambda: "; ".join(s.text for s in odd), *(s.fact for s in odd))
     open_ = [s for s in scores if s.state == "open"]
     if open_:
         return review(
-            "; ".join(s.text for s in open_),
+            lambda: "; ".join(s.text for s in open_),
             *(s.fact for s in scores if s.fact),
             changes_on=earliest(*(s.stale_on for s in open_)),
         )
@@ -102,19 +102,19 @@ def muscle_weakness(ctx: Context) -> Finding:
         bilateral = _fresh_score(ctx, "assessment.mmt8_bilateral")
         if bilateral is not None:
             return review(
-                f"MMT8 {bilateral.score:g} on {bilateral.on.isoformat()} is on the bilateral 0-150 scale; "
-                f"the threshold of {limits.mmt8_below:g} applies to the 0-80 total",
+                lambda: (f"MMT8 {bilateral.score:g} on {bilateral.on.isoformat()} is on the bilateral 0-150 scale; "
+                f"the threshold of {limits.mmt8_below:g} applies to the 0-80 total"),
                 bilateral,
                 *([cmas.fact] if cmas.fact else []),
             )
     if mmt8.state == "not below" and cmas.state == "not below":
         return fails(
-            f"{mmt8.text}; {cmas.text}",
+            lambda: f"{mmt8.text}; {cmas.text}",
             mmt8.fact,
             cmas.fact,
             changes_on=earliest(mmt8.stale_on, cmas.stale_on),
         )
-    return unknown("; ".join(s.text for s in scores), *(s.fact for s in scores if s.fact))
+    return unknown(lambda: "; ".join(s.text for s in scores), *(s.fact for s in scores if s.fact))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ def seropositive_for_chickenpox(ctx: Context) -> Finding:
     vaccination = ctx.latest("vax.varicella")
     if vaccination is None:
         return found
-    return passes(f"Varicella vaccination on {vaccination.on.isoformat()}", vaccination)
+    return passes(lambda: f"Varicella vaccination on {vaccination.on.isoformat()}", vaccination)
 
 
 def _vzv_serology(ctx: Context) -> Finding:
@@ -187,20 +187,20 @@ def _vzv_serology(ctx: Context) -> Finding:
     if answer is Qualitative.POSITIVE:
         if not ctx.fresh(result.on, validity.vzv_positive):
             return unknown(
-                f"The positive VZV IgG of {day} is older than {validity.vzv_positive} days", result
+                lambda: f"The positive VZV IgG of {day} is older than {validity.vzv_positive} days", result
             )
         passive = _passive_antibodies_before(ctx, result.on)
         if passive is not None:
             given = _last_day(passive, result.on)
             return review(
-                f"VZV IgG positive on {day}, but passive antibodies ({passive.codes[0]}) were given "
+                lambda: (f"VZV IgG positive on {day}, but passive antibodies ({passive.codes[0]}) were given "
                 f"on {given.isoformat()}, {(result.on - given).days} days before the sample: "
-                "they may explain the result",
+                "they may explain the result"),
                 result,
                 passive,
             )
         stale_on = ctx.stale_on(result.on, validity.vzv_positive)
-        return passes(f"VZV IgG positive on {day}", result, changes_on=stale_on)
+        return passes(lambda: f"VZV IgG positive on {day}", result, changes_on=stale_on)
     if answer is Qualitative.NEGATIVE:
         overridden = _earlier_positive(ctx, result)
         superseded = (
@@ -211,22 +211,22 @@ def _vzv_serology(ctx: Context) -> Finding:
         )
         if not ctx.fresh(result.on, validity.vzv_negative):
             return unknown(
-                f"The negative VZV IgG of {day} is stale: older than {validity.vzv_negative} days"
-                f"{superseded}; a new test decides",
+                lambda: (f"The negative VZV IgG of {day} is stale: older than {validity.vzv_negative} days"
+                f"{superseded}; a new test decides"),
                 result,
                 overridden,
             )
         stale_on = ctx.stale_on(result.on, validity.vzv_negative)
-        return fails(f"VZV IgG negative on {day}{superseded}", result, overridden, changes_on=stale_on)
+        return fails(lambda: f"VZV IgG negative on {day}{superseded}", result, overridden, changes_on=stale_on)
     if answer is Qualitative.EQUIVOCAL:
-        return review(f"VZV IgG equivocal on {day}", result)
+        return review(lambda: f"VZV IgG equivocal on {day}", result)
     if result.quantity is not None:
         return review(
-            f"VZV IgG {result.quantity} on {day} has no positive or negative interpretation: "
-            "read it against the assay's cut-off",
+            lambda: (f"VZV IgG {result.quantity} on {day} has no positive or negative interpretation: "
+            "read it against the assay's cut-off"),
             result,
         )
-    return unknown(f"The VZV IgG of {day} carries no value", result)
+    return unknown(lambda: f"The VZV IgG of {day} carries no value", result)
 
 
 def _earlier_positive(ctx: Context, negative: LabResult) -> LabResult | None:

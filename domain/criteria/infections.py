@@ -117,7 +117,7 @@ def current_or_recent_active_infection(ctx: Context) -> Finding | ForAttestation
     recent_until: date | None = None
     for dx in ctx.all("dx.infection"):
         if still_active(dx, as_of):
-            return fails(f"Infection diagnosis {_code(dx)} since {dx.on.isoformat()} is still active", dx)
+            return fails(lambda: f"Infection diagnosis {_code(dx)} since {dx.on.isoformat()} is still active", dx)
         ended = dx.abated or dx.on
         if ctx.within(ended, window):
             until = ctx.window_end(ended, window)
@@ -126,8 +126,8 @@ def current_or_recent_active_infection(ctx: Context) -> Finding | ForAttestation
     if recent is not None:
         ended = recent.abated or recent.on
         return fails(
-            f"Infection diagnosis {_code(recent)} ended {ended.isoformat()}, {ctx.days_before(ended)} days "
-            f"before; the {window}-day window ends {recent_until.isoformat()}",
+            lambda: (f"Infection diagnosis {_code(recent)} ended {ended.isoformat()}, {ctx.days_before(ended)} days "
+            f"before; the {window}-day window ends {recent_until.isoformat()}"),
             recent,
             until=recent_until,
         )
@@ -160,7 +160,7 @@ def active_hepatitis_b(ctx: Context) -> Finding:
     """
     dx = active_diagnosis(ctx, "dx.hbv")
     if dx is not None:
-        return fails(f"Active hepatitis B diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        return fails(lambda: f"Active hepatitis B diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
     hbsag = latest_result(ctx, "lab.hbsag", "HBsAg", validity)
     dna = latest_result(ctx, "lab.hbv_dna", "HBV DNA", validity)
@@ -168,34 +168,34 @@ def active_hepatitis_b(ctx: Context) -> Finding:
     s = serology(hbsag.usable) if hbsag.usable else None
     d = nucleic_acid(dna.usable) if dna.usable else None
     if s == POSITIVE:
-        return fails(f"{hbsag.shown()}", hbsag.usable, changes_on=hbsag.stale_on)
+        return fails(lambda: f"{hbsag.shown()}", hbsag.usable, changes_on=hbsag.stale_on)
     if d in (POSITIVE, BELOW_LLOQ):
-        return fails(f"{dna.shown()}: detected", dna.usable, changes_on=dna.stale_on)
+        return fails(lambda: f"{dna.shown()}: detected", dna.usable, changes_on=dna.stale_on)
     if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(f"{hbsag.shown()}: {s}", hbsag.usable, changes_on=hbsag.stale_on)
+        return review(lambda: f"{hbsag.shown()}: {s}", hbsag.usable, changes_on=hbsag.stale_on)
     if d in (EQUIVOCAL, CONFLICTING, UNREADABLE):
-        return review(f"{dna.shown()}: {d}", dna.usable, changes_on=dna.stale_on)
+        return review(lambda: f"{dna.shown()}: {d}", dna.usable, changes_on=dna.stale_on)
     c = serology(core.usable) if core.usable else None
     if c is not None and c != NEGATIVE:
         sample = core.usable
         if c != POSITIVE:
-            return review(f"{core.shown()}: {c}", sample, changes_on=core.stale_on)
+            return review(lambda: f"{core.shown()}: {c}", sample, changes_on=core.stale_on)
         passive = _passive_antibodies(ctx, sample.on)
         if passive is not None:
             return review(
-                f"{core.shown()} within {ctx.protocol.windows.passive_antibodies} days after immunoglobulins "
-                f"({_code(passive)}) from {passive.on.isoformat()}: the antibodies may be passive",
+                lambda: (f"{core.shown()} within {ctx.protocol.windows.passive_antibodies} days after immunoglobulins "
+                f"({_code(passive)}) from {passive.on.isoformat()}: the antibodies may be passive"),
                 sample,
                 passive,
                 changes_on=core.stale_on,
             )
         if s is None:
-            return unknown(f"{core.shown()}; HBsAg is needed: {hbsag.missing()}", sample)
+            return unknown(lambda: f"{core.shown()}; HBsAg is needed: {hbsag.missing()}", sample)
         if d is None:
-            return unknown(f"{core.shown()} with HBsAg negative; HBV DNA is needed: {dna.missing()}", sample)
+            return unknown(lambda: f"{core.shown()} with HBsAg negative; HBV DNA is needed: {dna.missing()}", sample)
         return review(
-            f"{core.shown()}, HBsAg negative, HBV DNA not detected on {dna.usable.on.isoformat()}: "
-            "resolved hepatitis B, a person decides",
+            lambda: (f"{core.shown()}, HBsAg negative, HBV DNA not detected on {dna.usable.on.isoformat()}: "
+            "resolved hepatitis B, a person decides"),
             sample,
             hbsag.usable,
             dna.usable,
@@ -203,9 +203,9 @@ def active_hepatitis_b(ctx: Context) -> Finding:
         )
     if s == NEGATIVE:
         return passes(
-            f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on
+            lambda: f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on
         )
-    return unknown(sentence(hbsag.missing()), hbsag.result)
+    return unknown(lambda: sentence(hbsag.missing()), hbsag.result)
 
 
 def _passive_antibodies(ctx: Context, sampled: date):
@@ -230,33 +230,33 @@ def active_hepatitis_c(ctx: Context) -> Finding:
     """
     dx = active_diagnosis(ctx, "dx.hcv")
     if dx is not None:
-        return fails(f"Active hepatitis C diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        return fails(lambda: f"Active hepatitis C diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
     antibody = latest_result(ctx, "lab.hcv_ab", "HCV antibody", validity)
     rna = latest_result(ctx, "lab.hcv_rna", "HCV RNA", validity)
     r = nucleic_acid(rna.usable) if rna.usable else None
     if r in (POSITIVE, BELOW_LLOQ):
-        return fails(f"{rna.shown()}: detected", rna.usable, changes_on=rna.stale_on)
+        return fails(lambda: f"{rna.shown()}: detected", rna.usable, changes_on=rna.stale_on)
     if r in (EQUIVOCAL, CONFLICTING, UNREADABLE):
-        return review(f"{rna.shown()}: {r}", rna.usable, changes_on=rna.stale_on)
+        return review(lambda: f"{rna.shown()}: {r}", rna.usable, changes_on=rna.stale_on)
     a = serology(antibody.usable) if antibody.usable else None
     if a == POSITIVE:
         if r is None:
-            return unknown(f"{antibody.shown()}; HCV RNA is needed: {rna.missing()}", antibody.usable)
+            return unknown(lambda: f"{antibody.shown()}; HCV RNA is needed: {rna.missing()}", antibody.usable)
         return review(
-            f"{antibody.shown()}, HCV RNA not detected on {rna.usable.on.isoformat()}: cleared or treated "
-            "hepatitis C, a person decides",
+            lambda: (f"{antibody.shown()}, HCV RNA not detected on {rna.usable.on.isoformat()}: cleared or treated "
+            "hepatitis C, a person decides"),
             antibody.usable,
             rna.usable,
             changes_on=earliest(antibody.stale_on, rna.stale_on),
         )
     if a in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(f"{antibody.shown()}: {a}", antibody.usable, changes_on=antibody.stale_on)
+        return review(lambda: f"{antibody.shown()}: {a}", antibody.usable, changes_on=antibody.stale_on)
     if a == NEGATIVE:
-        return passes(antibody.shown(), antibody.usable, changes_on=antibody.stale_on)
+        return passes(lambda: antibody.shown(), antibody.usable, changes_on=antibody.stale_on)
     if r == NEGATIVE:
-        return passes(f"{rna.shown()}: not detected", rna.usable, changes_on=rna.stale_on)
-    return unknown(sentence(antibody.missing()), antibody.result)
+        return passes(lambda: f"{rna.shown()}: not detected", rna.usable, changes_on=rna.stale_on)
+    return unknown(lambda: sentence(antibody.missing()), antibody.result)
 
 
 @criterion("EXC-INF-HIV", Kind.EXCLUSION)
@@ -269,33 +269,33 @@ def hiv_infection(ctx: Context) -> Finding:
     """
     dx = ctx.latest("dx.hiv")
     if dx is not None:
-        return fails(f"HIV diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        return fails(lambda: f"HIV diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
     validity = ctx.protocol.validity.hepatitis_hiv
     confirm = latest_result(ctx, "lab.hiv_confirmatory", "HIV confirmatory test", validity)
     latest = confirm.result
     if latest is not None and latest.qualitative is Qualitative.POSITIVE:
-        return fails(f"HIV confirmatory test positive on {latest.on.isoformat()}", latest)
+        return fails(lambda: f"HIV confirmatory test positive on {latest.on.isoformat()}", latest)
     screen = latest_result(ctx, "lab.hiv_screen", "HIV screen", validity)
     c = serology(confirm.usable) if confirm.usable else None
     if c is not None and c not in (NEGATIVE, POSITIVE):
-        return review(f"{confirm.shown()}: {c}", confirm.usable, changes_on=confirm.stale_on)
+        return review(lambda: f"{confirm.shown()}: {c}", confirm.usable, changes_on=confirm.stale_on)
     s = serology(screen.usable) if screen.usable else None
     if s == POSITIVE:
         if c == NEGATIVE:
             return review(
-                f"{screen.shown()} but {confirm.shown()}: a person decides",
+                lambda: f"{screen.shown()} but {confirm.shown()}: a person decides",
                 screen.usable,
                 confirm.usable,
                 changes_on=earliest(screen.stale_on, confirm.stale_on),
             )
-        return review(f"{screen.shown()}, not confirmed", screen.usable, changes_on=screen.stale_on)
+        return review(lambda: f"{screen.shown()}, not confirmed", screen.usable, changes_on=screen.stale_on)
     if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(f"{screen.shown()}: {s}", screen.usable, changes_on=screen.stale_on)
+        return review(lambda: f"{screen.shown()}: {s}", screen.usable, changes_on=screen.stale_on)
     if s == NEGATIVE:
-        return passes(screen.shown(), screen.usable, changes_on=screen.stale_on)
+        return passes(lambda: screen.shown(), screen.usable, changes_on=screen.stale_on)
     if c == NEGATIVE:
-        return passes(confirm.shown(), confirm.usable, changes_on=confirm.stale_on)
-    return unknown(sentence(screen.missing()), screen.result)
+        return passes(lambda: confirm.shown(), confirm.usable, changes_on=confirm.stale_on)
+    return unknown(lambda: sentence(screen.missing()), screen.result)
 
 
 @criterion("EXC-INF-TB", Kind.EXCLUSION)
@@ -310,22 +310,22 @@ def active_tuberculosis(ctx: Context) -> Finding:
     past = None
     for dx in ctx.all("dx.tb_active"):
         if still_active(dx, as_of):
-            return fails(f"Active tuberculosis diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+            return fails(lambda: f"Active tuberculosis diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
         past = past or dx
     latent = active_diagnosis(ctx, "dx.tb_latent")
     if latent is not None:
-        return review(f"Latent tuberculosis diagnosis {_code(latent)} since {latent.on.isoformat()}", latent)
+        return review(lambda: f"Latent tuberculosis diagnosis {_code(latent)} since {latent.on.isoformat()}", latent)
     igra = latest_result(ctx, "lab.igra", "IGRA", ctx.protocol.validity.igra)
     if past is not None:
         ended = past.abated or past.on
-        return review(f"Past tuberculosis {_code(past)}, ended {ended.isoformat()}", past, igra.usable)
+        return review(lambda: f"Past tuberculosis {_code(past)}, ended {ended.isoformat()}", past, igra.usable)
     i = serology(igra.usable) if igra.usable else None
     if i == POSITIVE:
         return review(
-            f"{igra.shown()}: latent tuberculosis to treat first", igra.usable, changes_on=igra.stale_on
+            lambda: f"{igra.shown()}: latent tuberculosis to treat first", igra.usable, changes_on=igra.stale_on
         )
     if i == NEGATIVE:
-        return passes(igra.shown(), igra.usable, changes_on=igra.stale_on)
+        return passes(lambda: igra.shown(), igra.usable, changes_on=igra.stale_on)
     if i is not None:
-        return review(f"{igra.shown()}: {i}", igra.usable, changes_on=igra.stale_on)
-    return unknown(sentence(igra.missing()), igra.result)
+        return review(lambda: f"{igra.shown()}: {i}", igra.usable, changes_on=igra.stale_on)
+    return unknown(lambda: sentence(igra.missing()), igra.result)

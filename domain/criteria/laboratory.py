@@ -47,11 +47,11 @@ def _against_limit(
     """
     decided, words = below_in_words(value, comparator, limit, f"{limit:g} {unit}", f"{_number(value)} {unit}")
     if decided is True:
-        return fails(f"{shown}, {words}", *facts, changes_on=stale_on)
+        return fails(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
     if decided is False:
-        return passes(f"{shown}, {words}", *facts, changes_on=stale_on)
+        return passes(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
     return review(
-        f"{shown}: the result {words}: check the exact value with the lab", *facts, changes_on=stale_on
+        lambda: f"{shown}: the result {words}: check the exact value with the lab", *facts, changes_on=stale_on
     )
 
 
@@ -70,24 +70,24 @@ def positive_blood_cmv_pcr(ctx: Context) -> Finding:
         other = latest_result(ctx, "lab.cmv_other_specimen", "CMV PCR", validity).usable
         if other is not None:
             return review(
-                f"The only recent CMV PCR ({other.on.isoformat()}, {other.codes[0]}) is not "
-                "on a blood specimen: check the specimen, or test blood",
+                lambda: (f"The only recent CMV PCR ({other.on.isoformat()}, {other.codes[0]}) is not "
+                "on a blood specimen: check the specimen, or test blood"),
                 other,
                 changes_on=ctx.stale_on(other.on, validity),
             )
-        return unknown(sentence(pcr.missing()), pcr.result)
+        return unknown(lambda: sentence(pcr.missing()), pcr.result)
     reading = nucleic_acid(result)
     shown = f"Blood CMV PCR {described(result)} on {result.on.isoformat()}"
     if reading == POSITIVE:
-        return fails(f"{shown}: CMV DNA detected", result, changes_on=pcr.stale_on)
+        return fails(lambda: f"{shown}: CMV DNA detected", result, changes_on=pcr.stale_on)
     if reading == BELOW_LLOQ:
         text = f"{shown}: CMV DNA detected below the limit of quantification"
         if ctx.protocol.choices.cmv_detected_below_lloq == "fail":
             return fails(text, result, changes_on=pcr.stale_on)
         return review(text, result, changes_on=pcr.stale_on)
     if reading == NEGATIVE:
-        return passes(f"{shown}: not detected", result, changes_on=pcr.stale_on)
-    return review(f"{shown}: {reading}", result, changes_on=pcr.stale_on)
+        return passes(lambda: f"{shown}: not detected", result, changes_on=pcr.stale_on)
+    return review(lambda: f"{shown}: {reading}", result, changes_on=pcr.stale_on)
 
 
 class _Clearance(NamedTuple):
@@ -119,7 +119,7 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
         held = [f.missing() for f in inputs if f.result is not None]
         if not held:
             return unknown("No creatinine, measured creatinine clearance or paediatric eGFR")
-        return unknown("No usable kidney function result: " + "; ".join(held), *(f.result for f in inputs))
+        return unknown(lambda: "No usable kidney function result: " + "; ".join(held), *(f.result for f in inputs))
     estimate: _Clearance | Finding | None = None
     if creatinine.usable is not None and creatinine.usable.on == newest:
         estimate = _schwartz(ctx, creatinine)
@@ -157,30 +157,30 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     quantity = result.quantity
     day = result.on.isoformat()
     if quantity is None:
-        return unknown(f"The creatinine of {day} carries no value", result)
+        return unknown(lambda: f"The creatinine of {day} carries no value", result)
     mg_dl = convert(quantity, "creatinine")
     if mg_dl is None:
         return unknown(
-            f"The creatinine of {day} is in '{quantity.unit}', which cannot be converted to mg/dL", result
+            lambda: f"The creatinine of {day} is in '{quantity.unit}', which cannot be converted to mg/dL", result
         )
     window = protocol.windows.height_before_creatinine
     height = _height_before(ctx, result.on, window)
     if height is None:
-        return unknown(f"Creatinine {quantity} on {day} but no height within {window} days before it", result)
+        return unknown(lambda: f"Creatinine {quantity} on {day} but no height within {window} days before it", result)
     if not ctx.fresh(height.on, protocol.validity.height):
         return unknown(
-            f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()} is older than "
-            f"{protocol.validity.height} days",
+            lambda: (f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()} is older than "
+            f"{protocol.validity.height} days"),
             result,
             height,
         )
     if height.quantity is None:
-        return unknown(f"The height of {height.on.isoformat()} carries no value", result, height)
+        return unknown(lambda: f"The height of {height.on.isoformat()} carries no value", result, height)
     cm = convert(height.quantity, "length")
     if cm is None:
         return unknown(
-            f"The height of {height.on.isoformat()} is in '{height.quantity.unit}', "
-            "which cannot be converted to cm",
+            lambda: (f"The height of {height.on.isoformat()} is in '{height.quantity.unit}', "
+            "which cannot be converted to cm"),
             result,
             height,
         )
@@ -188,7 +188,7 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     value = bedside_schwartz(cm, mg_dl, k)
     if value is None or height.quantity.comparator:
         return unknown(
-            f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
+            lambda: f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
             result,
             height,
         )
@@ -215,11 +215,11 @@ def _reported(ctx: Context, source: Latest, *, measured: bool) -> _Clearance | F
     day = result.on.isoformat()
     label = source.label
     if quantity is None:
-        return unknown(f"The {label} of {day} carries no value", result)
+        return unknown(lambda: f"The {label} of {day} carries no value", result)
     value = convert(quantity, "gfr")
     if value is None:
         return unknown(
-            f"The {label} of {day} is in '{quantity.unit}', which cannot be converted to {GFR_UNIT}", result
+            lambda: f"The {label} of {day} is in '{quantity.unit}', which cannot be converted to {GFR_UNIT}", result
         )
     how = f"{label[0].upper()}{label[1:]} {quantity} on {day}"
     if not measured or quantity.unit.lower().replace(" ", "") != "ml/min":
@@ -245,8 +245,8 @@ def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> 
         for label, fact, value, unit in (("height", h, cm, "cm"), ("weight", w, kg, "kg")):
             if value is None:
                 return unknown(
-                    f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
-                    f"'{fact.quantity.unit}', which cannot be converted to {unit}",
+                    lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
+                    f"'{fact.quantity.unit}', which cannot be converted to {unit}"),
                     result,
                     fact,
                 )
@@ -315,17 +315,17 @@ def _cytopenia(ctx: Context, label: str, absolute_list: str, percent_list: str, 
         return _absolute_count(ctx, label, absolute, limit)
     if unpaired is not None:
         return unknown(
-            f"{label} {unpaired.quantity or 'percentage'} on {unpaired.on.isoformat()} "
-            "but no leukocyte count from the same sample",
+            lambda: (f"{label} {unpaired.quantity or 'percentage'} on {unpaired.on.isoformat()} "
+            "but no leukocyte count from the same sample"),
             unpaired,
         )
     if absolute is not None:
         return unknown(
-            f"The latest {label.lower()[:-1]} count ({absolute.on.isoformat()}) "
-            f"is older than {validity} days",
+            lambda: (f"The latest {label.lower()[:-1]} count ({absolute.on.isoformat()}) "
+            f"is older than {validity} days"),
             absolute,
         )
-    return unknown(f"No {label.lower()[:-1]} count")
+    return unknown(lambda: f"No {label.lower()[:-1]} count")
 
 
 def _same_sample(ctx: Context, percent: LabResult) -> LabResult | None:
@@ -345,12 +345,12 @@ def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -
     quantity = result.quantity
     day = result.on.isoformat()
     if quantity is None:
-        return unknown(f"The {label.lower()[:-1]} count of {day} carries no number", result)
+        return unknown(lambda: f"The {label.lower()[:-1]} count of {day} carries no number", result)
     value = convert(quantity, "cell_count")
     if value is None:
         return unknown(
-            f"The {label.lower()[:-1]} count of {day} is in '{quantity.unit}', which cannot be converted "
-            f"to {COUNT_UNIT}",
+            lambda: (f"The {label.lower()[:-1]} count of {day} is in '{quantity.unit}', which cannot be converted "
+            f"to {COUNT_UNIT}"),
             result,
         )
     shown = f"{label} {quantity}"
@@ -367,22 +367,22 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     p, w = percent.quantity, wbc.quantity
     if p is None or w is None:
         return unknown(
-            f"The {label.lower()[:-1]} percentage or leukocyte count of {percent.on.isoformat()} carries "
-            "no number",
+            lambda: (f"The {label.lower()[:-1]} percentage or leukocyte count of {percent.on.isoformat()} carries "
+            "no number"),
             *facts,
         )
     share = convert(p, "percent")
     if share is None:
         return unknown(
-            f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in '{p.unit}', "
-            "which cannot be converted to %",
+            lambda: (f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in '{p.unit}', "
+            "which cannot be converted to %"),
             *facts,
         )
     count = convert(w, "cell_count")
     if count is None:
         return unknown(
-            f"The leukocyte count of {wbc.on.isoformat()} is in '{w.unit}', which cannot be "
-            f"converted to {COUNT_UNIT}",
+            lambda: (f"The leukocyte count of {wbc.on.isoformat()} is in '{w.unit}', which cannot be "
+            f"converted to {COUNT_UNIT}"),
             *facts,
         )
     value = round(share * count / 100, 6)
@@ -422,7 +422,7 @@ def low_haemoglobin(ctx: Context) -> Finding:
         return reading
     hb = reading.result
     if reading.value is None:
-        return unknown(f"The haemoglobin of {hb.on.isoformat()} carries no number", hb)
+        return unknown(lambda: f"The haemoglobin of {hb.on.isoformat()} carries no number", hb)
     limit = ctx.protocol.thresholds.haemoglobin_below_g_dl
     quantity = hb.quantity
     shown = f"Haemoglobin {quantity}"
@@ -496,7 +496,7 @@ def antiphospholipid_antibodies(ctx: Context) -> Finding:
     if positive:
         results = [r for _, r in positive]
         return fails(
-            "; ".join(f"{_apl_shown(label, r)}: positive" for label, r in positive),
+            lambda: "; ".join(f"{_apl_shown(label, r)}: positive" for label, r in positive),
             *results,
             changes_on=_apl_stale(ctx, results),
         )
@@ -507,10 +507,10 @@ def antiphospholipid_antibodies(ctx: Context) -> Finding:
         results = [r for _, r, _ in doubtful]
         return review(reason, *results, changes_on=_apl_stale(ctx, results))
     if missing:
-        return unknown("Needs all three antiphospholipid tests: " + ", ".join(missing), *negatives)
+        return unknown(lambda: "Needs all three antiphospholipid tests: " + ", ".join(missing), *negatives)
     return passes(
-        f"Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on "
-        f"{oldest_negative.isoformat()}",
+        lambda: (f"Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on "
+        f"{oldest_negative.isoformat()}"),
         *negatives,
         changes_on=ctx.stale_on(oldest_negative, validity),
     )

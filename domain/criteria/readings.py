@@ -50,24 +50,24 @@ class Latest(NamedTuple):
         ``unknown`` finding saying why the result cannot be used."""
         result = self.result
         if result is None:
-            return unknown(f"No {self.label} result")
+            return unknown(lambda: f"No {self.label} result")
         day = result.on.isoformat()
         # Stale is told before empty here, the other way round in missing(): each keeps the reasons
         # its rules have always given.
         if not self.fresh:
             return unknown(
-                f"The latest {self.label} ({day}) is stale: older than {self.validity} days", result
+                lambda: f"The latest {self.label} ({day}) is stale: older than {self.validity} days", result
             )
         stale_on = Context.stale_on(result.on, self.validity)
         if result.quantity is None:
             if result.qualitative is None:
-                return unknown(f"The {self.label} of {day} carries no value", result)
+                return unknown(lambda: f"The {self.label} of {day} carries no value", result)
             return Reading(result, None, stale_on)
         value = convert(result.quantity, dimension)
         if value is None:
             return unknown(
-                f"The {self.label} of {day} is in '{result.quantity.unit}', "
-                f"which cannot be converted to {CANONICAL[dimension]}",
+                lambda: (f"The {self.label} of {day} is in '{result.quantity.unit}', "
+                f"which cannot be converted to {CANONICAL[dimension]}"),
                 result,
             )
         return Reading(result, value, stale_on)

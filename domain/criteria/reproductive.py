@@ -34,12 +34,12 @@ def _not_applicable_or_unknown(ctx: Context) -> Finding | None:
     if sex is Sex.MALE:
         return passes("Not applicable: male")
     if sex is not Sex.FEMALE:
-        return unknown(f"Sex is recorded as {sex.value}: cannot tell whether this applies")
+        return unknown(lambda: f"Sex is recorded as {sex.value}: cannot tell whether this applies")
     menarche = _menarche(ctx)
     if menarche is not None:
         if menarche.flag:
             return None
-        return passes(f"Not applicable: before menarche, as recorded on {menarche.on.isoformat()}", menarche)
+        return passes(lambda: f"Not applicable: before menarche, as recorded on {menarche.on.isoformat()}", menarche)
     presumed_below = ctx.protocol.age.menarche_presumed_absent_below_years
     age = ctx.age()
     if age is None:
@@ -47,10 +47,10 @@ def _not_applicable_or_unknown(ctx: Context) -> Finding | None:
     if age < presumed_below:
         birthday = add_years(profile.birth_date, presumed_below)  # type: ignore[union-attr, arg-type]
         return passes(
-            f"Not applicable: aged {age}, under {presumed_below}, menarche not recorded",
+            lambda: f"Not applicable: aged {age}, under {presumed_below}, menarche not recorded",
             changes_on=birthday,
         )
-    return unknown(f"Aged {age} with menarche not recorded")
+    return unknown(lambda: f"Aged {age} with menarche not recorded")
 
 
 def _menarche(ctx: Context) -> Assessment | None:
@@ -109,20 +109,20 @@ def negative_bhcg_after_menarche(ctx: Context) -> Finding:
     shown, result = _hcg_shown(reading), reading.result
     answer = _hcg_answer(ctx, reading)
     if answer is Qualitative.NEGATIVE:
-        return passes(f"Negative {shown}", result, changes_on=reading.stale_on)
+        return passes(lambda: f"Negative {shown}", result, changes_on=reading.stale_on)
     if answer is Qualitative.POSITIVE:
-        return fails(f"Positive {shown}", result, changes_on=reading.stale_on)
+        return fails(lambda: f"Positive {shown}", result, changes_on=reading.stale_on)
     if answer is None:
-        return review(f"{shown}: the lab's {result.qualitative} answer contradicts the value", result)
+        return review(lambda: f"{shown}: the lab's {result.qualitative} answer contradicts the value", result)
     if reading.comparator:
         limits = ctx.protocol.thresholds
         return review(
-            f"Equivocal {shown}: the result allows {allowed(reading.comparator, f'{reading.value:g} IU/L')}, "
+            lambda: (f"Equivocal {shown}: the result allows {allowed(reading.comparator, f'{reading.value:g} IU/L')}, "
             f"neither all below {limits.hcg_negative_below_iu_l:g} IU/L nor all from "
-            f"{limits.hcg_positive_from_iu_l:g} IU/L: repeat or judge the test",
+            f"{limits.hcg_positive_from_iu_l:g} IU/L: repeat or judge the test"),
             result,
         )
-    return review(f"Equivocal {shown}: repeat or judge the test", result)
+    return review(lambda: f"Equivocal {shown}: repeat or judge the test", result)
 
 
 @criterion("INC-WOCBP-CONTRACEPTION", Kind.INCLUSION, attested=True)
@@ -189,10 +189,10 @@ def _pregnancy_or_breastfeeding_on_record(ctx: Context) -> Finding | None:
         ends = [end for _, _, end in signs]
         changes_on = None if None in ends else max(ends)  # type: ignore[type-var]
         reason = "; ".join(text for text, _, _ in signs)
-        return fails(reason[0].upper() + reason[1:], *(fact for _, fact, _ in signs), changes_on=changes_on)
+        return fails(lambda: reason[0].upper() + reason[1:], *(fact for _, fact, _ in signs), changes_on=changes_on)
     if doubts:
         reason = "; ".join(text for text, _ in doubts)
-        return review(reason[0].upper() + reason[1:], *(fact for _, fact in doubts))
+        return review(lambda: reason[0].upper() + reason[1:], *(fact for _, fact in doubts))
     return None
 
 

@@ -10,10 +10,9 @@ from sqlalchemy import select
 from store.models import Patient
 from store.screening import decoded_facts
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record, patient, quantity
-from tests.inprocess import make_runtime, make_tokens, post_record, run_pending
+from tests.inprocess import evaluations_sent, make_runtime, make_tokens, post_record, run_pending
 
 DAY = date(2026, 12, 1)
-EVALUATE = "myocit.evaluate_patient"
 
 
 def post(client, headers, resources, kind="batch"):
@@ -28,10 +27,6 @@ def post_complete(client, tokens, resources):
     response = post_record(client, tokens, resources, kind="transaction")
     assert response.status_code == 202, response.text
     return response
-
-
-def evaluations_sent(rt) -> list[list]:
-    return [args for name, args, _ in rt.celery.sent if name == EVALUATE]
 
 
 def haemoglobin(pid: str, n: int) -> list[dict]:

@@ -17,7 +17,7 @@ from service.commands import ImportResources
 from service.imports import import_resources
 from store.models import Alert, Message, Patient
 from tests.fhir_samples import coded, eligible_record, lab_part, patient, quantity, NOT_DETECTED
-from tests.inprocess import run_pending
+from tests.inprocess import evaluations_sent, run_pending
 
 DAY = date(2026, 12, 1)
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,8 +57,8 @@ def test_an_export_of_200_children_screens_each_once_and_a_second_run_stores_not
     export = write_export(tmp_path / "export", 200)
     report = load(rt, export)
     assert (report.rejected, report.duplicates, report.queued) == (0, 0, 200)
-    evaluations = [args for name, args, _ in rt.celery.sent if name == "myocit.evaluate_patient"]
-    assert len(evaluations) == 200 and len({a[0] for a in evaluations}) == 200
+    evaluations = evaluations_sent(rt)
+    assert len(evaluations) == 200 and len(set(evaluations)) == 200
     run_pending(rt)
     with rt.uow() as uow:
         statuses = dict(uow.session.execute(select(Patient.status, func.count()).group_by(Patient.status)).all())

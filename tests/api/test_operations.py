@@ -7,7 +7,7 @@ import logging
 from datetime import date
 
 from tests.fhir_samples import DETECTED, NOT_DETECTED, bundle, coded, eligible_record
-from tests.inprocess import post_record, run_pending
+from tests.inprocess import evaluations_sent, post_record, run_pending
 
 DAY = date(2026, 12, 1)
 
@@ -43,7 +43,7 @@ def test_a_request_id_follows_a_message_into_its_evaluation(client, tokens, rt, 
     response = client.post("/fhir", json=bundle(eligible_record("p-trace", DAY)[:1], "batch"),
                            headers={**tokens["lab"], "X-Request-ID": "trace-4711"})
     assert response.headers["x-request-id"] == "trace-4711"
-    sent = [kwargs for name, _, kwargs in rt.celery.sent if name == "myocit.evaluate_patient"]
+    sent = evaluations_sent(rt)
     assert sent, "an evaluation was sent"
     assert rt.celery.headers[-1] == {"request_id": "trace-4711"}
     stored = [r for r in caplog.records if r.name == "myocit.intake"]

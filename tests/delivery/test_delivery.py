@@ -42,8 +42,9 @@ def raise_alert(client, tokens, rt, pid="p-1", *, deliver=True) -> int:
         run_pending(rt)
     else:
         while rt.celery.sent and rt.celery.sent[0][0] != "myocit.deliver_alert":
-            _, args, kwargs = rt.celery.sent.pop(0)
-            tasks.evaluate_patient.run(*args, **kwargs)
+            name, args, kwargs = rt.celery.sent.pop(0)
+            task = tasks.evaluate_patients if name == "myocit.evaluate_patients" else tasks.evaluate_patient
+            task.run(*args, **kwargs)
     return client.get("/alerts", headers=tokens["coordinator"]).json()[-1]["id"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from enum import Enum
@@ -257,18 +258,33 @@ def run(
 
 
 @app.command()
-def status() -> None:
-    """Is work flowing? Pending evaluations, due re-screenings, undelivered alerts, failed deliveries."""
+def status(
+    metrics: Path | None = typer.Option(None, "--metrics", help="The multiprocess metrics folder of a run "
+                                        "(default: PROMETHEUS_MULTIPROC_DIR, else MYOCIT_HOME/metrics, "
+                                        "which `myocit run` uses)."),
+) -> None:
+    """Is work flowing? Pending evaluations, due re-screenings, undelivered alerts, failed deliveries,
+    then what the running service counted since it started: the figures of GET /metrics."""
     from store.overview import overview
     from bootstrap import runtime
+    from service.metrics import figures
 
     _migrate_quietly()
     rt = runtime()
     with rt.uow() as uow:
-        found = overview(uow.session, rt.clock.today(), rt.clock.now()).to_json()
-    width = max(len(k) for k in found)
-    for key, value in found.items():
-        typer.echo(f"{key.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+        found = [(k.replace("_", " "), "-" if v is None else str(v))
+                 for k, v in overview(uow.session, rt.clock.today(), rt.clock.now()).to_json().items()]
+    folder = metrics or os.environ.get("PROMETHEUS_MULTIPROC_DIR") or rt.settings.home / "metrics"
+    counted = figures(folder)
+    width = max(len(k) for k, _ in found + (counted or []))
+    for key, value in found:
+        typer.echo(f"{key:<{width}}  {value}")
+    if counted is None:
+        typer.echo(f"\n(no figures since start: no running service writes metrics to {folder})")
+        return
+    typer.echo("\nsince the service started (every process, as GET /metrics):")
+    for key, value in counted:
+        typer.echo(f"{key:<{width}}  {value}")
 
 
 @app.command("screening-log")

@@ -42,3 +42,46 @@ def exposition() -> bytes:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest()
+
+
+def figures(folder: str | os.PathLike | None) -> list[tuple[str, str]] | None:
+    """What ``/metrics`` says, added up over every process that wrote to ``folder`` (a run's
+    multiprocess folder), as (figure, value) lines for a reader; None when no process wrote there.
+
+    The counters since the run started; the evaluation time as a count, a mean and the bucket the
+    95th percentile falls in (a histogram keeps no more).
+    """
+    if folder is None or not os.path.isdir(folder) or not any(n.endswith(".db") for n in os.listdir(folder)):
+        return None
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    samples = [s for family in registry.collect() for s in family.samples]
+    lines: list[tuple[str, str]] = []
+
+    def total(name: str) -> float:
+        return sum(s.value for s in samples if s.name == name)
+
+    def by(name: str, *labels: str) -> None:
+        for s in sorted((s for s in samples if s.name == name and s.value), key=lambda s: s.labels):
+            lines.append((f"{name.removeprefix('myocit_').removesuffix('_total').replace('_', ' ')} "
+                          + " ".join(s.labels.get(label, "") for label in labels), f"{s.value:g}"))
+
+    by("myocit_messages_total", "channel", "outcome")
+    lines.append(("facts stored", f"{total('myocit_facts_stored_total'):g}"))
+    lines.append(("evaluations", f"{total('myocit_evaluations_total'):g}"))
+    count = total("myocit_evaluation_seconds_count")
+    if count:
+        lines.append(("evaluation mean ms", f"{total('myocit_evaluation_seconds_sum') / count * 1000:.1f}"))
+        buckets: dict[float, float] = {}
+        for s in samples:
+            if s.name == "myocit_evaluation_seconds_bucket":
+                edge = float(s.labels["le"])
+                buckets[edge] = buckets.get(edge, 0) + s.value
+        p95 = next((edge for edge, n in sorted(buckets.items()) if n >= 0.95 * count), None)
+        lines.append(("evaluation p95 ms at most", "-" if p95 in (None, float("inf")) else f"{p95 * 1000:g}"))
+    for s in sorted((s for s in samples if s.name == "myocit_status_changes_total" and s.value),
+                    key=lambda s: (s.labels["from"], s.labels["to"])):
+        lines.append((f"status changes {s.labels['from']} to {s.labels['to']}", f"{s.value:g}"))
+    lines.append(("alerts", f"{total('myocit_alerts_total'):g}"))
+    by("myocit_deliveries_total", "channel", "outcome")
+    return lines

@@ -42,6 +42,29 @@ def test_a_subscription_is_listed_without_its_secret_and_can_be_deactivated(tmp_
 def test_status_says_whether_work_is_flowing(tmp_path):
     shown = myocit(tmp_path, "status")
     assert shown.returncode == 0
-    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in shown.stdout.splitlines()}
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in shown.stdout.splitlines() if line.strip()}
     assert lines["pending"] == "0" and lines["deliveries failed"] == "0"
     assert lines["evaluations failed"] == "0" and lines["oldest pending seconds"] == "-"
+    assert "no figures since start" in shown.stdout
+
+
+def test_status_adds_up_what_every_process_of_a_run_counted(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    counting = ("from service import metrics\n"
+                "metrics.MESSAGES.labels('fhir', 'stored').inc(3)\n"
+                "metrics.EVALUATIONS.inc(2)\n"
+                "metrics.EVALUATION_SECONDS.observe(0.02)\n"
+                "metrics.EVALUATION_SECONDS.observe(0.04)\n"
+                "metrics.STATUS_CHANGES.labels('incomplete', 'eligible').inc()\n")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    for _ in range(2):  # two processes, as an API and a worker
+        subprocess.run([sys.executable, "-c", counting], cwd=ROOT, env=env, check=True, timeout=60)
+    shown = myocit(tmp_path, "status", "--metrics", str(folder))
+    assert shown.returncode == 0, shown.stderr
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in shown.stdout.splitlines()
+             if line.strip() and not line.endswith(":")}
+    assert lines["messages fhir stored"] == "6"
+    assert lines["evaluations"] == "4"
+    assert lines["evaluation mean ms"] == "30.0" and lines["evaluation p95 ms at most"] == "50"
+    assert lines["status changes incomplete to eligible"] == "2"

@@ -2,7 +2,10 @@
 
 Reading is strict (the ``fhir.resources`` R4B models, plus checks they leave out: a known
 ``resourceType`` everywhere, Bundle.type, status codes); mapping is lenient: codes the protocol does
-not use are kept, with a warning, and the protocol decides what they are.
+not use are kept, with a warning, and the protocol decides what they are. The resources of the data
+profile are read first by ``ingest/fhir_fast.py`` (msgspec), a strict subset of the R4B models that
+gives the mapping the same values; what it does not read goes to the R4B models, whose verdict and
+messages are the ones given.
 
 Revisions: ``extract`` gives every fact the caller's ``revision`` (the store passes its arrival
 sequence, so a later amended/corrected/retracted version of a resource replaces the earlier one).
@@ -24,6 +27,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from domain.facts import PatientProfile
+from ingest import fhir_fast
 from ingest.bounds import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
 from ingest.errors import InvalidInput
 from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
@@ -172,6 +176,11 @@ def _explain(error: dict) -> tuple[str, str]:
     if kind == "fhir-validation-wrong-resource-type":
         ctx = error.get("ctx") or {}
         return f"expected resourceType {ctx.get('expected_resource_type', '?')}", "structure"
+    if "expect any of field value from this list" in low:
+        # A choice element that must be given ([1..1] x[x]); its names can be told, never the input.
+        names = re.findall(r"'([A-Za-z]+)'", msg)
+        return f"required element is missing: one of {', '.join(names)}" if names else \
+            "required element is missing", "required"
     if "decimal" in low or kind in ("float_parsing", "int_parsing", "decimal_parsing", "int_from_float"):
         return "not a number", "value"
     if "datetime" in low or "date" in low or "time" in low:
@@ -216,10 +225,14 @@ def _from_validation(exc: ValidationError, data: dict, *, bundle: bool, within: 
 
 
 def read_resource(data: dict) -> Any:
-    """The validated R4B model of one resource (any type); InvalidInput when it is not valid."""
+    """The validated model of one resource (any type): ``fhir_fast``'s, else the R4B one; InvalidInput
+    when it is not valid."""
     if not isinstance(data, dict):
         raise InvalidInput(f"expected a JSON object, got {_json_type(data)}", code="structure")
     _check_types(data, _label(data), str(data.get("resourceType") or "Resource"))
+    fast = fhir_fast.read(data)
+    if fast is not None:
+        return fast
     model = get_fhir_model_class(data["resourceType"])
     try:
         return model.model_validate(data)
@@ -231,8 +244,9 @@ def read_resource(data: dict) -> Any:
 
 
 def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> Any:
-    """The validated R4B Bundle; its ``type`` must be one of ``types`` (offline screening: collection,
-    batch, transaction, searchset, document; the HTTP layer passes ``SUBMISSION_BUNDLE_TYPES``)."""
+    """The validated Bundle (``fhir_fast``'s, else R4B; each resource likewise); its ``type`` must be
+    one of ``types`` (offline screening: collection, batch, transaction, searchset, document; the HTTP
+    layer passes ``SUBMISSION_BUNDLE_TYPES``)."""
     if not isinstance(data, dict):
         raise InvalidInput(f"expected a JSON object, got {_json_type(data)}", code="structure")
     kind = data.get("resourceType")
@@ -267,16 +281,25 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
     # ``entry.resource`` field is the expensive part).
     shell = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]} \
         if entries else data
-    try:
-        model = get_fhir_model_class("Bundle").model_validate(shell)
-    except ValidationError as exc:
-        raise _from_validation(exc, data, bundle=True) from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"Bundle: not a valid bundle ({type(exc).__name__})", code="structure") from None
+    # The fast path (ingest/fhir_fast.py) reads the shell and each resource it models; whatever it
+    # leaves goes to fhir.resources, in the same order, so the first error is the one it reports.
+    model = fhir_fast.read_bundle_shell(shell)
+    if model is None:
+        try:
+            model = get_fhir_model_class("Bundle").model_validate(shell)
+        except ValidationError as exc:
+            raise _from_validation(exc, data, bundle=True) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"Bundle: not a valid bundle ({type(exc).__name__})",
+                               code="structure") from None
     resources = {}
     for i, entry in enumerate(entries):
         resource = entry.get("resource")
         if resource is None:
+            continue
+        fast = fhir_fast.read(resource)
+        if fast is not None:
+            resources[i] = fast
             continue
         try:
             resources[i] = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
@@ -285,9 +308,13 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"entry {i} ({_label(resource)}): not a valid resource ({type(exc).__name__})",
                                code="structure", location=f"Bundle.entry[{i}].resource") from None
+    fast_shell = isinstance(model, fhir_fast.Bundle)
     for i, resource in resources.items():
-        # Attached as validated; assigning through the model would validate each resource again.
-        model.entry[i].__dict__["resource"] = resource
+        if fast_shell:
+            model.entry[i].resource = resource
+        else:
+            # Attached as validated; assigning through the model would validate each resource again.
+            model.entry[i].__dict__["resource"] = resource
     return model
 
 

@@ -61,7 +61,12 @@ def day_of(value: Any) -> tuple[date, str, bool] | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.date(), value.strftime("%Y-%m-%dT%H:%M:%S.%f"), False
-        utc = value.astimezone(UTC)
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            # A moment at the very edge of the calendar (year 1 or 9999) has no UTC time; its day
+            # stands as written and the bounds refuse it (ingest/bounds.py: 1900-2200).
+            return value.date(), value.strftime("%Y-%m-%dT%H:%M:%S.%f"), False
         return value.date(), utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), False
     if isinstance(value, date):
         return value, "", False

@@ -61,6 +61,15 @@ def test_result_dates_are_bounded_by_1900_and_2200(client, tokens, rt, day, expe
     assert client.post("/fhir/Observation", json=obs, headers=tokens["lab"]).status_code == expected
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_moment_with_no_utc_time_at_the_calendars_edge_is_refused_with_400(client, tokens, rt, moment):
+    obs = quantity("p-1", "26499-4", 2.0, "10*9/L", "2026-11-28")
+    obs["effectiveDateTime"] = moment
+    before = counts(rt)
+    assert client.post("/fhir/Observation", json=obs, headers=tokens["lab"]).status_code == 400
+    assert counts(rt) == before
+
+
 def test_json_nested_200_deep_is_refused_with_400(client, tokens, rt):
     body = {**patient("p-deep"), **nested(200)}
     response = client.post("/fhir/Patient", json=body, headers=tokens["lab"])

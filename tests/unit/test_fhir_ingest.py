@@ -106,6 +106,14 @@ class TestReadResource:
             fhir.read_resource({"id": "x"})
         assert caught.value.code == "required"
 
+    def test_a_missing_required_choice_names_its_choices_not_a_date_error(self):
+        with pytest.raises(InvalidInput) as caught:
+            fhir.read_resource({"resourceType": "Immunization", "id": "i1", "status": "completed",
+                                "vaccineCode": {"text": "MMR"}, "patient": {"reference": "Patient/p"}})
+        assert caught.value.code == "required"
+        assert str(caught.value) == ("Immunization/i1: required element is missing: one of occurrenceDateTime, "
+                                     "occurrenceString")
+
     def test_a_missing_required_element_names_it(self):
         with pytest.raises(InvalidInput) as caught:
             fhir.read_resource(observation(status=None))

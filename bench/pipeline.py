@@ -1,20 +1,36 @@
-"""End-to-end pipeline throughput and alert latency on PostgreSQL + Redis with two worker processes.
+"""End-to-end pipeline throughput and alert latency on PostgreSQL + Redis, side by side with what bounds them.
 
-    python bench/pipeline.py [--results 20000] [--latency-samples 40] [--throughput-only]
+    python bench/pipeline.py [--runs 3] [--results 20000] [--latency-samples 200] [--throughput-only]
 
-1. Throughput: lab results posted over HTTP in 20-result bundles by concurrent clients (--clients), timed until
-   every patient's screening is committed.
-2. Latency: post-to-alert time (a CMV result flipping an eligible child), at a modest rate, p50/p99.
-3. Intake ceiling: the same posts to the API alone once the worker is stopped (evaluation free): the
-   upper bound of any pipeline on this machine.
-4. Baseline, same run, same services: a bare Celery task (read one row, update it, insert one row),
-   tasks per second with two worker processes. Ratio: bundles evaluated per second vs that rate.
+Each run has a fresh database and its own processes (the API with --api-workers uvicorn processes, a
+Celery worker with two), and measures in turn:
+
+1. Pipeline throughput: lab results posted over HTTP in 20-result batch Bundles by concurrent clients
+   (--clients), timed from the first post until every patient's screening is committed.
+2. Latency: post-to-alert time of a CMV result flipping an eligible child, p50 and p99, under a
+   background load of half the pipeline's rate.
+3. Intake ceiling: the same kind of posts to the API alone once the worker is stopped (evaluation
+   free): the upper bound of any pipeline on this machine.
+4. Raw-storage limit: the intake ceiling's very bundles (same bytes, same clients, same HTTP client)
+   posted to bench/raw_storage.py, a bare ASGI app run by uvicorn with as many processes as the API,
+   which parses each body as JSON and COPYs one row per Observation into a table made like ``facts``,
+   one transaction per request. The ceiling's share of it is what myocit's own intake work leaves of
+   the bare cost of receiving and storing results.
+5. Baseline: a bare Celery task (read one row, update it, insert one row) on the same PostgreSQL and
+   Redis, tasks per second with two worker processes; the pipeline's bundles per second are compared
+   with it.
+
+Then a summary over the runs: each figure's median, min-max and spread, each target judged on the median.
+Every timed phase prints where the machine's CPU went, by process group (bench/machine.py), and the
+summary how much of it other programs took (on a shared machine, the figures they touched understate).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
+import math
 import os
 import statistics
 import subprocess
@@ -33,7 +49,9 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import cpu_by_process, cpu_spent, describe  # noqa: E402
+from bench import raw_storage  # noqa: E402
+from bench.machine import cpu_by_process, cpu_spent, describe, foreign_cpu  # noqa: E402
+from bench.summary import Figure, summary  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Alert, Patient  # noqa: E402
 from tests.fhir_samples import (  # noqa: E402
@@ -46,140 +64,211 @@ from tests.fhir_samples import (  # noqa: E402
     lab_part,
     quantity,
 )
+from tests.processes import free_port, stop_group  # noqa: E402
 
 DAY = date(2026, 12, 1)
 ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
+PER_BUNDLE = 20
+BASELINE_TASKS = 4000
+RAW_SECONDS = 3.0
+"""The raw-storage app takes the intake ceiling's bundles in about a quarter of its time: it is given
+them again, whole, until this long has passed, for a figure as steady as the ceiling's."""
 
-
-def start(args, env, log):
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
-
-
-def wait(predicate, timeout=600, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    raise TimeoutError
+FIGURES = [
+    Figure("ceiling", "intake ceiling: API alone, results/s"),
+    Figure("raw", "raw-storage limit: JSON + COPY, results/s"),
+    Figure("ceiling_share", "intake ceiling / raw-storage limit", ".2f", (">=", 0.5)),
+    Figure("pipeline", "pipeline: results/s, all screened", target=(">=", 5000)),
+    Figure("pipeline_share", "pipeline / intake ceiling", ".2f", (">=", 0.8)),
+    Figure("bundles", "pipeline: bundles/s"),
+    Figure("baseline", "baseline: bare Celery task, tasks/s"),
+    Figure("baseline_share", "pipeline bundles/s / baseline tasks/s", ".2f", (">=", 0.5)),
+    Figure("p50", "post-to-alert p50 at half rate, ms"),
+    Figure("p99", "post-to-alert p99 at half rate, ms", target=("<", 250)),
+    Figure("foreign", "CPU taken by other programs while timed, %"),
+]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=int, default=20000)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="whole measurements, each on a fresh database")
+    parser.add_argument("--results", type=int, default=20000, help="lab results per throughput phase")
     parser.add_argument("--patients", type=int, default=100)
-    parser.add_argument("--latency-samples", type=int, default=40)
+    parser.add_argument("--latency-samples", type=int, default=200,
+                        help="alerts timed (at least 100 for a p99 that is not the maximum)")
     parser.add_argument("--redis-db", type=int, default=13)
-    parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--api-workers", type=int, default=2,
+                        help="uvicorn worker processes (the API's and the raw-storage app's)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--throughput-only", action="store_true", help="skip the latency and baseline phases")
     parser.add_argument("--no-intake-ceiling", dest="intake_ceiling", action="store_false",
-                        help="skip the phase that posts to the API alone, with no worker running")
+                        help="skip the phases that post to the API alone and to the raw-storage app")
     args = parser.parse_args()
-    name = f"myocit_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1/{name}"
-    broker = f"redis://127.0.0.1:6379/{args.redis_db}"
-    upgrade(url)
-    env = {**os.environ, "MYOCIT_DATABASE_URL": url, "MYOCIT_BROKER_URL": broker, "MYOCIT_TODAY": DAY.isoformat(),
-           "BENCH_DATABASE_URL": url, "BENCH_BROKER_URL": broker, "MYOCIT_HOME": f"/tmp/{name}"}
-    logs = Path(f"/tmp/{name}")
-    logs.mkdir(exist_ok=True)
-    children = []
-    engine = create_engine(url)
-    try:
+    print(f"machine: {describe()}")
+    print(f"{args.runs} run(s) of {args.results:,} results in {PER_BUNDLE}-result bundles, "
+          f"{args.clients} clients, {args.api_workers} API processes, 2 worker processes", flush=True)
+    runs = []
+    for number in range(1, args.runs + 1):
+        print(f"\nrun {number} of {args.runs}", flush=True)
+        started = time.perf_counter()
+        with Run(args) as run:
+            runs.append(measure(run, args))
+        print(f"  run {number} took {time.perf_counter() - started:.0f}s", flush=True)
+    print(f"\nsummary over {len(runs)} run(s): median, min-max, spread = (max - min) / median; "
+          f"targets judged on the median")
+    print(summary(FIGURES, runs))
+
+
+class Run:
+    """One run's database, broker, tokens and processes; closing it stops every process it started and
+    drops the database."""
+
+    def __init__(self, args) -> None:
+        self.name = f"myocit_bench_{uuid.uuid4().hex[:8]}"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1/{self.name}"
+        self.dsn = f"host=127.0.0.1 user=postgres dbname={self.name}"
+        self.broker = f"redis://127.0.0.1:6379/{args.redis_db}"
+        self.logs = Path(f"/tmp/{self.name}")
+        self.env = {**os.environ, "MYOCIT_DATABASE_URL": self.url, "MYOCIT_BROKER_URL": self.broker,
+                    "MYOCIT_TODAY": DAY.isoformat(), "MYOCIT_HOME": str(self.logs),
+                    "BENCH_DATABASE_URL": self.url, "BENCH_BROKER_URL": self.broker,
+                    "BENCH_RAW_DSN": self.dsn}
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.engine = None
+        self.foreign = self.capacity = 0.0  # CPU seconds: other programs' while timed, and the cores'
+
+    def __enter__(self) -> "Run":
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        upgrade(self.url)
+        self.logs.mkdir(exist_ok=True)
+        self.engine = create_engine(self.url)
         import redis
 
-        redis.Redis.from_url(broker).flushdb()
+        redis.Redis.from_url(self.broker).flushdb()
+        return self
 
-        def token(role: str) -> dict:
-            made = subprocess.run([sys.executable, "-m", "myocit.cli", "token", "create", "--role", role,
-                                   "--site", "site-a"], env=env, cwd=ROOT, capture_output=True, text=True,
-                                  check=True).stdout.strip()
-            return {"Authorization": f"Bearer {made}", "Content-Type": "application/fhir+json"}
-
-        headers = token("lab")
-        investigator = Poster("127.0.0.1", 8765, token("investigator"))  # attestations only (contract §13)
-        children.append(start([sys.executable, "-m", "myocit.cli", "api", "--port", "8765",
-                               f"--workers={args.api_workers}"], env, logs / "api.log"))
-        children.append(start([sys.executable, "-m", "myocit.cli", "worker", "--concurrency=2", "--loglevel=WARNING"],
-                              env, logs / "worker.log"))
-        base = "http://127.0.0.1:8765"
-        wait(lambda: _up(base), timeout=60)
-        print(f"machine: {describe()}")
-        poster = Poster("127.0.0.1", 8765, headers)
-        pids = [f"b-{i}" for i in range(args.patients)]
-        _post_records(poster, investigator, pids, args.clients)
-        wait(lambda: _settled(engine))
-        bodies = _result_bundles(pids, args.results // 20, "hb")
-        evaluations_before = _count(engine, "screenings")
-        cpu_before = cpu_by_process()
-        start_time = time.perf_counter()
-        poster.post_all(bodies, args.clients)
-        posted = time.perf_counter() - start_time
-        wait(lambda: _settled(engine))
-        total = time.perf_counter() - start_time
-        cpu_after = cpu_by_process()
-        rate = args.results / total
-        print(f"throughput: {args.results} results in {len(bodies)} bundles: posted in {posted:.1f}s, "
-              f"all committed in {total:.1f}s -> {rate:,.0f} results/s ({len(bodies) / total:,.0f} bundles/s)")
-        print(f"  CPU time during it, by process ({total:.1f}s x {os.cpu_count()} cores available): "
-              f"{cpu_spent(cpu_before, cpu_after)}")
-        print(f"  evaluations: {_count(engine, 'screenings') - evaluations_before} for {len(bodies)} bundles "
-              f"(a patient's pending results share one evaluation)")
-
-        if not args.throughput_only:
-            _measure_latency(poster, engine, pids, len(bodies) / total / 2, args.latency_samples)
-        for child in children[1:]:
-            child.terminate()
-            child.wait(30)
-        if args.intake_ceiling:
-            _intake_ceiling(poster, investigator, args)
-        if args.throughput_only:
-            return
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE bench_counter (id int primary key, n int)"))
-            conn.execute(text("CREATE TABLE bench_log (id serial primary key, counter int)"))
-            conn.execute(text("INSERT INTO bench_counter SELECT g, 0 FROM generate_series(1, 100) g"))
-        os.environ.update(BENCH_BROKER_URL=broker, BENCH_DATABASE_URL=url)
-        from bench.baseline_tasks import app as baseline_app
-
-        children.append(start([sys.executable, "-m", "celery", "-A", "bench.baseline_tasks", "worker",
-                               "--concurrency=2", "--loglevel=WARNING", "-Q", "baseline"], env, logs / "baseline.log"))
-        baseline_app.send_task("baseline.touch", args=[1])  # warm-up: the timing starts with a ready worker
-        wait(lambda: _count(engine, "bench_log") >= 1, timeout=120)
-        tasks = 4000
-        t0 = time.perf_counter()
-        for i in range(tasks):
-            baseline_app.send_task("baseline.touch", args=[i % 100 + 1])
-        wait(lambda: _count(engine, "bench_log") >= tasks + 1)
-        base_rate = tasks / (time.perf_counter() - t0)
-        print(f"baseline: bare Celery task (read, update, insert) {base_rate:,.0f} tasks/s with 2 processes")
-        print(f"ratio: pipeline bundles/s vs baseline tasks/s = {(len(bodies) / total) / base_rate:.2f} "
-              f"(target >= 0.5); results/s target >= 5,000: {'met' if rate >= 5000 else 'NOT met'}")
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        engine.dispose()
+    def __exit__(self, *_exc) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+        if self.engine is not None:
+            self.engine.dispose()
         with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def start(self, name: str, command: list[str]) -> None:
+        """Start ``command`` (a process group of its own, its output in the run's logs) as ``name``."""
+        with open(self.logs / f"{name.replace(' ', '-')}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log,
+                                                    stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self, name: str) -> None:
+        """SIGTERM to the process alone (a Celery worker then stops its pool after the tasks in hand;
+        uvicorn its worker processes), then, if it is still there after 30 s, its whole group."""
+        process = self.processes.pop(name)
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            stop_group(process, timeout=10)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far, this run's processes by name, the rest of the machine by kind."""
+        return cpu_by_process({p.pid: name for name, p in self.processes.items()}, database=self.name)
+
+    def cpu_used(self, before: dict[str, float], took: float) -> str:
+        """Where the CPU went since ``before``, a timed phase of ``took`` seconds, and what other
+        programs of the machine took of it (added to the run's tally: ``foreign_share``)."""
+        after = self.cpu()
+        foreign = foreign_cpu(before, after)
+        self.foreign += foreign
+        self.capacity += took * (os.cpu_count() or 1)
+        share = foreign / (took * (os.cpu_count() or 1))
+        note = f"; other programs took {share:.0%} of the machine" if share >= 0.05 else ""
+        return f"{cpu_spent(before, after)}{note}"
+
+    def foreign_share(self) -> float:
+        """Percent of the machine's CPU that other programs took during the run's timed phases."""
+        return 100 * self.foreign / self.capacity if self.capacity else 0.0
+
+    def token(self, role: str) -> dict:
+        made = subprocess.run([sys.executable, "-m", "myocit.cli", "token", "create", "--role", role,
+                               "--site", "site-a"], env=self.env, cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        return {"Authorization": f"Bearer {made}", "Content-Type": "application/fhir+json"}
 
 
-def _measure_latency(poster: "Poster", engine, pids, half_rate: float, samples: int) -> None:
-    """Post-to-alert time, sampled under a background load of ``half_rate`` bundles per second."""
+def measure(run: Run, args) -> dict[str, float]:
+    """Every phase of one run, in order; the figures it measured, by ``FIGURES`` key."""
+    lab, investigator = run.token("lab"), run.token("investigator")  # attestations come from the investigator
+    port = free_port()
+    myocit = [sys.executable, "-m", "myocit.cli"]
+    run.start("api", [*myocit, "api", "--port", str(port), f"--workers={args.api_workers}"])
+    run.start("worker", [*myocit, "worker", "--concurrency=2", "--loglevel=WARNING"])
+    wait(lambda: _up(f"http://127.0.0.1:{port}/openapi.json"), timeout=60)
+    poster, attester = Poster("127.0.0.1", port, lab), Poster("127.0.0.1", port, investigator)
+    figures: dict[str, float] = {}
+
+    pids = [f"b-{i}" for i in range(args.patients)]
+    _post_records(poster, attester, pids, args.clients)
+    wait(lambda: _settled(run.engine))
+    figures["pipeline"], figures["bundles"] = _throughput(run, poster, pids, args)
+    if not args.throughput_only:
+        figures["p50"], figures["p99"] = _latency(poster, run.engine, pids, figures["bundles"] / 2,
+                                                  args.latency_samples)
+    run.stop("worker")
+    if args.intake_ceiling:
+        bodies = _result_bundles([f"c-{i}" for i in range(args.patients)], args.results // PER_BUNDLE, "c-hb")
+        figures["ceiling"] = _intake_ceiling(run, poster, attester, bodies, args)
+        run.stop("api")
+        figures["raw"] = _raw_storage_limit(run, lab, bodies, args)
+        figures["ceiling_share"] = figures["ceiling"] / figures["raw"]
+        figures["pipeline_share"] = figures["pipeline"] / figures["ceiling"]
+        print(f"  ratios: intake ceiling / raw-storage limit {figures['ceiling_share']:.2f} (target >= 0.5); "
+              f"pipeline / intake ceiling {figures['pipeline_share']:.2f} (target >= 0.8)", flush=True)
+    if not args.throughput_only:
+        figures["baseline"] = _baseline(run)
+        figures["baseline_share"] = figures["bundles"] / figures["baseline"]
+        print(f"  ratio: pipeline bundles/s / baseline tasks/s {figures['baseline_share']:.2f} "
+              f"(target >= 0.5)", flush=True)
+    figures["foreign"] = run.foreign_share()
+    return figures
+
+
+def _throughput(run: Run, poster: "Poster", pids: list[str], args) -> tuple[float, float]:
+    """Results and bundles per second through the whole pipeline: from the first post until no patient
+    is pending (every result stored and its child's screening committed)."""
+    bodies = _result_bundles(pids, args.results // PER_BUNDLE, "hb")
+    evaluations_before = _count(run.engine, "screenings")
+    cpu_before = run.cpu()
+    start_time = time.perf_counter()
+    poster.post_all(bodies, args.clients)
+    posted = time.perf_counter() - start_time
+    wait(lambda: _settled(run.engine))
+    total = time.perf_counter() - start_time
+    cpu = run.cpu_used(cpu_before, total)
+    results = len(bodies) * PER_BUNDLE
+    print(f"  pipeline: {results:,} results in {len(bodies)} bundles posted in {posted:.1f}s, all screened "
+          f"in {total:.1f}s -> {results / total:,.0f} results/s ({len(bodies) / total:,.0f} bundles/s)")
+    print(f"    CPU ({total:.1f}s x {os.cpu_count()} cores): {cpu}")
+    evaluations = _count(run.engine, "screenings") - evaluations_before
+    print(f"    evaluations: {evaluations} for {len(bodies)} bundles "
+          f"(a patient's pending results share one evaluation)", flush=True)
+    return results / total, len(bodies) / total
+
+
+def _latency(poster: "Poster", engine, pids, half_rate: float, samples: int) -> tuple[float, float]:
+    """Post-to-alert time in ms (p50, p99) of a CMV result that flips a child's status, sampled one at
+    a time under a background load of ``half_rate`` bundles per second (half the pipeline's rate)."""
     stop = threading.Event()
 
     def background() -> None:
         n = 0
         while not stop.is_set():
             pid = pids[n % len(pids)]
-            results = [quantity(pid, "718-7", 10, "g/dL", "2026-11-29", oid=f"bg-{n}-{k}") for k in range(20)]
+            results = [quantity(pid, "718-7", 10, "g/dL", "2026-11-29", oid=f"bg-{n}-{k}")
+                       for k in range(PER_BUNDLE)]
             poster.post(_json(bundle(results, "batch")))
             n += 1
             time.sleep(1 / half_rate)
@@ -202,24 +291,86 @@ def _measure_latency(poster: "Poster", engine, pids, half_rate: float, samples: 
     stop.set()
     loader.join(timeout=60)
     latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"post-to-alert latency over {len(latencies)} alerts, under {half_rate * 20:,.0f} results/s "
-          f"(half the maximum): p50 {statistics.median(latencies):.0f} ms, "
-          f"p99 {p99:.0f} ms")
+    p50, p99 = statistics.median(latencies), latencies[math.ceil(len(latencies) * 0.99) - 1]  # nearest rank
+    print(f"  post-to-alert latency over {len(latencies)} alerts under {half_rate * PER_BUNDLE:,.0f} "
+          f"results/s (half the pipeline's rate): p50 {p50:.0f} ms, p99 {p99:.0f} ms (target < 250 ms)",
+          flush=True)
+    return p50, p99
 
 
-def _intake_ceiling(poster: "Poster", investigator: "Poster", args) -> None:
-    """The API alone, once no worker runs: what validating and storing cost with evaluation free. No
-    pipeline on this machine can go faster. Its own patients, whose results are then left pending."""
-    pids = [f"c-{i}" for i in range(args.patients)]
-    _post_records(poster, investigator, pids, args.clients)
-    bodies = _result_bundles(pids, args.results // 20, "c-hb")
-    cpu_before = cpu_by_process()
+def _intake_ceiling(run: Run, poster: "Poster", attester: "Poster", bodies: list[bytes], args) -> float:
+    """Results per second into the API alone, once no worker runs: what validating and storing cost
+    with evaluation free. No pipeline on this machine can go faster. Its own patients (``c-``), whose
+    results are then left pending."""
+    _post_records(poster, attester, [f"c-{i}" for i in range(args.patients)], args.clients)
+    cpu_before = run.cpu()
     start_time = time.perf_counter()
     poster.post_all(bodies, args.clients)
     took = time.perf_counter() - start_time
-    print(f"intake ceiling (the API alone, no worker running): {len(bodies) * 20 / took:,.0f} results/s "
-          f"({len(bodies) / took:,.0f} bundles/s); CPU: {cpu_spent(cpu_before, cpu_by_process())}")
+    rate = len(bodies) * PER_BUNDLE / took
+    print(f"  intake ceiling (the API alone, no worker running): {rate:,.0f} results/s "
+          f"({len(bodies) / took:,.0f} bundles/s, {took:.1f}s)")
+    print(f"    CPU: {run.cpu_used(cpu_before, took)}", flush=True)
+    return rate
+
+
+def _raw_storage_limit(run: Run, headers: dict, bodies: list[bytes], args) -> float:
+    """Results per second into bench/raw_storage.py (JSON parse + COPY of one row per result, one
+    transaction per request), the intake ceiling's bundles posted the same way: the bare cost of
+    receiving and storing them on this machine. The API is stopped first, so the two never share it."""
+    raw_storage.create_table(run.dsn)
+    port = free_port()
+    run.start("raw storage", [sys.executable, "-m", "uvicorn", "bench.raw_storage:app", "--host", "127.0.0.1",
+                              "--port", str(port), f"--workers={args.api_workers}", "--log-level", "warning",
+                              "--no-access-log"])
+    wait(lambda: _up(f"http://127.0.0.1:{port}/"), timeout=60)
+    poster = Poster("127.0.0.1", port, headers)
+    warm_up = bodies[:args.clients * 4]  # each process opens its connections on its first requests
+    poster.post_all(warm_up, args.clients)
+    cpu_before = run.cpu()
+    start_time, passes = time.perf_counter(), 0
+    while passes == 0 or time.perf_counter() - start_time < RAW_SECONDS:
+        poster.post_all(bodies, args.clients)
+        passes += 1
+    took = time.perf_counter() - start_time
+    cpu = run.cpu_used(cpu_before, took)
+    run.stop("raw storage")
+    stored = raw_storage.count(run.dsn)
+    assert stored == (len(warm_up) + passes * len(bodies)) * PER_BUNDLE, stored
+    rate = passes * len(bodies) * PER_BUNDLE / took
+    print(f"  raw-storage limit (JSON + COPY, {args.api_workers} uvicorn processes): {rate:,.0f} results/s "
+          f"({passes * len(bodies) / took:,.0f} bundles/s; the ceiling's bundles {passes} times, "
+          f"{took:.1f}s)")
+    print(f"    CPU: {cpu}", flush=True)
+    return rate
+
+
+def _baseline(run: Run) -> float:
+    """Tasks per second of a bare Celery task (read one row, update it, insert one row) with two
+    worker processes on the same PostgreSQL and Redis: what a task costs before any of myocit's work."""
+    with run.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_counter (id int primary key, n int)"))
+        conn.execute(text("CREATE TABLE bench_log (id serial primary key, counter int)"))
+        conn.execute(text("INSERT INTO bench_counter SELECT g, 0 FROM generate_series(1, 100) g"))
+    os.environ.update(BENCH_BROKER_URL=run.broker, BENCH_DATABASE_URL=run.url)
+    from bench.baseline_tasks import app as baseline_app
+
+    run.start("baseline worker", [sys.executable, "-m", "celery", "-A", "bench.baseline_tasks", "worker",
+                                  "--concurrency=2", "--loglevel=WARNING", "-Q", "baseline"])
+    baseline_app.send_task("baseline.touch", args=[1])  # warm-up: the timing starts with a ready worker
+    wait(lambda: _count(run.engine, "bench_log") >= 1, timeout=120)
+    cpu_before = run.cpu()
+    t0 = time.perf_counter()
+    for i in range(BASELINE_TASKS):
+        baseline_app.send_task("baseline.touch", args=[i % 100 + 1])
+    wait(lambda: _count(run.engine, "bench_log") >= BASELINE_TASKS + 1)
+    took = time.perf_counter() - t0
+    cpu = run.cpu_used(cpu_before, took)
+    run.stop("baseline worker")
+    print(f"  baseline: bare Celery task (read, update, insert) {BASELINE_TASKS / took:,.0f} tasks/s "
+          f"with 2 processes ({took:.1f}s)")
+    print(f"    CPU: {cpu}", flush=True)
+    return BASELINE_TASKS / took
 
 
 def _post_records(lab: "Poster", investigator: "Poster", pids: list[str], clients: int) -> None:
@@ -233,7 +384,7 @@ def _post_records(lab: "Poster", investigator: "Poster", pids: list[str], client
 def _result_bundles(pids: list[str], count: int, tag: str) -> list[bytes]:
     """``count`` batch Bundles of 20 haemoglobin results each, one child after another."""
     return [_json(bundle([quantity(pids[n % len(pids)], "718-7", 9 + (n + k) % 4, "g/dL", "2026-11-28",
-                                   oid=f"{tag}-{n}-{k}") for k in range(20)], "batch"))
+                                   oid=f"{tag}-{n}-{k}") for k in range(PER_BUNDLE)], "batch"))
             for n in range(count)]
 
 
@@ -262,15 +413,22 @@ class Poster:
         assert codes == {202}, codes
 
 
-def _json(body) -> bytes:
-    import json
+def wait(predicate, timeout=600, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    raise TimeoutError
 
+
+def _json(body) -> bytes:
     return json.dumps(body).encode()
 
 
-def _up(base) -> bool:
+def _up(url: str) -> bool:
     try:
-        return httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200
+        return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
 

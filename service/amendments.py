@@ -173,9 +173,8 @@ def active_in(session, protocol):
     return protocol.in_session(session) if hasattr(protocol, "in_session") else protocol
 
 
-def trigger_for(session, patient_pk: int, version: str, asked: str) -> str:
-    """``protocol-amendment`` when the child's last stored screening was made under another version
-    (whatever sent this evaluation: the activation, the sweeper re-sending it, new data); else the
-    trigger asked for."""
-    before = protocols.last_screened_version(session, patient_pk)
-    return TRIGGER if before is not None and before != version else asked
+def trigger_for(screened_version: str | None, version: str, asked: str) -> str:
+    """``protocol-amendment`` when the child's last stored screening (``screened_version``, read with
+    its row under the lock) was made under another version (whatever sent this evaluation: the
+    activation, the sweeper re-sending it, new data); else the trigger asked for."""
+    return TRIGGER if screened_version is not None and screened_version != version else asked

@@ -51,7 +51,7 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocol, clock: 
         started = time.perf_counter()
         record, fact_pks = screening.load_record(session, row, protocol)
         result = evaluate(record, protocol, cmd.as_of)
-        trigger = amendments.trigger_for(session, row.pk, result.protocol_version, cmd.trigger)
+        trigger = amendments.trigger_for(row.screened_version, result.protocol_version, cmd.trigger)
         # The last stored result itself is read only when the status changed, to say what changed.
         before = screening.previous_verdicts(session, row.pk) if status_changed(row.status, result) else None
         # Whether a signed confirmation still stands matters only when the status changes (§9).

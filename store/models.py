@@ -77,6 +77,8 @@ class Patient(Base):
     failure: Mapped[str | None] = mapped_column(String(80))
     """The error's kind (its class name), never its message: that may quote patient data."""
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    screened_version: Mapped[str | None] = mapped_column(String(64))
+    """The protocol version of the latest stored screening (what an evaluation compares, under the lock)."""
 
     __table_args__ = (Index("ix_patients_dirty", "pending_seq", "evaluated_seq"),)
 

@@ -68,11 +68,6 @@ def rescreened(session: Session, row: ProtocolActivation) -> int:
                                  Screening.created_at >= row.activated_at)) or 0
 
 
-def last_screened_version(session: Session, patient_pk: int) -> str | None:
-    return session.scalar(select(Screening.protocol_version).where(Screening.patient_pk == patient_pk)
-                          .order_by(Screening.pk.desc()).limit(1))
-
-
 # --- shadow runs ----------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import threading
 import weakref
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, case, null, select, update
 from sqlalchemy.orm import Session
 
 from domain import PatientRecord, Protocol
@@ -27,10 +27,13 @@ def profile_of(row: Patient) -> PatientProfile:
     return PatientProfile(row.birth_date, Sex(row.sex) if row.sex else Sex.UNKNOWN, row.site)
 
 
-_FACT_PKS = select(Fact.pk).where(Fact.patient_pk == bindparam("patient")).order_by(Fact.pk)
 _PAYLOADS = select(Fact.pk, Fact.kind, Fact.payload, Fact.revision)
-_PAYLOADS_SINCE = _PAYLOADS.where(Fact.patient_pk == bindparam("patient"), Fact.pk > bindparam("after"))
 _PAYLOADS_BY_PK = _PAYLOADS.where(Fact.pk.in_(bindparam("pks", expanding=True)))
+# Every fact of the child, with the payload only of those above ``after`` (none decoded yet): one
+# statement a reading, its text prepared once.
+_FACTS_OF = (select(Fact.pk, Fact.kind, case((Fact.pk > bindparam("after"), Fact.payload), else_=null()),
+                    Fact.revision)
+             .where(Fact.patient_pk == bindparam("patient")).order_by(Fact.pk))
 
 
 class DecodedFacts:
@@ -38,36 +41,40 @@ class DecodedFacts:
 
     A fact row is never changed once written (a correction or a retraction is a new fact; only the
     patient link of a fact posted before its Patient is filled in later), so what was decoded once
-    stays true. Re-evaluating a child with a long history then reads the list of its fact pks and
-    decodes only the new ones. Bounded: the oldest entries go first when full.
+    stays true. Re-evaluating a child with a long history then reads, in one statement, the list of
+    its facts with the payloads of those newer than any decoded for it, and decodes only those. A fact
+    linked to the child later, or one let go when the cache was full, is read again by pk. Bounded:
+    the oldest entries go first when full.
     """
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._facts: dict[int, object] = {}
+        self._newest: dict[int, int] = {}  # patient pk -> the highest fact pk read with its payload
         self._lock = threading.Lock()  # the API computes ?as_of= screenings in a thread pool
 
     def for_patient(self, session: Session, patient_pk: int) -> tuple[list, list[int]]:
         conn = session.connection()
-        pks = list(conn.scalars(_FACT_PKS, {"patient": patient_pk}))
         with self._lock:
-            cached = {pk: self._facts[pk] for pk in pks if pk in self._facts}
-        missing = [pk for pk in pks if pk not in cached]
-        if not missing:
-            return [cached[pk] for pk in pks], pks
-        if not cached or missing[0] > max(cached):
-            # The usual case (and a first reading): only facts newer than any held; one statement
-            # text, prepared once.
-            batches = [(_PAYLOADS_SINCE, {"patient": patient_pk, "after": missing[0] - 1})]
-        else:
-            batches = [(_PAYLOADS_BY_PK, {"pks": missing[i:i + 1000]}) for i in range(0, len(missing), 1000)]
+            after = self._newest.get(patient_pk, 0)
+        rows = conn.execute(_FACTS_OF, {"patient": patient_pk, "after": after}).all()
+        pks = [row[0] for row in rows]
         # The revision column is the storage order (contract §13); it governs over the payload's copy.
         found = {pk: codec.load(kind, payload, revision=revision)
-                 for statement, params in batches
-                 for pk, kind, payload, revision in conn.execute(statement, params).all()}
+                 for pk, kind, payload, revision in rows if payload is not None}
         with self._lock:
-            self._make_room(len(found))
-            self._facts.update(found)
+            cached = {pk: self._facts[pk] for pk in pks if pk not in found and pk in self._facts}
+        missing = [pk for pk in pks if pk not in found and pk not in cached]
+        for start in range(0, len(missing), 1000):
+            found.update({pk: codec.load(kind, payload, revision=revision)
+                          for pk, kind, payload, revision in conn.execute(
+                              _PAYLOADS_BY_PK, {"pks": missing[start:start + 1000]}).all()})
+        if found:
+            with self._lock:
+                self._make_room(len(found))
+                self._facts.update(found)
+                if pks:
+                    self._newest[patient_pk] = max(pks[-1], self._newest.get(patient_pk, 0))
         return [found[pk] if pk in found else cached[pk] for pk in pks], pks
 
     def _make_room(self, coming: int) -> None:
@@ -146,7 +153,7 @@ def record_evaluation(session: Session, row, result: Result, *, now: datetime,
     session.connection().execute(_RECORD_EVALUATION, {
         "patient": row.pk, "status": result.status.value, "as_of": result.as_of,
         "next_review_at": result.next_review_at, "evaluated_seq": row.pending_seq, "updated_at": now,
-        "alerts_stopped_at": alerts_stopped_at,
+        "alerts_stopped_at": alerts_stopped_at, "screened_version": result.protocol_version,
     })
 
 
@@ -161,7 +168,8 @@ _RECORD_EVALUATION = (
     .where(Patient.pk == bindparam("patient"))
     .values(status=bindparam("status"), as_of=bindparam("as_of"), next_review_at=bindparam("next_review_at"),
             evaluated_seq=bindparam("evaluated_seq"), updated_at=bindparam("updated_at"),
-            alerts_stopped_at=bindparam("alerts_stopped_at"), failed_seq=None, failure=None, failed_at=None)
+            alerts_stopped_at=bindparam("alerts_stopped_at"), failed_seq=None, failure=None, failed_at=None,
+            screened_version=bindparam("screened_version"))
 )
 
 _NOT_FAILED = Patient.failed_seq.is_(None) | (Patient.failed_seq < Patient.pending_seq)

@@ -1,0 +1,18 @@
+"""Migrations over data already stored, on PostgreSQL (the SQLite runs are in tests/unit)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import services
+from tests.unit.test_migration_screened_version import migrate_and_read
+
+pytestmark = pytest.mark.services
+
+
+def test_each_child_keeps_the_version_of_its_latest_screening_on_postgres():
+    name, url = services.create_database()
+    try:
+        assert migrate_and_read(url) == [("p-1", "myocit-2027-01"), ("p-2", "myocit-2026-11"), ("p-3", None)]
+    finally:
+        services.drop_database(name)

@@ -48,11 +48,12 @@ FIGURES = [
 ]
 
 
-def rate(action, seconds: float) -> tuple[float, int]:
-    """Calls per second of ``action`` over about ``seconds`` (after a short warm-up)."""
-    for _ in range(50):
+def rate(action, seconds: float, *, warm_up: int = 50, batch: int = 100) -> tuple[float, int]:
+    """(calls per second, calls) of ``action`` over about ``seconds``, after ``warm_up`` calls; timed
+    in batches doubling from ``batch`` (smaller for slower actions)."""
+    for _ in range(warm_up):
         action()
-    n, batch = 0, 100
+    n = 0
     start = time.perf_counter()
     while True:
         for _ in range(batch):

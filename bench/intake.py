@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.engine import rate  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from config.protocol_files import load_protocol  # noqa: E402
 from ingest import fhir, fhir_fast  # noqa: E402
@@ -30,29 +30,13 @@ from tests.fhir_samples import bundle, quantity  # noqa: E402
 TYPICAL = ROOT / "tests" / "fixtures" / "typical-child.json"
 
 
-def rate(action, seconds: float) -> float:
-    """Calls per second of ``action`` over about ``seconds`` (after a short warm-up)."""
-    for _ in range(20):
-        action()
-    n, batch = 0, 10
-    start = time.perf_counter()
-    while True:
-        for _ in range(batch):
-            action()
-        n += batch
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return n / elapsed
-        batch = min(batch * 2, 20000)
-
-
 def both(action, seconds: float) -> tuple[float, float]:
     """(fast path rate, fhir.resources rate) of ``action``."""
     fhir_fast.ENABLED = True
-    fast = rate(action, seconds)
+    fast = rate(action, seconds, warm_up=20, batch=10)[0]
     fhir_fast.ENABLED = False
     try:
-        slow = rate(action, seconds)
+        slow = rate(action, seconds, warm_up=20, batch=10)[0]
     finally:
         fhir_fast.ENABLED = True
     return fast, slow

@@ -52,13 +52,17 @@ def _fresh_connections_after_fork(**_) -> None:
     runtime().dispose()
 
 
+def task_header(request, name: str):
+    """A custom header a task was sent with (``bootstrap.dispatch``): an attribute of the request, or
+    under ``headers``, by message protocol version."""
+    value = getattr(request, name, None)
+    return value if value is not None else (getattr(request, "headers", None) or {}).get(name)
+
+
 @task_prerun.connect
 def _request_id_of_task(task=None, **_) -> None:
     """The request id the task was sent with (``bootstrap.dispatch``), for its logs and what it sends."""
-    rid = getattr(task.request, "request_id", None) if task is not None else None
-    if rid is None and task is not None:
-        rid = (getattr(task.request, "headers", None) or {}).get("request_id")
-    request_id.set(rid)
+    request_id.set(task_header(task.request, "request_id") if task is not None else None)
 
 
 @task_postrun.connect

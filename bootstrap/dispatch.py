@@ -16,6 +16,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH
@@ -126,5 +127,5 @@ class _Gathering:
                 while not self._waiting:
                     self._ready.wait()
             # The window starts with the first patient waiting; others arriving meanwhile join it.
-            threading.Event().wait(self._window)
+            time.sleep(self._window)
             self.flush()

@@ -59,16 +59,12 @@ class DecodedFacts:
             after = self._newest.get(patient_pk, 0)
         rows = conn.execute(_FACTS_OF, {"patient": patient_pk, "after": after}).all()
         pks = [row[0] for row in rows]
-        # The revision column is the storage order (contract §13); it governs over the payload's copy.
-        found = {pk: codec.load(kind, payload, revision=revision)
-                 for pk, kind, payload, revision in rows if payload is not None}
+        found = _decoded(row for row in rows if row[2] is not None)
         with self._lock:
             cached = {pk: self._facts[pk] for pk in pks if pk not in found and pk in self._facts}
         missing = [pk for pk in pks if pk not in found and pk not in cached]
         for start in range(0, len(missing), 1000):
-            found.update({pk: codec.load(kind, payload, revision=revision)
-                          for pk, kind, payload, revision in conn.execute(
-                              _PAYLOADS_BY_PK, {"pks": missing[start:start + 1000]}).all()})
+            found.update(_decoded(conn.execute(_PAYLOADS_BY_PK, {"pks": missing[start:start + 1000]})))
         if found:
             with self._lock:
                 self._make_room(len(found))
@@ -82,6 +78,12 @@ class DecodedFacts:
         if excess > 0:
             for pk in list(self._facts)[:max(excess, self.capacity // 10)]:
                 del self._facts[pk]
+
+
+def _decoded(rows) -> dict[int, object]:
+    """(pk, kind, payload, revision) rows as facts by pk. The revision column is the storage order
+    (contract §13); it governs over the payload's copy."""
+    return {pk: codec.load(kind, payload, revision=revision) for pk, kind, payload, revision in rows}
 
 
 _DECODED: "weakref.WeakKeyDictionary[Engine, DecodedFacts]" = weakref.WeakKeyDictionary()

@@ -14,7 +14,7 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SWEEP
+from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SWEEP, task_header
 from config.logs import request_id
 from service import deliveries, evaluation, schedule
 from service.commands import EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SweepStalledWork
@@ -35,11 +35,8 @@ def evaluate_patient(self, patient_pk: int, as_of: str | None = None) -> str | N
     number of times, then the patient is marked failed (contract §13) until new data arrives.
     """
     rt = runtime()
-    day = date.fromisoformat(as_of) if as_of else rt.clock.today()
-    command = EvaluatePatient(patient_pk, day, "schedule" if as_of else "data")
     try:
-        done = evaluation.evaluate_patient(command, rt.uow(), protocol=rt.protocols, clock=rt.clock,
-                                           dispatch=rt.dispatch)
+        done = _evaluate(rt, patient_pk, as_of)
     except OperationalError:
         raise
     except Exception as exc:  # noqa: BLE001 - any other error is bounded here, never retried for ever
@@ -58,18 +55,12 @@ def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) ->
     with backoff and then marks it failed: one child's failure never fails, repeats or delays the others.
     """
     rt = runtime()
-    day = date.fromisoformat(as_of) if as_of else rt.clock.today()
-    trigger = "schedule" if as_of else "data"
-    # Custom headers arrive as attributes of the request (or under ``headers``, by protocol version).
-    own_ids = getattr(self.request, "request_ids", None) or \
-        (getattr(self.request, "headers", None) or {}).get("request_ids") or {}
-    shared_id = request_id.get()
+    own_ids, shared_id = task_header(self.request, "request_ids") or {}, request_id.get()
     done = {"evaluated": 0, "handed_on": 0}
     for pk in patient_pks:
         request_id.set(own_ids.get(str(pk), shared_id))
         try:
-            evaluation.evaluate_patient(EvaluatePatient(pk, day, trigger), rt.uow(), protocol=rt.protocols,
-                                        clock=rt.clock, dispatch=rt.dispatch)
+            _evaluate(rt, pk, as_of)
             done["evaluated"] += 1
         except Exception as exc:  # noqa: BLE001 - isolated: retried alone, never by failing the batch
             log.warning("evaluation of patient pk=%s failed in a batch (%s); retried on its own", pk,
@@ -78,6 +69,13 @@ def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) ->
             done["handed_on"] += 1
     request_id.set(shared_id)
     return done
+
+
+def _evaluate(rt, patient_pk: int, as_of: str | None):
+    """One patient's evaluation: as of ``as_of`` for a scheduled re-screening, else today, for new data."""
+    day = date.fromisoformat(as_of) if as_of else rt.clock.today()
+    return evaluation.evaluate_patient(EvaluatePatient(patient_pk, day, "schedule" if as_of else "data"), rt.uow(),
+                                       protocol=rt.protocols, clock=rt.clock, dispatch=rt.dispatch)
 
 
 def _failed(task, rt, patient_pk: int, exc: Exception) -> None:

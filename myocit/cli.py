@@ -245,16 +245,23 @@ def run(
     With no configuration: SQLite database and SQLite-backed broker under ./var. With
     MYOCIT_DATABASE_URL and MYOCIT_BROKER_URL set: PostgreSQL and Redis.
     """
-    from myocit.supervisor import supervise
+    from myocit.supervisor import AlreadyRunning, home_lock, supervise
 
-    _migrate_quietly()
-    _refuse_unbound_tokens()
-    _declare_queue()
     settings = _settings()
-    typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
-               f"API on http://127.0.0.1:{port} (docs at /docs)"
-               + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "") + "; Ctrl-C stops everything")
-    raise typer.Exit(supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=settings.home))
+    try:
+        with home_lock(settings.home):
+            _migrate_quietly()
+            _refuse_unbound_tokens()
+            _declare_queue()
+            typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
+                       f"API on http://127.0.0.1:{port} (docs at /docs)"
+                       + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "")
+                       + "; Ctrl-C stops everything")
+            code = supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=settings.home,
+                             log_level=settings.log_level)
+    except AlreadyRunning as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -9,7 +10,40 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+LOCK_FILE = "run.lock"
+
+
+class AlreadyRunning(Exception):
+    """Another ``myocit run`` holds this home."""
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(f"another `myocit run` is already running on {home.resolve()}: stop it first, or give "
+                         "this one its own MYOCIT_HOME")
+
+
+@contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    """Hold the home for one ``myocit run``: a second would empty the first's metrics folder and start a
+    second scheduler. The kernel releases the lock when the process ends, however it ends."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle = open(home / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunning(home) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def _start(*args: str, env: dict) -> subprocess.Popen:
@@ -25,13 +59,16 @@ def metrics_folder(home: Path) -> Path:
     return folder
 
 
-def supervise(*, port: int, concurrency: int, mllp_port: int = 0, home: Path = Path("var")) -> int:
-    """``mllp_port`` 0: no MLLP listener."""
+def supervise(*, port: int, concurrency: int, mllp_port: int = 0, home: Path = Path("var"),
+              log_level: str = "INFO") -> int:
+    """``mllp_port`` 0: no MLLP listener. The caller holds ``home_lock(home)``. The worker logs at
+    ``log_level`` (contract §12: a line per screening stored and per delivery attempted); the scheduler
+    at WARNING, as its own lines are one per tick."""
     env = os.environ.copy()
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_folder(home).resolve()))
     _spawn = functools.partial(_start, env=env)
     children = [
-        _spawn("worker", f"--concurrency={concurrency}", "--loglevel=WARNING"),
+        _spawn("worker", f"--concurrency={concurrency}", f"--loglevel={log_level}"),
         _spawn("scheduler", "--loglevel=WARNING"),
         _spawn("api", f"--port={port}"),
     ]

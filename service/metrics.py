@@ -12,6 +12,9 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
+from domain.verdicts import Status
+from store.deliveries import CHANNELS as DELIVERY_CHANNELS
+
 MESSAGES = Counter("myocit_messages_total", "Inbound messages, by channel and outcome", ["channel", "outcome"])
 FACTS = Counter("myocit_facts_stored_total", "Facts stored from inbound messages")
 EVALUATIONS = Counter("myocit_evaluations_total", "Screenings stored")
@@ -26,6 +29,29 @@ OLDEST_PENDING = Gauge("myocit_oldest_pending_seconds", "Age of the oldest pendi
                        multiprocess_mode="mostrecent")
 RESCREENS_DUE = Gauge("myocit_rescreens_due", "Children whose re-screening date has come",
                       multiprocess_mode="mostrecent")
+
+MESSAGE_CHANNELS = ("fhir", "hl7v2", "mllp", "ui")
+"""Where ``service.intake.record_message`` is called from: the FHIR API, HL7 v2 over HTTP and MLLP, the pages."""
+MESSAGE_OUTCOMES = ("stored", "duplicate", "refused")
+DELIVERY_OUTCOMES = ("sent", "failed")
+
+
+def export_known_labels() -> None:
+    """Every known label set at 0, so a labelled counter is scraped before its first event (Prometheus
+    advises it: a series that appears late breaks ``rate()`` and alerting on absence)."""
+    for channel in MESSAGE_CHANNELS:
+        for outcome in MESSAGE_OUTCOMES:
+            MESSAGES.labels(channel, outcome)
+    for channel in DELIVERY_CHANNELS:
+        for outcome in DELIVERY_OUTCOMES:
+            DELIVERIES.labels(channel, outcome)
+    for before in Status:
+        for after in Status:
+            if before != after:
+                STATUS_CHANGES.labels(before.value, after.value)
+
+
+export_known_labels()
 
 
 def observe_state(overview) -> None:
@@ -62,7 +88,9 @@ def figures(folder: str | os.PathLike | None) -> list[tuple[str, str]] | None:
         return sum(s.value for s in samples if s.name == name)
 
     def by(name: str, *labels: str) -> None:
-        for s in sorted((s for s in samples if s.name == name and s.value), key=lambda s: s.labels):
+        # Label values, not the dicts holding them: dicts do not order.
+        for s in sorted((s for s in samples if s.name == name and s.value),
+                        key=lambda s: tuple(s.labels.get(label, "") for label in labels)):
             lines.append((f"{name.removeprefix('myocit_').removesuffix('_total').replace('_', ' ')} "
                           + " ".join(s.labels.get(label, "") for label in labels), f"{s.value:g}"))
 

@@ -38,6 +38,17 @@ def test_metrics_are_for_admins_and_name_no_patient(client, tokens, rt):
     assert "p-metrics-1" not in text
 
 
+def test_every_known_label_set_is_scraped_before_its_first_event(client, tokens):
+    """Prometheus advises exporting known label sets at 0: a series appearing late breaks rates."""
+    text = client.get("/metrics", headers=tokens["admin"]).text
+    for line in ('myocit_messages_total{channel="mllp",outcome="refused"}',
+                 'myocit_messages_total{channel="hl7v2",outcome="duplicate"}',
+                 'myocit_deliveries_total{channel="webhook",outcome="failed"}',
+                 'myocit_deliveries_total{channel="email",outcome="sent"}',
+                 'myocit_status_changes_total{from="waiting",to="incomplete"}'):
+        assert line in text, line
+
+
 def test_a_request_id_follows_a_message_into_its_evaluation(client, tokens, rt, caplog):
     caplog.set_level(logging.INFO)
     response = client.post("/fhir", json=bundle(eligible_record("p-trace", DAY)[:1], "batch"),

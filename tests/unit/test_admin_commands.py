@@ -68,3 +68,26 @@ def test_status_adds_up_what_every_process_of_a_run_counted(tmp_path):
     assert lines["evaluations"] == "4"
     assert lines["evaluation mean ms"] == "30.0" and lines["evaluation p95 ms at most"] == "50"
     assert lines["status changes incomplete to eligible"] == "2"
+
+
+def test_status_shows_refused_and_stored_messages_side_by_side(tmp_path):
+    """Label sets of one counter sort by their values (sorting the label dicts raised TypeError)."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    counting = ("from service import metrics\n"
+                "metrics.MESSAGES.labels('fhir', 'refused').inc()\n"
+                "metrics.MESSAGES.labels('fhir', 'stored').inc(2)\n"
+                "metrics.MESSAGES.labels('hl7v2', 'stored').inc()\n"
+                "metrics.DELIVERIES.labels('webhook', 'failed').inc()\n"
+                "metrics.DELIVERIES.labels('email', 'sent').inc()\n")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", counting], cwd=ROOT, env=env, check=True, timeout=60)
+    shown = myocit(tmp_path, "status", "--metrics", str(folder))
+    assert shown.returncode == 0, shown.stderr
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in shown.stdout.splitlines()
+             if line.strip() and not line.endswith(":")}
+    assert lines["messages fhir refused"] == "1" and lines["messages fhir stored"] == "2"
+    assert lines["messages hl7v2 stored"] == "1"
+    assert lines["deliveries webhook failed"] == "1" and lines["deliveries email sent"] == "1"
+    order = [line.split()[1:3] for line in shown.stdout.splitlines() if line.startswith("messages ")]
+    assert order == sorted(order)

@@ -13,7 +13,7 @@ from service import amendments
 _JOB: dict = {}
 
 
-def _screen(pks: list[int]) -> tuple[int, list[dict]]:
+def _screen(pks: list[int]) -> tuple[int, amendments.ShadowBatch]:
     from bootstrap import runtime
 
     rt = runtime()

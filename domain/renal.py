@@ -10,8 +10,22 @@ from __future__ import annotations
 from math import sqrt
 
 STANDARD_BSA_M2 = 1.73
+# Beyond any child, premature newborn to tall adolescent: a value outside is an entry error or a unit
+# slip, and arithmetic on it would decide (or divide by a body surface rounded to zero).
+PLAUSIBLE_HEIGHT_CM = (20.0, 250.0)
+PLAUSIBLE_WEIGHT_KG = (0.2, 300.0)
 _DIGITS = 6
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def implausible_height(cm: float) -> bool:
+    low, high = PLAUSIBLE_HEIGHT_CM
+    return not low <= cm <= high
+
+
+def implausible_weight(kg: float) -> bool:
+    low, high = PLAUSIBLE_WEIGHT_KG
+    return not low <= kg <= high
 
 
 def bedside_schwartz(height_cm: float, creatinine_mg_dl: float, k: float) -> float | None:
@@ -22,10 +36,11 @@ def bedside_schwartz(height_cm: float, creatinine_mg_dl: float, k: float) -> flo
 
 
 def mosteller_bsa(height_cm: float, weight_kg: float) -> float | None:
-    """Body surface area (m²) = √(height cm × weight kg / 3600); None unless both are positive."""
+    """Body surface area (m²) = √(height cm × weight kg / 3600); None unless both are positive and the
+    surface is not rounded to nothing."""
     if height_cm <= 0 or weight_kg <= 0:
         return None
-    return round(sqrt(height_cm * weight_kg / 3600), _DIGITS)
+    return round(sqrt(height_cm * weight_kg / 3600), _DIGITS) or None
 
 
 def normalised_clearance(ml_min: float, bsa_m2: float) -> float:

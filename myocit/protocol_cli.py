@@ -115,10 +115,16 @@ def shadow(
                 out.writerow([c["patient"], c["site"], c["from"], c["to"], crit["id"], crit["from"], crit["to"]])
     else:
         typer.echo(f"{report['active']} → {report['candidate']} as of {report['as_of']}: {report['screened']} "
-                   f"screened, {len(report['changes'])} would change status")
+                   f"screened, {len(report['changes'])} would change status"
+                   + (f", {len(report['failed'])} could not be screened" if report["failed"] else ""))
         for c in report["changes"]:
             moved = ", ".join(f"{x['id']} {x['from']} → {x['to']}" for x in c["criteria"])
             typer.echo(f"  {c['patient']}\t{c['site']}\t{c['from']} → {c['to']}\t{moved}")
+    if report["failed"]:
+        # On stderr whatever the format, so a CSV or JSON reader still sees the run was not whole.
+        for f in report["failed"]:
+            typer.echo(f"shadow {report['candidate']}: {f['patient']} ({f['site']}) could not be screened: "
+                       f"{f['error']}", err=True)
 
 
 @protocol_app.command("activate")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from config.protocol_files import ProtocolError, load_protocol_files, locate, read_version_files, version_folders
 from domain import Protocol, evaluate
@@ -73,27 +73,41 @@ def compare_versions(old: Protocol, new: Protocol) -> list[Change]:
 # --- shadow ---------------------------------------------------------------------------------------
 
 
-def shadow_batch(pks: list[int], uow: UnitOfWork, *, active: Protocol, candidate: Protocol, as_of) -> list[dict]:
-    """The children of ``pks`` whose status moves under ``candidate``. Reads only."""
+class ShadowBatch(NamedTuple):
+    """What one batch of a shadow run found: the children that move, and those that could not be
+    screened (patient, site and the error's kind, no data of theirs)."""
+
+    changes: list[dict]
+    failed: list[dict]
+
+
+def shadow_batch(pks: list[int], uow: UnitOfWork, *, active: Protocol, candidate: Protocol, as_of) -> ShadowBatch:
+    """The children of ``pks`` whose status moves under ``candidate``. Reads only. A child whose
+    screening raises is reported as failed and the batch goes on: one child never stops a run."""
     with uow:
-        changes = []
+        changes, failed = [], []
         for row, facts in protocols.facts_of(uow.session, pks):
-            now = evaluate(protocols.record_of(row, facts, active), active, as_of)
-            then = evaluate(protocols.record_of(row, facts, candidate), candidate, as_of)
+            try:
+                now = evaluate(protocols.record_of(row, facts, active), active, as_of)
+                then = evaluate(protocols.record_of(row, facts, candidate), candidate, as_of)
+            except Exception as exc:  # noqa: BLE001 - any defect of one child's screening is reported, not fatal
+                log.exception("shadow run: patient pk=%s could not be screened (%s)", row.pk, type(exc).__name__)
+                failed.append({"patient": row.id, "site": row.site, "error": type(exc).__name__})
+                continue
             found = moved(now, then, row.site)
             if found is not None:
                 changes.append(found.to_json())
-        return changes
+        return ShadowBatch(changes, failed)
 
 
 def shadow(cmd: ShadowAmendment, uow: UnitOfWork, *, active_version: str, active: Protocol,
            candidate: Candidate, clock: Clock,
-           mapper: Callable[[Iterable[list[int]]], Iterable[tuple[int, list[dict]]]] | None = None,
+           mapper: Callable[[Iterable[list[int]]], Iterable[tuple[int, ShadowBatch]]] | None = None,
            progress: Callable[[int, int], None] | None = None) -> dict:
     """Every registered child (of ``cmd.site``) screened under both versions from its stored facts, in
     batches (bounded memory); ``mapper`` runs the batches (a pool of processes; by default here).
     Stores no screening and raises no alert; the report itself is kept for the admin pages, audited.
-    The report is contract §10's JSON."""
+    The report is contract §10's JSON, with ``failed``: the children that could not be screened."""
     def here(batches):
         for pks in batches:
             yield len(pks), shadow_batch(pks, uow, active=active, candidate=candidate.protocol, as_of=cmd.as_of)
@@ -101,22 +115,25 @@ def shadow(cmd: ShadowAmendment, uow: UnitOfWork, *, active_version: str, active
     with uow:
         total = protocols.count_registered(uow.session, cmd.site)
     batches = _batches(uow, cmd.site)
-    screened, changes = 0, []
+    screened, changes, failed = 0, [], []
     for count, found in (mapper or here)(batches):
         screened += count
-        changes.extend(found)
+        changes.extend(found.changes)
+        failed.extend(found.failed)
         if progress is not None:
             progress(screened, total)
     changes.sort(key=lambda c: c["patient"])
+    failed.sort(key=lambda c: c["patient"])
     report = {"active": active_version, "candidate": candidate.name, "as_of": cmd.as_of.isoformat(),
-              "screened": screened, "changes": changes}
+              "screened": screened, "changes": changes, "failed": failed}
     with uow:
         now = clock.now()
         protocols.save_shadow_report(uow.session, {**report, "site": cmd.site, "at": now.isoformat()},
                                      cmd.actor, now)
         audit.record(uow.session, cmd.actor, "protocol-shadow", f"Protocol/{candidate.name}", now)
         uow.commit()
-    log.info("shadow run of %s: %d screened, %d would change status", candidate.name, screened, len(changes))
+    log.info("shadow run of %s: %d screened, %d would change status, %d could not be screened", candidate.name,
+             screened, len(changes), len(failed))
     return report
 
 

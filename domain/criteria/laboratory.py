@@ -18,7 +18,16 @@ from domain.criteria.infections import (
 )
 from domain.criteria.readings import Latest, Reading, described, latest_result
 from domain.facts import LabResult, Qualitative
-from domain.renal import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
+from domain.renal import (
+    PLAUSIBLE_HEIGHT_CM,
+    PLAUSIBLE_WEIGHT_KG,
+    bedside_schwartz,
+    implausible_height,
+    implausible_weight,
+    inverse_comparator,
+    mosteller_bsa,
+    normalised_clearance,
+)
 from domain.thresholds import FROM, UP_TO, above, allowed, below_in_words
 from domain.units import convert
 from domain.verdicts import Finding, Kind
@@ -29,6 +38,10 @@ GFR_UNIT = "mL/min/1.73 m²"
 
 def _number(value: float) -> str:
     return f"{round(value, 4):g}"
+
+
+def _range(bounds: tuple[float, float], unit: str) -> str:
+    return f"{bounds[0]:g} to {bounds[1]:g} {unit} for a child"
 
 
 def _against_limit(
@@ -184,6 +197,13 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
             result,
             height,
         )
+    if implausible_height(cm):
+        return unknown(
+            lambda: (f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()}, "
+            f"{height.quantity}, is not a plausible height ({_range(PLAUSIBLE_HEIGHT_CM, 'cm')})"),
+            result,
+            height,
+        )
     k = protocol.thresholds.schwartz_k
     value = bedside_schwartz(cm, mg_dl, k)
     if value is None or height.quantity.comparator:
@@ -247,6 +267,17 @@ def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> 
                 return unknown(
                     lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
                     f"'{fact.quantity.unit}', which cannot be converted to {unit}"),
+                    result,
+                    fact,
+                )
+        for label, fact, value, implausible, plausible, unit in (
+            ("height", h, cm, implausible_height, PLAUSIBLE_HEIGHT_CM, "cm"),
+            ("weight", w, kg, implausible_weight, PLAUSIBLE_WEIGHT_KG, "kg"),
+        ):
+            if implausible(value):
+                return unknown(
+                    lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()}, "
+                    f"{fact.quantity}, is not a plausible {label} ({_range(plausible, unit)})"),
                     result,
                     fact,
                 )

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from config.protocol_files import PROTOCOLS_DIR
 from service import amendments, schedule
-from service.commands import ActivateProtocol, SweepStalledWork
+from service.commands import ActivateProtocol, ShadowAmendment, SweepStalledWork
 from store.models import Alert, AuditEntry, Screening
 from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, quantity
 from tests.inprocess import post_record, run_pending
@@ -129,6 +129,7 @@ def test_shadow_lists_exactly_the_children_whose_status_moves_and_stores_nothing
         found = {c["patient"]: (c["from"], c["to"], [(x["id"], x["from"], x["to"]) for x in c["criteria"]])
                  for c in report["changes"]}
         assert found == EXPECTED
+        assert report["failed"] == []
         assert {c["site"] for c in report["changes"]} == {"site-a"}
         assert "screened" in shown.stderr  # progress
     assert counts(rt) == before  # no screening stored, no alert raised
@@ -139,6 +140,25 @@ def test_shadow_lists_exactly_the_children_whose_status_moves_and_stores_nothing
     assert "c-hb-9\tsite-a\teligible → ineligible\tEXC-HB pass → fail" in text
     csv_rows = myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "csv").stdout.splitlines()
     assert csv_rows[0].startswith("patient,site,from,to,criterion") and len(csv_rows) == 1 + 4
+
+
+def test_a_child_whose_screening_fails_is_reported_and_the_shadow_run_goes_on(tmp_path, client, tokens, rt,
+                                                                            monkeypatch):
+    registered(client, tokens, rt)
+    screen = amendments.evaluate
+
+    def failing_for_one_child(record, protocol, as_of):
+        if record.patient == "c-vax-35":
+            raise ZeroDivisionError("float division by zero")
+        return screen(record, protocol, as_of)
+
+    monkeypatch.setattr(amendments, "evaluate", failing_for_one_child)
+    candidate = amendments.load_candidate(str(amendment(tmp_path / "drafts")), None)
+    report = amendments.shadow(ShadowAmendment(NAME, DAY), rt.uow(), active_version="myocit-2026-11",
+                               active=rt.protocol, candidate=candidate, clock=rt.clock)
+    assert report["screened"] == len(CHILDREN)
+    assert report["failed"] == [{"patient": "c-vax-35", "site": "site-a", "error": "ZeroDivisionError"}]
+    assert {c["patient"] for c in report["changes"]} == set(EXPECTED) - {"c-vax-35"}
 
 
 def test_activate_rescreens_everyone_and_alerts_once_per_changed_child(tmp_path, client, tokens, rt):

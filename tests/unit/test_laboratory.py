@@ -497,3 +497,24 @@ def test_low_titre_positives_follow_the_protocol_choice():
 def test_an_antiphospholipid_pass_changes_when_the_first_test_goes_stale():
     facts = [*apl(on=days_before(2))[:2], lab("44448-9", answer=NEG, on=days_before(9))]
     assert finding("EXC-APL", facts).changes_on == day_after(days_before(9), 29)
+
+
+@pytest.mark.parametrize(
+    ("height_cm", "weight_kg", "implausible"),
+    [(1e-6, 1e-6, "height"), (120, 1e-6, "weight"), (120, 0, "weight"), (5000, 27, "height"), (120, 900, "weight")],
+)
+def test_a_measured_clearance_with_an_impossible_height_or_weight_is_unknown_and_says_which(
+    height_cm, weight_kg, implausible
+):
+    """Arithmetic on such values would decide, or divide by a body surface rounded to zero."""
+    result = criterion(screen([lab("2164-2", 22, "mL/min"), height(height_cm), lab("29463-7", weight_kg, "kg")]),
+                       "EXC-CRCL")
+    assert result.verdict.value == "unknown"
+    assert f"is not a plausible {implausible}" in result.reason
+
+
+@pytest.mark.parametrize("height_cm", [1e-6, 3, 400])
+def test_a_creatinine_with_an_impossible_height_gives_no_egfr(height_cm):
+    result = criterion(screen([lab("2160-0", 0.6, "mg/dL"), height(height_cm)]), "EXC-CRCL")
+    assert result.verdict.value == "unknown"
+    assert "is not a plausible height" in result.reason

@@ -37,3 +37,7 @@ def test_a_measured_clearance_is_scaled_to_1_73_square_metres():
 )
 def test_a_creatinine_bound_becomes_the_opposite_bound_on_the_egfr(given, expected):
     assert inverse_comparator(given) == expected
+
+
+def test_a_body_surface_rounded_to_nothing_is_no_body_surface():
+    assert mosteller_bsa(1e-6, 1e-6) is None

@@ -48,6 +48,9 @@ class SubjectRef:
     kind: str  # 'id' | 'identifier'
     value: str
     system: str | None = None
+    dangling: bool = False
+    """A bundle-local reference (``urn:uuid:``, ``urn:oid:``) naming no entry of its bundle: a patient
+    that can never exist, so the resource is refused rather than kept waiting for it."""
 
 
 @dataclass(slots=True)
@@ -411,7 +414,7 @@ def _subject(ref: Any, ctx: Context, index: _BundleIndex | None, out: Extracted)
         if key.startswith("Patient/"):
             return SubjectRef("id", key.split("/", 1)[1])
         if key.startswith("urn:"):
-            return SubjectRef("id", key)
+            return SubjectRef("id", key, dangling=True)
         out.warnings.append(f"{out.source}: subject {key.split('/')[0][:40]} is not a Patient")
         return None
     if ref.identifier is not None and ref.identifier.value:

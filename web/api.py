@@ -21,9 +21,15 @@ from service.errors import NotFound
 from store.intake import Stored
 from store.tokens import Caller
 from web.auth import require
+from web.openapi import answers, body, content
 from web.outcomes import FHIR_JSON, outcome
 
 router = APIRouter()
+HL7_MEDIA = hl7.CONTENT_TYPE
+
+
+class Hl7Ack(PlainTextResponse):
+    media_type = HL7_MEDIA
 
 
 async def _body(request: Request) -> bytes:
@@ -51,7 +57,13 @@ _REFUSAL_CODES = {403: "forbidden", 409: "conflict", 422: "processing"}
 _REASON = {202: "Accepted", 400: "Bad Request", 403: "Forbidden", 409: "Conflict", 422: "Unprocessable Entity"}
 
 
-@router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)")
+FHIR_BODY = body(FHIR_JSON, "application/json")
+
+
+@router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)",
+             responses={202: content(FHIR_JSON, "Every entry stored: a batch-response Bundle with a status per entry"),
+                        **answers(400, 403, 409, 413, 422)},
+             openapi_extra=FHIR_BODY)
 async def post_bundle(request: Request, caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
     # Validation and storage are blocking work: off the event loop, so requests overlap.
@@ -90,7 +102,8 @@ def _accept_bundle(request: Request, raw: bytes, caller: Caller):
     return JSONResponse(body, status_code=202, media_type=FHIR_JSON)
 
 
-@router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource")
+@router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource",
+             responses={**answers(202, 400, 403, 409, 413, 422)}, openapi_extra=FHIR_BODY)
 async def post_resource(resource_type: str, request: Request,
                         caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
@@ -116,11 +129,19 @@ def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: C
     return response
 
 
-HL7_MEDIA = hl7.CONTENT_TYPE
 
 
-@router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
-             response_class=PlainTextResponse)
+_ACK = {"type": "string", "description": "The HL7 v2 ACK (MSA-1 AA, AE or AR)"}
+
+
+@router.post("/hl7v2", status_code=202, tags=["ingest"],
+             summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK", response_class=Hl7Ack,
+             responses={202: content(HL7_MEDIA, "Stored (or already stored): ACK AA", _ACK),
+                        400: content(HL7_MEDIA, "Unreadable: ACK AE or AR", _ACK),
+                        403: content(HL7_MEDIA, "A patient of another site: ACK AR", _ACK),
+                        422: content(HL7_MEDIA, "The patient is not identified: ACK AE", _ACK),
+                        **answers(413)},
+             openapi_extra=body(HL7_MEDIA, schema={"type": "string"}))
 async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
     raw = await _body(request)
     return await run_in_threadpool(_accept_hl7, request, raw, caller)
@@ -140,7 +161,10 @@ PENDING_RETRY_SECONDS = 5
 
 @router.get("/patients/{patient_id}/eligibility", tags=["screening"],
             summary="The latest stored screening (202 while the first is pending), or one computed for ?as_of=",
-            responses={202: {"description": "registered, its first screening not stored yet (Retry-After)"}})
+            responses={202: {**answers(202)[202], "description": "Registered, its first screening not stored yet "
+                             "(an OperationOutcome; Retry-After says when to ask again)",
+                             "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                       **answers(400, 404)})
 def eligibility(request: Request, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
                 known_at: str | None = Query(None, description="ISO timestamp with offset (contract §11)"),
                 caller: Caller = Depends(require("coordinator", "investigator"))):
@@ -191,7 +215,7 @@ def _instant(text: str) -> datetime:
     return moment
 
 
-@router.get("/alerts/{alert_id}", tags=["alerts"],
+@router.get("/alerts/{alert_id}", tags=["alerts"], responses=answers(404),
             summary="An alert with the stored screening that raised it and the facts it used (contract §11)")
 def get_alert(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
@@ -201,7 +225,7 @@ def get_alert(request: Request, alert_id: int, caller: Caller = Depends(require(
         raise HTTPException(404, str(exc)) from None
 
 
-@router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert")
+@router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert", responses=answers(404))
 def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     try:

@@ -24,7 +24,7 @@ _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supp
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import api, deliveries, docs, metadata, operations, pages, probes, protocol_pages, records
+    from web import api, deliveries, docs, metadata, openapi, operations, pages, probes, protocol_pages, records
 
     if rt is None:
         from bootstrap import runtime
@@ -45,6 +45,7 @@ def create_app(rt=None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(metadata.router)
     app.include_router(records.router)
+    openapi.install(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: HTTPException):

@@ -15,6 +15,7 @@ from store import deliveries
 from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
+from web.openapi import answers
 
 router = APIRouter(tags=["deliveries"])
 
@@ -62,7 +63,8 @@ def list_deliveries(request: Request,
         return [_delivery_json(*row) for row in rows]
 
 
-@router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts")
+@router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts",
+             responses=answers(404, 409))
 def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
     try:
@@ -74,7 +76,7 @@ def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(
     return _delivery_json(*found)
 
 
-@router.post("/subscriptions", status_code=201,
+@router.post("/subscriptions", status_code=201, responses=answers(400),
              summary="Subscribe a site to its alerts; a webhook's signing secret is shown only here")
 def create_subscription(request: Request, body: NewSubscription, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
@@ -96,7 +98,7 @@ def list_subscriptions(request: Request, caller: Caller = Depends(require("admin
         return [_subscription_json(row) for row in deliveries.subscriptions(uow.session)]
 
 
-@router.post("/subscriptions/{subscription_id}/deactivate",
+@router.post("/subscriptions/{subscription_id}/deactivate", responses=answers(404),
              summary="Stop delivering a site's alerts to this subscription (kept for history)")
 def deactivate_subscription(request: Request, subscription_id: int, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt

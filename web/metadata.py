@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ingest.fhir import SUPPORTED_TYPES
+from web.openapi import content
 from web.outcomes import FHIR_JSON
 
 router = APIRouter(tags=["service"])
@@ -51,7 +52,8 @@ def capability_statement(version: str, base_url: str, date: str) -> dict:
     }
 
 
-@router.get("/metadata", summary="The FHIR R4 CapabilityStatement (no token needed)")
+@router.get("/metadata", summary="The FHIR R4 CapabilityStatement (no token needed)",
+            responses={200: content(FHIR_JSON, "The CapabilityStatement", {"type": "object"})})
 def metadata(request: Request):
     rt = request.app.state.rt
     body = capability_statement(request.app.version, rt.settings.base_url, rt.clock.today().isoformat())

@@ -10,6 +10,7 @@ from service import metrics
 from store.overview import overview
 from store.tokens import Caller
 from web.auth import require
+from web.openapi import content
 
 router = APIRouter(tags=["service"])
 
@@ -44,18 +45,23 @@ def livez() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="200 when the database and the broker answer, 503 otherwise")
+_UNAVAILABLE = {503: {"description": "The database or the broker does not answer",
+                      "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.get("/readyz", summary="200 when the database and the broker answer, 503 otherwise", responses=_UNAVAILABLE)
 def readyz(request: Request, response: Response) -> dict:
     return ready(request, response)
 
 
-@router.get("/healthz", summary="The same as /readyz")
+@router.get("/healthz", summary="The same as /readyz", responses=_UNAVAILABLE)
 def healthz(request: Request, response: Response) -> dict:
     return ready(request, response)
 
 
 @router.get("/metrics", summary="Prometheus text format, across every process (admins)",
-            response_class=Response)
+            response_class=Response,
+            responses={200: content("text/plain; version=0.0.4", "The Prometheus text format", {"type": "string"})})
 def prometheus(request: Request, caller: Caller = Depends(require("admin"))) -> Response:
     rt = request.app.state.rt
     with rt.uow() as uow:

@@ -15,6 +15,7 @@ from service.commands import ConfirmEligibility, RecordOutcome
 from service.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from store.tokens import Caller
 from web.auth import require
+from web.openapi import answers, content
 from web.outcomes import outcome
 
 router = APIRouter()
@@ -40,7 +41,7 @@ def _text(body: dict, key: str) -> str | None:
     return value
 
 
-@router.post("/patients/{patient_id}/outcome", status_code=201, tags=["screening log"],
+@router.post("/patients/{patient_id}/outcome", status_code=201, tags=["screening log"], responses=answers(400, 404),
              summary="Record what happened after screening (approached, declined, enrolled, not-approached)")
 def post_outcome(request: Request, patient_id: str, body: dict = Body(...),
                  caller: Caller = Depends(require("coordinator", "investigator"))):
@@ -59,7 +60,11 @@ def _period(site: str | None, first_from: str | None, first_to: str | None):
     return dict(site=site or None, first_from=_day(first_from, "from"), first_to=_day(first_to, "to"))
 
 
-@router.get("/screening-log", tags=["screening log"],
+@router.get("/screening-log", tags=["screening log"], response_class=Response,
+            responses={200: {"description": "One row per child first screened in the period",
+                             "content": {CSV: {"schema": {"type": "string"}},
+                                         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
+                       **answers(400, 404)},
             summary="The screening log: CSV (default, or Accept: text/csv) or JSON (Accept: application/json)")
 def get_screening_log(request: Request, site: str | None = Query(None), first_from: str | None = Query(None, alias="from"),
                       first_to: str | None = Query(None, alias="to"),
@@ -86,7 +91,8 @@ def _wants_json(accept: str) -> bool:
     return False
 
 
-@router.get("/funnel", tags=["screening log"], summary="The screening funnel and per-criterion counts")
+@router.get("/funnel", tags=["screening log"], summary="The screening funnel and per-criterion counts",
+            responses=answers(400, 404))
 def get_funnel(request: Request, site: str | None = Query(None), first_from: str | None = Query(None, alias="from"),
                first_to: str | None = Query(None, alias="to"),
                caller: Caller = Depends(require("coordinator", "investigator"))):
@@ -98,6 +104,7 @@ def get_funnel(request: Request, site: str | None = Query(None), first_from: str
 
 
 @router.post("/patients/{patient_id}/confirmation", status_code=201, tags=["confirmation"],
+             responses=answers(400, 404, 409),
              summary="An investigator signs the child's eligibility (re-entering the token)")
 def post_confirmation(request: Request, patient_id: str, body: dict = Body(...),
                       caller: Caller = Depends(require("investigator"))):
@@ -121,7 +128,7 @@ def post_confirmation(request: Request, patient_id: str, body: dict = Body(...),
     return JSONResponse(signed, status_code=201)
 
 
-@router.get("/patients/{patient_id}/confirmation", tags=["confirmation"],
+@router.get("/patients/{patient_id}/confirmation", tags=["confirmation"], responses=answers(404),
             summary="The child's signed confirmations, newest first, each with valid")
 def get_confirmations(request: Request, patient_id: str,
                       caller: Caller = Depends(require("coordinator", "investigator"))):

@@ -120,6 +120,56 @@ def test_a_batch_stores_its_valid_entries_and_reports_the_invalid_one(client, to
     assert statuses[0].startswith("202") and statuses[1].startswith("400")
 
 
+def _dangling(pid: str) -> dict:
+    """A result whose subject is a bundle-local urn naming no entry: a patient that cannot exist."""
+    result = coded(pid, "4996-5", NOT_DETECTED, "2026-11-30")
+    return {**result, "subject": {"reference": "urn:uuid:6f1c1a57-0000-4000-8000-000000000000"}}
+
+
+def test_a_transaction_naming_a_bundle_local_patient_it_does_not_hold_is_refused_whole(client, tokens, rt):
+    from sqlalchemy import func, select
+
+    from store.models import Message
+
+    record = eligible_record("p-urn", DAY)
+    response = post(client, tokens["lab"], record + [_dangling("p-urn-result")])
+    assert response.status_code == 400
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "not-found"
+    assert "names no entry of this bundle" in outcome["issue"][0]["diagnostics"]
+    with rt.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_batch_refuses_the_entry_naming_a_bundle_local_patient_it_does_not_hold(client, tokens, rt):
+    good = coded("p-6", "4996-5", NOT_DETECTED, "2026-11-30")
+    response = client.post("/fhir", json=bundle([good, _dangling("p-dangling")], "batch"), headers=tokens["lab"])
+    assert response.status_code == 202
+    statuses = [e["response"]["status"] for e in response.json()["entry"]]
+    assert statuses[0].startswith("202") and statuses[1].startswith("400")
+
+
+def test_a_bundle_local_patient_held_by_the_bundle_is_resolved():
+    from ingest.submissions import bundle_items
+
+    patient = {"resourceType": "Patient", "birthDate": "2018-03-02"}
+    result = {**coded("ignored", "4996-5", NOT_DETECTED, "2026-11-30"),
+              "subject": {"reference": "urn:uuid:0d0e6a6e-0000-4000-8000-000000000001"}}
+    body = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:0d0e6a6e-0000-4000-8000-000000000001", "resource": patient},
+        {"fullUrl": "urn:uuid:0d0e6a6e-0000-4000-8000-000000000002", "resource": result}]}
+    parsed = bundle_items(json.dumps(body).encode(), DAY)
+    assert [e.problem for e in parsed.entries] == [None, None]
+    assert parsed.items[1].subjects[0].value == parsed.items[0].registration.id
+
+
+def test_a_lone_resource_naming_a_bundle_local_patient_is_refused(client, tokens, rt):
+    response = client.post("/fhir/Observation", json=_dangling("p-alone"),
+                           headers={**tokens["lab"], "Content-Type": "application/fhir+json"})
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["code"] == "not-found"
+
+
 def test_an_oversized_body_is_refused_with_413(client, tokens, rt):
     rt.settings.max_body_bytes = 1000
     response = client.post("/fhir", content=b" " * 2000, headers={**tokens["lab"], "Content-Type": "application/json"})

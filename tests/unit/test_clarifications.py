@@ -717,3 +717,13 @@ def test_screen_lets_the_latest_consent_decide_in_every_order(tmp_path, order):
     found = myocit_screen(tmp_path, [fhir.patient(PID), *(consents[i] for i in order)])["INC-CONSENT"]
     assert found["verdict"] == "fail"
     assert found["reason"] == "Consent withdrawn on 2026-11-20"
+
+
+def test_screen_reads_an_impossible_height_and_weight_as_unusable_not_a_crash(tmp_path):
+    """A measured clearance with height and weight of 1e-6 divided by a body surface rounded to zero."""
+    resources = [fhir.patient(PID), fhir.quantity(PID, "2164-2", 22, "mL/min", TODAY, oid="crcl"),
+                 fhir.quantity(PID, "8302-2", 1e-6, "cm", TODAY, oid="h"),
+                 fhir.quantity(PID, "29463-7", 1e-6, "kg", TODAY, oid="w")]
+    found = myocit_screen(tmp_path, resources)["EXC-CRCL"]
+    assert found["verdict"] == "unknown"
+    assert "is not a plausible height" in found["reason"]

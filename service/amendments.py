@@ -91,7 +91,8 @@ def shadow_batch(pks: list[int], uow: UnitOfWork, *, active: Protocol, candidate
                 now = evaluate(protocols.record_of(row, facts, active), active, as_of)
                 then = evaluate(protocols.record_of(row, facts, candidate), candidate, as_of)
             except Exception as exc:  # noqa: BLE001 - any defect of one child's screening is reported, not fatal
-                log.exception("shadow run: patient pk=%s could not be screened (%s)", row.pk, type(exc).__name__)
+                # The error's kind only: its message or traceback may quote patient data.
+                log.error("shadow run: patient pk=%s could not be screened (%s)", row.pk, type(exc).__name__)
                 failed.append({"patient": row.id, "site": row.site, "error": type(exc).__name__})
                 continue
             found = moved(now, then, row.site)

@@ -103,7 +103,7 @@ def _accept_bundle(request: Request, raw: bytes, caller: Caller):
 
 
 @router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource",
-             responses={**answers(202, 400, 403, 409, 413, 422)}, openapi_extra=FHIR_BODY)
+             responses=answers(202, 400, 403, 409, 413, 422), openapi_extra=FHIR_BODY)
 async def post_resource(resource_type: str, request: Request,
                         caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
@@ -127,8 +127,6 @@ def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: C
                        severity="information")
     response.headers["Location"] = location
     return response
-
-
 
 
 _ACK = {"type": "string", "description": "The HL7 v2 ACK (MSA-1 AA, AE or AR)"}

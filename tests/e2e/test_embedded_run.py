@@ -62,5 +62,16 @@ def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
                     break
             time.sleep(0.3)
         assert status == "eligible", (tmp_path / "run.log").read_text()[-3000:]
+        # A second run on the same home is refused, and leaves the first one's metrics in place.
+        counted = sorted((tmp_path / "var" / "metrics").glob("*.db"))
+        assert counted
+        second = subprocess.run(cli + ["run", f"--port={free_port()}", "--mllp-port=0"], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and "another `myocit run` is already running" in second.stderr
+        assert all(path.exists() for path in counted)
     finally:
         stop_group(service)
+    # Contract §12: at the default level, `myocit run` writes a line per message and per screening stored.
+    logged = (tmp_path / "run.log").read_text()
+    assert "fhir message " in logged and " stored: " in logged
+    assert "screening " in logged and " of patient pk=" in logged, logged[-3000:]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-ISSUE_CODES = frozenset({"structure", "required", "value", "invalid", "not-supported", "code-invalid", "not-found"})
+ISSUE_CODES = frozenset({"structure", "required", "value", "invalid", "not-supported", "code-invalid",
+                         "not-found"})
 ACK_CODES = frozenset({"AE", "AR"})
 
 _MAX = 240
@@ -18,7 +19,8 @@ class InvalidInput(ValueError):
     """A FHIR submission that cannot be read.
 
     ``code`` is a FHIR issue type (``structure``, ``required``, ``value``, ``invalid``,
-    ``not-supported``, ``code-invalid``, ``not-found``: a reference naming nothing); ``location`` is FHIRPath-like (``Bundle.entry[3].resource``).
+    ``not-supported``, ``code-invalid``, ``not-found``: a reference naming nothing); ``location`` is
+    FHIRPath-like (``Bundle.entry[3].resource``).
     """
 
     def __init__(self, message: str, *, code: str = "invalid", location: str | None = None) -> None:

@@ -49,7 +49,7 @@ class SubjectRef:
     value: str
     system: str | None = None
     dangling: bool = False
-    """A bundle-local reference (``urn:uuid:``, ``urn:oid:``) naming no entry of its bundle: a patient
+    """A bundle-local reference (``urn:uuid:``, ``urn:oid:``) naming no Patient of its bundle: a patient
     that can never exist, so the resource is refused rather than kept waiting for it."""
 
 

@@ -79,8 +79,8 @@ def _check_subject(extracted, where: str) -> None:
         raise InvalidInput(f"{where} ({extracted.source}): no subject: name the patient in subject.reference "
                            "(Patient/{{id}}) or subject.identifier", code="required", location=where)
     if extracted.subject is not None and extracted.subject.dangling:
-        raise InvalidInput(f"{where} ({extracted.source}): subject.reference is a bundle-local urn that names no "
-                           "entry of this bundle", code="not-found", location=f"{where}.subject")
+        raise InvalidInput(f"{where} ({extracted.source}): subject.reference is a bundle-local urn that names "
+                           "no Patient of this bundle", code="not-found", location=f"{where}.subject")
 
 
 def to_item(extracted) -> Item:

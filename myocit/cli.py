@@ -253,8 +253,8 @@ def run(
             _migrate_quietly()
             _refuse_unbound_tokens()
             _declare_queue()
-            typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
-                       f"API on http://127.0.0.1:{port} (docs at /docs)"
+            database = f"embedded SQLite in {settings.home}" if settings.embedded else "configured"
+            typer.echo(f"myocit: database {database}; API on http://127.0.0.1:{port} (docs at /docs)"
                        + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "")
                        + "; Ctrl-C stops everything")
             code = supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=settings.home,

@@ -31,7 +31,8 @@ RESCREENS_DUE = Gauge("myocit_rescreens_due", "Children whose re-screening date 
                       multiprocess_mode="mostrecent")
 
 MESSAGE_CHANNELS = ("fhir", "hl7v2", "mllp", "ui")
-"""Where ``service.intake.record_message`` is called from: the FHIR API, HL7 v2 over HTTP and MLLP, the pages."""
+"""Where ``service.intake.record_message`` is called from: the FHIR API, HL7 v2 over HTTP and MLLP,
+the pages."""
 MESSAGE_OUTCOMES = ("stored", "duplicate", "refused")
 DELIVERY_OUTCOMES = ("sent", "failed")
 

@@ -60,11 +60,13 @@ def _period(site: str | None, first_from: str | None, first_to: str | None):
     return dict(site=site or None, first_from=_day(first_from, "from"), first_to=_day(first_to, "to"))
 
 
+_LOG_ROWS = {"description": "One row per child first screened in the period",
+             "content": {CSV: {"schema": {"type": "string"}},
+                         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}
+
+
 @router.get("/screening-log", tags=["screening log"], response_class=Response,
-            responses={200: {"description": "One row per child first screened in the period",
-                             "content": {CSV: {"schema": {"type": "string"}},
-                                         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
-                       **answers(400, 404)},
+            responses={200: _LOG_ROWS, **answers(400, 404)},
             summary="The screening log: CSV (default, or Accept: text/csv) or JSON (Accept: application/json)")
 def get_screening_log(request: Request, site: str | None = Query(None), first_from: str | None = Query(None, alias="from"),
                       first_to: str | None = Query(None, alias="to"),

@@ -136,7 +136,7 @@ def test_a_transaction_naming_a_bundle_local_patient_it_does_not_hold_is_refused
     assert response.status_code == 400
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "not-found"
-    assert "names no entry of this bundle" in outcome["issue"][0]["diagnostics"]
+    assert "names no Patient of this bundle" in outcome["issue"][0]["diagnostics"]
     with rt.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Message)) == 0
 

@@ -105,7 +105,8 @@ def test_what_the_routes_answer_is_what_the_document_says(client, tokens, rt, sp
 
 
 @pytest.mark.parametrize(("given", "expected"), [
-    ({"anyOf": [{"type": "string"}, {"type": "null"}], "title": "X"}, {"type": "string", "nullable": True, "title": "X"}),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}], "title": "X"},
+     {"type": "string", "nullable": True, "title": "X"}),
     ({"anyOf": [{"$ref": "#/a"}, {"type": "null"}]}, {"allOf": [{"$ref": "#/a"}], "nullable": True}),
     ({"type": ["integer", "null"]}, {"type": "integer", "nullable": True}),
     ({"const": "a"}, {"enum": ["a"]}),

@@ -1,7 +1,7 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c requirements.lock .
 RUN useradd --create-home myocit
 USER myocit
 EXPOSE 8000

@@ -16,6 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's wrapped lines, so a command's summary reads as one sentence.
+    rich_markup_mode="markdown",
 )
 
 

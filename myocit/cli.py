@@ -116,10 +116,28 @@ def _logs() -> None:
     configure(settings.log_level, settings.log_format)
 
 
+def _open_home(settings) -> None:
+    """The embedded home, created with a line on stderr saying where; refused when the default home is
+    new but the working folder holds the data of an earlier version's default (``./var``), so that no
+    command silently starts an empty database beside the one that was meant."""
+    from config.settings import EARLIER_DEFAULT_HOME
+    from bootstrap import EMBEDDED_FILES, private_home
+
+    if (settings.home / EMBEDDED_FILES[0]).exists():
+        private_home(settings.home)
+        return
+    earlier = (EARLIER_DEFAULT_HOME / EMBEDDED_FILES[0]).absolute()
+    if settings.home_is_default and earlier.exists():
+        _fail(f"the default home is {settings.home} and holds no data, but {earlier.parent} holds an earlier "
+              f"version's: set MYOCIT_HOME={earlier.parent} to use it, or move its files to {settings.home}. "
+              "Nothing was created.")
+    private_home(settings.home)
+    typer.echo(f"myocit: new home {settings.home} (MYOCIT_HOME): its database starts empty", err=True)
+
+
 def _migrate_quietly() -> None:
     from config.settings import SettingsError
     from store.migrate import upgrade
-    from bootstrap import private_home
 
     settings = _settings()
     try:
@@ -127,7 +145,7 @@ def _migrate_quietly() -> None:
     except SettingsError as exc:
         _fail(str(exc))
     if settings.embedded:
-        private_home(settings.home)
+        _open_home(settings)
     upgrade(settings.resolved_database_url())
 
 
@@ -203,6 +221,8 @@ def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) ->
     from bootstrap import private_home, runtime
 
     settings = _settings()
+    if settings.embedded:
+        _open_home(settings)
     private_home(settings.home, embedded=settings.embedded)
     runtime().celery.start(
         ["beat", f"--loglevel={loglevel}", f"--schedule={(settings.home / 'beat-schedule').resolve()}"]
@@ -244,7 +264,8 @@ def run(
 ) -> None:
     """Run the whole service in one process tree: API, worker, scheduler and MLLP listener.
 
-    With no configuration: SQLite database and SQLite-backed broker under ./var. With
+    With no configuration: SQLite database and SQLite-backed broker in MYOCIT_HOME (default
+    ~/.local/share/myocit, the same from any folder). With
     MYOCIT_DATABASE_URL and MYOCIT_BROKER_URL set: PostgreSQL and Redis.
     """
     from myocit.supervisor import supervise
@@ -253,7 +274,7 @@ def run(
     _refuse_unbound_tokens()
     _declare_queue()
     settings = _settings()
-    typer.echo(f"myocit: database {'embedded SQLite in ' + str(settings.home) if settings.embedded else 'configured'}; "
+    typer.echo(f"myocit: data in {settings.home if settings.embedded else 'the configured database'}; "
                f"API on http://127.0.0.1:{port} (docs at /docs)"
                + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "") + "; Ctrl-C stops everything")
     raise typer.Exit(supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=settings.home))
@@ -326,6 +347,7 @@ def demo() -> None:
 
     _migrate_quietly()
     rt = _runtime()
+    typer.echo(f"myocit demo: data in {rt.settings.home if rt.settings.embedded else 'the configured database'}")
     try:
         loaded = load_demo(rt, actor=COMMAND_LINE, say=lambda line: typer.echo(f"myocit demo: {line}"))
     except AlreadyLoaded as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -295,8 +295,9 @@ def status(
     _migrate_quietly()
     rt = runtime()
     with rt.uow() as uow:
-        found = [(k.replace("_", " "), "-" if v is None else str(v))
-                 for k, v in overview(uow.session, rt.clock.today(), rt.clock.now()).to_json().items()]
+        figures_now = vars(overview(uow.session, rt.clock.today(), rt.clock.now()))
+        found = [(k.replace("_", " "), "-" if v is None else rt.clock.shown(v) if isinstance(v, datetime) else str(v))
+                 for k, v in figures_now.items()]
     folder = metrics or os.environ.get("PROMETHEUS_MULTIPROC_DIR") or rt.settings.home / "metrics"
     counted = figures(folder)
     width = max(len(k) for k, _ in found + (counted or []))
@@ -393,12 +394,13 @@ def token_list() -> None:
     from bootstrap import runtime
 
     _migrate_quietly()
+    shown = runtime().clock.shown
     with runtime().uow() as uow:
         for row in tokens(uow.session):
-            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+            revoked = f"revoked {shown(row.revoked_at)}" if row.revoked_at else "active"
             sites = ",".join(row.sites or ()) or ("NO SITE: refused" if row.role in SITE_BOUND_ROLES else "*")
             typer.echo(f"{row.pk}\t{row.role}\t{sites}\t{row.name or '-'}\t"
-                       f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+                       f"created {shown(row.created_at)}\t{revoked}")
 
 
 @token_app.command("sites")
@@ -457,10 +459,11 @@ def sender_list() -> None:
     from service import senders
 
     _migrate_quietly()
+    shown = _runtime().clock.shown
     for row in senders.list_senders(_runtime().uow()):
-        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        revoked = f"revoked {shown(row.revoked_at)}" if row.revoked_at else "active"
         typer.echo(f"{row.pk}\t{row.application}\t{row.facility}\t{','.join(row.sites)}\t"
-                   f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+                   f"created {shown(row.created_at)}\t{revoked}")
 
 
 @sender_app.command("revoke")
@@ -528,7 +531,7 @@ app.add_typer(messages_app, name="messages")
 
 
 def _since(text: str | None):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if text is None:
         return None
@@ -536,14 +539,15 @@ def _since(text: str | None):
         moment = datetime.fromisoformat(text)
     except ValueError:
         _fail(f"--since: not an ISO date or timestamp (2026-12-01 or 2026-12-01T08:00:00+01:00)")
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return _runtime().clock.local(moment)
 
 
 @messages_app.command("list")
 def messages_list(
     channel: str | None = typer.Option(None, help="fhir, hl7v2, mllp, ui or import."),
     status: str | None = typer.Option(None, help="filed, waiting (kept for a child not registered) or no-facts."),
-    since: str | None = typer.Option(None, help="Received at or after (ISO date or timestamp)."),
+    since: str | None = typer.Option(None, help="Received at or after (ISO date or timestamp; without an offset, "
+                                     "at the sites' time zone, MYOCIT_TIMEZONE)."),
     limit: int = typer.Option(200, help="At most this many, newest first."),
 ) -> None:
     """List stored messages, newest first: id, received, channel, sender, control id and ACK, facts,
@@ -551,11 +555,12 @@ def messages_list(
     from store import messages
 
     _migrate_quietly()
+    shown = _runtime().clock.shown
     with _runtime().uow() as uow:
         for m in messages.listing(uow.session, channel=channel, since=_since(since), limit=limit):
             if status and m.status != status:
                 continue
-            typer.echo(f"{m.pk}\t{m.received_at:%Y-%m-%d %H:%M:%S}\t{m.channel}\t{m.sender or '-'}\t"
+            typer.echo(f"{m.pk}\t{shown(m.received_at, seconds=True)}\t{m.channel}\t{m.sender or '-'}\t"
                        f"{m.control_id or '-'}\t{m.ack_code or '-'}\t{m.facts} facts\t{m.status}\t"
                        f"{','.join(m.patients) or '-'}")
 
@@ -571,7 +576,8 @@ def messages_show(message_id: int = typer.Argument(..., help="The id shown by `m
         if found is None:
             _fail(f"no message {message_id}")
         row = messages.message(uow.session, message_id)
-        typer.echo(f"message {found.pk}: {found.channel} from {found.sender or '-'} at {found.received_at.isoformat()}")
+        received = _runtime().clock.shown(found.received_at, seconds=True)
+        typer.echo(f"message {found.pk}: {found.channel} from {found.sender or '-'} at {received}")
         typer.echo(f"content type {row.content_type}; control id {found.control_id or '-'}; "
                    f"acknowledged {found.ack_code or ('stored' if found.channel != 'hl7v2' else '-')}")
         typer.echo(f"became: {found.facts} facts, {found.status}; patients {', '.join(found.patients) or '-'}")
@@ -585,7 +591,8 @@ def messages_show(message_id: int = typer.Argument(..., help="The id shown by `m
 @messages_app.command("reprocess")
 def messages_reprocess(
     message_id: int | None = typer.Argument(None, help="One message's id."),
-    since: str | None = typer.Option(None, help="Every message received at or after this (ISO date or timestamp)."),
+    since: str | None = typer.Option(None, help="Every message received at or after this (ISO date or timestamp; "
+                                     "without an offset, at the sites' time zone)."),
 ) -> None:
     """Derive the facts of stored messages again after a mapping fix; the children whose facts changed
     are re-screened (an alert only for a real change). Idempotent."""

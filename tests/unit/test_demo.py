@@ -89,3 +89,20 @@ def test_the_command_prints_where_to_sign_in_and_refuses_a_second_run(tmp_path):
     second = demo()
     assert second.returncode == 1
     assert "already loaded" in second.stderr and "myocit token create" in second.stderr
+
+
+def test_the_readmes_curl_example_is_taken_from_the_sites_lab_and_refused_from_the_others(demo):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    rt, loaded = demo
+    body = (ROOT / "docs" / "examples" / "neutrophils.json").read_bytes()
+    with TestClient(create_app(rt), raise_server_exceptions=False) as client:
+        def post(site: str):
+            return client.post("/fhir", content=body, headers={
+                "Authorization": f"Bearer {loaded.tokens[('lab', site)]}", "Content-Type": "application/fhir+json"})
+
+        taken, refused = post("necker"), post("robert-debre")
+    assert taken.status_code == 202 and taken.json()["entry"][0]["response"]["status"].startswith("20")
+    assert refused.json()["entry"][0]["response"]["status"].startswith("403")

@@ -58,12 +58,13 @@ def low_neutrophils(record: dict) -> None:
 def recent_live_vaccine(record: dict) -> None:
     """A varicella vaccine 12 days ago: excluded until its 28-day window ends, so the child waits."""
     given = (TEMPLATE_DAY - timedelta(days=12)).isoformat()
+    patient = next(e["fullUrl"] for e in record["entry"] if e["resource"]["resourceType"] == "Patient")
     record["entry"].append({
         "fullUrl": "urn:uuid:2c0f3d55-9a4b-5b0e-8d1e-4c7a9f3b2e61",
         "resource": {"resourceType": "Immunization", "id": "imm-varicella", "status": "completed",
                      "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "21",
                                                  "display": "varicella"}]},
-                     "patient": {"reference": "urn:uuid:eab1d1b7-07c2-532b-ac10-bcf2a5a9d040"},
+                     "patient": {"reference": patient},
                      "occurrenceDateTime": given},
         "request": {"method": "PUT", "url": "Immunization/imm-varicella"}})
 
@@ -233,6 +234,6 @@ def load_demo(rt, *, actor: str, say: Callable[[str], None] = lambda line: None)
             status = screened()
             steps.append(f"consent refused, recorded by the coordinator: {status}")
         loaded.statuses[child.id] = status
-        say(f"{child.id} ({child.site}): " + "; ".join(steps))
+        say(f"{child.id} ({child.site}, {child.expected}): " + "; ".join(steps))
     rt.dispatch.flush()
     return loaded

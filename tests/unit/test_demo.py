@@ -83,7 +83,7 @@ def test_the_command_prints_where_to_sign_in_and_refuses_a_second_run(tmp_path):
     first = demo()
     assert first.returncode == 0, first.stderr
     assert "http://127.0.0.1:8000/ui" in first.stdout
-    assert all(f"necker-0{n} (necker)" in first.stdout for n in (1, 2, 3))
+    assert all(f"necker-0{n} (necker, " in first.stdout for n in (1, 2, 3))
     tokens = [line.split()[-1] for line in first.stdout.splitlines() if line.strip().startswith("coordinator")]
     assert len(tokens) == 2 and all(token.startswith("myo_") for token in tokens)
     second = demo()

@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MYOCIT_HOME=/var/lib/myocit
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c requirements.lock . \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/myocit --shell /usr/sbin/nologin myocit \
  && mkdir -p /var/lib/myocit \
  && chown myocit:myocit /var/lib/myocit \

@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install
+.PHONY: run test bench install lock demo
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package to the version CI tested (constraints, so extras stay optional).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +21,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Sample children of two sites posted through the service's intake, and the tokens to sign in.
+demo: $(STAMP)
+	$(BIN)/myocit demo
+
+# After a dependency changed in pyproject.toml: install it, then write the versions installed.
+lock:
+	$(BIN)/pip install --quiet -e '.[dev]'
+	{ sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^#' | sort -f; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py

@@ -26,6 +26,22 @@ class Clock:
         day = self.today()
         return local.replace(year=day.year, month=day.month, day=day.day, microsecond=0)
 
+    def shown(self, moment: datetime, *, seconds: bool = False) -> str:
+        """How a time is shown to a person, on the pages and by the command line alike: at the sites'
+        time zone, the zone named (``2026-12-01 09:30 CET``). A naive moment is UTC, as stored."""
+        return shown(moment, self._zone, seconds=seconds)
+
+    def local(self, moment: datetime) -> datetime:
+        """A moment a person typed without an offset is at the sites' time zone."""
+        return moment if moment.tzinfo else moment.replace(tzinfo=self._zone)
+
     def today(self) -> date:
         """The screening date: fixed by ``MYOCIT_TODAY``, else the date at the sites' time zone."""
         return self._fixed or datetime.now(self._zone).date()
+
+
+def shown(moment: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """``Clock.shown`` for a reader that holds only the zone (the pages' templates)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone).strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} %Z")

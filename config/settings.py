@@ -1,7 +1,9 @@
 """Service settings, from the environment (``MYOCIT_*``) with an embedded default that needs nothing.
 
-With no configuration the service keeps its data in ``./var/myocit.sqlite`` and passes Celery messages
-through a SQLite-backed broker beside it: one machine, still real Celery with real worker processes.
+With no configuration the service keeps its data in ``myocit.sqlite`` of its home and passes Celery
+messages through a SQLite-backed broker beside it: one machine, still real Celery with real worker
+processes. The default home is one folder whatever the working folder (``default_home``), so every
+command run on the machine finds the same data.
 Set ``MYOCIT_DATABASE_URL`` (PostgreSQL) and ``MYOCIT_BROKER_URL`` (Redis) to run the parts separately.
 """
 
@@ -14,10 +16,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_HOME = Path("var")
+EARLIER_DEFAULT_HOME = Path("var")
+"""Where earlier versions kept the embedded data: ``./var`` of whatever folder a command ran in."""
+
+
+def default_home() -> Path:
+    """``$XDG_DATA_HOME/myocit``, else ``~/.local/share/myocit``: the same folder from any working folder."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "myocit"
 
 
 class SettingsError(ValueError):
@@ -27,7 +36,8 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MYOCIT_", extra="ignore")
 
-    home: Path = Field(DEFAULT_HOME, description="Folder for the embedded database and broker.")
+    home: Path = Field(default_factory=default_home, description="Folder for the embedded database and broker "
+                       "(default: ~/.local/share/myocit); a relative path is taken from the working folder.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in `home`.")
     broker_url: str | None = Field(None, description="Celery broker URL; default: SQLite in `home`.")
     protocol_version: str = Field("myocit-2026-11", description="The protocol version used until one is "
@@ -79,6 +89,16 @@ class Settings(BaseSettings):
                                             "certificate it signed.")
     ui_secret: str | None = Field(None, description="Signs the pages' session cookies; default: a secret "
                                   "generated once in `home/ui-secret` (set it when API hosts share no home).")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, home: Path) -> Path:
+        # Absolute once read, so what is printed and what every child process opens is one folder.
+        return Path(os.path.abspath(home.expanduser()))
+
+    @property
+    def home_is_default(self) -> bool:
+        return "home" not in self.model_fields_set
 
     def authority_systems(self) -> dict[str, str]:
         """``MYOCIT_HL7_AUTHORITIES`` as a mapping; SettingsError naming the entry that does not read."""

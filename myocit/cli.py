@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -16,6 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's wrapped lines, so a command's summary reads as one sentence.
+    rich_markup_mode="markdown",
 )
 
 
@@ -114,10 +116,28 @@ def _logs() -> None:
     configure(settings.log_level, settings.log_format)
 
 
+def _open_home(settings) -> None:
+    """The embedded home, created with a line on stderr saying where; refused when the default home is
+    new but the working folder holds the data of an earlier version's default (``./var``), so that no
+    command silently starts an empty database beside the one that was meant."""
+    from config.settings import EARLIER_DEFAULT_HOME
+    from bootstrap import EMBEDDED_FILES, private_home
+
+    if (settings.home / EMBEDDED_FILES[0]).exists():
+        private_home(settings.home)
+        return
+    earlier = (EARLIER_DEFAULT_HOME / EMBEDDED_FILES[0]).absolute()
+    if settings.home_is_default and earlier.exists():
+        _fail(f"the default home is {settings.home} and holds no data, but {earlier.parent} holds an earlier "
+              f"version's: set MYOCIT_HOME={earlier.parent} to use it, or move its files to {settings.home}. "
+              "Nothing was created.")
+    private_home(settings.home)
+    typer.echo(f"myocit: new home {settings.home} (MYOCIT_HOME): its database starts empty", err=True)
+
+
 def _migrate_quietly() -> None:
     from config.settings import SettingsError
     from store.migrate import upgrade
-    from bootstrap import private_home
 
     settings = _settings()
     try:
@@ -125,7 +145,7 @@ def _migrate_quietly() -> None:
     except SettingsError as exc:
         _fail(str(exc))
     if settings.embedded:
-        private_home(settings.home)
+        _open_home(settings)
     upgrade(settings.resolved_database_url())
 
 
@@ -201,6 +221,8 @@ def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) ->
     from bootstrap import private_home, runtime
 
     settings = _settings()
+    if settings.embedded:
+        _open_home(settings)
     private_home(settings.home, embedded=settings.embedded)
     runtime().celery.start(
         ["beat", f"--loglevel={loglevel}", f"--schedule={(settings.home / 'beat-schedule').resolve()}"]
@@ -242,7 +264,8 @@ def run(
 ) -> None:
     """Run the whole service in one process tree: API, worker, scheduler and MLLP listener.
 
-    With no configuration: SQLite database and SQLite-backed broker under ./var. With
+    With no configuration: SQLite database and SQLite-backed broker in MYOCIT_HOME (default
+    ~/.local/share/myocit, the same from any folder). With
     MYOCIT_DATABASE_URL and MYOCIT_BROKER_URL set: PostgreSQL and Redis.
     """
     from myocit.supervisor import AlreadyRunning, home_lock, supervise
@@ -253,8 +276,8 @@ def run(
             _migrate_quietly()
             _refuse_unbound_tokens()
             _declare_queue()
-            database = f"embedded SQLite in {settings.home}" if settings.embedded else "configured"
-            typer.echo(f"myocit: database {database}; API on http://127.0.0.1:{port} (docs at /docs)"
+            typer.echo(f"myocit: data in {settings.home if settings.embedded else 'the configured database'}; "
+                       f"API on http://127.0.0.1:{port} (docs at /docs)"
                        + (f"; MLLP on {settings.mllp_host}:{mllp_port}" if mllp_port else "")
                        + "; Ctrl-C stops everything")
             code = supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=settings.home,
@@ -279,8 +302,9 @@ def status(
     _migrate_quietly()
     rt = runtime()
     with rt.uow() as uow:
-        found = [(k.replace("_", " "), "-" if v is None else str(v))
-                 for k, v in overview(uow.session, rt.clock.today(), rt.clock.now()).to_json().items()]
+        figures_now = vars(overview(uow.session, rt.clock.today(), rt.clock.now()))
+        found = [(k.replace("_", " "), "-" if v is None else rt.clock.shown(v) if isinstance(v, datetime) else str(v))
+                 for k, v in figures_now.items()]
     folder = metrics or os.environ.get("PROMETHEUS_MULTIPROC_DIR") or rt.settings.home / "metrics"
     counted = figures(folder)
     width = max(len(k) for k, _ in found + (counted or []))
@@ -322,6 +346,32 @@ def screening_log_command(
     sys.stdout.write(to_csv(rows))
 
 
+@app.command()
+def demo() -> None:
+    """Load sample children of two sites (necker, robert-debre) through the service's own intake, with
+    tokens of the right roles, screen them, and print the tokens to sign in with. Refused (exit 1) when
+    the demo is already loaded."""
+    from myocit.demo import SITES, AlreadyLoaded, load_demo
+
+    _migrate_quietly()
+    rt = _runtime()
+    typer.echo(f"myocit demo: data in {rt.settings.home if rt.settings.embedded else 'the configured database'}")
+    try:
+        loaded = load_demo(rt, actor=COMMAND_LINE, say=lambda line: typer.echo(f"myocit demo: {line}"))
+    except AlreadyLoaded as exc:
+        _fail(f"the demo is already loaded here ({exc}); its tokens were printed when it ran. "
+              "`myocit token list` shows them; `myocit token create --role coordinator --site necker` makes "
+              "another", code=1)
+    pages = f"{rt.settings.base_url.rstrip('/')}/ui"
+    typer.echo(f"\nSign in at {pages} (start the service with `make run` if it is not running); each token "
+               "sees its own site only:")
+    for site in SITES:
+        for role in ("coordinator", "investigator", "lab"):
+            typer.echo(f"  {role:<12} {site:<13} {loaded.tokens[(role, site)]}")
+    typer.echo(f"  {'admin':<12} {'every site':<13} {loaded.tokens[('admin', None)]}")
+    typer.echo("Lab tokens post (POST /fhir, /hl7v2) and cannot sign in; the admin's reads /ui/audit and /ui/protocols.")
+
+
 token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -351,12 +401,13 @@ def token_list() -> None:
     from bootstrap import runtime
 
     _migrate_quietly()
+    shown = runtime().clock.shown
     with runtime().uow() as uow:
         for row in tokens(uow.session):
-            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+            revoked = f"revoked {shown(row.revoked_at)}" if row.revoked_at else "active"
             sites = ",".join(row.sites or ()) or ("NO SITE: refused" if row.role in SITE_BOUND_ROLES else "*")
             typer.echo(f"{row.pk}\t{row.role}\t{sites}\t{row.name or '-'}\t"
-                       f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+                       f"created {shown(row.created_at)}\t{revoked}")
 
 
 @token_app.command("sites")
@@ -415,10 +466,11 @@ def sender_list() -> None:
     from service import senders
 
     _migrate_quietly()
+    shown = _runtime().clock.shown
     for row in senders.list_senders(_runtime().uow()):
-        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        revoked = f"revoked {shown(row.revoked_at)}" if row.revoked_at else "active"
         typer.echo(f"{row.pk}\t{row.application}\t{row.facility}\t{','.join(row.sites)}\t"
-                   f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+                   f"created {shown(row.created_at)}\t{revoked}")
 
 
 @sender_app.command("revoke")
@@ -486,7 +538,7 @@ app.add_typer(messages_app, name="messages")
 
 
 def _since(text: str | None):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if text is None:
         return None
@@ -494,14 +546,15 @@ def _since(text: str | None):
         moment = datetime.fromisoformat(text)
     except ValueError:
         _fail(f"--since: not an ISO date or timestamp (2026-12-01 or 2026-12-01T08:00:00+01:00)")
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return _runtime().clock.local(moment)
 
 
 @messages_app.command("list")
 def messages_list(
     channel: str | None = typer.Option(None, help="fhir, hl7v2, mllp, ui or import."),
     status: str | None = typer.Option(None, help="filed, waiting (kept for a child not registered) or no-facts."),
-    since: str | None = typer.Option(None, help="Received at or after (ISO date or timestamp)."),
+    since: str | None = typer.Option(None, help="Received at or after (ISO date or timestamp; without an offset, "
+                                     "at the sites' time zone, MYOCIT_TIMEZONE)."),
     limit: int = typer.Option(200, help="At most this many, newest first."),
 ) -> None:
     """List stored messages, newest first: id, received, channel, sender, control id and ACK, facts,
@@ -509,11 +562,12 @@ def messages_list(
     from store import messages
 
     _migrate_quietly()
+    shown = _runtime().clock.shown
     with _runtime().uow() as uow:
         for m in messages.listing(uow.session, channel=channel, since=_since(since), limit=limit):
             if status and m.status != status:
                 continue
-            typer.echo(f"{m.pk}\t{m.received_at:%Y-%m-%d %H:%M:%S}\t{m.channel}\t{m.sender or '-'}\t"
+            typer.echo(f"{m.pk}\t{shown(m.received_at, seconds=True)}\t{m.channel}\t{m.sender or '-'}\t"
                        f"{m.control_id or '-'}\t{m.ack_code or '-'}\t{m.facts} facts\t{m.status}\t"
                        f"{','.join(m.patients) or '-'}")
 
@@ -529,7 +583,8 @@ def messages_show(message_id: int = typer.Argument(..., help="The id shown by `m
         if found is None:
             _fail(f"no message {message_id}")
         row = messages.message(uow.session, message_id)
-        typer.echo(f"message {found.pk}: {found.channel} from {found.sender or '-'} at {found.received_at.isoformat()}")
+        received = _runtime().clock.shown(found.received_at, seconds=True)
+        typer.echo(f"message {found.pk}: {found.channel} from {found.sender or '-'} at {received}")
         typer.echo(f"content type {row.content_type}; control id {found.control_id or '-'}; "
                    f"acknowledged {found.ack_code or ('stored' if found.channel != 'hl7v2' else '-')}")
         typer.echo(f"became: {found.facts} facts, {found.status}; patients {', '.join(found.patients) or '-'}")
@@ -543,7 +598,8 @@ def messages_show(message_id: int = typer.Argument(..., help="The id shown by `m
 @messages_app.command("reprocess")
 def messages_reprocess(
     message_id: int | None = typer.Argument(None, help="One message's id."),
-    since: str | None = typer.Option(None, help="Every message received at or after this (ISO date or timestamp)."),
+    since: str | None = typer.Option(None, help="Every message received at or after this (ISO date or timestamp; "
+                                     "without an offset, at the sites' time zone)."),
 ) -> None:
     """Derive the facts of stored messages again after a mapping fix; the children whose facts changed
     are re-screened (an alert only for a real change). Idempotent."""

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from config.clock import shown
 from domain.criteria import CRITERIA
 from domain.identity import Refused
 from ingest.bounds import date_in_range
@@ -73,7 +74,7 @@ def _render(request: Request, name: str, code: int = 200, **context) -> HTMLResp
     context.setdefault("caller", getattr(request.state, "caller", None))
     context.setdefault("csrf", getattr(request.state, "csrf", None))
     context["notice"] = NOTICES.get(request.query_params.get("done", ""))
-    context["local"] = lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""
+    context["local"] = lambda at: shown(at, zone) if at else ""
     response = templates.TemplateResponse(request, name, context, status_code=code)
     response.headers.update(HEADERS)
     return response

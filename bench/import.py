@@ -77,8 +77,8 @@ def measure_import(settings: Settings, folder: Path, resources: int) -> None:
     loaded = time.perf_counter() - started
     started = time.perf_counter()
     for _name, args, _kwargs in rt.celery.sent:
-        evaluation.evaluate_patient(EvaluatePatient(args[0], DAY), rt.uow(), protocol=rt.protocol, clock=rt.clock,
-                                    dispatch=rt.dispatch)
+        evaluation.evaluate_patient(EvaluatePatient(args[0], DAY), rt.uow(), protocols=rt.protocols,
+                                    clock=rt.clock, dispatch=rt.dispatch)
     screened = time.perf_counter() - started
     assert report.rejected == 0 and report.stored == resources, report.problems[:3]
     print(f"  import: {resources} resources in {loaded:.1f} s -> {resources / loaded:,.0f} resources/s; "

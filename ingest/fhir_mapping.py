@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from domain import doses
 from domain.criteria import ORDER
 from domain.facts import (
     Assessment,
@@ -76,9 +77,6 @@ RETRACTING = frozenset({"entered-in-error", "cancelled"})
 MENARCHE_AGE = frozenset({Code("loinc", "42798-9"), Code("snomed", "398700009")})
 _YES = frozenset({"Y", "LA33-6", "373066001"})
 _NO = frozenset({"N", "LA32-8", "373067005"})
-_PER_DAY_CODES = {"QD": 1.0, "AM": 1.0, "PM": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5,
-                  "Q4H": 6.0, "Q6H": 4.0, "Q8H": 3.0, "Q12H": 2.0}
-_DAYS_PER_UNIT = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
 _FAMILY_PREFIXES = {
     LabResult: ("lab.", "vital.", "obs."),
     Assessment: ("assessment.",),
@@ -453,19 +451,17 @@ def _per_day(timing: Any) -> float | None:
     repeat = timing.repeat
     if repeat is not None and (repeat.frequency is not None or repeat.period is not None):
         frequency = float(repeat.frequencyMax or repeat.frequency or 1)
-        if repeat.period is None:
-            return frequency
-        days = float(repeat.period) * _DAYS_PER_UNIT.get(repeat.periodUnit or "d", 1.0)
-        return frequency / days if days > 0 else None
+        period = float(repeat.period) if repeat.period is not None else None
+        return doses.administrations_per_day(frequency, period, repeat.periodUnit)
     code = coding_code(timing.code, "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation")
-    return _PER_DAY_CODES.get(code or "")
+    return doses.ADMINISTRATIONS_PER_DAY.get(code or "")
 
 
 def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: Context) -> float | None:
     """mg per day: a rate in mg/d, else dose × administrations per day (one a day when not given)."""
     if rate_q is not None:
         rate = quantity_of(rate_q)
-        if rate is not None and rate.unit.lower() in ("mg/d", "mg/24.h", "mg/(24.h)"):
+        if rate is not None and doses.is_mg_per_day(rate.unit):
             return rate.value
     if dose_q is None:
         return None
@@ -474,8 +470,7 @@ def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: Context) -> float | No
         unit = quantity_of(dose_q)
         ctx.warn(f"dose unit {unit.unit if unit else '?'!r} is not a mass: no daily dose")
         return None
-    per_day = _per_day(timing)
-    return mg * (per_day if per_day is not None else 1.0)
+    return doses.daily_mg(mg, _per_day(timing))
 
 
 def _dosage_dose(dosages: list, ctx: Context) -> tuple[float | None, str | None]:
@@ -542,7 +537,7 @@ def map_request(request: Any, ctx: Context) -> Mapped:
     when = _dated(ctx, "start", bounds_start, request.authoredOn, _last_updated(request), lifetime=True)
     until = first_day(bounds_end)
     if until is None and duration is not None and duration.value is not None:
-        days = float(duration.value) * _DAYS_PER_UNIT.get(duration.code or duration.unit or "d", 1.0)
+        days = doses.days_of(float(duration.value), duration.code or duration.unit)
         if days >= 1:
             until = (when[0] + timedelta(days=int(days) - 1), "", False)
     daily, route = _dosage_dose(dosages, ctx)

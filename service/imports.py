@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from domain.identity import Refused
 from ingest import bulk
 from ingest.errors import InvalidInput
+from ingest.media_types import FHIR_JSON, FHIR_NDJSON
 from ingest.submissions import document_items
 from service.commands import ImportResources
 from service.ports import Clock, Dispatcher
@@ -27,8 +28,6 @@ from store.tokens import Caller
 from store.uow import UnitOfWork
 
 BATCH = 200
-FHIR_JSON = "application/fhir+json"
-NDJSON = "application/fhir+ndjson"
 
 
 @dataclass
@@ -113,7 +112,7 @@ def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dis
             items = [item for _, found, _ in read for item in found]
             owners = [unit for unit, found, _ in read for _ in found]
             savepoint = session.begin_nested()
-            stored = store_message(session, channel="import", content_type=NDJSON,
+            stored = store_message(session, channel="import", content_type=FHIR_NDJSON,
                                    body="\n".join(body for _, _, body in read) + "\n", sender=sender, items=items,
                                    now=now, atomic=False, defer_marking=True)
             if not stored.refused:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Engine, bindparam, case, null, select, update
 from sqlalchemy.orm import Session
@@ -244,5 +244,3 @@ def undispatched(session: Session, older_than: datetime, limit: int = 1000) -> l
         )
     )
 
-
-SWEEP_GRACE = timedelta(seconds=30)

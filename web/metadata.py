@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ingest.fhir import SUPPORTED_TYPES
-from web.outcomes import FHIR_JSON
+from ingest.media_types import FHIR_JSON
 
 router = APIRouter(tags=["service"])
 

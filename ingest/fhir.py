@@ -30,7 +30,7 @@ from domain.facts import PatientProfile
 from ingest import fhir_fast
 from ingest.bounds import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
 from ingest.errors import InvalidInput
-from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
+from ingest.fhir_mapping import MAPPERS, MappingContext, patient_identifiers
 from ingest.fhir_values import reference_key
 
 SUPPORTED_TYPES = frozenset({
@@ -392,7 +392,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
     mapper = MAPPERS.get(kind)
     if mapper is None:
         return out
-    ctx = Context(
+    ctx = MappingContext(
         source=out.source,
         revision=revision,
         resolve=_make_resolver(resource, _index),
@@ -410,7 +410,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
     return out
 
 
-def _subject(ref: Any, ctx: Context, index: _BundleIndex | None, out: Extracted) -> SubjectRef | None:
+def _subject(ref: Any, ctx: MappingContext, index: _BundleIndex | None, out: Extracted) -> SubjectRef | None:
     if out.resource_type == "Patient":
         return SubjectRef("id", out.resource_id)
     if ref is None:

@@ -87,7 +87,10 @@ _FAMILY_PREFIXES = {
 
 
 @dataclass(slots=True)
-class Context:
+class MappingContext:
+    """What mapping one FHIR resource to facts needs beside the resource: where it sits in its message
+    (``source``, for warnings; ``revision``), how its references resolve, and the warnings so far."""
+
     source: str
     revision: int
     resolve: Callable[[str | None], Any]
@@ -116,7 +119,7 @@ class Mapped:
 # --- shared -----------------------------------------------------------------------------------------
 
 
-def _status(resource: Any, ctx: Context) -> str:
+def _status(resource: Any, ctx: MappingContext) -> str:
     kind = resource.get_resource_type()
     status = (resource.status or "").strip()
     if status not in STATUSES[kind]:
@@ -125,7 +128,7 @@ def _status(resource: Any, ctx: Context) -> str:
     return status
 
 
-def _dated(ctx: Context, what: str, *values: Any, lifetime: bool = False) -> tuple[date, str] | None:
+def _dated(ctx: MappingContext, what: str, *values: Any, lifetime: bool = False) -> tuple[date, str] | None:
     found = first_day(*values)
     if found is None:
         if lifetime:
@@ -139,7 +142,7 @@ def _dated(ctx: Context, what: str, *values: Any, lifetime: bool = False) -> tup
     return day, seq
 
 
-def _check_used(fact: Any, ctx: Context) -> None:
+def _check_used(fact: Any, ctx: MappingContext) -> None:
     prefixes = _FAMILY_PREFIXES.get(type(fact))
     if ctx.protocol is None or prefixes is None or not fact.codes:
         return
@@ -149,7 +152,7 @@ def _check_used(fact: Any, ctx: Context) -> None:
     ctx.warn(f"{shown} is not used by any criterion")
 
 
-def _finish(facts: list, ctx: Context) -> list:
+def _finish(facts: list, ctx: MappingContext) -> list:
     for fact in facts:
         if fact.status not in RETRACTING:
             _check_used(fact, ctx)
@@ -186,7 +189,7 @@ def _site(ref: Any) -> str | None:
     return None
 
 
-def map_patient(patient: Any, ctx: Context) -> Mapped:
+def map_patient(patient: Any, ctx: MappingContext) -> Mapped:
     gender = (patient.gender or "unknown").strip()
     if gender not in _SEX:
         raise InvalidInput(f"{ctx.source}: gender is not a FHIR gender (male, female, other, unknown)", code="code-invalid",
@@ -208,7 +211,7 @@ def map_patient(patient: Any, ctx: Context) -> Mapped:
 # --- Observation -----------------------------------------------------------------------------------
 
 
-def _obs_day(obs: Any, ctx: Context) -> tuple[date, str] | None:
+def _obs_day(obs: Any, ctx: MappingContext) -> tuple[date, str] | None:
     values = [obs.effectiveDateTime, obs.effectiveInstant, period_start(obs.effectivePeriod), obs.issued]
     for parent in ctx.parents:
         values += [parent.effectiveDateTime, period_start(parent.effectivePeriod), parent.issued]
@@ -222,7 +225,7 @@ def _specimen_refs(resource: Any) -> list:
     return [r for r in found if r is not None] if isinstance(found, list) else [found]
 
 
-def _specimen(obs: Any, ctx: Context) -> tuple[str | None, str | None]:
+def _specimen(obs: Any, ctx: MappingContext) -> tuple[str | None, str | None]:
     """(specimen type text, sample id) of an observation, else of its nearest report or panel that
     names one; with no specimen anywhere, results of one report share the report as their sample."""
     refs = _specimen_refs(obs)
@@ -284,7 +287,7 @@ def _value(holder: Any, flags: list[str]) -> tuple[Quantity | None, Qualitative 
     return quantity, answer, text
 
 
-def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> Attestation:
+def _attestation(obs: Any, ctx: MappingContext, status: str, day: date, seq: str) -> Attestation:
     criterion = coding_code(obs.code, MYOCIT_CRITERION) or ""
     verdict = coding_code(obs.valueCodeableConcept, MYOCIT_VERDICT) if obs.valueCodeableConcept else None
     if verdict not in ("pass", "fail"):
@@ -301,7 +304,7 @@ def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> At
                        ctx.revision, seq)
 
 
-def _assessment(obs: Any, ctx: Context, codes, status, day, seq, source) -> Assessment:
+def _assessment(obs: Any, ctx: MappingContext, codes, status, day, seq, source) -> Assessment:
     score = flag = comparator = None
     if obs.valueInteger is not None:
         score = float(obs.valueInteger)
@@ -318,7 +321,7 @@ def _assessment(obs: Any, ctx: Context, codes, status, day, seq, source) -> Asse
     return Assessment(source, day, codes, status, score, flag, ctx.revision, seq, comparator)
 
 
-def map_observation(obs: Any, ctx: Context) -> Mapped:
+def map_observation(obs: Any, ctx: MappingContext) -> Mapped:
     status = _status(obs, ctx)
     if ctx.retracted:
         status = ctx.retracted
@@ -360,7 +363,7 @@ def map_observation(obs: Any, ctx: Context) -> Mapped:
     return _done(mapped, ctx)
 
 
-def _done(mapped: Mapped, ctx: Context) -> Mapped:
+def _done(mapped: Mapped, ctx: MappingContext) -> Mapped:
     _finish(mapped.facts, ctx)
     return mapped
 
@@ -368,7 +371,7 @@ def _done(mapped: Mapped, ctx: Context) -> Mapped:
 # --- DiagnosticReport ------------------------------------------------------------------------------
 
 
-def map_report(report: Any, ctx: Context) -> Mapped:
+def map_report(report: Any, ctx: MappingContext) -> Mapped:
     """Contained results become facts; a retracted report retracts every result it names."""
     status = _status(report, ctx)
     mapped = Mapped(subject=report.subject)
@@ -382,7 +385,7 @@ def map_report(report: Any, ctx: Context) -> Mapped:
             if target is None or target.get_resource_type() != "Observation":
                 ctx.warn(f"result {ref.reference[:40]} is not a contained Observation")
                 continue
-            inner = Context(f"{ctx.source}{ref.reference}", ctx.revision, ctx.resolve, ctx.warnings,
+            inner = MappingContext(f"{ctx.source}{ref.reference}", ctx.revision, ctx.resolve, ctx.warnings,
                             retracting, (report,), ctx.protocol)
             mapped.facts.extend(map_observation(target, inner).facts)
         elif retracting and target is None:
@@ -397,7 +400,7 @@ def map_report(report: Any, ctx: Context) -> Mapped:
 # --- Condition ---------------------------------------------------------------------------------------
 
 
-def map_condition(condition: Any, ctx: Context) -> Mapped:
+def map_condition(condition: Any, ctx: MappingContext) -> Mapped:
     mapped = Mapped(subject=condition.subject)
     clinical = coding_code(condition.clinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical")
     clinical = clinical or next((c.code for c in codes_of(condition.clinicalStatus)), None)
@@ -428,7 +431,7 @@ def map_condition(condition: Any, ctx: Context) -> Mapped:
 # --- Medicines ---------------------------------------------------------------------------------------
 
 
-def _medication(resource: Any, ctx: Context) -> tuple[tuple[Code, ...], str | None]:
+def _medication(resource: Any, ctx: MappingContext) -> tuple[tuple[Code, ...], str | None]:
     concept = resource.medicationCodeableConcept
     if concept is not None:
         return codes_of(concept), concept_text(concept)
@@ -457,7 +460,7 @@ def _per_day(timing: Any) -> float | None:
     return doses.ADMINISTRATIONS_PER_DAY.get(code or "")
 
 
-def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: Context) -> float | None:
+def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: MappingContext) -> float | None:
     """mg per day: a rate in mg/d, else dose × administrations per day (one a day when not given)."""
     if rate_q is not None:
         rate = quantity_of(rate_q)
@@ -473,7 +476,7 @@ def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: Context) -> float | No
     return doses.daily_mg(mg, _per_day(timing))
 
 
-def _dosage_dose(dosages: list, ctx: Context) -> tuple[float | None, str | None]:
+def _dosage_dose(dosages: list, ctx: MappingContext) -> tuple[float | None, str | None]:
     """The daily dose and route of the first dosage (by sequence): the dose the course started with."""
     if not dosages:
         return None, None
@@ -489,7 +492,7 @@ def _dosage_dose(dosages: list, ctx: Context) -> tuple[float | None, str | None]
     return daily, concept_text(first.route)
 
 
-def _reasons(resource: Any, ctx: Context) -> tuple[Code, ...]:
+def _reasons(resource: Any, ctx: MappingContext) -> tuple[Code, ...]:
     reasons = [c for concept in (resource.reasonCode or ()) for c in codes_of(concept)]
     for ref in resource.reasonReference or ():
         target = ctx.resolve(ref.reference)
@@ -498,7 +501,7 @@ def _reasons(resource: Any, ctx: Context) -> tuple[Code, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def _medicine(resource: Any, ctx: Context, status: str, when, until, daily, route) -> Mapped:
+def _medicine(resource: Any, ctx: MappingContext, status: str, when, until, daily, route) -> Mapped:
     mapped = Mapped(subject=getattr(resource, "subject", None))
     codes, name = _medication(resource, ctx)
     day, seq = when
@@ -512,7 +515,7 @@ def _last_updated(resource: Any) -> Any:
     return resource.meta.lastUpdated if resource.meta else None
 
 
-def map_statement(statement: Any, ctx: Context) -> Mapped:
+def map_statement(statement: Any, ctx: MappingContext) -> Mapped:
     status = _status(statement, ctx)
     when = _dated(ctx, "start", statement.effectiveDateTime, period_start(statement.effectivePeriod),
                   period_end(statement.effectivePeriod), statement.dateAsserted, _last_updated(statement),
@@ -522,7 +525,7 @@ def map_statement(statement: Any, ctx: Context) -> Mapped:
     return _medicine(statement, ctx, status, when, until, daily, route)
 
 
-def map_request(request: Any, ctx: Context) -> Mapped:
+def map_request(request: Any, ctx: MappingContext) -> Mapped:
     status = _status(request, ctx)
     dosages = list(request.dosageInstruction or ())
     bounds_start = bounds_end = None
@@ -544,7 +547,7 @@ def map_request(request: Any, ctx: Context) -> Mapped:
     return _medicine(request, ctx, status, when, until, daily, route)
 
 
-def map_administration(admin: Any, ctx: Context) -> Mapped:
+def map_administration(admin: Any, ctx: MappingContext) -> Mapped:
     status = _status(admin, ctx)
     when = _dated(ctx, "administration", admin.effectiveDateTime, period_start(admin.effectivePeriod),
                   period_end(admin.effectivePeriod), _last_updated(admin), lifetime=True)
@@ -559,7 +562,7 @@ def map_administration(admin: Any, ctx: Context) -> Mapped:
 # --- Immunization, Consent, Coverage -------------------------------------------------------------------
 
 
-def map_immunization(imm: Any, ctx: Context) -> Mapped:
+def map_immunization(imm: Any, ctx: MappingContext) -> Mapped:
     status = _status(imm, ctx)
     mapped = Mapped(subject=imm.patient)
     if imm.occurrenceDateTime is None and imm.occurrenceString and imm.recorded is not None:
@@ -576,7 +579,7 @@ _CONSENT = {"active": ConsentState.GIVEN, "rejected": ConsentState.REFUSED,
             "inactive": ConsentState.WITHDRAWN, "entered-in-error": ConsentState.WITHDRAWN}
 
 
-def map_consent(consent: Any, ctx: Context) -> Mapped:
+def map_consent(consent: Any, ctx: MappingContext) -> Mapped:
     status = _status(consent, ctx)
     mapped = Mapped(subject=consent.patient)
     if status not in _CONSENT:
@@ -590,7 +593,7 @@ def map_consent(consent: Any, ctx: Context) -> Mapped:
     return mapped
 
 
-def map_coverage(coverage: Any, ctx: Context) -> Mapped:
+def map_coverage(coverage: Any, ctx: MappingContext) -> Mapped:
     status = _status(coverage, ctx)
     mapped = Mapped(subject=coverage.beneficiary)
     kind = coding_code(coverage.type, MYOCIT_COVERAGE)
@@ -605,7 +608,7 @@ def map_coverage(coverage: Any, ctx: Context) -> Mapped:
     return mapped
 
 
-MAPPERS: dict[str, Callable[[Any, Context], Mapped]] = {
+MAPPERS: dict[str, Callable[[Any, MappingContext], Mapped]] = {
     "Patient": map_patient,
     "Observation": map_observation,
     "DiagnosticReport": map_report,

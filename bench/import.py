@@ -43,10 +43,10 @@ from service.commands import EvaluatePatient, ImportResources, RegisterSender  #
 from service.imports import import_resources  # noqa: E402
 from service.senders import register_sender  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
-from tests.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record, lab_part  # noqa: E402
-from tests.inprocess import Calls  # noqa: E402 - stands in for Celery: the evaluations are run here
-from tests.mllp_client import listening, msa, oru, read_acks  # noqa: E402
-from tests.processes import free_port  # noqa: E402
+from testkit.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record, lab_part  # noqa: E402
+from testkit.celery_calls import Calls  # noqa: E402 - stands in for Celery: the evaluations are run here
+from testkit.mllp_client import listening, msa, oru, read_acks  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
 from mllp.framing import framed  # noqa: E402
 
 DAY = date(2026, 12, 1)

@@ -19,6 +19,7 @@ UNDATED = date(1900, 1, 1)
 """The date given to a lifetime fact (a diagnosis, a medicine, a coverage) that carries no date at
 all: it counts as "some time before", visible at any ``as_of``. A warning always goes with it."""
 
+
 def codes_of(concept: Any) -> tuple[Code, ...]:
     """Every coding of a CodeableConcept that has a code, as (alias, code)."""
     if concept is None:

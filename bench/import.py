@@ -43,10 +43,10 @@ from service.commands import EvaluatePatient, ImportResources, RegisterSender  #
 from service.imports import import_resources  # noqa: E402
 from service.senders import register_sender  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
-from tests.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record, lab_part  # noqa: E402
-from tests.inprocess import Calls  # noqa: E402 - stands in for Celery: the evaluations are run here
-from tests.mllp_client import listening, msa, oru, read_acks  # noqa: E402
-from tests.processes import free_port  # noqa: E402
+from testkit.fhir_samples import NOT_DETECTED, bundle, coded, eligible_record, lab_part  # noqa: E402
+from testkit.celery_calls import Calls  # noqa: E402 - stands in for Celery: the evaluations are run here
+from testkit.mllp_client import listening, msa, oru, read_acks  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
 from mllp.framing import framed  # noqa: E402
 
 DAY = date(2026, 12, 1)
@@ -77,8 +77,8 @@ def measure_import(settings: Settings, folder: Path, resources: int) -> None:
     loaded = time.perf_counter() - started
     started = time.perf_counter()
     for _name, args, _kwargs in rt.celery.sent:
-        evaluation.evaluate_patient(EvaluatePatient(args[0], DAY), rt.uow(), protocol=rt.protocol, clock=rt.clock,
-                                    dispatch=rt.dispatch)
+        evaluation.evaluate_patient(EvaluatePatient(args[0], DAY), rt.uow(), protocols=rt.protocols,
+                                    clock=rt.clock, dispatch=rt.dispatch)
     screened = time.perf_counter() - started
     assert report.rejected == 0 and report.stored == resources, report.problems[:3]
     print(f"  import: {resources} resources in {loaded:.1f} s -> {resources / loaded:,.0f} resources/s; "

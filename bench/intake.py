@@ -3,7 +3,7 @@ fhir.resources alone, in the same run, on one core.
 
     python bench/intake.py [--seconds 2]
 
-Inputs: one lab Observation (tests/fhir_samples.py ``quantity``), a batch Bundle of 20 such
+Inputs: one lab Observation (testkit/fhir_samples.py ``quantity``), a batch Bundle of 20 such
 Observations (``bundle``), and tests/fixtures/typical-child.json (a complete record, 50 entries).
 Each is already-parsed JSON (``parse_json`` is the same on both paths and is left out); what is timed
 is ``read_resource`` + ``extract`` or ``read_bundle`` + ``extract_bundle``, with the protocol in force,
@@ -25,7 +25,7 @@ from bench.engine import rate  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from config.protocol_files import load_protocol  # noqa: E402
 from ingest import fhir, fhir_fast  # noqa: E402
-from tests.fhir_samples import bundle, quantity  # noqa: E402
+from testkit.fhir_samples import bundle, quantity  # noqa: E402
 
 TYPICAL = ROOT / "tests" / "fixtures" / "typical-child.json"
 

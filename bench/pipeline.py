@@ -54,7 +54,7 @@ from bench.machine import cpu_by_process, cpu_spent, describe, foreign_cpu  # no
 from bench.summary import Figure, summary  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Alert, Patient  # noqa: E402
-from tests.fhir_samples import (  # noqa: E402
+from testkit.fhir_samples import (  # noqa: E402
     DETECTED,
     NOT_DETECTED,
     attestations_part,
@@ -64,7 +64,7 @@ from tests.fhir_samples import (  # noqa: E402
     lab_part,
     quantity,
 )
-from tests.processes import free_port, stop_group  # noqa: E402
+from testkit.processes import free_port, stop_group  # noqa: E402
 
 DAY = date(2026, 12, 1)
 ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"

@@ -30,7 +30,7 @@ from domain.criteria import CRITERIA  # noqa: E402
 from service.screening_log import funnel, screening_log_rows, to_csv  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.screening import compact  # noqa: E402
-from store.models import ApiToken, Confirmation, Patient, Screening, ScreeningOutcome  # noqa: E402
+from store.models import ApiToken, Confirmation, Patient, ScreeningRow, ScreeningOutcome  # noqa: E402
 from store.tokens import Caller  # noqa: E402
 from store.uow import UnitOfWork  # noqa: E402
 
@@ -85,7 +85,7 @@ def fill(engine, children: int) -> None:
                                        "protocol_version": "2026-11", "result": body,
                                        "fact_pks": [], "trigger": "data", "verdicts": compact(body["criteria"]),
                                        "eligible_from": date.fromisoformat(eligible) if eligible else None})
-            conn.execute(insert(Screening), screenings)
+            conn.execute(insert(ScreeningRow), screenings)
             latest = conn.execute(text("SELECT patient_pk, max(pk), min(status) FROM screenings "
                                        "WHERE patient_pk = ANY(:pks) GROUP BY patient_pk"),
                                   {"pks": [pk for pk, _ in pks]}).all()

@@ -5,7 +5,7 @@ what is left after 1 is the store's share of the cost (reading and decoding fact
 
     python -m bench.shadow [--children 20000] [--database-url postgresql+psycopg://...]
 
-Without --database-url a throwaway database is made on the test PostgreSQL (tests/services.py). Prints
+Without --database-url a throwaway database is made on the test PostgreSQL (testkit/services.py). Prints
 figures; asserts nothing about time.
 """
 
@@ -31,7 +31,7 @@ from service.commands import ShadowAmendment
 from store import codec
 from store.migrate import upgrade
 from store.models import Fact, Message, Patient
-from tests.fhir_samples import bundle, eligible_record, quantity
+from testkit.fhir_samples import bundle, eligible_record, quantity
 
 AS_OF = date(2026, 12, 1)
 
@@ -96,7 +96,7 @@ def main() -> None:
     made = None
     url = args.database_url
     if url is None:
-        from tests import services
+        from testkit import services
 
         made, url = services.create_database()
     try:
@@ -125,7 +125,7 @@ def main() -> None:
                   f"the store's share of the cost ≈ {1 - 2 * r / pure:.0%}")
     finally:
         if made is not None:
-            from tests import services
+            from testkit import services
 
             services.drop_database(made)
 

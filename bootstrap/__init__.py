@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_process_init
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,3 +114,10 @@ def install(custom: Runtime) -> None:
     global _runtime, _pid
     _runtime = custom
     _pid = os.getpid()
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_) -> None:
+    """A forked worker process opens its own connections (here, beside ``runtime``: every task module
+    imports this package before its Celery app)."""
+    runtime().dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import task_postrun, task_prerun
 
 from config.logs import request_id
 
@@ -43,13 +43,6 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
-
-
-@worker_process_init.connect
-def _fresh_connections_after_fork(**_) -> None:
-    from bootstrap import runtime
-
-    runtime().dispose()
 
 
 def task_header(request, name: str):

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from config.protocol_files import load_protocol, load_protocol_files
 from config.settings import Settings
 from domain import Protocol
+from service.ports import ProtocolSource
 from store import protocols
 
 
-class ActiveProtocol:
+class ActiveProtocol(ProtocolSource):
     """Re-reads which version is active at most every ``protocol_refresh_seconds`` (one cheap query);
     a version once loaded is kept by its activation's pk (protocols are immutable). ``in_session``
     reads it exactly, in the caller's transaction: what evaluation uses, so that no child marked by an

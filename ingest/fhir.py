@@ -30,7 +30,7 @@ from domain.facts import PatientProfile
 from ingest import fhir_fast
 from ingest.bounds import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
 from ingest.errors import InvalidInput
-from ingest.fhir_mapping import MAPPERS, Context, patient_identifiers
+from ingest.fhir_mapping import MAPPERS, MappingContext, patient_identifiers
 from ingest.fhir_values import reference_key
 
 SUPPORTED_TYPES = frozenset({
@@ -250,6 +250,29 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
     """The validated Bundle (``fhir_fast``'s, else R4B; each resource likewise); its ``type`` must be
     one of ``types`` (offline screening: collection, batch, transaction, searchset, document; the HTTP
     layer passes ``SUBMISSION_BUNDLE_TYPES``)."""
+    entries = _bundle_entries(data, types)
+    # The Bundle without its resources, then each resource with its own model: the same checks as
+    # validating the Bundle whole, at about two thirds of the cost (the whole Bundle's polymorphic
+    # ``entry.resource`` field is the expensive part).
+    shell = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]} \
+        if entries else data
+    # The fast path (ingest/fhir_fast.py) reads the shell and each resource it models; whatever it
+    # leaves goes to fhir.resources, in the same order, so the first error is the one it reports.
+    model = _bundle_shell(shell, data)
+    resources = _entry_resources(entries, data)
+    fast_shell = isinstance(model, fhir_fast.Bundle)
+    for i, resource in resources.items():
+        if fast_shell:
+            model.entry[i].resource = resource
+        else:
+            # Attached as validated; assigning through the model would validate each resource again.
+            model.entry[i].__dict__["resource"] = resource
+    return model
+
+
+def _bundle_entries(data: Any, types: frozenset[str]) -> list:
+    """The entries of a Bundle of one of ``types``, each an object whose resource, if any, is an
+    object of the right JSON types; InvalidInput at the first thing that is not."""
     if not isinstance(data, dict):
         raise InvalidInput(f"expected a JSON object, got {_json_type(data)}", code="structure")
     kind = data.get("resourceType")
@@ -279,22 +302,25 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
             raise InvalidInput(f"entry {i}: resource: expected an object", code="structure",
                                location=f"Bundle.entry[{i}].resource")
         _check_types(resource, f"entry {i} ({_label(resource)})", f"Bundle.entry[{i}].resource")
-    # The Bundle without its resources, then each resource with its own model: the same checks as
-    # validating the Bundle whole, at about two thirds of the cost (the whole Bundle's polymorphic
-    # ``entry.resource`` field is the expensive part).
-    shell = {**data, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]} \
-        if entries else data
-    # The fast path (ingest/fhir_fast.py) reads the shell and each resource it models; whatever it
-    # leaves goes to fhir.resources, in the same order, so the first error is the one it reports.
+    return entries
+
+
+def _bundle_shell(shell: dict, data: dict) -> Any:
+    """The Bundle without its entries' resources, by the fast model, else by R4B's."""
     model = fhir_fast.read_bundle_shell(shell)
-    if model is None:
-        try:
-            model = get_fhir_model_class("Bundle").model_validate(shell)
-        except ValidationError as exc:
-            raise _from_validation(exc, data, bundle=True) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(f"Bundle: not a valid bundle ({type(exc).__name__})",
-                               code="structure") from None
+    if model is not None:
+        return model
+    try:
+        return get_fhir_model_class("Bundle").model_validate(shell)
+    except ValidationError as exc:
+        raise _from_validation(exc, data, bundle=True) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"Bundle: not a valid bundle ({type(exc).__name__})",
+                           code="structure") from None
+
+
+def _entry_resources(entries: list, data: dict) -> dict[int, Any]:
+    """Each entry's resource by the entry's index, read by its fast model, else by R4B's."""
     resources = {}
     for i, entry in enumerate(entries):
         resource = entry.get("resource")
@@ -311,14 +337,7 @@ def read_bundle(data: dict, *, types: frozenset[str] = OFFLINE_BUNDLE_TYPES) -> 
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"entry {i} ({_label(resource)}): not a valid resource ({type(exc).__name__})",
                                code="structure", location=f"Bundle.entry[{i}].resource") from None
-    fast_shell = isinstance(model, fhir_fast.Bundle)
-    for i, resource in resources.items():
-        if fast_shell:
-            model.entry[i].resource = resource
-        else:
-            # Attached as validated; assigning through the model would validate each resource again.
-            model.entry[i].__dict__["resource"] = resource
-    return model
+    return resources
 
 
 # --- extraction ------------------------------------------------------------------------------------
@@ -376,7 +395,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
     mapper = MAPPERS.get(kind)
     if mapper is None:
         return out
-    ctx = Context(
+    ctx = MappingContext(
         source=out.source,
         revision=revision,
         resolve=_make_resolver(resource, _index),
@@ -394,7 +413,7 @@ def extract(resource: Any, *, revision: int = 0, fallback_id: str | None = None,
     return out
 
 
-def _subject(ref: Any, ctx: Context, index: _BundleIndex | None, out: Extracted) -> SubjectRef | None:
+def _subject(ref: Any, ctx: MappingContext, index: _BundleIndex | None, out: Extracted) -> SubjectRef | None:
     if out.resource_type == "Patient":
         return SubjectRef("id", out.resource_id)
     if ref is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from domain import doses
 from domain.criteria import ORDER
 from domain.facts import (
     Assessment,
@@ -76,9 +77,6 @@ RETRACTING = frozenset({"entered-in-error", "cancelled"})
 MENARCHE_AGE = frozenset({Code("loinc", "42798-9"), Code("snomed", "398700009")})
 _YES = frozenset({"Y", "LA33-6", "373066001"})
 _NO = frozenset({"N", "LA32-8", "373067005"})
-_PER_DAY_CODES = {"QD": 1.0, "AM": 1.0, "PM": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5,
-                  "Q4H": 6.0, "Q6H": 4.0, "Q8H": 3.0, "Q12H": 2.0}
-_DAYS_PER_UNIT = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
 _FAMILY_PREFIXES = {
     LabResult: ("lab.", "vital.", "obs."),
     Assessment: ("assessment.",),
@@ -89,7 +87,10 @@ _FAMILY_PREFIXES = {
 
 
 @dataclass(slots=True)
-class Context:
+class MappingContext:
+    """What mapping one FHIR resource to facts needs beside the resource: where it sits in its message
+    (``source``, for warnings; ``revision``), how its references resolve, and the warnings so far."""
+
     source: str
     revision: int
     resolve: Callable[[str | None], Any]
@@ -118,7 +119,7 @@ class Mapped:
 # --- shared -----------------------------------------------------------------------------------------
 
 
-def _status(resource: Any, ctx: Context) -> str:
+def _status(resource: Any, ctx: MappingContext) -> str:
     kind = resource.get_resource_type()
     status = (resource.status or "").strip()
     if status not in STATUSES[kind]:
@@ -127,7 +128,7 @@ def _status(resource: Any, ctx: Context) -> str:
     return status
 
 
-def _dated(ctx: Context, what: str, *values: Any, lifetime: bool = False) -> tuple[date, str] | None:
+def _dated(ctx: MappingContext, what: str, *values: Any, lifetime: bool = False) -> tuple[date, str] | None:
     found = first_day(*values)
     if found is None:
         if lifetime:
@@ -141,7 +142,7 @@ def _dated(ctx: Context, what: str, *values: Any, lifetime: bool = False) -> tup
     return day, seq
 
 
-def _check_used(fact: Any, ctx: Context) -> None:
+def _check_used(fact: Any, ctx: MappingContext) -> None:
     prefixes = _FAMILY_PREFIXES.get(type(fact))
     if ctx.protocol is None or prefixes is None or not fact.codes:
         return
@@ -151,7 +152,7 @@ def _check_used(fact: Any, ctx: Context) -> None:
     ctx.warn(f"{shown} is not used by any criterion")
 
 
-def _finish(facts: list, ctx: Context) -> list:
+def _finish(facts: list, ctx: MappingContext) -> list:
     for fact in facts:
         if fact.status not in RETRACTING:
             _check_used(fact, ctx)
@@ -188,7 +189,7 @@ def _site(ref: Any) -> str | None:
     return None
 
 
-def map_patient(patient: Any, ctx: Context) -> Mapped:
+def map_patient(patient: Any, ctx: MappingContext) -> Mapped:
     gender = (patient.gender or "unknown").strip()
     if gender not in _SEX:
         raise InvalidInput(f"{ctx.source}: gender is not a FHIR gender (male, female, other, unknown)", code="code-invalid",
@@ -210,7 +211,7 @@ def map_patient(patient: Any, ctx: Context) -> Mapped:
 # --- Observation -----------------------------------------------------------------------------------
 
 
-def _obs_day(obs: Any, ctx: Context) -> tuple[date, str] | None:
+def _obs_day(obs: Any, ctx: MappingContext) -> tuple[date, str] | None:
     values = [obs.effectiveDateTime, obs.effectiveInstant, period_start(obs.effectivePeriod), obs.issued]
     for parent in ctx.parents:
         values += [parent.effectiveDateTime, period_start(parent.effectivePeriod), parent.issued]
@@ -224,7 +225,7 @@ def _specimen_refs(resource: Any) -> list:
     return [r for r in found if r is not None] if isinstance(found, list) else [found]
 
 
-def _specimen(obs: Any, ctx: Context) -> tuple[str | None, str | None]:
+def _specimen(obs: Any, ctx: MappingContext) -> tuple[str | None, str | None]:
     """(specimen type text, sample id) of an observation, else of its nearest report or panel that
     names one; with no specimen anywhere, results of one report share the report as their sample."""
     refs = _specimen_refs(obs)
@@ -286,7 +287,7 @@ def _value(holder: Any, flags: list[str]) -> tuple[Quantity | None, Qualitative 
     return quantity, answer, text
 
 
-def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> Attestation:
+def _attestation(obs: Any, ctx: MappingContext, status: str, day: date, seq: str) -> Attestation:
     criterion = coding_code(obs.code, MYOCIT_CRITERION) or ""
     verdict = coding_code(obs.valueCodeableConcept, MYOCIT_VERDICT) if obs.valueCodeableConcept else None
     if verdict not in ("pass", "fail"):
@@ -303,7 +304,7 @@ def _attestation(obs: Any, ctx: Context, status: str, day: date, seq: str) -> At
                        ctx.revision, seq)
 
 
-def _assessment(obs: Any, ctx: Context, codes, status, day, seq, source) -> Assessment:
+def _assessment(obs: Any, ctx: MappingContext, codes, status, day, seq, source) -> Assessment:
     score = flag = comparator = None
     if obs.valueInteger is not None:
         score = float(obs.valueInteger)
@@ -320,7 +321,7 @@ def _assessment(obs: Any, ctx: Context, codes, status, day, seq, source) -> Asse
     return Assessment(source, day, codes, status, score, flag, ctx.revision, seq, comparator)
 
 
-def map_observation(obs: Any, ctx: Context) -> Mapped:
+def map_observation(obs: Any, ctx: MappingContext) -> Mapped:
     status = _status(obs, ctx)
     if ctx.retracted:
         status = ctx.retracted
@@ -362,7 +363,7 @@ def map_observation(obs: Any, ctx: Context) -> Mapped:
     return _done(mapped, ctx)
 
 
-def _done(mapped: Mapped, ctx: Context) -> Mapped:
+def _done(mapped: Mapped, ctx: MappingContext) -> Mapped:
     _finish(mapped.facts, ctx)
     return mapped
 
@@ -370,7 +371,7 @@ def _done(mapped: Mapped, ctx: Context) -> Mapped:
 # --- DiagnosticReport ------------------------------------------------------------------------------
 
 
-def map_report(report: Any, ctx: Context) -> Mapped:
+def map_report(report: Any, ctx: MappingContext) -> Mapped:
     """Contained results become facts; a retracted report retracts every result it names."""
     status = _status(report, ctx)
     mapped = Mapped(subject=report.subject)
@@ -384,7 +385,7 @@ def map_report(report: Any, ctx: Context) -> Mapped:
             if target is None or target.get_resource_type() != "Observation":
                 ctx.warn(f"result {ref.reference[:40]} is not a contained Observation")
                 continue
-            inner = Context(f"{ctx.source}{ref.reference}", ctx.revision, ctx.resolve, ctx.warnings,
+            inner = MappingContext(f"{ctx.source}{ref.reference}", ctx.revision, ctx.resolve, ctx.warnings,
                             retracting, (report,), ctx.protocol)
             mapped.facts.extend(map_observation(target, inner).facts)
         elif retracting and target is None:
@@ -399,7 +400,7 @@ def map_report(report: Any, ctx: Context) -> Mapped:
 # --- Condition ---------------------------------------------------------------------------------------
 
 
-def map_condition(condition: Any, ctx: Context) -> Mapped:
+def map_condition(condition: Any, ctx: MappingContext) -> Mapped:
     mapped = Mapped(subject=condition.subject)
     clinical = coding_code(condition.clinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical")
     clinical = clinical or next((c.code for c in codes_of(condition.clinicalStatus)), None)
@@ -430,7 +431,7 @@ def map_condition(condition: Any, ctx: Context) -> Mapped:
 # --- Medicines ---------------------------------------------------------------------------------------
 
 
-def _medication(resource: Any, ctx: Context) -> tuple[tuple[Code, ...], str | None]:
+def _medication(resource: Any, ctx: MappingContext) -> tuple[tuple[Code, ...], str | None]:
     concept = resource.medicationCodeableConcept
     if concept is not None:
         return codes_of(concept), concept_text(concept)
@@ -453,19 +454,17 @@ def _per_day(timing: Any) -> float | None:
     repeat = timing.repeat
     if repeat is not None and (repeat.frequency is not None or repeat.period is not None):
         frequency = float(repeat.frequencyMax or repeat.frequency or 1)
-        if repeat.period is None:
-            return frequency
-        days = float(repeat.period) * _DAYS_PER_UNIT.get(repeat.periodUnit or "d", 1.0)
-        return frequency / days if days > 0 else None
+        period = float(repeat.period) if repeat.period is not None else None
+        return doses.administrations_per_day(frequency, period, repeat.periodUnit)
     code = coding_code(timing.code, "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation")
-    return _PER_DAY_CODES.get(code or "")
+    return doses.ADMINISTRATIONS_PER_DAY.get(code or "")
 
 
-def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: Context) -> float | None:
+def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: MappingContext) -> float | None:
     """mg per day: a rate in mg/d, else dose × administrations per day (one a day when not given)."""
     if rate_q is not None:
         rate = quantity_of(rate_q)
-        if rate is not None and rate.unit.lower() in ("mg/d", "mg/24.h", "mg/(24.h)"):
+        if rate is not None and doses.is_mg_per_day(rate.unit):
             return rate.value
     if dose_q is None:
         return None
@@ -474,11 +473,10 @@ def _daily_mg(dose_q: Any, rate_q: Any, timing: Any, ctx: Context) -> float | No
         unit = quantity_of(dose_q)
         ctx.warn(f"dose unit {unit.unit if unit else '?'!r} is not a mass: no daily dose")
         return None
-    per_day = _per_day(timing)
-    return mg * (per_day if per_day is not None else 1.0)
+    return doses.daily_mg(mg, _per_day(timing))
 
 
-def _dosage_dose(dosages: list, ctx: Context) -> tuple[float | None, str | None]:
+def _dosage_dose(dosages: list, ctx: MappingContext) -> tuple[float | None, str | None]:
     """The daily dose and route of the first dosage (by sequence): the dose the course started with."""
     if not dosages:
         return None, None
@@ -494,7 +492,7 @@ def _dosage_dose(dosages: list, ctx: Context) -> tuple[float | None, str | None]
     return daily, concept_text(first.route)
 
 
-def _reasons(resource: Any, ctx: Context) -> tuple[Code, ...]:
+def _reasons(resource: Any, ctx: MappingContext) -> tuple[Code, ...]:
     reasons = [c for concept in (resource.reasonCode or ()) for c in codes_of(concept)]
     for ref in resource.reasonReference or ():
         target = ctx.resolve(ref.reference)
@@ -503,7 +501,7 @@ def _reasons(resource: Any, ctx: Context) -> tuple[Code, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def _medicine(resource: Any, ctx: Context, status: str, when, until, daily, route) -> Mapped:
+def _medicine(resource: Any, ctx: MappingContext, status: str, when, until, daily, route) -> Mapped:
     mapped = Mapped(subject=getattr(resource, "subject", None))
     codes, name = _medication(resource, ctx)
     day, seq = when
@@ -517,7 +515,7 @@ def _last_updated(resource: Any) -> Any:
     return resource.meta.lastUpdated if resource.meta else None
 
 
-def map_statement(statement: Any, ctx: Context) -> Mapped:
+def map_statement(statement: Any, ctx: MappingContext) -> Mapped:
     status = _status(statement, ctx)
     when = _dated(ctx, "start", statement.effectiveDateTime, period_start(statement.effectivePeriod),
                   period_end(statement.effectivePeriod), statement.dateAsserted, _last_updated(statement),
@@ -527,7 +525,7 @@ def map_statement(statement: Any, ctx: Context) -> Mapped:
     return _medicine(statement, ctx, status, when, until, daily, route)
 
 
-def map_request(request: Any, ctx: Context) -> Mapped:
+def map_request(request: Any, ctx: MappingContext) -> Mapped:
     status = _status(request, ctx)
     dosages = list(request.dosageInstruction or ())
     bounds_start = bounds_end = None
@@ -542,14 +540,14 @@ def map_request(request: Any, ctx: Context) -> Mapped:
     when = _dated(ctx, "start", bounds_start, request.authoredOn, _last_updated(request), lifetime=True)
     until = first_day(bounds_end)
     if until is None and duration is not None and duration.value is not None:
-        days = float(duration.value) * _DAYS_PER_UNIT.get(duration.code or duration.unit or "d", 1.0)
+        days = doses.days_of(float(duration.value), duration.code or duration.unit)
         if days >= 1:
             until = (when[0] + timedelta(days=int(days) - 1), "", False)
     daily, route = _dosage_dose(dosages, ctx)
     return _medicine(request, ctx, status, when, until, daily, route)
 
 
-def map_administration(admin: Any, ctx: Context) -> Mapped:
+def map_administration(admin: Any, ctx: MappingContext) -> Mapped:
     status = _status(admin, ctx)
     when = _dated(ctx, "administration", admin.effectiveDateTime, period_start(admin.effectivePeriod),
                   period_end(admin.effectivePeriod), _last_updated(admin), lifetime=True)
@@ -564,7 +562,7 @@ def map_administration(admin: Any, ctx: Context) -> Mapped:
 # --- Immunization, Consent, Coverage -------------------------------------------------------------------
 
 
-def map_immunization(imm: Any, ctx: Context) -> Mapped:
+def map_immunization(imm: Any, ctx: MappingContext) -> Mapped:
     status = _status(imm, ctx)
     mapped = Mapped(subject=imm.patient)
     if imm.occurrenceDateTime is None and imm.occurrenceString and imm.recorded is not None:
@@ -581,7 +579,7 @@ _CONSENT = {"active": ConsentState.GIVEN, "rejected": ConsentState.REFUSED,
             "inactive": ConsentState.WITHDRAWN, "entered-in-error": ConsentState.WITHDRAWN}
 
 
-def map_consent(consent: Any, ctx: Context) -> Mapped:
+def map_consent(consent: Any, ctx: MappingContext) -> Mapped:
     status = _status(consent, ctx)
     mapped = Mapped(subject=consent.patient)
     if status not in _CONSENT:
@@ -595,7 +593,7 @@ def map_consent(consent: Any, ctx: Context) -> Mapped:
     return mapped
 
 
-def map_coverage(coverage: Any, ctx: Context) -> Mapped:
+def map_coverage(coverage: Any, ctx: MappingContext) -> Mapped:
     status = _status(coverage, ctx)
     mapped = Mapped(subject=coverage.beneficiary)
     kind = coding_code(coverage.type, MYOCIT_COVERAGE)
@@ -610,7 +608,7 @@ def map_coverage(coverage: Any, ctx: Context) -> Mapped:
     return mapped
 
 
-MAPPERS: dict[str, Callable[[Any, Context], Mapped]] = {
+MAPPERS: dict[str, Callable[[Any, MappingContext], Mapped]] = {
     "Patient": map_patient,
     "Observation": map_observation,
     "DiagnosticReport": map_report,

@@ -11,14 +11,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.doses import milligrams
 from domain.facts import Code, Quantity
 from ingest.systems import UCUM, fhir_alias
 
 UNDATED = date(1900, 1, 1)
 """The date given to a lifetime fact (a diagnosis, a medicine, a coverage) that carries no date at
 all: it counts as "some time before", visible at any ``as_of``. A warning always goes with it."""
-
-MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "µg": 0.001, "kg": 1_000_000.0}
 
 
 def codes_of(concept: Any) -> tuple[Code, ...]:
@@ -117,8 +116,7 @@ def mass_mg(q: Any) -> float | None:
     found = quantity_of(q)
     if found is None or found.comparator:
         return None
-    factor = MASS_TO_MG.get(found.unit.lower())
-    return None if factor is None else found.value * factor
+    return milligrams(found.value, found.unit)
 
 
 def reference_key(reference: str) -> str:

@@ -16,7 +16,6 @@ MYOCIT_ASSESSMENT = "urn:myocit:assessment"
 MYOCIT_CRITERION = "urn:myocit:criterion"
 MYOCIT_VERDICT = "urn:myocit:verdict"
 MYOCIT_COVERAGE = "urn:myocit:coverage"
-INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 _FHIR_ALIASES = {
     LOINC: "loinc",

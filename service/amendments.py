@@ -185,12 +185,6 @@ def activate(cmd: ActivateProtocol, uow: UnitOfWork, *, candidate: Candidate, cu
             "activated_at": now.isoformat(), "by": cmd.actor, "patients": marked}
 
 
-def active_in(session, protocol):
-    """``protocol`` itself, or, given the process's active-version source, the version active in this
-    transaction."""
-    return protocol.in_session(session) if hasattr(protocol, "in_session") else protocol
-
-
 def trigger_for(screened_version: str | None, version: str, asked: str) -> str:
     """``protocol-amendment`` when the child's last stored screening (``screened_version``, read with
     its row under the lock) was made under another version (whatever sent this evaluation: the

@@ -14,7 +14,7 @@ from store.uow import UnitOfWork
 from service import metrics
 from service import amendments
 from service.commands import EvaluatePatient, MarkEvaluationFailed
-from service.ports import Clock, Dispatcher
+from service.ports import Clock, Dispatcher, ProtocolSource
 
 
 log = logging.getLogger("myocit.evaluation")
@@ -28,7 +28,7 @@ class Evaluated:
     alert_pk: int | None
 
 
-def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocol, clock: Clock,
+def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocols: ProtocolSource, clock: Clock,
                      dispatch: Dispatcher) -> Evaluated:
     """Evaluate everything pending for one child under its row lock; store the screening and, when the
     domain says so, the alert (with its outbox event) in the same transaction; send the delivery after
@@ -47,7 +47,7 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocol, clock: 
             return Evaluated(row.pk, None, row.status, None)
         # The active version, read after the lock (contract §10): a child marked by an activation is
         # never screened under the version it replaces.
-        protocol = amendments.active_in(session, protocol)
+        protocol = protocols.in_session(session)
         started = time.perf_counter()
         record, fact_pks = screening.load_record(session, row, protocol)
         result = evaluate(record, protocol, cmd.as_of)

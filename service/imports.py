@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from domain.identity import Refused
 from ingest import bulk
 from ingest.errors import InvalidInput
+from ingest.media_types import FHIR_JSON, FHIR_NDJSON
 from ingest.submissions import document_items
 from service.commands import ImportResources
 from service.ports import Clock, Dispatcher
@@ -27,8 +28,6 @@ from store.tokens import Caller
 from store.uow import UnitOfWork
 
 BATCH = 200
-FHIR_JSON = "application/fhir+json"
-NDJSON = "application/fhir+ndjson"
 
 
 @dataclass
@@ -69,53 +68,76 @@ def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dis
                      on_problem: Callable[[str], None] = lambda line: None) -> ImportReport:
     """Load every file; then mark and send each child touched once. Raises ``bulk.Unreadable`` when a
     path names nothing."""
-    sender = importer(cmd.site)
     paths = bulk.files(list(cmd.paths))
-    report = ImportReport(files=len(paths))
-    touched: set[int] = set()
-    pending: list[bulk.Unit] = []
+    load = _Load(importer(cmd.site), ImportReport(files=len(paths)), clock=clock, protocol=protocol,
+                 on_problem=on_problem)
+    for path in paths:
+        for unit in bulk.units(path):
+            load.pending.append(unit)
+            if len(load.pending) >= BATCH:
+                load.flush(uow)
+                on_progress(load.report, path.name)
+        if load.pending:
+            load.flush(uow)
+        on_progress(load.report, path.name)
+    load.report.queued = _mark_and_send(sorted(load.touched), uow, clock=clock, dispatch=dispatch)
+    return load.report
 
-    def problem(where: str, text: str) -> None:
-        report.rejected += 1
-        report.problems.append(f"{where}: {text}")
-        on_problem(f"{where}: {text}")
 
-    def store(session, body: str, items, atomic: bool, content_type: str, now):
-        with session.begin_nested():
-            return store_message(session, channel="import", content_type=content_type, body=body, sender=sender,
-                                 items=items, now=now, atomic=atomic, defer_marking=True)
+class _Load:
+    """One initial load under way: the units read but not stored yet, the report so far and the
+    children touched (marked for evaluation only once everything is stored)."""
 
-    def file_unit(session, unit: bulk.Unit, now) -> None:
+    def __init__(self, sender: Caller, report: ImportReport, *, clock: Clock, protocol,
+                 on_problem: Callable[[str], None]) -> None:
+        self.sender = sender
+        self.report = report
+        self.clock = clock
+        self.protocol = protocol
+        self.on_problem = on_problem
+        self.pending: list[bulk.Unit] = []
+        self.touched: set[int] = set()
+
+    def flush(self, uow: UnitOfWork) -> None:
+        """Store the pending units in one transaction: the NDJSON lines first, as one message, then
+        each Bundle file as its own."""
+        with uow:
+            session = uow.session
+            now = self.clock.now()
+            lines = [unit for unit in self.pending if not unit.bundle]
+            if lines:
+                self._store_lines(session, lines, now)
+            for unit in self.pending:
+                if unit.bundle:
+                    self._store_file(session, unit, now)
+            audit.record(session, self.sender.name, "import", f"{self.report.read} resources", now)
+            uow.commit()
+        self.pending.clear()
+
+    def _store_file(self, session, unit: bulk.Unit, now) -> None:
         where = f"{unit.path}:{unit.line}"
         try:
-            items, atomic, body = _items(unit, clock.today(), protocol)
-            stored = store(session, body, items, atomic, FHIR_JSON, now)
+            items, atomic, body = _items(unit, self.clock.today(), self.protocol)
+            with session.begin_nested():
+                stored = self._store(session, body, items, FHIR_JSON, now, atomic=atomic)
         except InvalidInput as exc:
-            return problem(where, str(exc))
+            return self._problem(where, str(exc))
         except Refused as exc:
-            return problem(where, exc.refusal.explanation)
-        counted(session, stored, 1)
+            return self._problem(where, exc.refusal.explanation)
+        self._counted(session, stored, 1)
 
-    def lines(session, units: list[bulk.Unit], now) -> None:
+    def _store_lines(self, session, units: list[bulk.Unit], now) -> None:
         """Lines of one NDJSON file, stored as one message (a batch: each line judged on its own), so
         that a load costs a few statements per hundred resources; the same file loaded again gives the
         same messages, all duplicates."""
-        read: list[tuple[bulk.Unit, list, str]] = []
-        for unit in units:
-            try:
-                found, _, body = _items(unit, clock.today(), protocol)
-            except InvalidInput as exc:
-                problem(f"{unit.path}:{unit.line}", str(exc))
-                continue
-            read.append((unit, found, body))
+        read = self._read_lines(units)
         refused_lines: dict = {}
         while read:
             items = [item for _, found, _ in read for item in found]
             owners = [unit for unit, found, _ in read for _ in found]
             savepoint = session.begin_nested()
-            stored = store_message(session, channel="import", content_type=NDJSON,
-                                   body="\n".join(body for _, _, body in read) + "\n", sender=sender, items=items,
-                                   now=now, atomic=False, defer_marking=True)
+            stored = self._store(session, "\n".join(body for _, _, body in read) + "\n", items, FHIR_NDJSON, now,
+                                 atomic=False)
             if not stored.refused:
                 savepoint.commit()
                 break
@@ -125,43 +147,38 @@ def import_resources(cmd: ImportResources, uow: UnitOfWork, *, clock: Clock, dis
                 refused_lines.setdefault(owners[index], refusal)
             read = [entry for entry in read if entry[0] not in refused_lines]
         for unit, refusal in sorted(refused_lines.items(), key=lambda kv: kv[0].line):
-            problem(f"{unit.path}:{unit.line}", refusal.explanation)
+            self._problem(f"{unit.path}:{unit.line}", refusal.explanation)
         if read:
-            counted(session, stored, len(read))
+            self._counted(session, stored, len(read))
 
-    def counted(session, stored, resources: int) -> None:
+    def _read_lines(self, units: list[bulk.Unit]) -> list[tuple[bulk.Unit, list, str]]:
+        """(line, its items, its text) of each line that reads; the others reported."""
+        read = []
+        for unit in units:
+            try:
+                found, _, body = _items(unit, self.clock.today(), self.protocol)
+            except InvalidInput as exc:
+                self._problem(f"{unit.path}:{unit.line}", str(exc))
+                continue
+            read.append((unit, found, body))
+        return read
+
+    def _store(self, session, body: str, items, content_type: str, now, *, atomic: bool):
+        return store_message(session, channel="import", content_type=content_type, body=body, sender=self.sender,
+                             items=items, now=now, atomic=atomic, defer_marking=True)
+
+    def _problem(self, where: str, text: str) -> None:
+        self.report.rejected += 1
+        self.report.problems.append(f"{where}: {text}")
+        self.on_problem(f"{where}: {text}")
+
+    def _counted(self, session, stored, resources: int) -> None:
         if stored.duplicate_of is not None:
-            report.duplicates += resources
-            touched.update(views.never_screened_patients_of(session, stored.duplicate_of))
+            self.report.duplicates += resources
+            self.touched.update(views.never_screened_patients_of(session, stored.duplicate_of))
         else:
-            report.stored += resources
-            touched.update(stored.enqueue)
-
-    def flush() -> None:
-        with uow:
-            session = uow.session
-            now = clock.now()
-            ndjson = [unit for unit in pending if not unit.bundle]
-            if ndjson:
-                lines(session, ndjson, now)
-            for unit in pending:
-                if unit.bundle:
-                    file_unit(session, unit, now)
-            audit.record(session, sender.name, "import", f"{report.read} resources", now)
-            uow.commit()
-        pending.clear()
-
-    for path in paths:
-        for unit in bulk.units(path):
-            pending.append(unit)
-            if len(pending) >= BATCH:
-                flush()
-                on_progress(report, path.name)
-        if pending:
-            flush()
-        on_progress(report, path.name)
-    report.queued = _mark_and_send(sorted(touched), uow, clock=clock, dispatch=dispatch)
-    return report
+            self.report.stored += resources
+            self.touched.update(stored.enqueue)
 
 
 def _mark_and_send(pks: list[int], uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher) -> int:

@@ -12,6 +12,7 @@ import uuid
 
 from domain.criteria import CRITERIA
 from ingest.errors import InvalidInput
+from ingest.media_types import FHIR_JSON
 from ingest.submissions import resource_items
 from store import views
 from service.commands import RecordAttestation, RecordConsentDecision, RecordMessage
@@ -22,7 +23,6 @@ from store.intake import Stored
 ATTESTED = frozenset(c.id for c in CRITERIA if c.attested)
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_DECISIONS = {"rejected": "refused", "inactive": "withdrawn"}
-FHIR_JSON = "application/fhir+json"
 
 
 def _visible(uow, caller, patient_id: str) -> None:

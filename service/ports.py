@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
+from domain import Protocol as TrialProtocol
+
 
 class Dispatcher(Protocol):
     """Sends work to the workers (Celery in production, a list in tests). Called after commit only;
@@ -21,3 +25,18 @@ class Clock(Protocol):
     def now_on_screening_day(self) -> datetime: ...
 
     def today(self) -> date: ...
+
+
+class ProtocolSource(Protocol):
+    """The protocol version in force (contract §10): the bootstrap's ``ActiveProtocol`` follows
+    activations stored in the database."""
+
+    def current(self) -> TrialProtocol:
+        """The active version as this process last read it (re-read every few seconds)."""
+        ...
+
+    def in_session(self, session: Session) -> TrialProtocol:
+        """The version active in ``session``'s transaction, read exactly: what an evaluation under a
+        child's row lock uses, so that no child marked by an activation is screened under the version
+        it replaces."""
+        ...

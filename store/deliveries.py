@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Alert, Delivery, Patient, Screening, Subscription
+from store.models import Alert, Delivery, Patient, ScreeningRow, Subscription
 
 CHANNELS = ("email", "webhook")
 STATUSES = ("pending", "sent", "failed", "stopped")
@@ -126,7 +126,7 @@ def claim(session: Session, delivery_pk: int, now: datetime) -> Claimed | None:
         row.status, row.next_attempt_at, row.enqueued_at = "stopped", None, None
         row.last_error = "alerts stopped for this patient" if subscription.active else "subscription inactive"
         return None
-    screening = session.get(Screening, alert.screening_pk)
+    screening = session.get(ScreeningRow, alert.screening_pk)
     content = dict(
         alert=alert.pk, screening_id=patient.id, from_status=alert.from_status, to_status=alert.to_status,
         changed=list(alert.changed), criteria=list(screening.result.get("criteria", [])),

@@ -113,7 +113,7 @@ class Fact(Base):
     payload: Mapped[dict] = mapped_column(JSON)
 
 
-class Screening(Base):
+class ScreeningRow(Base):
     """Append-only history of screening results, with the protocol version and the facts used."""
 
     __tablename__ = "screenings"

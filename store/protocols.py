@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain import PatientRecord, Protocol
 from store import codec
-from store.models import Fact, Patient, ProtocolActivation, Screening, ShadowReport
+from store.models import Fact, Patient, ProtocolActivation, ScreeningRow, ShadowReport
 from store.screening import profile_of
 
 _LATEST = select(ProtocolActivation).order_by(ProtocolActivation.pk.desc()).limit(1)
@@ -63,9 +63,9 @@ def pending_batch(session: Session, after: int, limit: int) -> list[int]:
 
 def rescreened(session: Session, row: ProtocolActivation) -> int:
     """Children with a screening stored under the activation's version since it was activated."""
-    return session.scalar(select(func.count(func.distinct(Screening.patient_pk)))
-                          .where(Screening.protocol_version == row.version,
-                                 Screening.created_at >= row.activated_at)) or 0
+    return session.scalar(select(func.count(func.distinct(ScreeningRow.patient_pk)))
+                          .where(ScreeningRow.protocol_version == row.version,
+                                 ScreeningRow.created_at >= row.activated_at)) or 0
 
 
 # --- shadow runs ----------------------------------------------------------------------------------

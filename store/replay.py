@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain import PatientRecord, Protocol
 from store import codec
-from store.models import Alert, Fact, Message, Patient, Screening
+from store.models import Alert, Fact, Message, Patient, ScreeningRow
 from store.screening import profile_of
 from store.views import utc
 
@@ -65,8 +65,8 @@ def record_known_at(session: Session, row: Patient, protocol: Protocol, known_at
     return PatientRecord.build(row.id, profile_of(row), facts, protocol)
 
 
-def alert_with_screening(session: Session, alert_pk: int) -> tuple[Alert, Patient, Screening] | None:
-    found = session.execute(select(Alert, Patient, Screening).join(Patient, Patient.pk == Alert.patient_pk)
-                            .join(Screening, Screening.pk == Alert.screening_pk)
+def alert_with_screening(session: Session, alert_pk: int) -> tuple[Alert, Patient, ScreeningRow] | None:
+    found = session.execute(select(Alert, Patient, ScreeningRow).join(Patient, Patient.pk == Alert.patient_pk)
+                            .join(ScreeningRow, ScreeningRow.pk == Alert.screening_pk)
                             .where(Alert.pk == alert_pk)).first()
     return tuple(found) if found is not None else None

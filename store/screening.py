@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Engine, bindparam, case, null, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from domain import PatientRecord, Protocol
 from domain.facts import PatientProfile, Sex
 from domain.verdicts import Screening as Result
 from store import codec
-from store.models import Alert, Fact, Outbox, Patient, Screening
+from store.models import Alert, Fact, Outbox, Patient, ScreeningRow
 
 def profile_of(row: Patient) -> PatientProfile:
     return PatientProfile(row.birth_date, Sex(row.sex) if row.sex else Sex.UNKNOWN, row.site)
@@ -160,9 +160,9 @@ def record_evaluation(session: Session, row, result: Result, *, now: datetime,
 
 
 _LOCK_PATIENT = select(Patient.__table__).where(Patient.pk == bindparam("pk")).with_for_update()
-_LAST_RESULT = (select(Screening.result).where(Screening.patient_pk == bindparam("pk"))
-                .order_by(Screening.pk.desc()).limit(1))
-_INSERT_SCREENING = Screening.__table__.insert().returning(Screening.pk)
+_LAST_RESULT = (select(ScreeningRow.result).where(ScreeningRow.patient_pk == bindparam("pk"))
+                .order_by(ScreeningRow.pk.desc()).limit(1))
+_INSERT_SCREENING = ScreeningRow.__table__.insert().returning(ScreeningRow.pk)
 _INSERT_ALERT = Alert.__table__.insert().returning(Alert.pk)
 _INSERT_OUTBOX = Outbox.__table__.insert()
 _RECORD_EVALUATION = (
@@ -244,5 +244,3 @@ def undispatched(session: Session, older_than: datetime, limit: int = 1000) -> l
         )
     )
 
-
-SWEEP_GRACE = timedelta(seconds=30)

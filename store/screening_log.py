@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from store.models import ApiToken, Confirmation, Screening, ScreeningOutcome
+from store.models import ApiToken, Confirmation, ScreeningRow, ScreeningOutcome
 
 OUTCOMES = ("approached", "declined", "enrolled", "not-approached")
 
@@ -38,8 +38,9 @@ def token_matches(session: Session, token_pk: int | None, digest: str) -> bool:
 def latest_screening_row(session: Session, patient_pk: int):
     """(pk, as_of, status, protocol_version, result) of the child's latest stored screening, or None."""
     return session.execute(
-        select(Screening.pk, Screening.as_of, Screening.status, Screening.protocol_version, Screening.result)
-        .where(Screening.patient_pk == patient_pk).order_by(Screening.pk.desc()).limit(1)
+        select(ScreeningRow.pk, ScreeningRow.as_of, ScreeningRow.status, ScreeningRow.protocol_version,
+               ScreeningRow.result)
+        .where(ScreeningRow.patient_pk == patient_pk).order_by(ScreeningRow.pk.desc()).limit(1)
     ).first()
 
 
@@ -50,8 +51,9 @@ def add_confirmation(session: Session, **values) -> Confirmation:
     return row
 
 
-_OVERTURNED_SINCE = exists().where(Screening.patient_pk == Confirmation.patient_pk,
-                                   Screening.pk > Confirmation.screening_pk, Screening.status != "eligible")
+_OVERTURNED_SINCE = exists().where(ScreeningRow.patient_pk == Confirmation.patient_pk,
+                                   ScreeningRow.pk > Confirmation.screening_pk,
+                                   ScreeningRow.status != "eligible")
 
 
 def has_standing_confirmation(session: Session, patient_pk: int) -> bool:

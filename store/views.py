@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.criteria import CRITERIA
-from store.models import Alert, Patient, Screening
+from store.models import Alert, Patient, ScreeningRow
 from store.screening import expand
 from store.tokens import Caller
 
@@ -47,8 +47,9 @@ def is_pending(row: Patient) -> bool:
 
 
 def latest_screening(session: Session, row: Patient) -> StoredScreening | None:
-    stored = session.execute(select(Screening.result, Screening.created_at).where(Screening.patient_pk == row.pk)
-                             .order_by(Screening.pk.desc()).limit(1)).first()
+    stored = session.execute(select(ScreeningRow.result, ScreeningRow.created_at)
+                             .where(ScreeningRow.patient_pk == row.pk)
+                             .order_by(ScreeningRow.pk.desc()).limit(1)).first()
     if stored is None:
         return None
     return StoredScreening(stored.result, utc(stored.created_at), is_pending(row))
@@ -57,8 +58,8 @@ def latest_screening(session: Session, row: Patient) -> StoredScreening | None:
 def screening_history(session: Session, row: Patient) -> list[tuple]:
     """(created_at, as_of, status, trigger) of every stored screening, oldest first."""
     return [tuple(r) for r in session.execute(
-        select(Screening.created_at, Screening.as_of, Screening.status, Screening.trigger)
-        .where(Screening.patient_pk == row.pk).order_by(Screening.pk)).all()]
+        select(ScreeningRow.created_at, ScreeningRow.as_of, ScreeningRow.status, ScreeningRow.trigger)
+        .where(ScreeningRow.patient_pk == row.pk).order_by(ScreeningRow.pk)).all()]
 
 
 def alerts_of_patient(session: Session, row: Patient) -> list[Alert]:
@@ -87,17 +88,17 @@ def alert_for_update(session: Session, alert_pk: int) -> tuple[Alert, str] | Non
 @dataclass(frozen=True)
 class WorklistRow:
     patient: Patient
-    screening: Screening | None
+    screening: ScreeningRow | None
 
 
 def worklist(session: Session, caller: Caller) -> list[WorklistRow]:
     """Every registered child of the caller's sites with its latest stored screening (None before
     the first), by screening id."""
-    latest = (select(Screening.patient_pk, func.max(Screening.pk).label("pk"))
-              .group_by(Screening.patient_pk).subquery())
-    query = (select(Patient, Screening)
+    latest = (select(ScreeningRow.patient_pk, func.max(ScreeningRow.pk).label("pk"))
+              .group_by(ScreeningRow.patient_pk).subquery())
+    query = (select(Patient, ScreeningRow)
              .outerjoin(latest, latest.c.patient_pk == Patient.pk)
-             .outerjoin(Screening, Screening.pk == latest.c.pk)
+             .outerjoin(ScreeningRow, ScreeningRow.pk == latest.c.pk)
              .where(Patient.registered.is_(True)))
     if caller.role != "admin":
         query = query.where(Patient.site.in_(sorted(caller.sites)))
@@ -152,9 +153,9 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
 
     from store.models import Confirmation, ScreeningOutcome
 
-    bounds = (select(Screening.patient_pk, func.min(Screening.pk).label("first"),
-                     func.max(Screening.pk).label("last")).group_by(Screening.patient_pk).subquery())
-    first, last = aliased(Screening), aliased(Screening)
+    bounds = (select(ScreeningRow.patient_pk, func.min(ScreeningRow.pk).label("first"),
+                     func.max(ScreeningRow.pk).label("last")).group_by(ScreeningRow.patient_pk).subquery())
+    first, last = aliased(ScreeningRow), aliased(ScreeningRow)
     query = _in_sites(
         select(Patient.pk, Patient.id, Patient.site, first.as_of, last.verdicts, last.eligible_from, last.status,
                last.protocol_version)
@@ -167,8 +168,8 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
     children = session.execute(query.order_by(Patient.id)).all()
     history: dict[int, list[tuple[int, date, str]]] = {}
     for patient_pk, pk, as_of, status in session.execute(_in_sites(
-            select(Screening.patient_pk, Screening.pk, Screening.as_of, Screening.status)
-            .join(Patient, Patient.pk == Screening.patient_pk), caller, site).order_by(Screening.pk)):
+            select(ScreeningRow.patient_pk, ScreeningRow.pk, ScreeningRow.as_of, ScreeningRow.status)
+            .join(Patient, Patient.pk == ScreeningRow.patient_pk), caller, site).order_by(ScreeningRow.pk)):
         history.setdefault(patient_pk, []).append((pk, as_of, status))
     latest_outcome = select(func.max(ScreeningOutcome.pk)).group_by(ScreeningOutcome.patient_pk)
     outcomes = {r.patient_pk: (r.outcome, r.recorded_on) for r in session.execute(_in_sites(
@@ -217,7 +218,8 @@ def confirmations_of(session: Session, row: Patient) -> list[tuple]:
     """(confirmation, statuses of the screenings stored after the signed one) of a child, newest first."""
     from store.models import Confirmation
 
-    statuses = session.execute(select(Screening.pk, Screening.status).where(Screening.patient_pk == row.pk)).all()
+    statuses = session.execute(select(ScreeningRow.pk, ScreeningRow.status)
+                               .where(ScreeningRow.patient_pk == row.pk)).all()
     signed = session.scalars(select(Confirmation).where(Confirmation.patient_pk == row.pk)
                              .order_by(Confirmation.pk.desc())).all()
     return [(c, [status for pk, status in statuses if pk > c.screening_pk]) for c in signed]

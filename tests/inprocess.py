@@ -7,22 +7,11 @@ from config.settings import Settings
 from store.migrate import upgrade
 from store.tokens import create_token
 from bootstrap import Runtime, install
+from testkit.celery_calls import Calls
 
 ROLES = [("lab", "site-a"), ("lab", "site-b"), ("coordinator", "site-a"), ("coordinator", "site-b"),
          ("investigator", "site-a"), ("investigator", "site-b"), ("admin", None)]
 """Token holders of the tests; keyed by role, or ``role-site`` for another site than site-a."""
-
-
-class Calls:
-    """Stands in for Celery: remembers what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, list, dict]] = []
-        self.headers: list[dict | None] = []
-
-    def send_task(self, name, args=None, kwargs=None, headers=None, **_):
-        self.sent.append((name, list(args or []), dict(kwargs or {})))
-        self.headers.append(headers)
 
 
 def run_pending(rt) -> None:

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ingest.fhir import SUPPORTED_TYPES
+from ingest.media_types import FHIR_JSON
 from web.openapi import content
-from web.outcomes import FHIR_JSON
 
 router = APIRouter(tags=["service"])
 

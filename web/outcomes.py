@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-FHIR_JSON = "application/fhir+json"
+from ingest.media_types import FHIR_JSON
+
+__all__ = ["FHIR_JSON", "outcome"]
 
 
 def outcome(status: int, code: str, diagnostics: str, *, expression: str | None = None,

@@ -75,7 +75,7 @@ def _evaluate(rt, patient_pk: int, as_of: str | None):
     """One patient's evaluation: as of ``as_of`` for a scheduled re-screening, else today, for new data."""
     day = date.fromisoformat(as_of) if as_of else rt.clock.today()
     return evaluation.evaluate_patient(EvaluatePatient(patient_pk, day, "schedule" if as_of else "data"), rt.uow(),
-                                       protocol=rt.protocols, clock=rt.clock, dispatch=rt.dispatch)
+                                       protocols=rt.protocols, clock=rt.clock, dispatch=rt.dispatch)
 
 
 def _failed(task, rt, patient_pk: int, exc: Exception) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
@@ -485,66 +486,82 @@ def antiphospholipid_antibodies(ctx: Context) -> Finding:
     IgG and IgM each by their newest result. Equivocal results, values without the lab's reading and
     a lupus anticoagulant sampled under anticoagulation need review; all three negative pass.
     """
+    found = _apl_readings(ctx)
+    if found.positive:
+        results = [r for _, r in found.positive]
+        return fails(
+            lambda: "; ".join(f"{_apl_shown(label, r)}: positive" for label, r in found.positive),
+            *results,
+            changes_on=_apl_stale(ctx, results),
+        )
+    if found.doubtful:
+        reason = "; ".join(f"{_apl_shown(label, r)}: {why}" for label, r, why in found.doubtful)
+        if found.missing:
+            reason += "; also " + ", ".join(found.missing)
+        results = [r for _, r, _ in found.doubtful]
+        return review(reason, *results, changes_on=_apl_stale(ctx, results))
+    if found.missing:
+        return unknown(lambda: "Needs all three antiphospholipid tests: " + ", ".join(found.missing),
+                       *found.negatives)
+    oldest_negative = min([ctx.as_of, *(r.on for r in found.negatives)])
+    return passes(
+        lambda: (f"Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on "
+        f"{oldest_negative.isoformat()}"),
+        *found.negatives,
+        changes_on=ctx.stale_on(oldest_negative, ctx.protocol.validity.antiphospholipid),
+    )
+
+
+@dataclass
+class _AplReadings:
+    """The antiphospholipid results within their validity, sorted by what they say; ``missing``: the
+    tests with none."""
+
+    positive: list[tuple[str, LabResult]] = field(default_factory=list)
+    doubtful: list[tuple[str, LabResult, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    negatives: list[LabResult] = field(default_factory=list)
+
+
+def _apl_readings(ctx: Context) -> _AplReadings:
+    """Each test's results within ``validity.antiphospholipid`` days, the newest of each analyte (IgG
+    and IgM apart), sorted by what they say."""
     validity = ctx.protocol.validity.antiphospholipid
-    as_of = ctx.as_of
-    positive: list[tuple[str, LabResult]] = []
-    doubtful: list[tuple[str, LabResult, str]] = []
-    missing: list[str] = []
-    negatives: list[LabResult] = []
-    oldest_negative = as_of
+    found = _AplReadings()
     for code_list, label in _APL_TESTS:
         seen: list[str] = []
         for result in ctx.all(code_list):
-            if (as_of - result.on).days > validity:
+            if (ctx.as_of - result.on).days > validity:
                 break
             analyte = result.codes[0].code if result.codes else ""
-            if analyte in seen:
-                continue
-            seen.append(analyte)
-            answer = result.qualitative
-            if answer is Qualitative.NEGATIVE:
-                negatives.append(result)
-                oldest_negative = min(oldest_negative, result.on)
-                continue
-            reading = serology(result)
-            if reading == POSITIVE:
-                why = _doubtful_positive(ctx, code_list, result)
-                if why is None:
-                    positive.append((label, result))
-                else:
-                    doubtful.append((label, result, why))
-            elif reading == UNREADABLE:
-                doubtful.append((label, result, "a result in free text only" if result.text else "no value"))
-            else:
-                doubtful.append((label, result, f"{reading}; the positivity cut-off is the lab's"))
+            if analyte not in seen:
+                seen.append(analyte)
+                _sort_apl(ctx, code_list, label, result, found)
         if not seen:
             held = ctx.latest(code_list)
-            missing.append(
+            found.missing.append(
                 f"no {label} result"
                 if held is None
                 else f"the latest {label} ({held.on.isoformat()}) is older than {validity} days"
             )
-    if positive:
-        results = [r for _, r in positive]
-        return fails(
-            lambda: "; ".join(f"{_apl_shown(label, r)}: positive" for label, r in positive),
-            *results,
-            changes_on=_apl_stale(ctx, results),
-        )
-    if doubtful:
-        reason = "; ".join(f"{_apl_shown(label, r)}: {why}" for label, r, why in doubtful)
-        if missing:
-            reason += "; also " + ", ".join(missing)
-        results = [r for _, r, _ in doubtful]
-        return review(reason, *results, changes_on=_apl_stale(ctx, results))
-    if missing:
-        return unknown(lambda: "Needs all three antiphospholipid tests: " + ", ".join(missing), *negatives)
-    return passes(
-        lambda: (f"Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on "
-        f"{oldest_negative.isoformat()}"),
-        *negatives,
-        changes_on=ctx.stale_on(oldest_negative, validity),
-    )
+    return found
+
+
+def _sort_apl(ctx: Context, code_list: str, label: str, result: LabResult, found: _AplReadings) -> None:
+    if result.qualitative is Qualitative.NEGATIVE:
+        found.negatives.append(result)
+        return
+    reading = serology(result)
+    if reading == POSITIVE:
+        why = _doubtful_positive(ctx, code_list, result)
+        if why is None:
+            found.positive.append((label, result))
+        else:
+            found.doubtful.append((label, result, why))
+    elif reading == UNREADABLE:
+        found.doubtful.append((label, result, "a result in free text only" if result.text else "no value"))
+    else:
+        found.doubtful.append((label, result, f"{reading}; the positivity cut-off is the lab's"))
 
 
 def _apl_shown(label: str, result: LabResult) -> str:

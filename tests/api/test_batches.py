@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bootstrap.dispatch import CeleryDispatcher
 from config.logs import request_id
 from service import evaluation
-from store.models import Patient, Screening
+from store.models import Patient, ScreeningRow
 from tests.fhir_samples import bundle, eligible_record
 from tests.inprocess import Calls, evaluations_sent, post_record, run_pending
 from workers import tasks
@@ -117,12 +117,12 @@ def test_a_batch_delivered_twice_evaluates_nobody_twice(client, tokens, rt):
     assert tasks.evaluate_patients.run(pks) == {"evaluated": 2, "handed_on": 0}
     with rt.uow() as uow:
         seqs = uow.session.execute(select(Patient.evaluated_seq).where(Patient.pk.in_(pks))).scalars().all()
-        stored = uow.session.scalar(select(func.count()).select_from(Screening))
+        stored = uow.session.scalar(select(func.count()).select_from(ScreeningRow))
     assert stored == 2
     assert tasks.evaluate_patients.run(pks) == {"evaluated": 2, "handed_on": 0}
     with rt.uow() as uow:
         again = uow.session.execute(select(Patient.evaluated_seq).where(Patient.pk.in_(pks))).scalars().all()
-        assert uow.session.scalar(select(func.count()).select_from(Screening)) == stored
+        assert uow.session.scalar(select(func.count()).select_from(ScreeningRow)) == stored
     assert again == seqs
 
 

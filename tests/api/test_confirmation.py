@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
-from store.models import Alert, AuditEntry, Confirmation, Screening
+from store.models import Alert, AuditEntry, Confirmation, ScreeningRow
 from tests.api.conftest import run_pending
 from tests.fhir_samples import bundle, eligible_record, immunization
 from tests.inprocess import post_record
@@ -43,7 +43,7 @@ def test_a_signature_binds_the_signer_the_meaning_and_the_hash_of_the_stored_scr
     assert answer.status_code == 201, answer.text
     signed = answer.json()
     with rt.uow() as uow:
-        stored = uow.session.get(Screening, signed["screening"])
+        stored = uow.session.get(ScreeningRow, signed["screening"])
         result, token_pk = stored.result, uow.session.scalar(text("SELECT pk FROM api_tokens WHERE name = 'investigator'"))
     canonical = json.dumps({k: result[k] for k in KEYS}, sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False).encode("utf-8")

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from config.protocol_files import PROTOCOLS_DIR
 from service import amendments, schedule
 from service.commands import ActivateProtocol, ShadowAmendment, SweepStalledWork
-from store.models import Alert, AuditEntry, Screening
+from store.models import Alert, AuditEntry, ScreeningRow
 from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, quantity
 from tests.inprocess import post_record, run_pending
 
@@ -85,7 +85,7 @@ def registered(client, tokens, rt):
 
 def counts(rt) -> tuple[int, int]:
     with rt.uow() as uow:
-        return (uow.session.scalar(select(func.count()).select_from(Screening)),
+        return (uow.session.scalar(select(func.count()).select_from(ScreeningRow)),
                 uow.session.scalar(select(func.count()).select_from(Alert)))
 
 
@@ -173,12 +173,13 @@ def test_activate_rescreens_everyone_and_alerts_once_per_changed_child(tmp_path,
     assert rt.protocol.version == "2027-01"  # every process follows the database, no restart
     run_pending(rt)
     with rt.uow() as uow:
-        rows = uow.session.execute(select(Screening.patient_pk, Screening.trigger, Screening.protocol_version)
-                                   .order_by(Screening.pk)).all()
+        rows = uow.session.execute(select(ScreeningRow.patient_pk, ScreeningRow.trigger,
+                                          ScreeningRow.protocol_version)
+                                   .order_by(ScreeningRow.pk)).all()
         alerts = {(pid, a.from_status, a.to_status, s.trigger, s.protocol_version)
                   for a, pid, s in uow.session.execute(
-                      select(Alert, Screening.result["patient"].as_string(), Screening)
-                      .join(Screening, Screening.pk == Alert.screening_pk)).all()}
+                      select(Alert, ScreeningRow.result["patient"].as_string(), ScreeningRow)
+                      .join(ScreeningRow, ScreeningRow.pk == Alert.screening_pk)).all()}
     old, new = rows[:screenings_before], rows[screenings_before:]
     assert {v for _, _, v in old} == {"2026-11"}  # screenings already stored keep their version
     assert len(new) == len(CHILDREN) and {(t, v) for _, t, v in new} == {("protocol-amendment", "2027-01")}
@@ -203,9 +204,9 @@ def test_an_activation_whose_sends_are_lost_is_finished_by_the_sweeper(tmp_path,
     run_pending(rt)
     assert f"{len(CHILDREN)} of {len(CHILDREN)}" in myocit(tmp_path, "status").stdout
     with rt.uow() as uow:
-        moved = set(uow.session.scalars(select(Screening.result["patient"].as_string())
-                                        .join(Alert, Alert.screening_pk == Screening.pk)
-                                        .where(Screening.trigger == "protocol-amendment")))
+        moved = set(uow.session.scalars(select(ScreeningRow.result["patient"].as_string())
+                                        .join(Alert, Alert.screening_pk == ScreeningRow.pk)
+                                        .where(ScreeningRow.trigger == "protocol-amendment")))
         audited = uow.session.scalar(select(func.count()).select_from(AuditEntry)
                                      .where(AuditEntry.action == "protocol-activate"))
     assert moved == set(EXPECTED) and audited == 1

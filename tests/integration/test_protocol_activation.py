@@ -10,7 +10,7 @@ import sys
 import httpx
 from sqlalchemy import func, select
 
-from store.models import Alert, Patient, Screening
+from store.models import Alert, Patient, ScreeningRow
 from tests.api.test_protocol_amendments import CHILDREN, EXPECTED, ROOT, amendment, child
 from tests.fhir_samples import post_parts
 from tests.integration.conftest import wait_until
@@ -22,9 +22,9 @@ EXTRA = 40
 
 def _amended(rt) -> int:
     with rt.uow() as uow:
-        return uow.session.scalar(select(func.count(func.distinct(Screening.patient_pk)))
-                                  .where(Screening.protocol_version == "2027-01",
-                                         Screening.trigger == "protocol-amendment"))
+        return uow.session.scalar(select(func.count(func.distinct(ScreeningRow.patient_pk)))
+                                  .where(ScreeningRow.protocol_version == "2027-01",
+                                         ScreeningRow.trigger == "protocol-amendment"))
 
 
 def test_a_worker_killed_mid_activation_loses_nothing(rt, api, processes, service_env, tmp_path):
@@ -47,7 +47,7 @@ def test_a_worker_killed_mid_activation_loses_nothing(rt, api, processes, servic
     with rt.uow() as uow:
         alerts = {(pid, a.from_status, a.to_status) for a, pid in uow.session.execute(
             select(Alert, Patient.id).join(Patient, Patient.pk == Alert.patient_pk)).all()}
-        stamped = set(uow.session.execute(select(Screening.trigger, Screening.protocol_version)
-                                          .join(Alert, Alert.screening_pk == Screening.pk)).all())
+        stamped = set(uow.session.execute(select(ScreeningRow.trigger, ScreeningRow.protocol_version)
+                                          .join(Alert, Alert.screening_pk == ScreeningRow.pk)).all())
     assert alerts == {(pid, a, b) for pid, (a, b, _) in EXPECTED.items()}
     assert stamped == {("protocol-amendment", "2027-01")}

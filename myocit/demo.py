@@ -189,51 +189,65 @@ def load_demo(rt, *, actor: str, say: Callable[[str], None] = lambda line: None)
             loaded.tokens[(role, site)] = administration.create_token(
                 CreateToken(role, (site,), f"demo {role} {site}", actor), rt.uow(), clock=rt.clock)
     say(f"tokens: an admin, and a lab, a coordinator and an investigator for each of {', '.join(SITES)}")
-    callers = {}
     with rt.uow() as uow:
-        for key, token in loaded.tokens.items():
-            callers[key] = authenticate(uow.session, token)
+        callers = {key: authenticate(uow.session, token) for key, token in loaded.tokens.items()}
+    demo = _DemoRun(rt, callers)
     template = json.loads(TEMPLATE.read_text())
-    dispatch = EvaluatedHere(rt.dispatch)
-    today = rt.clock.today()
-
-    def screened() -> str:
-        status = "-"
-        for pk in dict.fromkeys(dispatch.waiting):
-            status = evaluate_patient(EvaluatePatient(pk, today), rt.uow(), protocol=rt.protocol, clock=rt.clock,
-                                      dispatch=dispatch).status or status
-        dispatch.waiting.clear()
-        return status
-
-    def post(bundle: dict, sender: Caller) -> str:
-        raw = json.dumps(bundle, ensure_ascii=False)
-        parsed = bundle_items(raw.encode("utf-8"), today, rt.protocol)
-        record_message(RecordMessage(channel="fhir", content_type="application/fhir+json", body=raw, sender=sender,
-                                     items=parsed.items, atomic=parsed.atomic), rt.uow(), clock=rt.clock,
-                       dispatch=dispatch)
-        return screened()
-
     for child in CHILDREN:
-        lab, attestations = split_by_sender(record_of(child, template, today), child)
-        status = post(lab, callers[("lab", child.site)])
-        steps = [f"{len(lab['entry'])} resources by the lab token: {status}"]
-        if child.attested:
-            status = post(attestations, callers[("investigator", child.site)])
-            steps.append(f"{len(attestations['entry'])} attestations by the investigator's token: {status}")
-        for criterion in child.attested_on_page:
-            judgements.record_attestation(
-                RecordAttestation(child.id, criterion, "pass", "Demo: checked at the screening visit.",
-                                  callers[("investigator", child.site)]),
-                rt.uow(), clock=rt.clock, dispatch=dispatch, protocol=rt.protocol)
-            status = screened()
-            steps.append(f"{criterion} attested on the page by the investigator: {status}")
-        if child.consent_refused:
-            judgements.record_consent_decision(
-                RecordConsentDecision(child.id, "rejected", callers[("coordinator", child.site)]),
-                rt.uow(), clock=rt.clock, dispatch=dispatch, protocol=rt.protocol)
-            status = screened()
-            steps.append(f"consent refused, recorded by the coordinator: {status}")
+        status, steps = demo.load_child(child, template)
         loaded.statuses[child.id] = status
         say(f"{child.id} ({child.site}, {child.expected}): " + "; ".join(steps))
     rt.dispatch.flush()
     return loaded
+
+
+class _DemoRun:
+    """Posts one child after another through the intake handlers, each part by the token §13 asks for,
+    and screens each child in this process right after."""
+
+    def __init__(self, rt, callers: dict) -> None:
+        self.rt = rt
+        self.callers = callers
+        self.dispatch = EvaluatedHere(rt.dispatch)
+        self.today = rt.clock.today()
+
+    def screened(self) -> str:
+        status = "-"
+        for pk in dict.fromkeys(self.dispatch.waiting):
+            status = evaluate_patient(EvaluatePatient(pk, self.today), self.rt.uow(), protocols=self.rt.protocols,
+                                      clock=self.rt.clock, dispatch=self.dispatch).status or status
+        self.dispatch.waiting.clear()
+        return status
+
+    def post(self, bundle: dict, sender: Caller) -> str:
+        raw = json.dumps(bundle, ensure_ascii=False)
+        parsed = bundle_items(raw.encode("utf-8"), self.today, self.rt.protocol)
+        record_message(RecordMessage(channel="fhir", content_type="application/fhir+json", body=raw, sender=sender,
+                                     items=parsed.items, atomic=parsed.atomic), self.rt.uow(), clock=self.rt.clock,
+                       dispatch=self.dispatch)
+        return self.screened()
+
+    def load_child(self, child: Child, template: dict) -> tuple[str, list[str]]:
+        lab, attestations = split_by_sender(record_of(child, template, self.today), child)
+        status = self.post(lab, self.callers[("lab", child.site)])
+        steps = [f"{len(lab['entry'])} resources by the lab token: {status}"]
+        if child.attested:
+            status = self.post(attestations, self.callers[("investigator", child.site)])
+            steps.append(f"{len(attestations['entry'])} attestations by the investigator's token: {status}")
+        for criterion in child.attested_on_page:
+            status = self.attest_on_page(child, criterion)
+            steps.append(f"{criterion} attested on the page by the investigator: {status}")
+        if child.consent_refused:
+            judgements.record_consent_decision(
+                RecordConsentDecision(child.id, "rejected", self.callers[("coordinator", child.site)]),
+                self.rt.uow(), clock=self.rt.clock, dispatch=self.dispatch, protocol=self.rt.protocol)
+            status = self.screened()
+            steps.append(f"consent refused, recorded by the coordinator: {status}")
+        return status, steps
+
+    def attest_on_page(self, child: Child, criterion: str) -> str:
+        judgements.record_attestation(
+            RecordAttestation(child.id, criterion, "pass", "Demo: checked at the screening visit.",
+                              self.callers[("investigator", child.site)]),
+            self.rt.uow(), clock=self.rt.clock, dispatch=self.dispatch, protocol=self.rt.protocol)
+        return self.screened()

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.auth import KnownTokens
+from web import auth
 from web.request_ids import RequestIds
 from web.outcomes import outcome
 
@@ -35,7 +35,7 @@ def create_app(rt=None) -> FastAPI:
     app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.add_middleware(RequestIds)
     app.state.rt = rt
-    app.state.known_tokens = KnownTokens()
+    auth.install(app)
     app.include_router(probes.router)
     docs.install(app)
     app.include_router(api.router)

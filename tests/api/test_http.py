@@ -187,6 +187,30 @@ def test_requests_without_a_valid_token_get_401(client):
     assert client.get("/alerts", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
+def test_an_unknown_bearer_token_is_audited_without_its_value_and_slowed_per_address(client, tokens, rt,
+                                                                                     monkeypatch):
+    from sqlalchemy import select
+
+    from store.models import AuditEntry
+    from web import auth
+
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(auth.asyncio, "sleep", no_wait)
+    for guess in ("myo_guess-one", "myo_guess-two", "myo_guess-three"):
+        assert client.get("/alerts", headers={"Authorization": f"Bearer {guess}"}).status_code == 401
+    assert client.get("/alerts", headers=tokens["coordinator"]).status_code == 200
+    assert waits == [0.5, 1.0, 2.0]
+    with rt.uow() as uow:
+        entries = uow.session.execute(select(AuditEntry.actor, AuditEntry.target)
+                                      .where(AuditEntry.action == "unknown-token")).all()
+    assert len(entries) == 3 and all(actor == "anonymous" for actor, _ in entries)
+    assert all("myo_" not in (target or "") and "guess" not in (target or "") for _, target in entries)
+
+
 def test_openapi_is_served(client):
     spec = client.get("/openapi.json").json()
     assert {"/fhir", "/fhir/{resource_type}", "/hl7v2", "/alerts", "/healthz"} <= set(spec["paths"])

@@ -193,6 +193,24 @@ def test_an_alert_email_carries_its_delivery_id(client, tokens, rt, smtp):
     assert re.search(r"^Myocit-Delivery-Id: [0-9a-f-]{36}\r?$", mail.raw, re.MULTILINE)
 
 
+def test_a_unit_given_as_free_text_reaches_no_email_and_no_webhook(client, tokens, rt, smtp, receiver):
+    subscribe(client, tokens, "site-a", "email", "coordinators@site-a.example.org")
+    receiver.secret = subscribe(client, tokens, "site-a", "webhook", receiver.url)["secret"]
+    record = eligible_record("p-9", DAY)
+    [count] = [r for r in record if r.get("code", {}).get("coding", [{}])[0].get("code") == "26499-4"]
+    assert post_record(client, tokens, record).status_code == 202
+    run_pending(rt)
+    # The same result corrected by the lab, its unit now only text (HL7 OBX-6.2, FHIR unit without code).
+    corrected = count | {"valueQuantity": {"value": 4.2, "unit": "unites du Dr Martin"}}
+    assert client.post("/fhir", json=bundle([corrected]), headers=tokens["lab"]).status_code == 202
+    run_pending(rt)
+    mails = [m for m in smtp.mails if "incomplete" in m.subject]
+    hooks = [b for b in receiver.accepted if b["to_status"] == "incomplete"]
+    assert len(mails) == 1 and len(hooks) == 1
+    assert "EXC-ANC" in mails[0].text and "free text" in mails[0].text
+    assert "Martin" not in mails[0].raw and "Martin" not in json.dumps(hooks[0])
+
+
 def test_bodies_carry_no_name_birth_date_or_record_number(client, tokens, rt, smtp, receiver):
     subscribe(client, tokens, "site-a", "email", "coordinators@site-a.example.org")
     receiver.secret = subscribe(client, tokens, "site-a", "webhook", receiver.url)["secret"]

@@ -3,7 +3,7 @@ in ``service``, and answer in FHIR (OperationOutcome) or HL7 (ACK) terms."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -152,7 +152,11 @@ def eligibility(request: Request, patient_id: str, as_of: date | None = Query(No
     try:
         if known_at is not None:
             moment = _instant(known_at)
+            # Without as_of the day is known_at's at the sites, which an offset can push past a bound.
             day = as_of or moment.astimezone(ZoneInfo(rt.settings.timezone)).date()
+            if not date_in_range(day):
+                raise HTTPException(400, "known_at, read at the sites' time zone, must lie between 1900-01-01 "
+                                    "and 2200-12-31")
             return replay.screen_known_at(ScreenKnownAt(patient_id, caller, day, moment), rt.uow(),
                                           protocol=rt.protocol, clock=rt.clock)
         if as_of is not None:
@@ -186,7 +190,7 @@ def _instant(text: str) -> datetime:
         raise HTTPException(400, "known_at must be an ISO 8601 timestamp with offset") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise HTTPException(400, "known_at must carry its offset (e.g. +01:00 or Z)")
-    if not date_in_range(moment.date()):
+    if not (date_in_range(moment.date()) and date_in_range(moment.astimezone(timezone.utc).date())):
         raise HTTPException(400, "known_at must lie between 1900-01-01 and 2200-12-31")
     return moment
 

@@ -20,8 +20,10 @@ from service.commands import (AcknowledgeAlert, ReceiveHl7, RecordMessage, Repla
 from service.errors import NotFound
 from store.intake import Stored
 from store.tokens import Caller
+from ingest import hl7v2
 from web.auth import require
 from web.outcomes import FHIR_JSON, outcome
+from web.request_checks import fhir_body, hl7_media_refused
 
 router = APIRouter()
 
@@ -51,7 +53,8 @@ _REFUSAL_CODES = {403: "forbidden", 409: "conflict", 422: "processing"}
 _REASON = {202: "Accepted", 400: "Bad Request", 403: "Forbidden", 409: "Conflict", 422: "Unprocessable Entity"}
 
 
-@router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)")
+@router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)",
+             dependencies=[Depends(fhir_body)])
 async def post_bundle(request: Request, caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
     # Validation and storage are blocking work: off the event loop, so requests overlap.
@@ -90,7 +93,8 @@ def _accept_bundle(request: Request, raw: bytes, caller: Caller):
     return JSONResponse(body, status_code=202, media_type=FHIR_JSON)
 
 
-@router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource")
+@router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource",
+             dependencies=[Depends(fhir_body)])
 async def post_resource(resource_type: str, request: Request,
                         caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
@@ -122,6 +126,11 @@ HL7_MEDIA = hl7.CONTENT_TYPE
 @router.post("/hl7v2", tags=["ingest"], summary="Post one HL7 v2 ORU^R01 message; answers an HL7 ACK",
              response_class=PlainTextResponse)
 async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
+    refused = hl7_media_refused(request)
+    if refused is not None:
+        rt = request.app.state.rt
+        ack = hl7v2.ack(None, "AR", refused, error_code=102, now=rt.clock.now())
+        return PlainTextResponse(ack, status_code=415, media_type=HL7_MEDIA)
     raw = await _body(request)
     return await run_in_threadpool(_accept_hl7, request, raw, caller)
 

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
                                       "(a hospital's internal CA); default: the system's")
     mail_from: str = "myocit@localhost"
     webhook_timeout_seconds: float = 5.0
+    http_header_seconds: float = Field(10.0, gt=0, description="An HTTP connection whose request line and "
+                                       "headers are not complete this long after it opens (or after its "
+                                       "previous answer) is closed: bytes trickling in do not keep it open.")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="'json': one JSON object a line, each with "
                                                 "its request_id (contract §12).")

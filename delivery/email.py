@@ -31,7 +31,7 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     return smtp
 
 
-def send_email(message: Message, to: str, settings: Settings) -> None:
+def send_email(message: Message, to: str, settings: Settings, *, delivery_id: str | None = None) -> None:
     if not settings.smtp_host:
         raise DeliveryError("no SMTP server configured (MYOCIT_SMTP_HOST)")
     if settings.smtp_username and settings.smtp_security == "none":
@@ -42,6 +42,8 @@ def send_email(message: Message, to: str, settings: Settings) -> None:
     mail["To"] = to
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = make_msgid("myocit-alert")
+    if delivery_id is not None:
+        mail["Myocit-Delivery-Id"] = delivery_id
     mail.set_content(message.text)
     try:
         with _connect(settings) as smtp:

@@ -17,6 +17,9 @@ from delivery.errors import DeliveryError
 from delivery.messages import Message
 
 HEADER = "Myocit-Signature"
+DELIVERY_ID_HEADER = "Myocit-Delivery-Id"
+"""The same value on every attempt of one delivery: delivery is at least once, so a receiver drops a
+request whose delivery id it has already handled."""
 
 
 def _mac(secret: str, timestamp: int, body: bytes) -> str:
@@ -46,12 +49,13 @@ def verify(secret: str, header: str, body: bytes, now: datetime | float, toleran
     return any(hmac.compare_digest(expected, mac) for mac in macs)
 
 
-def post(message: Message, url: str, secret: str, *, now: datetime, timeout: float) -> None:
+def post(message: Message, url: str, secret: str, *, now: datetime, timeout: float, delivery_id: str) -> None:
     body = message.body()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "myocit-alerts",
         HEADER: sign(secret, body, int(now.timestamp())),
+        DELIVERY_ID_HEADER: delivery_id,
     }
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=timeout)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from domain.ucum import shown_unit
+
 
 class Sex(StrEnum):
     FEMALE = "female"
@@ -62,8 +64,9 @@ class Quantity:
     comparator: str | None = None
 
     def __str__(self) -> str:
+        # A unit given as free text may carry anything: a reason shows UCUM codes only.
         shown = f"{self.value:g}"
-        return f"{self.comparator or ''}{shown} {self.unit}".strip()
+        return f"{self.comparator or ''}{shown} {shown_unit(self.unit) or ''}".strip()
 
 
 @dataclass(frozen=True, slots=True)

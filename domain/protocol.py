@@ -8,7 +8,7 @@ value has a default here: a key left out of a data file must stop the load, not 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,32 +19,43 @@ FACT_FAMILIES = ("lab.", "vital.", "obs.", "assessment.", "dx.", "med.", "vax.")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity compare false with everything: a threshold of NaN would silently pass all.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+LONGEST_SPAN_DAYS = 36_525
+"""A window or validity of at most a hundred years: longer ones mean a typo (and dates that cannot
+be computed), never a protocol's intent."""
+
+Days = Annotated[int, Field(ge=0, le=LONGEST_SPAN_DAYS)]
+Years = Annotated[int, Field(ge=0, le=100)]
+Measure = Annotated[float, Field(ge=0, le=1_000_000)]
+Factor = Annotated[float, Field(gt=0, le=1_000)]
 
 
 class AgeRule(_Strict):
-    minimum_years: int
-    maximum_years: int
+    minimum_years: Years
+    maximum_years: Years
     rule: Literal["inclusive", "exclusive"]
     """``inclusive``: eligible up to the day before the (maximum + 1)th birthday; ``exclusive``:
     up to the day before the maximum-th birthday (the strict reading of "3-18")."""
-    menarche_presumed_absent_below_years: int
+    menarche_presumed_absent_below_years: Years
 
 
 class Thresholds(_Strict):
-    lymphocytes_below_10e9_l: float
-    neutrophils_below_10e9_l: float
-    haemoglobin_below_g_dl: float
-    clearance_below_ml_min_173: float
-    mmt8_below: float
-    mmt8_maximum: float
-    cmas_below: float
-    cmas_maximum: float
-    corticosteroid_dose_above_mg_kg_day: float
-    hcg_negative_below_iu_l: float
-    hcg_positive_from_iu_l: float
-    schwartz_k: float
-    antiphospholipid_low_titre_up_to: float
+    lymphocytes_below_10e9_l: Measure
+    neutrophils_below_10e9_l: Measure
+    haemoglobin_below_g_dl: Measure
+    clearance_below_ml_min_173: Measure
+    mmt8_below: Measure
+    mmt8_maximum: Measure
+    cmas_below: Measure
+    cmas_maximum: Measure
+    corticosteroid_dose_above_mg_kg_day: Measure
+    hcg_negative_below_iu_l: Measure
+    hcg_positive_from_iu_l: Measure
+    schwartz_k: Factor
+    antiphospholipid_low_titre_up_to: Measure
     """aCL / anti-β2GP1 values up to this are "low titre"; read only when
     ``choices.antiphospholipid_low_titre`` is ``review``."""
 
@@ -52,33 +63,33 @@ class Thresholds(_Strict):
 class Windows(_Strict):
     """Days before ``as_of`` that an event counts for; inclusive (contract §1, Time)."""
 
-    live_vaccine: int
-    active_infection: int
-    symptomatic_hsv: int
-    prior_corticosteroids: int
-    passive_antibodies: int
-    height_before_creatinine: int
+    live_vaccine: Days
+    active_infection: Days
+    symptomatic_hsv: Days
+    prior_corticosteroids: Days
+    passive_antibodies: Days
+    height_before_creatinine: Days
 
 
 class Validity(_Strict):
     """Days a result stays usable before ``as_of``; ``None`` means it never goes stale."""
 
-    blood_count: int
-    haemoglobin: int
-    creatinine: int
-    height: int
-    cmv_pcr: int
-    antiphospholipid: int
-    hepatitis_hiv: int
-    vzv_negative: int
-    vzv_positive: int | None
-    muscle_score: int
-    igra: int
-    hcg: int
-    pregnancy_status: int
-    breastfeeding_status: int
-    weight: int
-    attestation: int
+    blood_count: Days
+    haemoglobin: Days
+    creatinine: Days
+    height: Days
+    cmv_pcr: Days
+    antiphospholipid: Days
+    hepatitis_hiv: Days
+    vzv_negative: Days
+    vzv_positive: Days | None
+    muscle_score: Days
+    igra: Days
+    hcg: Days
+    pregnancy_status: Days
+    breastfeeding_status: Days
+    weight: Days
+    attestation: Days
 
 
 class Choices(_Strict):
@@ -107,7 +118,7 @@ class Protocol(_Strict):
     windows: Windows
     validity: Validity
     choices: Choices
-    corticosteroid_potency: dict[str, float]
+    corticosteroid_potency: dict[str, Factor]
     """Prednisone-equivalent factor per ATC code (mg prednisone per mg of the drug)."""
     code_lists: dict[str, list[CodeList]]
     """Each list may hold codes of several systems (LOINC and SNOMED, CVX and ATC, ...)."""

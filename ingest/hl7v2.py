@@ -456,7 +456,7 @@ def ack(message: hl7.Message | str | bytes | None, code: str, text: str = "",
     msh = original[0] if original else None
 
     def field_of(n: int) -> str:
-        return msh.raw(n) if msh is not None else ""
+        return _in_our_separators(msh, n) if msh is not None else ""
 
     moment = now.strftime("%Y%m%d%H%M%S%z")
     ours = control_id or uuid.uuid4().hex[:20]
@@ -465,7 +465,7 @@ def ack(message: hl7.Message | str | bytes | None, code: str, text: str = "",
     lines = [
         "|".join(["MSH", "^~\\&", "MYOCIT", "MYOCIT", field_of(3), field_of(4), moment, "", "ACK^R01^ACK",
                   ours, processing, version]),
-        "|".join(["MSA", code, msh.get(10, 1) if msh is not None else "", _esc(one_line(text))[:80]]),
+        "|".join(["MSA", code, field_of(10), _esc(one_line(text))[:80]]),
     ]
     if code != "AA":
         number = error_code if error_code is not None else 207
@@ -473,6 +473,18 @@ def ack(message: hl7.Message | str | bytes | None, code: str, text: str = "",
         lines.append("|".join(["ERR", "", error_location or "", cwe, "E", "", "", "",
                                _esc(one_line(text))[:250]]))
     return "\r".join(lines) + "\r"
+
+
+def _in_our_separators(seg: _Seg, n: int) -> str:
+    """A field of the sender's message written with the ACK's separators: a sender's own separators
+    (MSH-1, MSH-2) may differ from ours, and an echoed field carrying one of ours would add fields or
+    components to the ACK, so every separator character inside a value is escaped."""
+    first = seg.reps(n)[0] if seg.reps(n) else ""
+    components = []
+    for component in first.split(seg.comp):
+        parts = [seg.message.unescape(p) if "\\" in p else p for p in component.split(seg.sub)]
+        components.append("&".join(_esc(p) for p in parts))
+    return "^".join(components)
 
 
 def ack_error(message: hl7.Message | str | bytes | None, error: InvalidHl7, **kwargs) -> str:

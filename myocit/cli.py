@@ -193,10 +193,12 @@ def api(
     """Run the HTTP API (contract §5). OpenAPI docs at /docs."""
     import uvicorn
 
+    from web.http_server import HeadersInTime
+
     _migrate_quietly()
     _refuse_unbound_tokens()
     uvicorn.run("myocit.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False)
+                access_log=False, http=HeadersInTime)
 
 
 @app.command()

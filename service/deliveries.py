@@ -39,7 +39,7 @@ def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, setting
             job = deliveries.claim(uow.session, delivery_pk, clock.now())
             if job is not None:
                 error = attempt(job.channel, job.target, job.secret, AlertContent(**job.alert),
-                                settings=settings, now=clock.now())
+                                settings=settings, now=clock.now(), delivery_id=job.delivery_id)
                 outcome = deliveries.record_attempt(uow.session, delivery_pk, clock.now(), error)
                 sent += outcome == "sent"
                 metrics.DELIVERIES.labels(job.channel, "sent" if error is None else "failed").inc()

@@ -89,12 +89,22 @@ def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | Non
     return [log_row(e) for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")]
 
 
+# Spreadsheets run a cell starting with one of these as a formula (contract §8).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell) -> str:
+    """The cell as text, prefixed with ``'`` when a spreadsheet would run it as a formula."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        writer.writerow([spreadsheet_safe(row[c]) for c in COLUMNS])
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ and retry.
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,9 @@ class Claimed:
     target: str
     secret: str | None
     alert: dict
+    delivery_id: str
+    """The same on every attempt of this delivery, so a receiver can drop a repeat (delivery is at
+    least once: a message sent before its outcome was stored is sent again)."""
 
 
 def create_subscription(session: Session, *, site: str, channel: str, target: str,
@@ -132,7 +136,18 @@ def claim(session: Session, delivery_pk: int, now: datetime) -> Claimed | None:
         changed=list(alert.changed), criteria=list(screening.result.get("criteria", [])),
         created_at=alert.created_at, birth_date=patient.birth_date, confirmed=bool(alert.confirmed),
     )
-    return Claimed(row.pk, subscription.channel, subscription.target, subscription.secret, content)
+    return Claimed(row.pk, subscription.channel, subscription.target, subscription.secret, content,
+                   delivery_id(row))
+
+
+_DELIVERY_IDS = uuid.UUID("1d5c1f0e-6a53-4a8e-9c4e-6d7963c0a1e7")
+
+
+def delivery_id(row: Delivery) -> str:
+    """A UUID derived from the delivery row: stable across its attempts, and not repeated by another
+    database whose row numbers start again (its rows were created at other instants)."""
+    created = row.created_at.replace(tzinfo=None).isoformat()
+    return str(uuid.uuid5(_DELIVERY_IDS, f"{row.pk}/{row.alert_pk}/{row.subscription_pk}/{created}"))
 
 
 def record_attempt(session: Session, delivery_pk: int, now: datetime, error: str | None) -> str:

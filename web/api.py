@@ -3,7 +3,7 @@ in ``service``, and answer in FHIR (OperationOutcome) or HL7 (ACK) terms."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -20,9 +20,11 @@ from service.commands import (AcknowledgeAlert, ReceiveHl7, RecordMessage, Repla
 from service.errors import NotFound
 from store.intake import Stored
 from store.tokens import Caller
+from ingest import hl7v2
 from web.auth import require
 from web.openapi import answers, body, content
 from web.outcomes import FHIR_JSON, outcome
+from web.request_checks import fhir_body, hl7_media_refused
 
 router = APIRouter()
 HL7_MEDIA = hl7.CONTENT_TYPE
@@ -62,8 +64,8 @@ FHIR_BODY = body(FHIR_JSON, "application/json")
 
 @router.post("/fhir", status_code=202, tags=["ingest"], summary="Post a Bundle (batch, transaction or collection)",
              responses={202: content(FHIR_JSON, "Every entry stored: a batch-response Bundle with a status per entry"),
-                        **answers(400, 403, 409, 413, 422)},
-             openapi_extra=FHIR_BODY)
+                        **answers(400, 403, 409, 413, 415, 422)},
+             openapi_extra=FHIR_BODY, dependencies=[Depends(fhir_body)])
 async def post_bundle(request: Request, caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
     # Validation and storage are blocking work: off the event loop, so requests overlap.
@@ -103,7 +105,8 @@ def _accept_bundle(request: Request, raw: bytes, caller: Caller):
 
 
 @router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource",
-             responses=answers(202, 400, 403, 409, 413, 422), openapi_extra=FHIR_BODY)
+             responses=answers(202, 400, 403, 409, 413, 415, 422), openapi_extra=FHIR_BODY,
+             dependencies=[Depends(fhir_body)])
 async def post_resource(resource_type: str, request: Request,
                         caller: Caller = Depends(require("lab", "investigator"))):
     raw = await _body(request)
@@ -137,10 +140,16 @@ _ACK = {"type": "string", "description": "The HL7 v2 ACK (MSA-1 AA, AE or AR)"}
              responses={202: content(HL7_MEDIA, "Stored (or already stored): ACK AA", _ACK),
                         400: content(HL7_MEDIA, "Unreadable: ACK AE or AR", _ACK),
                         403: content(HL7_MEDIA, "A patient of another site: ACK AR", _ACK),
+                        415: content(HL7_MEDIA, "The body's Content-Type is not HL7 v2: ACK AR", _ACK),
                         422: content(HL7_MEDIA, "The patient is not identified: ACK AE", _ACK),
                         **answers(413)},
              openapi_extra=body(HL7_MEDIA, schema={"type": "string"}))
 async def post_hl7(request: Request, caller: Caller = Depends(require("lab"))):
+    refused = hl7_media_refused(request)
+    if refused is not None:
+        rt = request.app.state.rt
+        ack = hl7v2.ack(None, "AR", refused, error_code=102, now=rt.clock.now())
+        return PlainTextResponse(ack, status_code=415, media_type=HL7_MEDIA)
     raw = await _body(request)
     return await run_in_threadpool(_accept_hl7, request, raw, caller)
 
@@ -174,7 +183,11 @@ def eligibility(request: Request, patient_id: str, as_of: date | None = Query(No
     try:
         if known_at is not None:
             moment = _instant(known_at)
+            # Without as_of the day is known_at's at the sites, which an offset can push past a bound.
             day = as_of or moment.astimezone(ZoneInfo(rt.settings.timezone)).date()
+            if not date_in_range(day):
+                raise HTTPException(400, "known_at, read at the sites' time zone, must lie between 1900-01-01 "
+                                    "and 2200-12-31")
             return replay.screen_known_at(ScreenKnownAt(patient_id, caller, day, moment), rt.uow(),
                                           protocol=rt.protocol, clock=rt.clock)
         if as_of is not None:
@@ -208,7 +221,7 @@ def _instant(text: str) -> datetime:
         raise HTTPException(400, "known_at must be an ISO 8601 timestamp with offset") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise HTTPException(400, "known_at must carry its offset (e.g. +01:00 or Z)")
-    if not date_in_range(moment.date()):
+    if not (date_in_range(moment.date()) and date_in_range(moment.astimezone(timezone.utc).date())):
         raise HTTPException(400, "known_at must lie between 1900-01-01 and 2200-12-31")
     return moment
 

@@ -6,10 +6,11 @@ import logging
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.auth import KnownTokens
+from web import auth
+from web.request_checks import RefuseNul
 from web.request_ids import RequestIds
 from web.outcomes import outcome
 
@@ -33,9 +34,10 @@ def create_app(rt=None) -> FastAPI:
     # /docs is served from the package's own Swagger UI assets (web/docs.py): hospital networks are
     # often offline, and a CDN would leave it blank there.
     app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.add_middleware(RefuseNul)
     app.add_middleware(RequestIds)
     app.state.rt = rt
-    app.state.known_tokens = KnownTokens()
+    auth.install(app)
     app.include_router(probes.router)
     docs.install(app)
     app.include_router(api.router)
@@ -66,6 +68,14 @@ def create_app(rt=None) -> FastAPI:
         # error's kind is logged; its message may quote what was sent.
         log.error("unexpected %s answered 500", type(exc).__name__)
         return outcome(500, "exception", "an unexpected error occurred; nothing was stored")
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(_request: Request, exc: DataError):
+        # The database refused a value of the request (a NUL, a number out of its range): bad input,
+        # not an outage. The transaction was rolled back: nothing of it was stored.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return outcome(400, "value", "a value of the request cannot be stored or compared (a NUL character, "
+                       "or a number out of range); nothing was stored")
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)

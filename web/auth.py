@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from store import audit
 from store.tokens import Caller, authenticate, token_hash
+from web.session import SignInThrottle
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `myocit token create`.")
 
@@ -44,16 +47,34 @@ async def current_caller(request: Request,
     key = token_hash(credentials.credentials)
     caller = known.get(key)
     if caller is None:
-        caller = await run_in_threadpool(_look_up, state.rt, credentials.credentials)
+        address = client_address(request)
+        caller = await run_in_threadpool(_look_up, state.rt, credentials.credentials, address)
         if caller is None:
+            # Slowed, and more so with every unknown token from the same address (contract §13).
+            await asyncio.sleep(state.unknown_token_throttle.failed(address))
             raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
         known.put(key, caller)
     return caller
 
 
-def _look_up(rt, token: str) -> Caller | None:
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _look_up(rt, token: str, address: str) -> Caller | None:
+    """The token's caller; an unknown or revoked token is audited (never its value: a mistyped token
+    is still most of a token)."""
     with rt.uow() as uow:
-        return authenticate(uow.session, token)
+        caller = authenticate(uow.session, token)
+        if caller is None:
+            audit.record(uow.session, "anonymous", "unknown-token", f"address {address}", rt.clock.now())
+            uow.commit()
+        return caller
+
+
+def install(app) -> None:
+    app.state.known_tokens = KnownTokens()
+    app.state.unknown_token_throttle = SignInThrottle()
 
 
 def require(*roles: str):

@@ -41,6 +41,7 @@ WHY = {
     404: "Not found, or not of the caller's sites",
     409: "Conflicts with what is stored",
     413: "The body is larger than MYOCIT_MAX_BODY_BYTES",
+    415: "The body's Content-Type is not one this route reads",
     422: "Readable, but cannot be applied (a patient not identified, a site missing)",
     503: "The database is unavailable: nothing was stored, retry later",
 }

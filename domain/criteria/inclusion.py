@@ -17,7 +17,8 @@ from domain.criteria.base import (
     review,
     unknown,
 )
-from domain.facts import Assessment, LabResult, MedicationExposure, Qualitative
+from domain.criteria.passive import passive_antibodies_before
+from domain.facts import Assessment, LabResult, Qualitative
 from domain.thresholds import below_in_words
 from domain.verdicts import Finding, Kind, Verdict
 
@@ -162,8 +163,8 @@ def seropositive_for_chickenpox(ctx: Context) -> Finding:
     """"Seropositivity for chickenpox"
 
     The latest VZV IgG by the lab's answer: positive passes and never goes stale, unless passive
-    antibodies (IVIG, blood products) were given within ``windows.passive_antibodies`` days before the
-    sample; negative fails while within ``validity.vzv_negative``, then is unknown, even after an older
+    antibodies (IVIG, blood products) may explain it (``domain/criteria/passive.py``, the one reading
+    of every serology); negative fails while within ``validity.vzv_negative``, then is unknown, even after an older
     positive, which the reason then names as no longer counting (contract §1.1); equivocal, or a value
     without the lab's answer (assay cut-offs differ), needs review. With
     ``accept_documented_varicella_vaccination``, a recorded varicella vaccination passes too.
@@ -189,15 +190,14 @@ def _vzv_serology(ctx: Context) -> Finding:
             return unknown(
                 lambda: f"The positive VZV IgG of {day} is older than {validity.vzv_positive} days", result
             )
-        passive = _passive_antibodies_before(ctx, result.on)
+        passive = passive_antibodies_before(ctx, result.on)
         if passive is not None:
-            given = _last_day(passive, result.on)
             return review(
-                lambda: (f"VZV IgG positive on {day}, but passive antibodies ({passive.codes[0]}) were given "
-                f"on {given.isoformat()}, {(result.on - given).days} days before the sample: "
-                "they may explain the result"),
+                lambda: (f"VZV IgG positive on {day}, but passive antibodies ({passive.exposure.codes[0]}) "
+                f"were given on {passive.last_day.isoformat()}, {passive.days_before(result.on)} days "
+                "before the sample: they may explain the result"),
                 result,
-                passive,
+                passive.exposure,
             )
         stale_on = ctx.stale_on(result.on, validity.vzv_positive)
         return passes(lambda: f"VZV IgG positive on {day}", result, changes_on=stale_on)
@@ -235,21 +235,3 @@ def _earlier_positive(ctx: Context, negative: LabResult) -> LabResult | None:
         if result is not negative and result.qualitative is Qualitative.POSITIVE:
             return result
     return None
-
-
-def _passive_antibodies_before(ctx: Context, sample: date) -> MedicationExposure | None:
-    """The latest passive-antibody exposure within the window before (or spanning) the sample day."""
-    window = ctx.protocol.windows.passive_antibodies
-    for exposure in ctx.all("med.passive_antibodies"):
-        if exposure.on > sample:
-            continue
-        if (sample - _last_day(exposure, sample)).days <= window:
-            return exposure
-    return None
-
-
-def _last_day(exposure: MedicationExposure, sample: date) -> date:
-    """The exposure's last day up to the sample: an active one without an end is still going on."""
-    if exposure.until is None:
-        return sample if exposure.status == "active" else exposure.on
-    return min(exposure.until, sample)

@@ -20,6 +20,7 @@ from domain.criteria.base import (
     review,
     unknown,
 )
+from domain.criteria.passive import passive_antibodies_before
 from domain.criteria.readings import latest_result
 from domain.facts import Diagnosis, LabResult, Qualitative
 from domain.verdicts import Finding, Kind
@@ -155,8 +156,8 @@ def active_hepatitis_b(ctx: Context) -> Finding:
 
     HBsAg positive, HBV DNA detected or an active HBV diagnosis fails. Anti-HBc positive with HBsAg
     negative is a resolved infection: review when HBV DNA is not detected, unknown until it is tested,
-    and review when immunoglobulins given within ``windows.passive_antibodies`` days before the sample
-    may explain it. HBsAg negative without a positive anti-HBc passes.
+    and review when immunoglobulins may explain it (``domain/criteria/passive.py``, the one reading of
+    every serology). HBsAg negative without a positive anti-HBc passes.
     """
     dx = active_diagnosis(ctx, "dx.hbv")
     if dx is not None:
@@ -180,13 +181,14 @@ def active_hepatitis_b(ctx: Context) -> Finding:
         sample = core.usable
         if c != POSITIVE:
             return review(lambda: f"{core.shown()}: {c}", sample, changes_on=core.stale_on)
-        passive = _passive_antibodies(ctx, sample.on)
+        passive = passive_antibodies_before(ctx, sample.on)
         if passive is not None:
             return review(
-                lambda: (f"{core.shown()} within {ctx.protocol.windows.passive_antibodies} days after immunoglobulins "
-                f"({_code(passive)}) from {passive.on.isoformat()}: the antibodies may be passive"),
+                lambda: (f"{core.shown()}, {passive.days_before(sample.on)} days after immunoglobulins "
+                f"({_code(passive.exposure)}) given until {passive.last_day.isoformat()}: "
+                "the antibodies may be passive"),
                 sample,
-                passive,
+                passive.exposure,
                 changes_on=core.stale_on,
             )
         if s is None:
@@ -206,18 +208,6 @@ def active_hepatitis_b(ctx: Context) -> Finding:
             lambda: f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on
         )
     return unknown(lambda: sentence(hbsag.missing()), hbsag.result)
-
-
-def _passive_antibodies(ctx: Context, sampled: date):
-    """Immunoglobulins or blood products given within the window before a serology sample."""
-    window = ctx.protocol.windows.passive_antibodies
-    for med in ctx.all("med.passive_antibodies"):
-        if med.on > sampled:
-            continue
-        last = med.until if med.until is not None and med.until < sampled else sampled
-        if (sampled - last).days <= window:
-            return med
-    return None
 
 
 @criterion("EXC-INF-HCV", Kind.EXCLUSION)

@@ -30,6 +30,7 @@ from domain.renal import (
     normalised_clearance,
 )
 from domain.thresholds import FROM, UP_TO, above, allowed, below_in_words
+from domain.ucum import unit_named
 from domain.units import convert
 from domain.verdicts import Finding, Kind
 
@@ -175,7 +176,7 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     mg_dl = convert(quantity, "creatinine")
     if mg_dl is None:
         return unknown(
-            lambda: f"The creatinine of {day} is in '{quantity.unit}', which cannot be converted to mg/dL", result
+            lambda: f"The creatinine of {day} is in {unit_named(quantity.unit)}, which cannot be converted to mg/dL", result
         )
     window = protocol.windows.height_before_creatinine
     height = _height_before(ctx, result.on, window)
@@ -193,7 +194,7 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     cm = convert(height.quantity, "length")
     if cm is None:
         return unknown(
-            lambda: (f"The height of {height.on.isoformat()} is in '{height.quantity.unit}', "
+            lambda: (f"The height of {height.on.isoformat()} is in {unit_named(height.quantity.unit)}, "
             "which cannot be converted to cm"),
             result,
             height,
@@ -240,7 +241,7 @@ def _reported(ctx: Context, source: Latest, *, measured: bool) -> _Clearance | F
     value = convert(quantity, "gfr")
     if value is None:
         return unknown(
-            lambda: f"The {label} of {day} is in '{quantity.unit}', which cannot be converted to {GFR_UNIT}", result
+            lambda: f"The {label} of {day} is in {unit_named(quantity.unit)}, which cannot be converted to {GFR_UNIT}", result
         )
     how = f"{label[0].upper()}{label[1:]} {quantity} on {day}"
     if not measured or quantity.unit.lower().replace(" ", "") != "ml/min":
@@ -267,7 +268,7 @@ def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> 
             if value is None:
                 return unknown(
                     lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
-                    f"'{fact.quantity.unit}', which cannot be converted to {unit}"),
+                    f"{unit_named(fact.quantity.unit)}, which cannot be converted to {unit}"),
                     result,
                     fact,
                 )
@@ -381,7 +382,7 @@ def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -
     value = convert(quantity, "cell_count")
     if value is None:
         return unknown(
-            lambda: (f"The {label.lower()[:-1]} count of {day} is in '{quantity.unit}', which cannot be converted "
+            lambda: (f"The {label.lower()[:-1]} count of {day} is in {unit_named(quantity.unit)}, which cannot be converted "
             f"to {COUNT_UNIT}"),
             result,
         )
@@ -406,14 +407,14 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     share = convert(p, "percent")
     if share is None:
         return unknown(
-            lambda: (f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in '{p.unit}', "
+            lambda: (f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in {unit_named(p.unit)}, "
             "which cannot be converted to %"),
             *facts,
         )
     count = convert(w, "cell_count")
     if count is None:
         return unknown(
-            lambda: (f"The leukocyte count of {wbc.on.isoformat()} is in '{w.unit}', which cannot be "
+            lambda: (f"The leukocyte count of {wbc.on.isoformat()} is in {unit_named(w.unit)}, which cannot be "
             f"converted to {COUNT_UNIT}"),
             *facts,
         )

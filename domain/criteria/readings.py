@@ -14,6 +14,7 @@ from typing import NamedTuple
 from domain.context import Context
 from domain.criteria.base import unknown
 from domain.facts import LabResult
+from domain.ucum import unit_named
 from domain.units import CANONICAL, convert
 from domain.verdicts import Finding
 
@@ -66,7 +67,7 @@ class Latest(NamedTuple):
         value = convert(result.quantity, dimension)
         if value is None:
             return unknown(
-                lambda: (f"The {self.label} of {day} is in '{result.quantity.unit}', "
+                lambda: (f"The {self.label} of {day} is in {unit_named(result.quantity.unit)}, "
                 f"which cannot be converted to {CANONICAL[dimension]}"),
                 result,
             )

@@ -240,3 +240,65 @@ def test_requests_without_a_valid_token_get_401(client):
 def test_openapi_is_served(client):
     spec = client.get("/openapi.json").json()
     assert {"/fhir", "/fhir/{resource_type}", "/hl7v2", "/alerts", "/healthz"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "application/x-www-form-urlencoded", "multipart/form-data",
+                                          "x-application/hl7-v2+er7"])
+def test_a_fhir_body_of_another_media_type_is_refused_with_415(client, tokens, rt, content_type):
+    from sqlalchemy import func, select
+
+    from store.models import Message
+
+    body = json.dumps(bundle([coded("p-ct", "4996-5", NOT_DETECTED, "2026-11-30")]))
+    for path in ("/fhir", "/fhir/Observation"):
+        sent = body if path == "/fhir" else json.dumps(coded("p-ct", "4996-5", NOT_DETECTED, "2026-11-30"))
+        response = client.post(path, content=sent, headers={**tokens["lab"], "Content-Type": content_type})
+        assert response.status_code == 415, response.text
+        assert response.json()["resourceType"] == "OperationOutcome"
+    with rt.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+@pytest.mark.parametrize("content_type", ["application/fhir+json", "application/fhir+json; charset=utf-8",
+                                          "application/json", "Application/JSON;charset=UTF-8", None])
+def test_a_fhir_body_as_fhir_json_json_or_without_content_type_is_read(client, tokens, content_type):
+    headers = tokens["lab"] | ({"Content-Type": content_type} if content_type else {})
+    body = json.dumps(bundle([coded("p-ct", "4996-5", NOT_DETECTED, "2026-11-30")])).encode()
+    response = client.post("/fhir", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+
+
+def test_an_hl7_body_of_another_media_type_gets_ar_with_415(client, tokens, rt):
+    from sqlalchemy import func, select
+
+    from store.models import Message
+
+    oru = "MSH|^~\\&|LAB|HOSP|MYOCIT|APHP|20261130101500||ORU^R01^ORU_R01|MSG0001|P|2.5.1\rPID|1||p-6^^^HOSP^MR\r"
+    response = client.post("/hl7v2", content=oru, headers={**tokens["lab"], "Content-Type": "application/json"})
+    assert response.status_code == 415 and "MSA|AR|" in response.text and "Content-Type" in response.text
+    with rt.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_an_unknown_bearer_token_is_audited_without_its_value_and_slowed_per_address(client, tokens, rt,
+                                                                                     monkeypatch):
+    from sqlalchemy import select
+
+    from store.models import AuditEntry
+    from web import auth
+
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(auth.asyncio, "sleep", no_wait)
+    for guess in ("myo_guess-one", "myo_guess-two", "myo_guess-three"):
+        assert client.get("/alerts", headers={"Authorization": f"Bearer {guess}"}).status_code == 401
+    assert client.get("/alerts", headers=tokens["coordinator"]).status_code == 200
+    assert waits == [0.5, 1.0, 2.0]
+    with rt.uow() as uow:
+        entries = uow.session.execute(select(AuditEntry.actor, AuditEntry.target)
+                                      .where(AuditEntry.action == "unknown-token")).all()
+    assert len(entries) == 3 and all(actor == "anonymous" for actor, _ in entries)
+    assert all("myo_" not in (target or "") and "guess" not in (target or "") for _, target in entries)

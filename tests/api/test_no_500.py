@@ -118,6 +118,25 @@ def test_a_nul_character_is_refused_and_nothing_is_stored(client, tokens, rt):
     assert counts(rt) == before
 
 
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [("coordinator", "/patients/p%00x/eligibility"), ("coordinator", "/patients/p-1/eligibility?as_of=2026-12-01%00"),
+     ("admin", "/screening-log?site=site-a%00"), ("admin", "/funnel?site=%00"), ("coordinator", "/alerts?after=%00")],
+)
+def test_a_nul_in_a_path_or_a_query_is_a_bad_request(client, tokens, who, path):
+    """PostgreSQL compares no NUL in text: it once answered 503, as if the database were down."""
+    response = client.get(path, headers=tokens[who])
+    assert response.status_code == 400, response.text
+    assert response.json()["resourceType"] == "OperationOutcome" and "NUL" in response.text
+
+
+def test_a_nul_in_a_json_field_of_a_record_is_never_a_server_error(client, tokens, rt):
+    assert client.post("/fhir", json=bundle([patient("p-nul-2")]), headers=tokens["lab"]).status_code == 202
+    answer = client.post("/patients/p-nul-2/outcome", json={"outcome": "declined", "reason": "refus\u0000 x"},
+                         headers=tokens["coordinator"])
+    assert answer.status_code < 500, answer.text
+
+
 def test_an_hl7_message_with_too_many_results_gets_ar(client, tokens, rt):
     obx = "".join(f"OBX|{i}|NM|26499-4^N^LN|{i}|2|10*9/L|||||F\r" for i in range(1001))
     message = "MSH|^~\\&|LIS|LAB|MY|X|20261201||ORU^R01|1|P|2.5.1\rPID|||kid\rOBR|1||o1||||20261130\r" + obx

@@ -212,3 +212,20 @@ def test_an_activation_whose_sends_are_lost_is_finished_by_the_sweeper(tmp_path,
     assert moved == set(EXPECTED) and audited == 1
     listed = myocit(tmp_path, "protocol", "list").stdout
     assert f"* {NAME}" in listed
+
+
+def test_a_version_with_a_nan_threshold_or_an_endless_window_is_not_activated(tmp_path, client, tokens, rt):
+    for old, new, key in (("haemoglobin_below_g_dl: 10.0", "haemoglobin_below_g_dl: .nan",
+                           "thresholds.haemoglobin_below_g_dl"),
+                          ("live_vaccine: 42", "live_vaccine: 3000000", "windows.live_vaccine")):
+        draft = amendment(tmp_path / f"drafts-{key}")
+        main = draft / "protocol.yaml"
+        main.write_text(main.read_text().replace(old, new))
+        shown = myocit(tmp_path, "protocol", "activate", str(draft))
+        assert shown.returncode != 0
+        assert f"{NAME}/protocol.yaml: {key}: " in shown.stdout + shown.stderr
+        assert "Traceback" not in shown.stderr
+    with rt.uow() as uow:
+        audited = uow.session.scalar(select(func.count()).select_from(AuditEntry)
+                                     .where(AuditEntry.action == "protocol-activate"))
+    assert audited == 0

@@ -3,6 +3,8 @@ the first verdict, after them the second; an alert is replayed exactly from the 
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
@@ -55,6 +57,15 @@ def test_known_at_must_be_a_timestamp_with_offset_within_1900_2200(client, token
     other_site = client.get(url, params={"known_at": "2026-12-01T10:00:00+01:00"},
                             headers=tokens["coordinator-site-b"])
     assert other_site.status_code == 404
+
+
+@pytest.mark.parametrize("edge", ["2200-12-31T23:30:00-05:00", "1900-01-01T00:10:00+14:00",
+                                  "2200-12-31T23:59:59.999999-23:59", "1900-01-01T00:00:00+23:59"])
+def test_known_at_without_as_of_whose_day_at_the_sites_falls_outside_1900_2200_gets_400(client, tokens, rt, edge):
+    posted_then_corrected(client, tokens, rt)
+    answer = client.get("/patients/p-replay/eligibility", params={"known_at": edge}, headers=tokens["coordinator"])
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["resourceType"] == "OperationOutcome"
 
 
 def test_an_alert_is_answered_with_its_screening_and_reproduced_exactly_from_its_facts(client, tokens, rt):

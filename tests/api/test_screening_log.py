@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from domain.criteria import ORDER
-from service.screening_log import COLUMNS
+from service.screening_log import COLUMNS, spreadsheet_safe
 from tests.api.conftest import run_pending
 from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, patient
 from tests.inprocess import post_record
@@ -202,3 +202,20 @@ def test_the_command_writes_the_same_csv(client, tokens, rt, site, tmp_path):
     assert run("--from", "2026-12-02").stdout.splitlines() == [",".join(COLUMNS)]
     bad = run("--from", "soon")
     assert bad.returncode == 2 and "--from" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [("=1+1", "'=1+1"), ("+33", "'+33"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+     ("\rx", "'\rx"), ("log-ok", "log-ok"), ("", ""), (None, ""), ("2026-12-01", "2026-12-01")],
+)
+def test_a_cell_a_spreadsheet_would_run_is_prefixed_with_a_quote(cell, written):
+    assert spreadsheet_safe(cell) == written
+
+
+def test_a_patient_id_starting_with_a_minus_is_written_so_no_spreadsheet_runs_it(client, tokens, rt):
+    pid = "-1-cmd"
+    assert post_record(client, tokens, eligible_record(pid, DAY), site="site-a").status_code == 202
+    run_pending(rt)
+    rows = _csv(client, tokens)
+    assert [r["patient"] for r in rows] == ["'" + pid]

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from config.clock import Clock
 from config.settings import Settings
-from delivery.webhook import HEADER, verify
+from delivery.webhook import DELIVERY_ID_HEADER, HEADER, verify
 from tests.inprocess import make_runtime
 from tests.processes import free_port
 
@@ -79,6 +79,8 @@ class Receiver:
     accepted: list[dict] = field(default_factory=list)
     refused: int = 0
     failed: int = 0
+    delivery_ids: list[str] = field(default_factory=list)
+    """The delivery id of every signed request, answered or failed."""
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
 
@@ -92,7 +94,11 @@ def receiver():
             if not verify(state.secret, self.headers.get(HEADER, ""), body, state.clock()):
                 state.refused += 1
                 self.send_response(400)
-            elif state.answer >= 300:
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            state.delivery_ids.append(self.headers.get(DELIVERY_ID_HEADER, ""))
+            if state.answer >= 300:
                 state.failed += 1
                 self.send_response(state.answer)
             else:

@@ -4,6 +4,8 @@ SMTP server and a real webhook receiver, failures are retried, then shown and re
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from datetime import date, datetime, timezone
 
 import httpx
@@ -155,6 +157,58 @@ def test_a_failing_endpoint_is_retried_with_backoff_then_failed_visibly_and_retr
     again = client.post(f"/deliveries/{failed['id']}/retry", headers=tokens["coordinator"])
     assert again.status_code == 409
     assert again.json()["resourceType"] == "OperationOutcome"
+
+
+def test_every_attempt_of_a_delivery_carries_the_same_delivery_id_and_other_deliveries_another(
+        client, tokens, rt, smtp, receiver):
+    receiver.secret = subscribe(client, tokens, "site-a", "webhook", receiver.url)["secret"]
+    second = subscribe(client, tokens, "site-a", "webhook", receiver.url + "/second")
+    receiver.answer = 503
+    receiver.clock = rt.clock.now
+    raise_alert(client, tokens, rt)
+    first_round = list(receiver.delivery_ids)
+    assert receiver.failed == 1 and receiver.refused == 1  # the second subscription has its own secret
+    for _ in range(2):
+        rt.clock.advance(600)
+        tasks.sweep.run()
+        run_pending(rt)
+    receiver.answer = 204
+    rt.clock.advance(600)
+    tasks.sweep.run()
+    run_pending(rt)
+    assert len(receiver.accepted) == 1 and receiver.failed == 3
+    assert len(set(receiver.delivery_ids)) == 1 and receiver.delivery_ids == first_round * 4
+    uuid.UUID(first_round[0])
+    receiver.secret = second["secret"]
+    rt.clock.advance(600)
+    tasks.sweep.run()
+    run_pending(rt)
+    assert receiver.delivery_ids[-1] not in first_round
+
+
+def test_an_alert_email_carries_its_delivery_id(client, tokens, rt, smtp):
+    subscribe(client, tokens, "site-a", "email", "coordinators@site-a.example.org")
+    raise_alert(client, tokens, rt)
+    [mail] = smtp.mails
+    assert re.search(r"^Myocit-Delivery-Id: [0-9a-f-]{36}\r?$", mail.raw, re.MULTILINE)
+
+
+def test_a_unit_given_as_free_text_reaches_no_email_and_no_webhook(client, tokens, rt, smtp, receiver):
+    subscribe(client, tokens, "site-a", "email", "coordinators@site-a.example.org")
+    receiver.secret = subscribe(client, tokens, "site-a", "webhook", receiver.url)["secret"]
+    record = eligible_record("p-9", DAY)
+    [count] = [r for r in record if r.get("code", {}).get("coding", [{}])[0].get("code") == "26499-4"]
+    assert post_record(client, tokens, record).status_code == 202
+    run_pending(rt)
+    # The same result corrected by the lab, its unit now only text (HL7 OBX-6.2, FHIR unit without code).
+    corrected = count | {"valueQuantity": {"value": 4.2, "unit": "unites du Dr Martin"}}
+    assert client.post("/fhir", json=bundle([corrected]), headers=tokens["lab"]).status_code == 202
+    run_pending(rt)
+    mails = [m for m in smtp.mails if "incomplete" in m.subject]
+    hooks = [b for b in receiver.accepted if b["to_status"] == "incomplete"]
+    assert len(mails) == 1 and len(hooks) == 1
+    assert "EXC-ANC" in mails[0].text and "free text" in mails[0].text
+    assert "Martin" not in mails[0].raw and "Martin" not in json.dumps(hooks[0])
 
 
 def test_bodies_carry_no_name_birth_date_or_record_number(client, tokens, rt, smtp, receiver):

@@ -231,6 +231,26 @@ class TestAck:
         text = hl7v2.ack("garbage", "AE", "a|b^c", now=self.NOW)
         assert "a\\F\\b\\S\\c" in text
 
+    @pytest.mark.parametrize(
+        ("msh", "control_id", "sender"),
+        [
+            # Another field separator: a "|" inside MSH-10 or MSH-3 is data there, not a field of ours.
+            ("MSH#^~\\&#LAB|SYS#LAB-A#MYOCIT#MYOCIT#20261127101600##ORU^R01#ID|7#P#2.5.1",
+             "ID\\F\\7", "LAB\\F\\SYS"),
+            # Another component separator: our "^" inside MSH-10 is escaped, its own components become ours.
+            ("MSH|$~\\&|LAB$SYS|LAB-A|MYOCIT|MYOCIT|20261127101600||ORU$R01|A^B$2|P|2.5.1",
+             "A\\S\\B^2", "LAB^SYS"),
+            # The sender's escapes are read, then written in ours.
+            ("MSH|^~\\&|LABSYS|LAB-A|MYOCIT|MYOCIT|20261127101600||ORU^R01|X\\F\\Y~Z|P|2.5.1",
+             "X\\F\\Y", "LABSYS"),
+        ],
+    )
+    def test_fields_echoed_from_the_message_are_escaped_in_the_acks_separators(self, msh, control_id, sender):
+        text = hl7v2.ack(msh + "\r", "AE", "refused", now=self.NOW, control_id="ACK-1")
+        ack_msh, msa, _err = self.segments(text)
+        assert len(ack_msh) == 12 and ack_msh[4] == sender and ack_msh[9] == "ACK-1"
+        assert msa[:4] == ["MSA", "AE", control_id, "refused"]
+
     def test_the_ack_code_is_checked(self):
         with pytest.raises(ValueError):
             hl7v2.ack(None, "OK", now=datetime(2026, 12, 1, tzinfo=UTC))

@@ -135,6 +135,54 @@ def test_a_positive_anti_hbc_soon_after_immunoglobulins_may_be_passive(gap_days,
         assert "passive" in result.reason
 
 
+# Passive antibodies: one reading for every serology (catalogue §6(d)) ------------------------------
+
+VZV_IGG = "19162-7"
+SAMPLED = days_before(2)
+
+
+def _ivig(*, started: int, ended: int | None = None, status: str):
+    """Immunoglobulins started ``started`` days before the sample, ended ``ended`` days before it."""
+    until = SAMPLED - timedelta(days=ended) if ended is not None else None
+    return medicine("J06BA02", on=SAMPLED - timedelta(days=started), until=until, status=status)
+
+
+def _suspect_serologies(exposure) -> dict[str, bool]:
+    """Whether each serology that asks about passive antibodies finds its sample suspect."""
+    hbv = criterion(
+        screen([lab(HBSAG, answer=NEG, on=SAMPLED), lab(ANTI_HBC, answer=POS, on=SAMPLED), exposure]),
+        "EXC-INF-HBV",
+    )
+    vzv = criterion(screen([lab(VZV_IGG, answer=POS, on=SAMPLED), exposure]), "INC-VZV-SERO")
+    return {
+        "EXC-INF-HBV": hbv.verdict.value == "review" and "passive" in hbv.reason,
+        "INC-VZV-SERO": vzv.verdict.value == "review" and "passive" in vzv.reason,
+    }
+
+
+@pytest.mark.parametrize(
+    ("exposure", "suspect"),
+    [
+        # A single infusion without an end date lasted its start day.
+        (_ivig(started=730, status="completed"), False),
+        (_ivig(started=91, status="completed"), False),
+        (_ivig(started=90, status="completed"), True),
+        (_ivig(started=0, status="completed"), True),
+        # An ongoing course without an end date lasts until the sample.
+        (_ivig(started=730, status="active"), True),
+        # An end date is the last day, whatever the status.
+        (_ivig(started=400, ended=90, status="completed"), True),
+        (_ivig(started=400, ended=91, status="completed"), False),
+        (_ivig(started=400, ended=91, status="active"), False),
+        (_ivig(started=10, ended=-5, status="active"), True),
+        # Given after the sample: it cannot explain it.
+        (_ivig(started=-1, status="active"), False),
+    ],
+)
+def test_every_serology_reads_passive_antibodies_the_same_way(exposure, suspect):
+    assert _suspect_serologies(exposure) == {"EXC-INF-HBV": suspect, "INC-VZV-SERO": suspect}
+
+
 def test_a_hepatitis_b_pass_changes_when_hbsag_goes_stale():
     assert finding("EXC-INF-HBV", [lab(HBSAG, answer=NEG, on=days_before(5))]).changes_on == days_before(
         5

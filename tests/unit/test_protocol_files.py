@@ -15,6 +15,7 @@ from config.protocol_files import (
     load_protocol,
     load_protocol_dir,
 )
+from domain.protocol import LONGEST_SPAN_DAYS
 
 SHIPPED = PROTOCOLS_DIR / DEFAULT_VERSION
 
@@ -70,3 +71,46 @@ def test_a_code_list_missing_its_system_names_the_codes_file_it_came_from(tmp_pa
 
 def test_the_low_titre_cut_off_of_the_antiphospholipid_rule_is_protocol_data():
     assert load_protocol().thresholds.antiphospholipid_low_titre_up_to == 40
+
+
+def _copy_with(tmp_path: Path, dotted: str, value: str) -> Path:
+    """The shipped version with one value of protocol.yaml replaced by ``value``, as YAML text."""
+    folder = tmp_path / SHIPPED.name
+    shutil.copytree(SHIPPED, folder)
+    main = folder / "protocol.yaml"
+    data = yaml.safe_load(main.read_text(encoding="utf-8"))
+    *parents, last = dotted.split(".")
+    held = data
+    for part in parents:
+        held = held[part]
+    held[last] = "@@VALUE@@"
+    main.write_text(yaml.safe_dump(data).replace("'@@VALUE@@'", value), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("thresholds.neutrophils_below_10e9_l", ".nan"),
+        ("thresholds.haemoglobin_below_g_dl", ".inf"),
+        ("thresholds.clearance_below_ml_min_173", "'NaN'"),
+        ("thresholds.lymphocytes_below_10e9_l", "-0.5"),
+        ("thresholds.schwartz_k", "0"),
+        ("windows.live_vaccine", "3000000"),
+        ("windows.passive_antibodies", "-1"),
+        ("validity.blood_count", "3000000"),
+        ("validity.vzv_positive", "99999999"),
+        ("age.maximum_years", "1000"),
+        ("corticosteroid_potency.H02AB07", ".nan"),
+    ],
+)
+def test_a_value_out_of_its_range_is_a_load_error_naming_the_file_and_the_key(tmp_path, key, value):
+    folder = _copy_with(tmp_path, key, value)
+    with pytest.raises(ProtocolError) as raised:
+        load_protocol_dir(folder)
+    assert f"{folder.name}/protocol.yaml: {key}: " in str(raised.value)
+
+
+def test_the_longest_window_loads():
+    assert LONGEST_SPAN_DAYS >= 36_500
+    assert max(load_protocol().windows.model_dump().values()) < LONGEST_SPAN_DAYS

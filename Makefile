@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install
+# Real parts the tests drive: the OpenID provider (npm, tests/oidc) and healthchain's CDS Hooks
+# client (a venv of its own, tests/cds). Both steps do nothing when already done.
+OIDC_STAMP := tests/oidc/node_modules/.installed
+
+.PHONY: run test bench install test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,10 +18,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+test-deps: $(OIDC_STAMP)
+	PY=$(PY) bash tests/cds/make_venv.sh
+
 run: $(STAMP)
 	$(BIN)/myocit run
 
-test: $(STAMP)
+test: $(STAMP) test-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

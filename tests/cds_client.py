@@ -84,6 +84,8 @@ def send_patient_view(
         except subprocess.CalledProcessError as exc:
             pytest.fail(f"send_patient_view.py exited {exc.returncode}: {exc.stderr}", pytrace=False)
         except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"send_patient_view.py did not finish within {SEND_SECONDS} s: {exc.stderr}", pytrace=False)
+            pytest.fail(
+                f"send_patient_view.py did not finish within {SEND_SECONDS} s: {exc.stderr}", pytrace=False
+            )
     answer = json.loads(done.stdout)
     return CdsAnswer(answer["status"], answer["body"], answer["request"], answer["cds_response_errors"])

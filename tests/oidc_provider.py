@@ -50,7 +50,11 @@ def ensure_installed() -> str:
         try:
             subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=OIDC_DIR, check=True, capture_output=True, text=True, timeout=NPM_CI_SECONDS,
+                cwd=OIDC_DIR,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=NPM_CI_SECONDS,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             unavailable(f"npm ci in tests/oidc failed ({exc}): {getattr(exc, 'stderr', '')}")
@@ -133,8 +137,16 @@ def running_provider(
     )
     provider.write_accounts(list(accounts))
     command = [
-        node, str(PROVIDER_SCRIPT), "--port", str(port), "--issuer", provider.issuer,
-        "--client-id", provider.client_id, "--accounts", str(provider.accounts_path),
+        node,
+        str(PROVIDER_SCRIPT),
+        "--port",
+        str(port),
+        "--issuer",
+        provider.issuer,
+        "--client-id",
+        provider.client_id,
+        "--accounts",
+        str(provider.accounts_path),
     ]
     for uri in provider.redirect_uris:
         command += ["--redirect-uri", uri]
@@ -145,8 +157,13 @@ def running_provider(
     # The secret goes by the environment, not the command line other users can list.
     environment = {**os.environ, "OIDC_CLIENT_SECRET": provider.client_secret}
     process = subprocess.Popen(
-        command, cwd=OIDC_DIR, env=environment, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        command,
+        cwd=OIDC_DIR,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     output: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, output), daemon=True).start()

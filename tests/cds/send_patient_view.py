@@ -55,7 +55,9 @@ def main() -> int:
         with open(args.patient_file, encoding="utf-8") as f:
             prefetch = {"patient": json.load(f)}
 
-    client = SandboxClient(url=args.url, workflow=Workflow.patient_view, protocol="rest", timeout=args.timeout)
+    client = SandboxClient(
+        url=args.url, workflow=Workflow.patient_view, protocol="rest", timeout=args.timeout
+    )
     # All by keyword: healthchain's workflow check finds the workflow among keywords once any is given.
     request = CdsRequestConstructor().construct_request(
         prefetch_data=prefetch,

@@ -12,10 +12,20 @@ import pytest
 
 from tests.cds_client import send_patient_view
 
-PATIENT = {"resourceType": "Patient", "id": "pat-42",
-           "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "TEST-0042"}]}
-CARDS = {"cards": [{"summary": "MYOCIT: possibly eligible", "indicator": "warning",
-                    "source": {"label": "MYOCIT trial screening"}}]}
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "pat-42",
+    "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "TEST-0042"}],
+}
+CARDS = {
+    "cards": [
+        {
+            "summary": "MYOCIT: possibly eligible",
+            "indicator": "warning",
+            "source": {"label": "MYOCIT trial screening"},
+        }
+    ]
+}
 
 
 class RecordingService:
@@ -28,7 +38,9 @@ class RecordingService:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                recorder.received.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
+                recorder.received.append(
+                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                )
                 encoded = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -63,7 +75,9 @@ def refusing_service():
 
 
 def test_the_client_posts_a_cds_hooks_patient_view_request(service):
-    answer = send_patient_view(service.url, "pat-42", patient=PATIENT, authorization="Bearer header.payload.sig")
+    answer = send_patient_view(
+        service.url, "pat-42", patient=PATIENT, authorization="Bearer header.payload.sig"
+    )
 
     [received] = service.received
     assert received["path"] == "/cds-services/myocit-eligibility"

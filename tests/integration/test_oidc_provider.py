@@ -18,12 +18,15 @@ import pytest
 from tests.oidc_provider import Account, OidcProvider, running_provider
 
 REDIRECT_URI = "http://127.0.0.1/ui/oidc/callback"
+LOGIN_PAGE = "http://127.0.0.1/ui/login"
 NURSE = Account(sub="nurse-1", name="Test Nurse", email="nurse@example.org", groups=["myocit-coordinators"])
 
 
 @pytest.fixture()
 def provider(tmp_path):
-    with running_provider(tmp_path, redirect_uris=[REDIRECT_URI], accounts=[NURSE]) as running:
+    with running_provider(
+        tmp_path, redirect_uris=[REDIRECT_URI], post_logout_redirect_uris=[LOGIN_PAGE], accounts=[NURSE]
+    ) as running:
         yield running
 
 
@@ -34,42 +37,72 @@ def form_action(page: httpx.Response) -> str:
 
 
 def follow_to_callback(browser: httpx.Client, response: httpx.Response) -> httpx.Response:
-    """Follow the provider's redirects until a page to fill in, or the redirect to our callback."""
+    """Follow the provider's redirects until a page to fill in, or the redirect back to us."""
     while response.is_redirect:
         location = urljoin(str(response.url), response.headers["location"])
-        if location.startswith(REDIRECT_URI):
+        if location.startswith((REDIRECT_URI, LOGIN_PAGE)):
             return response
         response = browser.get(location)
     return response
 
 
-def sign_in(provider: OidcProvider, account: Account, scope: str = "openid profile email") -> dict:
+def sign_in(
+    provider: OidcProvider,
+    account: Account,
+    scope: str = "openid profile email",
+    browser: httpx.Client | None = None,
+) -> dict:
     """The whole code flow as a browser and a relying party do it; the token endpoint's answer."""
+    if browser is None:
+        with httpx.Client(timeout=30) as fresh_browser:
+            return sign_in(provider, account, scope, fresh_browser)
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     endpoints = provider.discovery()
-    with httpx.Client(timeout=30) as browser:
-        page = follow_to_callback(browser, browser.get(endpoints["authorization_endpoint"], params={
-            "client_id": provider.client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
-            "scope": scope, "state": state, "nonce": nonce,
-            "code_challenge": challenge, "code_challenge_method": "S256",
-        }))
-        assert 'name="login"' in page.text, page.text
-        page = follow_to_callback(browser, browser.post(form_action(page), data={
-            "prompt": "login", "login": account.sub, "password": "any",
-        }))
-        if not page.is_redirect:  # the consent form
-            assert 'name="prompt" value="consent"' in page.text, page.text
-            page = follow_to_callback(browser, browser.post(form_action(page), data={"prompt": "consent"}))
-        callback = parse_qs(urlparse(page.headers["location"]).query)
+    page = follow_to_callback(
+        browser,
+        browser.get(
+            endpoints["authorization_endpoint"],
+            params={
+                "client_id": provider.client_id,
+                "redirect_uri": REDIRECT_URI,
+                "response_type": "code",
+                "scope": scope,
+                "state": state,
+                "nonce": nonce,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        ),
+    )
+    assert 'name="login"' in page.text, page.text
+    page = follow_to_callback(
+        browser,
+        browser.post(
+            form_action(page),
+            data={
+                "prompt": "login",
+                "login": account.sub,
+                "password": "any",
+            },
+        ),
+    )
+    if not page.is_redirect:  # the consent form
+        assert 'name="prompt" value="consent"' in page.text, page.text
+        page = follow_to_callback(browser, browser.post(form_action(page), data={"prompt": "consent"}))
+    callback = parse_qs(urlparse(page.headers["location"]).query)
     assert callback["state"] == [state]
     assert callback["iss"] == [provider.issuer]
     token = httpx.post(
         endpoints["token_endpoint"],
         auth=(provider.client_id, provider.client_secret),
-        data={"grant_type": "authorization_code", "code": callback["code"][0],
-              "redirect_uri": REDIRECT_URI, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": callback["code"][0],
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
         timeout=30,
     )
     assert token.status_code == 200, token.text
@@ -81,7 +114,11 @@ def verified_claims(provider: OidcProvider, id_token: str) -> dict:
     kid = jwt.get_unverified_header(id_token)["kid"]
     key = next(k for k in jwks.keys if k.key_id == kid)
     return jwt.decode(
-        id_token, key=key, algorithms=["RS256"], audience=provider.client_id, issuer=provider.issuer,
+        id_token,
+        key=key,
+        algorithms=["RS256"],
+        audience=provider.client_id,
+        issuer=provider.issuer,
         options={"require": ["exp", "iat", "iss", "aud", "sub", "nonce"]},
     )
 
@@ -90,8 +127,13 @@ def test_discovery_names_the_endpoints_a_relying_party_needs(provider):
     document = provider.discovery()
 
     assert document["issuer"] == provider.issuer
-    for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
-                     "end_session_endpoint"):
+    for endpoint in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+    ):
         assert document[endpoint].startswith(provider.issuer + "/"), endpoint
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert "client_secret_basic" in document["token_endpoint_auth_methods_supported"]
@@ -109,16 +151,25 @@ def test_code_flow_with_pkce_gives_a_signed_id_token_with_the_groups(provider):
     assert claims["name"] == NURSE.name
     userinfo = httpx.get(
         provider.discovery()["userinfo_endpoint"],
-        headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=10,
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        timeout=10,
     ).json()
     assert userinfo["groups"] == NURSE.groups
 
 
 def test_the_provider_refuses_a_code_request_without_pkce(provider):
-    response = httpx.get(provider.discovery()["authorization_endpoint"], params={
-        "client_id": provider.client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
-        "scope": "openid", "state": "s", "nonce": "n",
-    }, timeout=10)
+    response = httpx.get(
+        provider.discovery()["authorization_endpoint"],
+        params={
+            "client_id": provider.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid",
+            "state": "s",
+            "nonce": "n",
+        },
+        timeout=10,
+    )
 
     back = parse_qs(urlparse(response.headers["location"]).query)
     assert back["error"] == ["invalid_request"]
@@ -152,3 +203,39 @@ def test_a_replacing_key_leaves_only_itself_in_the_jwks(provider):
 
     published = [k["kid"] for k in httpx.get(provider.discovery()["jwks_uri"], timeout=10).json()["keys"]]
     assert published == [added] and first not in published
+
+
+def test_sign_out_at_the_end_session_endpoint_comes_back_to_the_login_page(provider):
+    with httpx.Client(timeout=30) as browser:
+        tokens = sign_in(provider, NURSE, browser=browser)
+        page = follow_to_callback(
+            browser,
+            browser.get(
+                provider.discovery()["end_session_endpoint"],
+                params={
+                    "id_token_hint": tokens["id_token"],
+                    "post_logout_redirect_uri": LOGIN_PAGE,
+                    "state": "bye",
+                },
+            ),
+        )
+        assert not page.is_redirect, "the provider asks before it signs someone out"
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+        back = browser.post(form_action(page), data={**fields, "logout": "yes"})
+
+        assert back.is_redirect
+        assert back.headers["location"] == f"{LOGIN_PAGE}?state=bye"
+        again = browser.get(
+            provider.discovery()["authorization_endpoint"],
+            params={
+                "client_id": provider.client_id,
+                "redirect_uri": REDIRECT_URI,
+                "response_type": "code",
+                "scope": "openid",
+                "state": "s",
+                "nonce": "n",
+                "code_challenge": "x" * 43,
+                "code_challenge_method": "S256",
+            },
+        )
+        assert 'name="login"' in follow_to_callback(browser, again).text, "the session at the provider ended"

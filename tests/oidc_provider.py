@@ -166,7 +166,8 @@ def running_provider(
         start_new_session=True,
     )
     output: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(process.stdout, output), daemon=True).start()
+    reader = threading.Thread(target=_lines, args=(process.stdout, output), daemon=True)
+    reader.start()
     seen: list[str] = []
     try:
         while True:
@@ -182,6 +183,8 @@ def running_provider(
         yield provider
     finally:
         stop_group(process, timeout=10)
+        reader.join(timeout=10)
+        process.stdout.close()
 
 
 @pytest.fixture()

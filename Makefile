@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install lock demo
+# Real parts the tests drive: the OpenID provider (npm, tests/oidc) and healthchain's CDS Hooks
+# client (a venv of its own, tests/cds). Both steps do nothing when already done.
+OIDC_STAMP := tests/oidc/node_modules/.installed
+
+.PHONY: run test bench install lock demo test-deps
 
 # requirements.lock pins every package to the version CI tested (constraints, so extras stay optional).
 $(STAMP): pyproject.toml requirements.lock
@@ -15,10 +19,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+test-deps: $(OIDC_STAMP)
+	PY=$(PY) bash tests/cds/make_venv.sh
+
 run: $(STAMP)
 	$(BIN)/myocit run
 
-test: $(STAMP)
+test: $(STAMP) test-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

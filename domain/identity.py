@@ -22,6 +22,7 @@ child is registered.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -224,6 +225,23 @@ def attestation_refusal(role: str, attests: bool, other_data: bool) -> Refusal |
     if role == "investigator" and other_data:
         return Refusal.INVESTIGATORS_ATTEST_ONLY
     return None
+
+
+def sent_from_elsewhere(addresses: Sequence[str], certificates: Sequence[str], address: str | None,
+                        certificate: str | None) -> bool:
+    """A registered HL7 sender bound to addresses (CIDR ranges) or to TLS client certificates (SHA-256
+    fingerprints) speaks only from them: MSH-3 and MSH-4 are only what a sender writes (contract §6)."""
+    if certificates and (certificate is None or certificate.lower() not in {c.lower() for c in certificates}):
+        return True
+    if not addresses:
+        return False
+    try:
+        peer = ipaddress.ip_address(address or "")
+    except ValueError:
+        return True
+    peer = getattr(peer, "ipv4_mapped", None) or peer
+    networks = [ipaddress.ip_network(cidr, strict=False) for cidr in addresses]
+    return not any(peer in network for network in networks if network.version == peer.version)
 
 
 def judgement_refusal(claim: "Claim", role: str) -> Refusal | None:

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from domain.facts import Attestation, Code, ConsentRecord, ConsentState, LabResult, PatientProfile, Quantity
-from domain.identity import Authority, Known, Refusal, Registration, Subject, judge
+from domain.identity import Authority, Known, Refusal, Registration, Subject, judge, sent_from_elsewhere
 
 DAY = date(2026, 12, 1)
 MRN_A, MRN_B = "urn:mrn:a", "urn:mrn:b"
@@ -149,3 +149,24 @@ def test_an_atomic_message_is_refused_for_its_first_refusal():
 def test_nothing_found_is_nothing_known():
     plan = judge([patient("new", "a", (MRN_A, "A-1")), result(ident("A-1"))], Known(), A, "lab")
     assert (plan.registrations, plan.patients, plan.refused) == ({0: "a"}, {1: "new"}, {})
+
+
+FP = "ab" * 32
+
+
+@pytest.mark.parametrize("addresses, certificates, address, certificate, elsewhere", [
+    ((), (), "192.0.2.1", None, False),                      # bound to nothing: any address let in
+    (("10.0.0.0/8",), (), "10.1.2.3", None, False),
+    (("10.0.0.0/8",), (), "192.0.2.1", None, True),
+    (("10.0.0.0/8", "::1/128"), (), "::1", None, False),
+    (("10.0.0.0/8",), (), "::ffff:10.0.0.7", None, False),   # an IPv4 peer on an IPv6 socket
+    (("10.0.0.0/8",), (), None, None, True),
+    ((), (FP,), "192.0.2.1", FP.upper(), False),
+    ((), (FP,), "192.0.2.1", "cd" * 32, True),
+    ((), (FP,), "192.0.2.1", None, True),                    # bound to a certificate, none presented
+    (("10.0.0.0/8",), (FP,), "10.0.0.1", FP, False),         # both bindings must hold
+    (("10.0.0.0/8",), (FP,), "192.0.2.1", FP, True),
+])
+def test_a_bound_sender_speaks_only_from_its_addresses_and_certificates(addresses, certificates, address,
+                                                                       certificate, elsewhere):
+    assert sent_from_elsewhere(addresses, certificates, address, certificate) is elsewhere

@@ -159,7 +159,8 @@ def lookup(conn, items: list[Item], *, lock: bool) -> tuple[Known, dict[str, int
         return Known(), {}
     reachable = _reachable(conn, ids, values, lock)
     held: dict[str, set] = {pid: set() for pid, _ in reachable.values()}
-    pks = sorted(reachable)
+    # A message naming its children by id only (most lab results) needs no identifiers.
+    pks = sorted(reachable) if values else []
     for start in range(0, len(pks), LOOKUP_CHUNK):
         rows = conn.execute(select(PatientIdentifier.patient_pk, PatientIdentifier.system, PatientIdentifier.value)
                             .where(PatientIdentifier.patient_pk.in_(pks[start:start + LOOKUP_CHUNK])))

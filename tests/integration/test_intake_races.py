@@ -3,6 +3,8 @@ starts two intakes at the same instant (a barrier) and checks that the database 
 
 - Two sites' labs registering the same new Patient id: one is stored, the other refused; the child
   keeps the winner's site, birth date, sex and identifiers.
+- Two new Patients of one site carrying the same new identifier: one holds it, the other is refused
+  (409) and nothing of it is stored.
 - The same MSH-10 from one sender on two connections, with different bodies: stored once, one AA, and
   the other answered as a repeat with the same code.
 - Identical FHIR bundles posted together: stored once.
@@ -87,6 +89,23 @@ def test_two_sites_registering_one_new_patient_id_never_both_succeed(rt):
         expected = ((date(2016, 1, 1), "female", [(MRN_A, f"A-{round_}")]) if winner == "site-a"
                     else (date(2018, 6, 6), "male", [(MRN_B, f"B-{round_}")]))
         assert (child.site, child.birth_date, child.sex, [tuple(h) for h in held]) == (winner, *expected)
+
+
+def test_two_new_patients_taking_one_identifier_never_both_hold_it(rt):
+    for round_ in range(ROUNDS):
+        pair = f"P-{round_}"
+        outcomes = together(
+            record(rt, registration(f"left-{round_}", "site-a", MRN_A, pair, date(2016, 1, 1), Sex.FEMALE)),
+            record(rt, registration(f"right-{round_}", "site-a", MRN_A, pair, date(2017, 1, 1), Sex.MALE)))
+        refused = [o for o in outcomes if isinstance(o, Refused)]
+        assert [r.refusal for r in refused] == [Refusal.IDENTIFIER_HELD], (round_, outcomes)
+        loser = f"left-{round_}" if isinstance(outcomes[0], Refused) else f"right-{round_}"
+        with rt.uow() as uow:
+            holders = uow.session.scalars(select(Patient.id).join(PatientIdentifier,
+                                                                  PatientIdentifier.patient_pk == Patient.pk)
+                                          .where(PatientIdentifier.value == pair)).all()
+            half_stored = uow.session.scalar(select(func.count()).select_from(Patient).where(Patient.id == loser))
+        assert len(holders) == 1 and half_stored == 0
 
 
 def test_one_msh10_on_two_connections_is_stored_once_and_answered_as_a_repeat(rt):

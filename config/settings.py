@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Paris", description="Where 'today' is decided for stored screenings.")
     today: date | None = Field(None, description="Fix 'today' (for rehearsals and tests); default: the real date.")
     max_body_bytes: int = 5_000_000
+    max_segments_per_message: int = Field(2000, description="An HL7 v2 message with more segments is refused "
+                                          "(AR) before it is parsed further (contract §6).")
     max_results_per_message: int = Field(1000, description="An HL7 v2 message with more OBX segments is "
                                          "refused (AR).")
     hl7_authorities: str = Field("", description="HL7 v2 assigning authorities (PID-3.4) mapped to "
@@ -85,7 +87,10 @@ class Settings(BaseSettings):
     mllp_port: int = Field(2575, description="MLLP port.")
     mllp_allow: str = Field("127.0.0.1,::1", description="Addresses or CIDR ranges allowed to connect over MLLP, "
                             "comma-separated; others are closed at once and logged. Default: loopback only.")
-    mllp_idle_seconds: float = Field(300.0, description="An MLLP connection silent this long is closed.")
+    mllp_idle_seconds: float = Field(300.0, description="An MLLP connection whose frame does not complete this "
+                                     "long after its first byte (or silent this long between messages) is closed.")
+    mllp_max_connections: int = Field(64, description="MLLP connections beyond this many at once are closed at "
+                                      "once and logged.")
     mllp_tls_cert: Path | None = Field(None, description="PEM certificate chain: MLLP over TLS (with _KEY).")
     mllp_tls_key: Path | None = None
     mllp_tls_client_ca: Path | None = Field(None, description="PEM CA(s): MLLP clients must present a "

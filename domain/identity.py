@@ -13,12 +13,22 @@ child is registered.
   another patient is refused with 409."
 - "A subject.identifier needs both system and value to match across sites; a value without a system
   matches only a patient of the sender's sites holding that value, and only when exactly one does."
+- "myocit site identifier-system add SYSTEM --site S binds an identifier system to its sites; a Patient
+  of another site carrying an identifier of that system is refused (403)."
+
+``judge`` takes every such decision for a whole message at once, on what the store found for it
+(``Known``), and returns the ``Plan`` the store writes: one table of rules, tested without a database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
+
+from domain.facts import Attestation, ConsentRecord, Fact, PatientProfile
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class Refusal(StrEnum):
     SITE_FIXED = "site-fixed"
     SITE_MISSING = "site-missing"
     IDENTIFIER_HELD = "identifier-held"
+    SYSTEM_OF_OTHER_SITE = "system-of-other-site"
     AMBIGUOUS = "ambiguous"
     NOT_AN_INVESTIGATOR = "not-an-investigator"
     INVESTIGATORS_ATTEST_ONLY = "investigators-attest-only"
@@ -72,6 +83,7 @@ _STATUS = {
     Refusal.SITE_FIXED: 409,
     Refusal.SITE_MISSING: 422,
     Refusal.IDENTIFIER_HELD: 409,
+    Refusal.SYSTEM_OF_OTHER_SITE: 403,
     Refusal.AMBIGUOUS: 422,
     Refusal.NOT_AN_INVESTIGATOR: 403,
     Refusal.INVESTIGATORS_ATTEST_ONLY: 403,
@@ -84,6 +96,8 @@ _EXPLANATION = {
                           "acts for several sites",
     Refusal.IDENTIFIER_HELD: "an identifier (system and value) of this Patient is already held by "
                              "another patient",
+    Refusal.SYSTEM_OF_OTHER_SITE: "an identifier of this Patient belongs to a system bound to other sites "
+                                  "(myocit site identifier-system)",
     Refusal.AMBIGUOUS: "patient not identified: the identifier matches several patients of this "
                        "sender's sites; send its system (FHIR) or a mapped assigning authority (HL7 v2)",
     Refusal.NOT_AN_INVESTIGATOR: "attestations (urn:myocit:criterion) are accepted only from an "
@@ -103,10 +117,43 @@ class Refused(Exception):
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A registered patient the store found for a name a message used: its row and its site."""
+class Subject:
+    """How a message names its patient: by Patient id (``kind`` "id"), or by an identifier ("ident"):
+    with a ``system``, a pair unique across sites; without one, a value that names a patient only
+    within the sender's sites (contract §13)."""
 
-    patient: int
+    kind: str
+    value: str
+    system: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == "id":
+            return f"id:{self.value}"
+        return f"ident:{self.system or ''}|{self.value}"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A Patient resource: who the patient is, where it is cared for, and how others may name it."""
+
+    id: str
+    profile: PatientProfile
+    identifiers: tuple[tuple[str | None, str], ...] = ()
+    site: str | None = None
+    """The site the resource declares (managingOrganization); None: it declares none."""
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The identifiers with a system: those unique across sites."""
+        return tuple((system, value) for system, value in self.identifiers if system)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A patient the store found for a name a message used: its Patient id and its site."""
+
+    patient: str
     site: str | None
 
 
@@ -115,7 +162,7 @@ class Match:
     """The outcome of naming a patient: ``patient`` found, or None (kept for a child not registered
     yet, within the sender's sites); or a ``refusal``."""
 
-    patient: int | None = None
+    patient: str | None = None
     refusal: Refusal | None = None
 
 
@@ -170,11 +217,6 @@ def registration_site(stored: Candidate | None, declared: str | None, authority:
     return site
 
 
-def identifiers_free(holders: list[int], patient: int | None) -> bool:
-    """True when no (system, value) pair of a Patient is held by another patient."""
-    return all(holder == patient for holder in holders)
-
-
 def attestation_refusal(role: str, attests: bool, other_data: bool) -> Refusal | None:
     """"Judgements belong to people": attestations come only from investigators, who post nothing but
     judgements and consent decisions (``other_data``: anything else, a Patient or a lab result)."""
@@ -183,3 +225,154 @@ def attestation_refusal(role: str, attests: bool, other_data: bool) -> Refusal |
     if role == "investigator" and other_data:
         return Refusal.INVESTIGATORS_ATTEST_ONLY
     return None
+
+
+def sent_from_elsewhere(addresses: Sequence[str], certificates: Sequence[str], address: str | None,
+                        certificate: str | None) -> bool:
+    """A registered HL7 sender bound to addresses (CIDR ranges) or to TLS client certificates (SHA-256
+    fingerprints) speaks only from them: MSH-3 and MSH-4 are only what a sender writes (contract §6)."""
+    if certificates and (certificate is None or certificate.lower() not in {c.lower() for c in certificates}):
+        return True
+    if not addresses:
+        return False
+    try:
+        peer = ipaddress.ip_address(address or "")
+    except ValueError:
+        return True
+    peer = getattr(peer, "ipv4_mapped", None) or peer
+    networks = [ipaddress.ip_network(cidr, strict=False) for cidr in addresses]
+    return not any(peer in network for network in networks if network.version == peer.version)
+
+
+def judgement_refusal(claim: "Claim", role: str) -> Refusal | None:
+    """Whether this item may come from a sender of ``role`` at all, whatever child it names."""
+    attests = any(isinstance(f, Attestation) for f in claim.facts)
+    other = claim.registration is not None or any(not isinstance(f, (Attestation, ConsentRecord))
+                                                  for f in claim.facts)
+    return attestation_refusal(role, attests, other)
+
+
+class Claim(Protocol):
+    """One item of a message as these rules see it (``ingest.items.Item``): the names it gives its
+    patient, the facts it carries, and the Patient it registers, if any."""
+
+    subjects: tuple[Subject, ...]
+    facts: list[Fact]
+    registration: Registration | None
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the store found for a message (under the patients' row locks): every patient any of its
+    names could reach, by Patient id or by holding one of its identifier values, with its site and the
+    identifiers it holds; and the sites each identifier system the message registers is bound to."""
+
+    sites: Mapping[str, str | None] = field(default_factory=dict)
+    """Patient id -> its site."""
+    identifiers: Mapping[str, frozenset[tuple[str | None, str]]] = field(default_factory=dict)
+    """Patient id -> the (system, value) pairs it holds (system None: a value without a system)."""
+    system_sites: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Identifier system -> the sites it is bound to (``myocit site identifier-system``)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the store writes for a message: the Patients it registers (item index -> site), the child
+    each item's facts are filed under (item index -> Patient id; None: kept for a child not registered
+    yet), and the items refused, in the order they were judged (an atomic message is refused for the
+    first)."""
+
+    registrations: dict[int, str]
+    patients: dict[int, str | None]
+    refused: dict[int, Refusal]
+
+    @property
+    def first_refusal(self) -> tuple[int, Refusal] | None:
+        return next(iter(self.refused.items()), None)
+
+
+class _Directory:
+    """The patients of ``Known`` as the message is judged: each registration it accepts is applied,
+    so later items of the same message see the child it registers and the identifiers it holds."""
+
+    def __init__(self, known: Known) -> None:
+        self.sites = dict(known.sites)
+        self.held: dict[str, set[tuple[str | None, str]]] = {}
+        self.holder_of_pair: dict[tuple[str, str], str] = {}
+        self.holders_of_value: dict[str, set[str]] = {}
+        for patient, pairs in known.identifiers.items():
+            self._hold(patient, pairs)
+
+    def _hold(self, patient: str, pairs) -> None:
+        self.held[patient] = set(pairs)
+        for system, value in pairs:
+            if system:
+                self.holder_of_pair[(system, value)] = patient
+            self.holders_of_value.setdefault(value, set()).add(patient)
+
+    def register(self, reg: Registration, site: str) -> None:
+        for system, value in self.held.pop(reg.id, set()):
+            if system and self.holder_of_pair.get((system, value)) == reg.id:
+                del self.holder_of_pair[(system, value)]
+            self.holders_of_value.get(value, set()).discard(reg.id)
+        self.sites[reg.id] = site
+        self._hold(reg.id, {(system or None, value) for system, value in reg.identifiers})
+
+    def candidate(self, patient: str | None) -> Candidate | None:
+        return Candidate(patient, self.sites[patient]) if patient in self.sites else None
+
+    def find(self, subject: Subject, authority: Authority) -> Match:
+        """The patient ``subject`` names: by id or (system, value) across sites; a value without a
+        system within the sender's sites only, by identifier value or Patient id."""
+        if subject.kind == "id":
+            return match_exact(self.candidate(subject.value), authority)
+        if subject.system:
+            return match_exact(self.candidate(self.holder_of_pair.get((subject.system, subject.value))), authority)
+        named = self.holders_of_value.get(subject.value, set()) | ({subject.value} & self.sites.keys())
+        return match_within_sites([self.candidate(p) for p in sorted(named)], authority)
+
+
+def _registration_refusal(reg: Registration, site: str, directory: _Directory,
+                          system_sites: Mapping[str, frozenset[str]]) -> Refusal | None:
+    """A Patient at ``site`` carrying a pair of a system bound to other sites, or a pair another child
+    holds (already, or earlier in the same message)."""
+    if any(system in system_sites and site not in system_sites[system] for system, _ in reg.pairs):
+        return Refusal.SYSTEM_OF_OTHER_SITE
+    if any(directory.holder_of_pair.get(pair, reg.id) != reg.id for pair in reg.pairs):
+        return Refusal.IDENTIFIER_HELD
+    return None
+
+
+def judge(claims: Sequence[Claim], known: Known, authority: Authority, role: str) -> Plan:
+    """Every identity and authority decision of contract §13 for one message, on what the store found:
+    first who may send what, then each Patient in the order of the message (its site fixed, its
+    identifiers its own), then which child each item's facts belong to, seeing the Patients this
+    message registers."""
+    refused: dict[int, Refusal] = {}
+    for index, claim in enumerate(claims):
+        if (refusal := judgement_refusal(claim, role)) is not None:
+            refused[index] = refusal
+    directory = _Directory(known)
+    registrations: dict[int, str] = {}
+    for index, claim in enumerate(claims):
+        reg = claim.registration
+        if reg is None or index in refused:
+            continue
+        site = registration_site(directory.candidate(reg.id), reg.site, authority)
+        if not isinstance(site, Refusal):
+            site = _registration_refusal(reg, site, directory, known.system_sites) or site
+        if isinstance(site, Refusal):
+            refused[index] = site
+            continue
+        registrations[index] = site
+        directory.register(reg, site)
+    patients: dict[int, str | None] = {}
+    for index, claim in enumerate(claims):
+        if not claim.facts or not claim.subjects or index in refused:
+            continue
+        found = match_any([directory.find(subject, authority) for subject in claim.subjects])
+        if found.refusal is not None:
+            refused[index] = found.refusal
+        else:
+            patients[index] = found.patient
+    return Plan(registrations, patients, refused)

@@ -288,6 +288,8 @@ def _message_type(msh: _Seg) -> None:
 
 
 DEFAULT_MAX_RESULTS = 1000
+DEFAULT_MAX_SEGMENTS = 2000
+"""MYOCIT_MAX_SEGMENTS_PER_MESSAGE: a message of more segments is answered AR before it is parsed."""
 
 
 def extract_oru(text: str | bytes, *, revision: int, max_results: int = DEFAULT_MAX_RESULTS) -> Hl7Extract:
@@ -502,3 +504,12 @@ def _original(message: hl7.Message | str | bytes | None) -> list[_Seg] | None:
             return None
     segments = _segments(message)
     return segments if segments and segments[0].name == "MSH" else None
+
+
+def check_segments(text: str, limit: int = DEFAULT_MAX_SEGMENTS) -> None:
+    """AR for a message of more than ``limit`` segments, counted before anything parses it: a few
+    megabytes of tiny segments would otherwise cost the parser seconds of CPU (contract §6)."""
+    segments = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r").count("\r") + 1
+    if segments > limit:
+        raise InvalidHl7(f"more than {limit} segments in one message", ack_code="AR", error_code=100,
+                         location="MSH^1")

@@ -1,40 +1,14 @@
 """What a message says, in the words the store takes: who each resource names, what it registers,
 and the facts it carries. Every intake path (FHIR, HL7 v2, the pages' forms, and any added later)
-produces these, so the store checks and keeps them the same way whatever the format."""
+produces these (``Subject`` and ``Registration`` are the identity rules' own words, from
+``domain.identity``), so the store checks and keeps them the same way whatever the format."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.facts import Fact, PatientProfile
-
-
-@dataclass(frozen=True)
-class Subject:
-    """How a message names its patient: by Patient id (``kind`` "id"), or by an identifier ("ident"):
-    with a ``system``, a pair unique across sites; without one, a value that names a patient only
-    within the sender's sites (contract §13)."""
-
-    kind: str
-    value: str
-    system: str | None = None
-
-    @property
-    def key(self) -> str:
-        if self.kind == "id":
-            return f"id:{self.value}"
-        return f"ident:{self.system or ''}|{self.value}"
-
-
-@dataclass(frozen=True)
-class Registration:
-    """A Patient resource: who the patient is, where it is cared for, and how others may name it."""
-
-    id: str
-    profile: PatientProfile
-    identifiers: tuple[tuple[str | None, str], ...] = ()
-    site: str | None = None
-    """The site the resource declares (managingOrganization); None: it declares none."""
+from domain.facts import Fact
+from domain.identity import Registration, Subject
 
 
 @dataclass
@@ -50,3 +24,6 @@ class Item:
     @property
     def subject(self) -> Subject | None:
         return self.subjects[0] if self.subjects else None
+
+
+__all__ = ["Item", "Registration", "Subject"]

@@ -45,6 +45,11 @@ class Framer:
         self._dropped = 0
         self._head = b""
 
+    @property
+    def inside(self) -> bool:
+        """A frame has started and not ended yet."""
+        return self._inside
+
     def _begin(self, after: int) -> None:
         del self._buffer[:after]
         self._inside, self._scanned, self._dropped, self._head = True, 0, 0, b""

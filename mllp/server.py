@@ -5,14 +5,20 @@ Each connection is checked against ``MYOCIT_MLLP_ALLOW`` before anything is read
 handshake): another address is closed at once and logged. Frames come from ``mllp.framing``; each one
 is answered by ``service.hl7.receive_hl7`` (the same intake as ``POST /hl7v2``), run off the event loop
 in a small thread pool because it does blocking database work; its ACK is written only once it has
-returned, that is once the message is committed. A connection silent for
-``MYOCIT_MLLP_IDLE_SECONDS`` is closed. Log lines carry the peer's address, the ACK code and sizes,
-never anything read from a message.
+returned, that is once the message is committed.
+
+Limits (contract §6): a frame must complete within ``MYOCIT_MLLP_IDLE_SECONDS`` of its first byte
+(bytes trickling in do not keep a connection open), and a connection with no frame begun is closed
+after as long; connections beyond ``MYOCIT_MLLP_MAX_CONNECTIONS`` are closed at once, which with the
+per-frame limit (``MYOCIT_MAX_BODY_BYTES``) bounds what unfinished frames hold in memory. The peer's
+address and, under TLS, its certificate's SHA-256 go with each message, for senders bound to them.
+Log lines carry the peer's address, the ACK code and sizes, never anything read from a message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import logging
 import signal
@@ -57,13 +63,22 @@ def _address(peer) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return mapped or address
 
 
+def _fingerprint(writer: asyncio.StreamWriter) -> str | None:
+    """The SHA-256 (hex) of the TLS client certificate, None without one."""
+    tls = writer.get_extra_info("ssl_object")
+    certificate = tls.getpeercert(binary_form=True) if tls is not None else None
+    return hashlib.sha256(certificate).hexdigest() if certificate else None
+
+
 class Listener:
     def __init__(self, rt: Runtime, *, host: str, port: int, allow: list, idle_seconds: float,
-                 tls: ssl.SSLContext | None = None, threads: int = 8) -> None:
+                 tls: ssl.SSLContext | None = None, threads: int = 8, max_connections: int = 64) -> None:
         self.rt = rt
         self.host, self.port = host, port
         self.allow = allow
         self.idle_seconds = idle_seconds
+        self.max_connections = max_connections
+        self.connections = 0
         self.tls = tls
         self.limit = rt.settings.max_body_bytes
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp")
@@ -74,7 +89,7 @@ class Listener:
         settings = rt.settings
         return cls(rt, host=host or settings.mllp_host, port=settings.mllp_port if port is None else port,
                    allow=settings.mllp_networks(), idle_seconds=settings.mllp_idle_seconds,
-                   tls=tls_context(settings))
+                   tls=tls_context(settings), max_connections=settings.mllp_max_connections)
 
     async def start(self) -> asyncio.Server:
         self.server = await asyncio.start_server(self._connection, self.host, self.port)
@@ -100,13 +115,25 @@ class Listener:
             log.warning("mllp: connection from %s refused: not in MYOCIT_MLLP_ALLOW", shown)
             writer.transport.abort()
             return
+        if self.connections >= self.max_connections:
+            log.warning("mllp: connection from %s refused: %s connections already open (MYOCIT_MLLP_MAX_CONNECTIONS)",
+                        shown, self.connections)
+            writer.transport.abort()
+            return
+        self.connections += 1
+        try:
+            await self._serve(reader, writer, shown)
+        finally:
+            self.connections -= 1
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, shown: str) -> None:
         try:
             if self.tls is not None:
                 await writer.start_tls(self.tls)
             log.info("mllp: connection from %s", shown)
             await self._converse(reader, writer)
         except TimeoutError:
-            log.info("mllp: connection from %s closed after %s s without a message", shown, self.idle_seconds)
+            log.info("mllp: connection from %s closed: no complete message within %s s", shown, self.idle_seconds)
         except asyncio.CancelledError:
             # The listener is stopping: a message not answered yet was not committed either, and is
             # resent by the sender. Ending the connection's task here keeps shutdown quiet.
@@ -126,17 +153,24 @@ class Listener:
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         framer = Framer(self.limit)
+        origin = (_address(writer.get_extra_info("peername")), _fingerprint(writer))
+        deadline = loop.time() + self.idle_seconds
         while True:
-            data = await asyncio.wait_for(reader.read(READ_BYTES), self.idle_seconds)
+            # The deadline moves when a frame completes or begins, never for bytes alone.
+            data = await asyncio.wait_for(reader.read(READ_BYTES), max(0.0, deadline - loop.time()))
             if not data:
                 return
-            for frame in framer.feed(data):
+            was_inside = framer.inside
+            frames = framer.feed(data)
+            for frame in frames:
                 # One at a time: the answers go back in the order the messages came.
-                answer = await loop.run_in_executor(self.executor, self.answer, frame)
+                answer = await loop.run_in_executor(self.executor, self.answer, frame, origin)
                 writer.write(framed(answer))
                 await writer.drain()
+            if frames or (framer.inside and not was_inside):
+                deadline = loop.time() + self.idle_seconds
 
-    def answer(self, frame: Frame) -> bytes:
+    def answer(self, frame: Frame, origin: tuple = (None, None)) -> bytes:
         """The ACK of one frame, once its message is stored (or refused), encoded as the message was."""
         rt = self.rt
         # Each message its own request id, carried into the evaluations and deliveries it causes.
@@ -148,9 +182,12 @@ class Listener:
             log.info("mllp: message answered AR (larger than %s bytes)", self.limit)
             return ack_error(head, error, now=rt.clock.now()).encode(DEFAULT_CHARACTER_SET)
         try:
-            answered = receive_hl7(ReceiveHl7(frame.body, CHANNEL, None), rt.uow(), clock=rt.clock,
+            address, certificate = origin
+            answered = receive_hl7(ReceiveHl7(frame.body, CHANNEL, None, str(address) if address else None,
+                                              certificate), rt.uow(), clock=rt.clock,
                                    dispatch=rt.dispatch, authorities=rt.settings.authority_systems(),
-                                   max_results=rt.settings.max_results_per_message)
+                                   max_results=rt.settings.max_results_per_message,
+                                   max_segments=rt.settings.max_segments_per_message)
         except SQLAlchemyError as exc:
             # Nothing was committed: AE, and the sender sends it again.
             log.warning("mllp: message not stored (%s): answered AE", type(exc).__name__)

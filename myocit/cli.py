@@ -450,6 +450,10 @@ def sender_create(
     application: str = typer.Option(..., "--application", help="MSH-3 (first component) as the sender writes it."),
     facility: str = typer.Option(..., "--facility", help="MSH-4 (first component) as the sender writes it."),
     site: list[str] = typer.Option(..., "--site", help="A site it sends for; repeat for several."),
+    from_: list[str] = typer.Option([], "--from", help="An address or CIDR range it may send from; repeat for "
+                                    "several. Without it, any address MYOCIT_MLLP_ALLOW lets in."),
+    certificate: list[str] = typer.Option([], "--certificate", help="The SHA-256 fingerprint of the TLS client "
+                                          "certificate it must send with; repeat for several."),
 ) -> None:
     """Register a sending system: its messages are taken with a lab token's authority over its sites."""
     from service import senders
@@ -457,9 +461,16 @@ def sender_create(
 
     _migrate_quietly()
     rt = _runtime()
-    row = _handled(lambda: senders.register_sender(RegisterSender(application, facility, tuple(site), COMMAND_LINE),
-                                                   rt.uow(), clock=rt.clock))
-    typer.echo(f"sender {row.pk}: {row.application}@{row.facility} sends for {','.join(row.sites)}")
+    command = RegisterSender(application, facility, tuple(site), COMMAND_LINE, tuple(from_), tuple(certificate))
+    row = _handled(lambda: senders.register_sender(command, rt.uow(), clock=rt.clock))
+    typer.echo(f"sender {row.pk}: {row.application}@{row.facility} sends for {','.join(row.sites)}"
+               f"{_sender_bindings(row)}")
+
+
+def _sender_bindings(row) -> str:
+    bound = [f"from {','.join(row.addresses)}"] if row.addresses else []
+    bound += [f"certificate {','.join(row.certificates)}"] if row.certificates else []
+    return "".join(f"\t{b}" for b in bound)
 
 
 @sender_app.command("list")
@@ -472,7 +483,7 @@ def sender_list() -> None:
     for row in senders.list_senders(_runtime().uow()):
         revoked = f"revoked {shown(row.revoked_at)}" if row.revoked_at else "active"
         typer.echo(f"{row.pk}\t{row.application}\t{row.facility}\t{','.join(row.sites)}\t"
-                   f"created {shown(row.created_at)}\t{revoked}")
+                   f"created {shown(row.created_at)}\t{revoked}{_sender_bindings(row)}")
 
 
 @sender_app.command("revoke")
@@ -485,6 +496,55 @@ def sender_revoke(sender_id: int = typer.Argument(..., help="The id shown by `my
     rt = _runtime()
     row = _handled(lambda: senders.revoke_sender(RevokeSender(sender_id, COMMAND_LINE), rt.uow(), clock=rt.clock))
     typer.echo(f"sender {sender_id} ({row.application}@{row.facility}) revoked")
+
+
+site_app = typer.Typer(help="Sites: the identifier systems bound to them (contract §13).", no_args_is_help=True)
+identifier_system_app = typer.Typer(help="Identifier systems (a hospital's record numbers) bound to sites: a "
+                                         "Patient of another site carrying one is refused.", no_args_is_help=True)
+site_app.add_typer(identifier_system_app, name="identifier-system")
+app.add_typer(site_app, name="site")
+
+
+@identifier_system_app.command("add")
+def identifier_system_add(
+    system: str = typer.Argument(..., help="The identifier system, as Patient.identifier.system says it."),
+    site: list[str] = typer.Option(..., "--site", help="A site it belongs to; repeat for several."),
+) -> None:
+    """Bind an identifier system to sites."""
+    from service import identifier_systems
+    from service.commands import BindIdentifierSystem
+
+    _migrate_quietly()
+    rt = _runtime()
+    sites = _handled(lambda: identifier_systems.bind_identifier_system(
+        BindIdentifierSystem(system, tuple(site), COMMAND_LINE), rt.uow(), clock=rt.clock))
+    typer.echo(f"{system.strip()} belongs to {','.join(sites)}")
+
+
+@identifier_system_app.command("list")
+def identifier_system_list() -> None:
+    """List the bound systems: system, sites."""
+    from service import identifier_systems
+
+    _migrate_quietly()
+    for system, sites in identifier_systems.list_identifier_systems(_runtime().uow()):
+        typer.echo(f"{system}\t{','.join(sites)}")
+
+
+@identifier_system_app.command("remove")
+def identifier_system_remove(
+    system: str = typer.Argument(..., help="The identifier system."),
+    site: list[str] = typer.Option([], "--site", help="Unbind from this site only; repeat for several."),
+) -> None:
+    """Unbind an identifier system from sites (every site without --site)."""
+    from service import identifier_systems
+    from service.commands import UnbindIdentifierSystem
+
+    _migrate_quietly()
+    rt = _runtime()
+    removed = _handled(lambda: identifier_systems.unbind_identifier_system(
+        UnbindIdentifierSystem(system, tuple(site), COMMAND_LINE), rt.uow(), clock=rt.clock))
+    typer.echo(f"{system.strip()}: {removed} binding(s) removed")
 
 
 @app.command("import")

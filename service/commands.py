@@ -38,6 +38,10 @@ class ReceiveHl7:
     raw: bytes
     channel: str
     sender: Caller | None
+    address: str | None = None
+    """MLLP: the peer's address, checked against a registered sender's ``--from`` ranges."""
+    certificate: str | None = None
+    """MLLP over TLS: the SHA-256 (hex) of the client certificate, checked against ``--certificate``."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,10 @@ class RegisterSender:
     facility: str
     sites: tuple[str, ...]
     actor: str
+    addresses: tuple[str, ...] = ()
+    """CIDR ranges it may send from (``--from``); none: any address MYOCIT_MLLP_ALLOW lets in."""
+    certificates: tuple[str, ...] = ()
+    """SHA-256 fingerprints of the TLS client certificates it may send with (``--certificate``)."""
 
 
 @dataclass(frozen=True)
@@ -252,4 +260,22 @@ class ReprocessMessages:
     """Derive the facts of stored messages again, after a mapping fix."""
 
     message_pks: tuple[int, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class BindIdentifierSystem:
+    """Bind an identifier system (a hospital's record numbers) to sites (contract §13)."""
+
+    system: str
+    sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class UnbindIdentifierSystem:
+    """Undo ``BindIdentifierSystem`` for ``sites`` (every site when empty)."""
+
+    system: str
+    sites: tuple[str, ...]
     actor: str

@@ -17,11 +17,21 @@ from ingest.submissions import hl7_items
 from service import intake, senders
 from service.commands import ReceiveHl7, RecordMessage
 from service.ports import Clock, Dispatcher
+from store.tokens import Caller
 from store.uow import UnitOfWork
 
 CONTENT_TYPE = "x-application/hl7-v2+er7"
 REFUSAL_CODES = {Refusal.AMBIGUOUS: 204}
 """HL7 table 0357: 204 unknown key identifier; every other refusal an application error (207)."""
+
+
+_SENDER_REFUSALS = {
+    None: InvalidHl7("unknown sender: MSH-3 and MSH-4 name no registered sender", ack_code="AR", error_code=207,
+                     location="MSH^1^3"),
+    "elsewhere": InvalidHl7("sender not bound to this address or certificate: MSH-3 and MSH-4 name a registered "
+                            "sender bound to others (myocit sender create --from, --certificate)", ack_code="AR",
+                            error_code=207, location="MSH^1^3"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,12 +52,17 @@ def _refusal(message, error: InvalidHl7, encoding: str, status: int, clock: Cloc
 
 
 def receive_hl7(cmd: ReceiveHl7, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher,
-                authorities: dict[str, str], max_results: int) -> Hl7Answer:
+                authorities: dict[str, str], max_results: int,
+                max_segments: int = hl7v2.DEFAULT_MAX_SEGMENTS) -> Hl7Answer:
     """Read, check and store one message; its ACK. Nothing of a refused message is stored."""
     try:
         text, encoding = hl7v2.decode(cmd.raw)
     except InvalidHl7 as exc:
         return _refusal(cmd.raw.decode("latin-1"), exc, hl7v2.DEFAULT_CHARACTER_SET, 400, clock)
+    try:
+        hl7v2.check_segments(text, max_segments)
+    except InvalidHl7 as exc:
+        return _refusal(text.split("\r", 1)[0].split("\n", 1)[0], exc, encoding, 400, clock)
     try:
         message = hl7v2.parse_message(text)
         hl7_sender = hl7v2.sender_of(message)
@@ -56,11 +71,9 @@ def receive_hl7(cmd: ReceiveHl7, uow: UnitOfWork, *, clock: Clock, dispatch: Dis
     sender = cmd.sender
     if sender is None:
         with uow:
-            sender = senders.registered_sender(uow, *hl7_sender)
-        if sender is None:
-            unknown = InvalidHl7("unknown sender: MSH-3 and MSH-4 name no registered sender", ack_code="AR",
-                                 error_code=207, location="MSH^1^3")
-            return _refusal(message, unknown, encoding, 403, clock)
+            sender = senders.sender_at(uow, *hl7_sender, cmd.address, cmd.certificate)
+        if not isinstance(sender, Caller):
+            return _refusal(message, _SENDER_REFUSALS[sender], encoding, 403, clock)
     try:
         message, items, control_id = hl7_items(text, authorities=authorities, max_results=max_results)
     except InvalidHl7 as exc:

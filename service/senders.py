@@ -4,6 +4,7 @@ the authority of a lab token of those sites (§13). Every act is audited with wh
 
 from __future__ import annotations
 
+from domain.identity import sent_from_elsewhere
 from store import audit
 from store import senders as store
 from store.models import Hl7Sender, row_id_in_range
@@ -24,7 +25,8 @@ def register_sender(cmd: RegisterSender, uow: UnitOfWork, *, clock: Clock) -> Hl
             if store.active_sender(uow.session, application, facility) is not None:
                 raise Conflict(f"a sender {application}@{facility} is already registered (see `myocit sender "
                                "list`; revoke it to register it again with other sites)")
-            row = store.create_sender(uow.session, application, facility, list(cmd.sites), clock.now())
+            row = store.create_sender(uow.session, application, facility, list(cmd.sites), clock.now(),
+                                      cmd.addresses, cmd.certificates)
         except TokenError as exc:
             raise Invalid(str(exc)) from None
         audit.record(uow.session, cmd.actor, "sender-create", f"Sender/{row.pk}", clock.now())
@@ -57,3 +59,18 @@ def registered_sender(uow: UnitOfWork, application: str, facility: str) -> Calle
         return None
     row = store.active_sender(uow.session, application, facility)
     return store.caller_of(row) if row is not None else None
+
+
+def sender_at(uow: UnitOfWork, application: str, facility: str, address: str | None,
+              certificate: str | None) -> Caller | str | None:
+    """The lab caller an active registered sender stands for; None when the names are not registered
+    (or were revoked); "elsewhere" when the sender is bound to other addresses or certificates than
+    the connection's (contract §6). Call inside ``with uow``."""
+    if not application or not facility:
+        return None
+    row = store.active_sender(uow.session, application, facility)
+    if row is None:
+        return None
+    if sent_from_elsewhere(row.addresses or (), row.certificates or (), address, certificate):
+        return "elsewhere"
+    return store.caller_of(row)

@@ -13,28 +13,17 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, exists, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from domain.facts import Attestation, ConsentRecord, Fact
-from domain.identity import (
-    Authority,
-    Candidate,
-    Match,
-    Refusal,
-    Refused,
-    attestation_refusal,
-    identifiers_free,
-    match_any,
-    match_exact,
-    match_within_sites,
-    registration_site,
-)
+from domain.facts import Attestation, Fact
+from domain.identity import Known, Plan, Refusal, Refused, judge
 from ingest.items import Item, Registration, Subject
 from store import codec
 from store.models import Fact as FactRow
-from store.models import Message, Patient, PatientIdentifier
+from store.models import Message, Patient, PatientIdentifier, SiteIdentifierSystem
 from store.tokens import Caller
 
 
@@ -53,32 +42,34 @@ class Stored:
 REVISION_STRIDE = 1 << 24
 """A fact's revision is its message's pk times this, plus its item's place in the message: versions of
 a resource are ordered as myocit stored them, never by anything the sender controls (§13)."""
+CONTROL_KEY_SEPARATOR = "\x1f"
+"""Between the parts of ``Message.control_key`` (migration 0009 builds the same keys)."""
+RACE_ATTEMPTS = 5
+"""Judgements of one message at most: each lost race means a competitor committed, so the next
+judgement sees it; a registration still losing after these is refused as a conflict (409)."""
+LOOKUP_CHUNK = 2000
+"""Names looked up per statement (an initial load's message can name thousands of children)."""
 
 
 def digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-_FIND_DUPLICATE = select(Message.pk).where(Message.sha256 == bindparam("sha256")).limit(1)
-_MESSAGE_COLUMNS = ("received_at", "channel", "content_type", "body", "sha256", "sender", "control_id", "fact_count",
-                    "hl7_application", "hl7_facility", "ack_code")
-_FIND_CONTROL_ID = (
-    select(Message.pk, Message.ack_code)
-    .where(Message.hl7_application == bindparam("application"), Message.hl7_facility == bindparam("facility"),
-           Message.control_id == bindparam("control_id"), Message.sender == bindparam("sender"))
-    .order_by(Message.pk)
-    .limit(1)
-)
-# One round trip for the usual case: the message is inserted unless the same body is already stored.
-_INSERT_NEW_MESSAGE = (
-    insert(Message)
-    .from_select(
-        _MESSAGE_COLUMNS,
-        select(*(bindparam(name, type_=Message.__table__.c[name].type) for name in _MESSAGE_COLUMNS))
-        .where(~exists().where(Message.sha256 == bindparam("sha256"))),
-    )
-    .returning(Message.pk)
-)
+def control_key(sender: str, hl7_sender: tuple[str, str] | None, control_id: str | None) -> str | None:
+    """What a repeat of an HL7 v2 message is matched on: the authenticated sender (so that no sender can
+    make another's message look like a repeat), MSH-3, MSH-4 and MSH-10."""
+    if hl7_sender is None or not control_id:
+        return None
+    return CONTROL_KEY_SEPARATOR.join((sender, hl7_sender[0], hl7_sender[1], control_id))
+
+
+def _insert_new(conn, table):
+    """INSERT ... ON CONFLICT DO NOTHING: a row another transaction holds the key of is not inserted
+    (PostgreSQL waits for that transaction first), and the statement says so by returning nothing."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 _INSERT_FACTS = FactRow.__table__.insert()
 _FACT_COLUMNS = ("message_pk", "patient_pk", "subject_key", "scope", "kind", "source", "revision", "effective",
                  "payload")
@@ -124,89 +115,165 @@ def _subject_keys(reg: Registration) -> list[str]:
     return keys
 
 
-_PATIENT_BY_ID = select(Patient.pk, Patient.site).where(Patient.id == bindparam("id"))
-_HOLDER_OF_PAIR = (select(PatientIdentifier.patient_pk, Patient.site)
-                   .join(Patient, Patient.pk == PatientIdentifier.patient_pk)
-                   .where(PatientIdentifier.system == bindparam("system"), PatientIdentifier.value == bindparam("value")))
-_HOLDERS_OF_VALUE = (select(PatientIdentifier.patient_pk, Patient.site)
-                     .join(Patient, Patient.pk == PatientIdentifier.patient_pk)
-                     .where(PatientIdentifier.value == bindparam("value")))
+# --- Lookup: every patient a message's names could reach, locked before anything is decided ---------
+
+def _names(items: list[Item]) -> tuple[set[str], set[str], set[str]]:
+    """The Patient ids, identifier values and identifier systems a message names or registers."""
+    ids, values, systems = set(), set(), set()
+    for item in items:
+        for subject in item.subjects:
+            if subject.kind == "id" or not subject.system:
+                ids.add(subject.value)
+            if subject.kind != "id":
+                values.add(subject.value)
+        if item.registration is not None:
+            ids.add(item.registration.id)
+            values.update(value for _, value in item.registration.identifiers)
+            systems.update(system for system, _ in item.registration.pairs)
+    return ids, values, systems
 
 
-def _candidate(row) -> Candidate | None:
-    return Candidate(row[0], row[1]) if row is not None else None
+def _chunks(names: set[str]) -> list[list[str]]:
+    ordered = sorted(names)
+    return [ordered[i:i + LOOKUP_CHUNK] for i in range(0, len(ordered), LOOKUP_CHUNK)] or [[]]
 
 
-def find(conn, subject: Subject, authority: Authority) -> Match:
-    """The patient ``subject`` names, under the matching rules of contract §13."""
-    if subject.kind == "id":
-        return match_exact(_candidate(conn.execute(_PATIENT_BY_ID, {"id": subject.value}).first()), authority)
-    if subject.system:
-        holder = conn.execute(_HOLDER_OF_PAIR, {"system": subject.system, "value": subject.value}).first()
-        return match_exact(_candidate(holder), authority)
-    candidates = [Candidate(pk, site) for pk, site in conn.execute(_HOLDERS_OF_VALUE, {"value": subject.value})]
-    by_id = conn.execute(_PATIENT_BY_ID, {"id": subject.value}).first()
-    if by_id is not None:
-        candidates.append(Candidate(by_id[0], by_id[1]))
-    return match_within_sites(candidates, authority)
+def _reachable(conn, ids: set[str], values: set[str], lock: bool) -> dict[int, tuple[str, str | None]]:
+    """pk -> (Patient id, site) of the patients with one of ``ids`` or holding one of ``values``, row-locked
+    in pk order (so two intakes lock shared children in the same order) when ``lock``."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for id_chunk in _chunks(ids):
+        for value_chunk in _chunks(values):
+            holders = select(PatientIdentifier.patient_pk).where(PatientIdentifier.value.in_(value_chunk))
+            query = (select(Patient.pk, Patient.id, Patient.site)
+                     .where(or_(Patient.id.in_(id_chunk), Patient.pk.in_(holders))).order_by(Patient.pk))
+            found.update((pk, (pid, site)) for pk, pid, site in
+                         conn.execute(query.with_for_update(of=Patient) if lock else query))
+    return found
 
 
-def _check_registration(conn, reg: Registration, authority: Authority) -> Refusal | str:
-    """The site the Patient is stored at, or why it is refused; reads only, so a refusal leaves
-    nothing half-written."""
-    stored = _candidate(conn.execute(_PATIENT_BY_ID, {"id": reg.id}).first())
-    site = registration_site(stored, reg.site, authority)
-    if isinstance(site, Refusal):
-        return site
-    holders = [pk for system, value in reg.identifiers if system
-               for pk, _site in conn.execute(_HOLDER_OF_PAIR, {"system": system, "value": value})]
-    if not identifiers_free(holders, stored.patient if stored is not None else None):
-        return Refusal.IDENTIFIER_HELD
-    return site
+def lookup(conn, items: list[Item], *, lock: bool) -> tuple[Known, dict[str, int]]:
+    """What ``domain.identity.judge`` needs for ``items``, and the row of each Patient id found."""
+    ids, values, systems = _names(items)
+    if not ids and not values:
+        return Known(), {}
+    reachable = _reachable(conn, ids, values, lock)
+    held: dict[str, set] = {pid: set() for pid, _ in reachable.values()}
+    # A message naming its children by id only (most lab results) needs no identifiers.
+    pks = sorted(reachable) if values else []
+    for start in range(0, len(pks), LOOKUP_CHUNK):
+        rows = conn.execute(select(PatientIdentifier.patient_pk, PatientIdentifier.system, PatientIdentifier.value)
+                            .where(PatientIdentifier.patient_pk.in_(pks[start:start + LOOKUP_CHUNK])))
+        for pk, system, value in rows:
+            held[reachable[pk][0]].add((system, value))
+    bound: dict[str, set[str]] = {}
+    if systems:
+        for system, site in conn.execute(select(SiteIdentifierSystem.system, SiteIdentifierSystem.site)
+                                         .where(SiteIdentifierSystem.system.in_(sorted(systems)))):
+            bound.setdefault(system, set()).add(site)
+    known = Known(sites={pid: site for pid, site in reachable.values()},
+                  identifiers={pid: frozenset(pairs) for pid, pairs in held.items()},
+                  system_sites={system: frozenset(sites) for system, sites in bound.items()})
+    return known, {pid: pk for pk, (pid, _) in reachable.items()}
 
 
-def _register(session: Session, reg: Registration, site: str, now: datetime) -> int:
-    row = session.scalar(select(Patient).where(Patient.id == reg.id).with_for_update())
-    if row is None:
-        row = Patient(id=reg.id, pending_seq=0, evaluated_seq=0, site=site)
-        session.add(row)
-    row.site = row.site or site  # a child's site never changes here (only `myocit patient move`)
-    row.registered = True
-    row.birth_date = reg.profile.birth_date
-    row.sex = reg.profile.sex.value
-    row.updated_at = now
-    session.flush()
-    # The latest Patient resource says which identifiers the child holds.
+# --- Write: what the judgement decided ---------------------------------------------------------------
+
+class _LostRace(Exception):
+    """Another intake committed a Patient id or identifier this one was about to take."""
+
+
+def _patient_row(conn, reg: Registration, site: str, pks: dict[str, int], now: datetime) -> int:
+    """The row of the Patient being registered: the one locked at lookup, or a new one; a child's site
+    never changes here (only `myocit patient move`)."""
+    values = {"registered": True, "birth_date": reg.profile.birth_date, "sex": reg.profile.sex.value,
+              "updated_at": now}
+    pk = pks.get(reg.id)
+    if pk is not None:
+        conn.execute(update(Patient).where(Patient.pk == pk).values(site=func.coalesce(Patient.site, site), **values))
+        return pk
+    pk = conn.scalar(_insert_new(conn, Patient).values(id=reg.id, site=site, pending_seq=0, evaluated_seq=0,
+                                                       **values).returning(Patient.pk))
+    if pk is None:
+        raise _LostRace
+    pks[reg.id] = pk
+    return pk
+
+
+def _hold_identifiers(conn, pk: int, reg: Registration) -> None:
+    """The latest Patient resource says which identifiers the child holds."""
     wanted = {(system or None, value) for system, value in reg.identifiers}
-    held = {(i.system, i.value): i for i in session.scalars(
-        select(PatientIdentifier).where(PatientIdentifier.patient_pk == row.pk))}
-    for pair, identifier in held.items():
-        if pair not in wanted:
-            session.delete(identifier)
-    session.flush()
+    held = {(system, value): row for row, system, value in conn.execute(
+        select(PatientIdentifier.pk, PatientIdentifier.system, PatientIdentifier.value)
+        .where(PatientIdentifier.patient_pk == pk))}
+    dropped = [row for pair, row in held.items() if pair not in wanted]
+    if dropped:
+        conn.execute(delete(PatientIdentifier).where(PatientIdentifier.pk.in_(dropped)))
     for system, value in sorted(wanted - held.keys(), key=lambda p: (p[0] or "", p[1])):
-        session.add(PatientIdentifier(patient_pk=row.pk, system=system, value=value))
-    session.flush()
+        inserted = conn.scalar(_insert_new(conn, PatientIdentifier)
+                               .values(patient_pk=pk, system=system, value=value).returning(PatientIdentifier.pk))
+        if inserted is None:
+            raise _LostRace
+
+
+def _register(conn, reg: Registration, site: str, pks: dict[str, int], now: datetime) -> int:
+    pk = _patient_row(conn, reg, site, pks, now)
+    _hold_identifiers(conn, pk, reg)
     # Facts kept for this child before it was registered, from senders with authority over its site.
     in_scope = FactRow.scope.is_(None) | FactRow.scope.contains(f",{site},", autoescape=True)
-    session.execute(
-        update(FactRow)
-        .where(FactRow.patient_pk.is_(None), FactRow.subject_key.in_(_subject_keys(reg)), in_scope)
-        .values(patient_pk=row.pk)
-    )
-    return row.pk
+    conn.execute(update(FactRow)
+                 .where(FactRow.patient_pk.is_(None), FactRow.subject_key.in_(_subject_keys(reg)), in_scope)
+                 .values(patient_pk=pk))
+    return pk
 
 
-def _judgement_refusal(item: Item, sender: Caller) -> Refusal | None:
-    attests = any(isinstance(f, Attestation) for f in item.facts)
-    other = item.registration is not None or any(not isinstance(f, (Attestation, ConsentRecord))
-                                                 for f in item.facts)
-    return attestation_refusal(sender.role, attests, other)
+def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, now: datetime
+            ) -> tuple[Plan, dict[str, int]]:
+    """Lock what the message names, judge it, register its Patients; again if another intake took a
+    new Patient id or identifier first. Raises ``Refused`` for an atomic message with a refusal."""
+    for _ in range(RACE_ATTEMPTS):
+        known, pks = lookup(session.connection(), items, lock=True)
+        plan = judge(items, known, sender.authority, sender.role)
+        if atomic and plan.refused:
+            index, refusal = plan.first_refusal
+            raise Refused(refusal, f"item {index}")
+        if not plan.registrations:
+            return plan, pks
+        savepoint = session.begin_nested()
+        try:
+            for index, site in plan.registrations.items():
+                _register(session.connection(), items[index].registration, site, pks, now)
+        except _LostRace:
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        return plan, pks
+    raise Refused(Refusal.IDENTIFIER_HELD, "registration")
 
 
-def _signed_by(facts: list[Fact], sender: Caller) -> list[Fact]:
-    """An attestation's performer is the token's holder, whatever the body says (§13)."""
-    return [replace(f, performer=sender.name) if isinstance(f, Attestation) else f for f in facts]
+# --- The message itself: claimed first, so the database refuses a second copy --------------------------
+
+def _claim(conn, *, channel: str, content_type: str, body: str, sender: Caller, items: list[Item], now: datetime,
+           control_id: str | None, hl7_sender: tuple[str, str] | None, ack_code: str | None) -> tuple[int | None, str]:
+    """Insert the message, unless its body, or its HL7 sender and MSH-10, is already stored (or being
+    stored by a transaction that then commits): its pk, or None for a repeat; and its ``control_key``."""
+    sha256 = digest(body)
+    key = control_key(sender.name, hl7_sender, control_id)
+    pk = conn.scalar(_insert_new(conn, Message).values(
+        received_at=now, channel=channel, content_type=content_type, body=body, sha256=sha256, body_key=sha256,
+        sender=sender.name, control_id=control_id, control_key=key,
+        fact_count=sum(len(item.facts) for item in items),
+        hl7_application=hl7_sender[0] if hl7_sender else None, hl7_facility=hl7_sender[1] if hl7_sender else None,
+        ack_code=ack_code).returning(Message.pk))
+    return pk, key
+
+
+def _original(conn, body: str, key: str | None) -> tuple[int, str | None]:
+    """The stored message a repeat repeats: its MSH-10 first (the original's code is answered again),
+    else its body."""
+    row = conn.execute(select(Message.pk, Message.ack_code).where(Message.control_key == key)).first() if key else None
+    return tuple(row or conn.execute(select(Message.pk, Message.ack_code)
+                                     .where(Message.body_key == digest(body))).one())
 
 
 def store_message(
@@ -227,100 +294,61 @@ def store_message(
     """Keep the message and its facts; mark every patient it touches for re-evaluation (or, with
     ``defer_marking``, only name them in ``Stored.enqueue`` for the caller to mark later).
 
-    Every item is checked against the sender's authority first (contract §13). When ``atomic`` (a
+    The message is claimed first: a body already stored, or an HL7 v2 message whose MSH-10
+    (``control_id``) was already stored for the same sending system (``hl7_sender``: MSH-3 and MSH-4)
+    from the same authenticated sender, is not stored again: the result names the earlier message
+    (``duplicate_of``) and carries its ``ack_code`` (contract §6). Unique keys make this hold for copies
+    arriving at the same instant. Then every item is judged at once (``domain.identity.judge``) on what
+    the store found, under the row locks of the children it names (contract §13). When ``atomic`` (a
     transaction, one resource, an HL7 message), a refusal raises ``Refused`` and the caller stores
     nothing; otherwise (a batch) the refused items are left out and named in ``Stored.refused``.
-    A body already stored is not stored again: the result names the earlier message (``duplicate_of``).
-    So is an HL7 v2 message whose MSH-10 (``control_id``) was already stored for the same sending system
-    (``hl7_sender``: MSH-3 and MSH-4, first components) from the same authenticated sender (a token's or
-    a registered sender's name, so that no sender can make another's message look like a repeat): the
-    result carries the original's ``ack_code`` (contract §6), looked up by ``ix_messages_hl7_control``.
     """
     # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
     conn = session.connection()
-    if hl7_sender is not None and control_id:
-        earlier = conn.execute(_FIND_CONTROL_ID, {"application": hl7_sender[0], "facility": hl7_sender[1],
-                                                  "control_id": control_id, "sender": sender.name}).first()
-        if earlier is not None:
-            return Stored(earlier[0], earlier[0], ack_code=earlier[1])
-    authority = sender.authority
-    refused: dict[int, Refusal] = {}
-
-    def refuse(index: int, refusal: Refusal) -> None:
-        if atomic:
-            raise Refused(refusal, f"item {index}")
-        refused[index] = refusal
-
-    for index, item in enumerate(items):
-        refusal = _judgement_refusal(item, sender)
-        if refusal is not None:
-            refuse(index, refusal)
-    sites: dict[int, str] = {}
-    claimed: dict[tuple[str, str], str] = {}
-    placed: dict[str, str] = {}
-    for index, item in enumerate(items):
-        reg = item.registration
-        if reg is None or index in refused:
-            continue
-        site = _check_registration(conn, reg, authority)
-        pairs = [(system, value) for system, value in reg.identifiers if system]
-        if not isinstance(site, Refusal) and any(claimed.get(pair, reg.id) != reg.id for pair in pairs):
-            site = Refusal.IDENTIFIER_HELD  # two Patients of this message claim one pair
-        if not isinstance(site, Refusal) and placed.get(reg.id, site) != site:
-            site = Refusal.SITE_FIXED  # one Patient twice in this message, at two sites
-        if isinstance(site, Refusal):
-            refuse(index, site)
-            continue
-        sites[index] = placed[reg.id] = site
-        claimed.update((pair, reg.id) for pair in pairs)
-    touched: set[int] = set()
-    for index, site in sites.items():
-        touched.add(_register(session, items[index].registration, site, now))
-    matched: dict[tuple[Subject, ...], Match] = {}
-    for index, item in enumerate(items):
-        if not item.facts or not item.subjects or index in refused:
-            continue
-        if item.subjects not in matched:
-            matched[item.subjects] = match_any([find(conn, s, authority) for s in item.subjects])
-        if matched[item.subjects].refusal is not None:
-            refuse(index, matched[item.subjects].refusal)
-    kept = [(i, item) for i, item in enumerate(items) if i not in refused]
-    sha256 = digest(body)
-    message_pk = conn.execute(_INSERT_NEW_MESSAGE, {
-        "received_at": now,
-        "channel": channel,
-        "content_type": content_type,
-        "body": body,
-        "sha256": sha256,
-        "sender": sender.name,
-        "control_id": control_id,
-        "fact_count": sum(len(item.facts) for _, item in kept),
-        "hl7_application": hl7_sender[0] if hl7_sender else None,
-        "hl7_facility": hl7_sender[1] if hl7_sender else None,
-        "ack_code": ack_code,
-    }).scalar()
+    message_pk, key = _claim(conn, channel=channel, content_type=content_type, body=body, sender=sender,
+                             items=items, now=now, control_id=control_id, hl7_sender=hl7_sender, ack_code=ack_code)
     if message_pk is None:
-        earlier = conn.scalar(_FIND_DUPLICATE, {"sha256": sha256})
-        original = conn.scalar(select(Message.ack_code).where(Message.pk == earlier)) if ack_code else None
-        return Stored(earlier, earlier, refused=refused, ack_code=original or ack_code)
+        return _repeat(conn, items, sender, body, key, atomic, ack_code)
+    plan, pks = _judged(session, items, sender, atomic, now)
+    conn = session.connection()
+    if plan.refused:
+        conn.execute(update(Message).where(Message.pk == message_pk).values(
+            fact_count=sum(len(item.facts) for i, item in enumerate(items) if i not in plan.refused)))
+    touched = {pks[items[index].registration.id] for index in plan.registrations}
     rows = []
-    for index, item in kept:
-        if not item.facts or not item.subjects:
-            continue
-        patient_pk = matched[item.subjects].patient
+    for index, patient in plan.patients.items():
+        item = items[index]
+        patient_pk = pks[patient] if patient is not None else None
         if patient_pk is not None:
             touched.add(patient_pk)
         revision = message_pk * REVISION_STRIDE + min(index, REVISION_STRIDE - 1)
-        scope = None if patient_pk is not None else authority.scope
+        scope = None if patient_pk is not None else sender.authority.scope
         rows.extend(_fact_rows(message_pk, patient_pk, item.subject.key, scope, _signed_by(item.facts, sender),
                                revision))
     if rows:
         _insert_facts(conn, rows)
     if defer_marking:
         # An initial load marks its children once, when everything is stored (``service.imports``).
-        return Stored(message_pk, None, sorted(touched), refused, ack_code)
-    return Stored(message_pk, None, mark_pending(session, sorted(touched), now) if touched else [], refused,
-                  ack_code)
+        return Stored(message_pk, None, sorted(touched), plan.refused, ack_code)
+    enqueue = mark_pending(session, sorted(touched), now) if touched else []
+    return Stored(message_pk, None, enqueue, plan.refused, ack_code)
+
+
+def _repeat(conn, items: list[Item], sender: Caller, body: str, key: str | None, atomic: bool,
+            ack_code: str | None) -> Stored:
+    """A message already stored: nothing more is written. A batch still says which of its entries would
+    be refused, as it did the first time."""
+    earlier, original_code = _original(conn, body, key)
+    refused = {}
+    if not atomic:
+        known, _ = lookup(conn, items, lock=False)
+        refused = judge(items, known, sender.authority, sender.role).refused
+    return Stored(earlier, earlier, refused=refused, ack_code=(original_code if ack_code else None) or ack_code)
+
+
+def _signed_by(facts: list[Fact], sender: Caller) -> list[Fact]:
+    """An attestation's performer is the token's holder, whatever the body says (§13)."""
+    return [replace(f, performer=sender.name) if isinstance(f, Attestation) else f for f in facts]
 
 
 def _fact_rows(message_pk: int, patient_pk: int | None, subject_key: str, scope: str | None, facts, revision: int):
@@ -389,4 +417,4 @@ def mark_pending(session: Session, patient_pks: list[int], now: datetime) -> lis
     return sorted(pk for pk, needs_task in rows if needs_task)
 
 
-__all__ = ["Item", "Refused", "Registration", "Stored", "Subject", "find", "store_message"]
+__all__ = ["Item", "Refused", "Registration", "Stored", "Subject", "lookup", "store_message"]

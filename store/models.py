@@ -52,8 +52,15 @@ class Message(Base):
     hl7_facility: Mapped[str | None] = mapped_column(String(60))
     ack_code: Mapped[str | None] = mapped_column(String(2))
     """HL7 v2: the MSA-1 it was answered with, answered again to a repeat of its MSH-10 (contract §6)."""
+    body_key: Mapped[str | None] = mapped_column(String(64))
+    """The body's SHA-256, on the first message with that body only: the database itself refuses a
+    second copy, however many arrive at the same instant."""
+    control_key: Mapped[str | None] = mapped_column(String(400))
+    """HL7 v2: the sender, MSH-3, MSH-4 and MSH-10 (``store.intake.control_key``): one message each."""
 
-    __table_args__ = (Index("ix_messages_hl7_control", "hl7_application", "hl7_facility", "control_id"),)
+    __table_args__ = (Index("ix_messages_hl7_control", "hl7_application", "hl7_facility", "control_id"),
+                      Index("uq_messages_body_key", "body_key", unique=True),
+                      Index("uq_messages_control_key", "control_key", unique=True))
 
 
 class Patient(Base):
@@ -183,8 +190,26 @@ class Hl7Sender(Base):
     sites: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    addresses: Mapped[list | None] = mapped_column(JSON)
+    """CIDR ranges it may send from (``--from``); empty or None: any address MYOCIT_MLLP_ALLOW lets in."""
+    certificates: Mapped[list | None] = mapped_column(JSON)
+    """SHA-256 fingerprints (lower-case hex) of the TLS client certificates it may send with
+    (``--certificate``); empty or None: any."""
 
     __table_args__ = (Index("ix_hl7_senders_name", "application", "facility"),)
+
+
+class SiteIdentifierSystem(Base):
+    """An identifier system (a hospital's record numbers) bound to a site: a Patient of any other site
+    carrying an identifier of that system is refused (contract §13)."""
+
+    __tablename__ = "site_identifier_systems"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(255), index=True)
+    site: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("system", "site", name="uq_site_identifier_system"),)
 
 
 class UiSession(Base):

@@ -3,6 +3,8 @@ components) and the sites it may send for. It acts with the authority of a lab t
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,6 +30,26 @@ def check_name(what: str, value: str) -> str:
     return clean
 
 
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+def check_addresses(addresses) -> list[str]:
+    """``--from``: addresses or CIDR ranges, normalised (``10.1.2.0/24``); TokenError otherwise."""
+    try:
+        return sorted({str(ipaddress.ip_network(a.strip(), strict=False)) for a in addresses if a.strip()})
+    except ValueError:
+        raise TokenError("--from: an address or CIDR range, such as 10.1.2.0/24 or 2001:db8::/32") from None
+
+
+def check_certificates(fingerprints) -> list[str]:
+    """``--certificate``: SHA-256 fingerprints, with or without colons, kept as lower-case hex."""
+    clean = sorted({f.strip().replace(":", "").lower() for f in fingerprints if f.strip()})
+    if not all(FINGERPRINT.fullmatch(f) for f in clean):
+        raise TokenError("--certificate: the SHA-256 fingerprint of the client certificate, 64 hex digits "
+                         "(openssl x509 -noout -fingerprint -sha256 -in cert.pem)")
+    return clean
+
+
 def active_sender(session: Session, application: str, facility: str) -> Hl7Sender | None:
     return session.scalar(select(Hl7Sender).where(Hl7Sender.application == application,
                                                   Hl7Sender.facility == facility,
@@ -35,10 +57,12 @@ def active_sender(session: Session, application: str, facility: str) -> Hl7Sende
 
 
 def create_sender(session: Session, application: str, facility: str, sites: list[str] | tuple[str, ...],
-                  now: datetime) -> Hl7Sender:
-    """TokenError when a name or the sites do not fit (a lab's rules: at least one site)."""
+                  now: datetime, addresses=(), certificates=()) -> Hl7Sender:
+    """TokenError when a name, the sites (a lab's rules: at least one), an address or a fingerprint do
+    not fit."""
     row = Hl7Sender(application=check_name("application", application), facility=check_name("facility", facility),
-                    sites=check_sites("lab", sites), created_at=now)
+                    sites=check_sites("lab", sites), created_at=now, addresses=check_addresses(addresses),
+                    certificates=check_certificates(certificates))
     session.add(row)
     session.flush()
     return row

@@ -159,7 +159,8 @@ def _accept_hl7(request: Request, raw: bytes, caller: Caller):
     rt = request.app.state.rt
     answer = hl7.receive_hl7(ReceiveHl7(raw, "hl7v2", caller), rt.uow(), clock=rt.clock, dispatch=rt.dispatch,
                              authorities=rt.settings.authority_systems(),
-                             max_results=rt.settings.max_results_per_message)
+                             max_results=rt.settings.max_results_per_message,
+                             max_segments=rt.settings.max_segments_per_message)
     return PlainTextResponse(answer.ack, status_code=answer.status, media_type=HL7_MEDIA)
 
 

@@ -16,3 +16,14 @@ def test_each_child_keeps_the_version_of_its_latest_screening_on_postgres():
         assert migrate_and_read(url) == [("p-1", "myocit-2027-01"), ("p-2", "myocit-2026-11"), ("p-3", None)]
     finally:
         services.drop_database(name)
+
+
+def test_the_first_copy_of_each_message_takes_its_keys_on_postgres():
+    from tests.unit.test_migration_intake_keys import EXPECTED
+    from tests.unit.test_migration_intake_keys import migrate_and_read as migrate_messages
+
+    name, url = services.create_database()
+    try:
+        assert migrate_messages(url) == EXPECTED
+    finally:
+        services.drop_database(name)

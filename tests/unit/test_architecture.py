@@ -23,10 +23,7 @@ CIRCLES_BEING_BROKEN = {
     # The protocol commands call the main command module's private _migrate_quietly: a cli package.
     frozenset({"myocit.cli", "myocit.protocol_cli"}),
 }
-LONG_FUNCTIONS_BEING_SPLIT = {
-    # Lookup, identity judgement and write in one function: to become lookup -> pure judgement -> write.
-    "store/intake.py::store_message",
-}
+LONG_FUNCTIONS_BEING_SPLIT: set[str] = set()
 TRANSACTIONS_IN_ROUTES_BEING_MOVED = {
     # Each opens a unit of work or commits in web/; to become service functions called by the route.
     "web/auth.py::_look_up",

@@ -214,13 +214,16 @@ def _standing_since(signatures: list[tuple[int, datetime]], screenings: list[tup
 
 
 def confirmations_of(session: Session, row: Patient) -> list[tuple]:
-    """(confirmation, statuses of the screenings stored after the signed one) of a child, newest first."""
+    """(confirmation, the signed screening's result, statuses of the screenings stored after the signed
+    one) of a child, newest first."""
     from store.models import Confirmation
 
     statuses = session.execute(select(Screening.pk, Screening.status).where(Screening.patient_pk == row.pk)).all()
-    signed = session.scalars(select(Confirmation).where(Confirmation.patient_pk == row.pk)
+    signed = session.execute(select(Confirmation, Screening.result)
+                             .join(Screening, Screening.pk == Confirmation.screening_pk)
+                             .where(Confirmation.patient_pk == row.pk)
                              .order_by(Confirmation.pk.desc())).all()
-    return [(c, [status for pk, status in statuses if pk > c.screening_pk]) for c in signed]
+    return [(c, result, [status for pk, status in statuses if pk > c.screening_pk]) for c, result in signed]
 
 
 def outcomes_of(session: Session, row: Patient) -> list:

@@ -19,7 +19,8 @@ from tests.fhir_samples import bundle, eligible_record, immunization
 from tests.inprocess import post_record
 
 DAY = date(2026, 12, 1)
-KEYS = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from", "next_review_at", "criteria")
+KEYS = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from", "eligible_until",
+        "next_review_at", "criteria")  # §9, with eligible_until since §1.2
 
 
 def _token(tokens, who):
@@ -123,8 +124,9 @@ def test_an_overturning_result_flips_valid_and_raises_one_alert_marked_confirmed
     assert [c["valid"] for c in client.get(f"/patients/{eligible}/confirmation",
                                            headers=tokens["coordinator"]).json()] == [False]
     alerts = client.get("/alerts", headers=tokens["coordinator"]).json()
+    # The first screening raised the new candidate's alert (§5); the overturning change says so (§9).
     assert [(a["patient"], a["from_status"], a["to_status"], a["confirmed"]) for a in alerts] == [
-        (eligible, "eligible", "waiting", True)]
+        (eligible, None, "eligible", False), (eligible, "eligible", "waiting", True)]
     funnel = client.get("/funnel", headers=tokens["coordinator"]).json()
     assert (funnel["waiting"], funnel["confirmed"]) == (1, 0)
 
@@ -134,4 +136,4 @@ def test_an_alert_of_a_child_never_confirmed_is_not_marked(client, tokens, rt, e
                        headers=tokens["lab"]).status_code == 202
     run_pending(rt)
     with rt.uow() as uow:
-        assert [a.confirmed for a in uow.session.scalars(select(Alert))] == [False]
+        assert [a.confirmed for a in uow.session.scalars(select(Alert))] == [False, False]  # the new candidate, then the change

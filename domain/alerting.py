@@ -43,6 +43,12 @@ NEW_CANDIDATE = frozenset({Status.ELIGIBLE, Status.WAITING})
 """First statuses coordinators are told of: eligible now, or on a date time alone brings."""
 
 
+def change_said(from_status: str | None, to_status: str) -> str:
+    """An alert's change in words, one wording for pages, email and webhook: a new candidate has no
+    status it changed from."""
+    return f"new candidate: {to_status}" if from_status is None else f"{from_status} → {to_status}"
+
+
 def status_changed(stored_status: str | None, screening: Screening) -> bool:
     """Whether the stored status changed (the service reads the previous verdicts only then)."""
     return stored_status is not None and stored_status != screening.status.value

@@ -55,7 +55,8 @@ def test_a_read_then_a_positive_result_raises_exactly_one_alert(client, tokens, 
     assert (after["status"], after["pending"]) == ("ineligible", False)
     assert datetime.fromisoformat(after["screened_at"]).utcoffset() is not None
     alerts = client.get("/alerts", headers=tokens["coordinator"]).json()
-    assert [(a["patient"], a["from_status"], a["to_status"]) for a in alerts] == [("p-one", "eligible", "ineligible")]
+    assert [(a["patient"], a["from_status"], a["to_status"]) for a in alerts] == [
+        ("p-one", None, "eligible"), ("p-one", "eligible", "ineligible")]  # the new candidate (§5), the change
 
 
 def test_a_screening_for_another_date_is_computed_and_says_it_was_not_stored(client, tokens, rt):

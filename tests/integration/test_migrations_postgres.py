@@ -16,3 +16,15 @@ def test_each_child_keeps_the_version_of_its_latest_screening_on_postgres():
         assert migrate_and_read(url) == [("p-1", "myocit-2027-01"), ("p-2", "myocit-2026-11"), ("p-3", None)]
     finally:
         services.drop_database(name)
+
+
+def test_migration_0010_keeps_stored_rows_and_confirmations_unchangeable_on_postgres():
+    from tests.unit.test_migration_window import migrate_and_read as migrate_0010
+
+    name, url = services.create_database()
+    try:
+        assert migrate_0010(url) == {
+            "screening": ("eligible", None), "alert": ("incomplete", "eligible"), "confirmation": ("abc", None),
+            "new candidate": 1}
+    finally:
+        services.drop_database(name)

@@ -35,7 +35,7 @@ def test_a_reader_never_sees_a_status_that_was_not_stored_and_no_change_goes_una
     run_pending(rt)
     shown = client.get("/patients/p-seq/eligibility", headers=tokens["coordinator"]).json()
     assert shown["status"] == "ineligible"
-    # The first stored screening raises no alert, and no reader was told anything else before it.
+    # An ineligible first screening raises no alert (§5), and no reader was told anything else before it.
     assert client.get("/alerts", headers=tokens["coordinator"]).json() == []
 
 

@@ -260,3 +260,11 @@ def test_a_child_ineligible_only_because_its_window_closes_first_is_never_eligib
     for day in (as_of, last - DAY, last, last + DAY):
         if day >= as_of:
             assert screen(facts, profile=profile, as_of=day, protocol=LASTING).status is not Status.ELIGIBLE
+
+
+def test_the_text_report_shows_the_window_and_each_pass_that_ends():
+    from myocit.report import render_text
+
+    text = render_text(screen(facts_on(AS_OF, *prednisone())))
+    assert "eligible until 2026-12-16" in text
+    assert "EXC-PRIOR-CS" in text and "(passes until 2026-12-16)" in text

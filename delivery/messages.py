@@ -106,8 +106,8 @@ def build(content: AlertContent, base_url: str) -> Message:
         data |= {"eligible_until": window["eligible_until"], "window": window}
     if content.confirmed:
         data |= {"confirmed": True, "warning": OVERTURNED}
-    first = (f"The MYOCIT screening {content.screening_id} is a new candidate: {content.to_status} at its first "
-             "screening." if content.from_status is None
+    first = (f"The MYOCIT screening {content.screening_id} is a new candidate: {content.to_status} at its "
+             "first screening." if content.from_status is None
              else f"The MYOCIT screening {content.screening_id} changed: {change}.")
     lines = [
         *((OVERTURNED, "") if content.confirmed else ()),

@@ -71,7 +71,8 @@ def still_valid(statuses_since: Iterable[str]) -> bool:
     return all(status == "eligible" for status in statuses_since)
 
 
-def stands(signed_result: Mapping, sha256: str, recorded_keys: str | None, statuses_since: Iterable[str]) -> bool:
+def stands(signed_result: Mapping, sha256: str, recorded_keys: str | None,
+           statuses_since: Iterable[str]) -> bool:
     """§9 ``valid``: the signed screening still hashes to what was signed, and every screening stored
     since stayed eligible."""
     return signature_matches(signed_result, sha256, recorded_keys) and still_valid(statuses_since)

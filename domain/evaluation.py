@@ -1,4 +1,5 @@
-"""evaluate(record, protocol, as_of) -> Screening: every criterion, the status, the window, the next review."""
+"""evaluate(record, protocol, as_of) -> Screening: every criterion, the status, the window, the next
+review."""
 
 from __future__ import annotations
 

@@ -83,8 +83,8 @@ def corticosteroid(pid: str, atc: str, mg_per_day: float, started: str) -> dict:
             "medicationCodeableConcept": {"coding": [{"system": "http://www.whocc.no/atc", "code": atc}]},
             "subject": {"reference": f"Patient/{pid}"}, "effectivePeriod": {"start": started},
             "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                        "doseAndRate": [{"doseQuantity": {"value": mg_per_day, "unit": "mg",
-                                                          "system": "http://unitsofmeasure.org", "code": "mg"}}]}]}
+                        "doseAndRate": [{"doseQuantity": {"value": mg_per_day, "unit": "mg", "code": "mg",
+                                                          "system": "http://unitsofmeasure.org"}}]}]}
 
 
 def is_attestation(resource: dict) -> bool:

@@ -136,7 +136,8 @@ def test_an_alert_of_a_child_never_confirmed_is_not_marked(client, tokens, rt, e
                        headers=tokens["lab"]).status_code == 202
     run_pending(rt)
     with rt.uow() as uow:
-        assert [a.confirmed for a in uow.session.scalars(select(Alert))] == [False, False]  # the new candidate, then the change
+        # The new candidate's alert (§5), then the change.
+        assert [a.confirmed for a in uow.session.scalars(select(Alert))] == [False, False]
 
 
 def _stored_before_the_window(result: dict) -> dict:
@@ -154,13 +155,15 @@ def test_a_confirmation_signed_before_the_window_still_verifies_against_the_keys
         old = _stored_before_the_window(latest.result)
         old_keys = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from",
                     "next_review_at", "criteria")
-        digest = hashlib.sha256(json.dumps({k: old[k] for k in old_keys}, sort_keys=True, separators=(",", ":"),
-                                           ensure_ascii=False).encode("utf-8")).hexdigest()
+        covered = json.dumps({k: old[k] for k in old_keys}, sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False)
+        digest = hashlib.sha256(covered.encode("utf-8")).hexdigest()
         uow.session.execute(update(Screening).where(Screening.pk == latest.pk).values(result=old))
         token_pk = uow.session.scalar(text("SELECT pk FROM api_tokens WHERE name = 'investigator'"))
         signed = dict(patient_pk=latest.patient_pk, screening_pk=latest.pk, token_pk=token_pk,
-                      signer_name="investigator", role="investigator", site="site-a", signed_at=latest.created_at,
-                      meaning="m", as_of=latest.as_of, protocol_version=latest.protocol_version)
+                      signer_name="investigator", role="investigator", site="site-a",
+                      signed_at=latest.created_at, meaning="m", as_of=latest.as_of,
+                      protocol_version=latest.protocol_version)
         uow.session.add(Confirmation(**signed, sha256=digest, signed_keys=None))
         uow.session.add(Confirmation(**signed, sha256="0" * 64, signed_keys=None))
         uow.session.commit()

@@ -159,7 +159,8 @@ def test_activate_rescreens_everyone_and_alerts_once_per_changed_child(tmp_path,
         alerts = {(pid, a.from_status, a.to_status, s.trigger, s.protocol_version)
                   for a, pid, s in uow.session.execute(
                       select(Alert, Screening.result["patient"].as_string(), Screening)
-                      .join(Screening, Screening.pk == Alert.screening_pk).where(Alert.pk > alerts_before)).all()}
+                      .join(Screening, Screening.pk == Alert.screening_pk)
+                      .where(Alert.pk > alerts_before)).all()}
     old, new = rows[:screenings_before], rows[screenings_before:]
     assert {v for _, _, v in old} == {"2026-11"}  # screenings already stored keep their version
     assert len(new) == len(CHILDREN) and {(t, v) for _, t, v in new} == {("protocol-amendment", "2027-01")}

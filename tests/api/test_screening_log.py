@@ -106,7 +106,7 @@ def test_the_log_has_one_row_per_child_with_every_column_of_its_stored_screening
         }
     assert {r["status"] for r in rows.values()} == {"eligible", "waiting", "incomplete", "ineligible"}
     assert rows["log-wait"]["eligible_from"] == "2026-12-19" and rows["log-wait"]["failing"] == "EXC-LIVE-VACCINE"
-    # §1.2: the window's last day is the new last column; a child of 10 passes INC-AGE until its 19th birthday.
+    # §1.2: the window's last day is the new last column (a child of 10 passes INC-AGE until 18).
     assert COLUMNS[-1] == "eligible_until" and COLUMNS[:-1][-1] == "protocol_version"
     assert rows["log-wait"]["eligible_until"] and rows["log-no"]["eligible_until"] == ""
     assert rows["log-no"]["failing"] == "EXC-CMV-PCR"

@@ -45,7 +45,8 @@ def test_a_first_screening_raises_one_alert_only_for_a_new_candidate(client, tok
     assert post_record(client, tokens, eligible_record("n-eligible", DAY)).status_code == 202
     assert post_record(client, tokens, eligible_record("n-waiting", DAY)
                        + [immunization("n-waiting", "03", "2026-11-20")]).status_code == 202
-    assert post_record(client, tokens, eligible_record("n-incomplete", DAY, with_cmv=False)).status_code == 202
+    incomplete = eligible_record("n-incomplete", DAY, with_cmv=False)
+    assert post_record(client, tokens, incomplete).status_code == 202
     assert post_record(client, tokens, eligible_record("n-ineligible", DAY, with_cmv=False)
                        + [coded("n-ineligible", "4996-5", DETECTED, "2026-11-30")]).status_code == 202
     run_pending(rt)
@@ -53,7 +54,8 @@ def test_a_first_screening_raises_one_alert_only_for_a_new_candidate(client, tok
     assert sorted((a["patient"], a["from_status"], a["to_status"], a["changed"]) for a in alerts) == [
         ("n-eligible", None, "eligible", []), ("n-waiting", None, "waiting", [])]
     # A re-screening with nothing new raises nothing more.
-    assert post_record(client, tokens, [quantity("n-eligible", "718-7", 12.0, "g/dL", "2026-12-01")]).status_code == 202
+    again = [quantity("n-eligible", "718-7", 12.0, "g/dL", "2026-12-01")]
+    assert post_record(client, tokens, again).status_code == 202
     run_pending(rt)
     assert len(client.get("/alerts", headers=tokens["coordinator"]).json()) == 2
 

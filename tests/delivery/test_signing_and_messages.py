@@ -80,7 +80,8 @@ def test_a_new_candidate_says_so_and_shows_when_its_window_closes():
         criteria=[{"id": "INC-AGE", "verdict": "pass", "reason": "Aged 10, within 3-18 years",
                    "passes_until": "2035-01-14"},
                   {"id": "EXC-PRIOR-CS", "verdict": "pass", "passes_until": "2026-12-16",
-                   "reason": "Systemic corticosteroid first started 2026-11-15; the exception lasts until 2026-12-16"}],
+                   "reason": "Systemic corticosteroid first started 2026-11-15; "
+                             "the exception lasts until 2026-12-16"}],
         birth_date=date(2016, 1, 15), eligible_until="2026-12-16",
     )
     message = build(content, "https://myocit.example.org")
@@ -89,7 +90,7 @@ def test_a_new_candidate_says_so_and_shows_when_its_window_closes():
     assert message.data["eligible_until"] == "2026-12-16"
     assert message.data["window"]["closed_by"] == "EXC-PRIOR-CS"
     assert "new candidate" in message.text
-    assert "Eligible until: 2026-12-16 (EXC-PRIOR-CS: Systemic corticosteroid first started 2026-11-15" in message.text
+    assert "Eligible until: 2026-12-16 (EXC-PRIOR-CS: Systemic corticosteroid first started" in message.text
 
 
 def test_a_window_closed_by_the_age_limit_keeps_the_birthday_out():

@@ -24,7 +24,7 @@ def test_migration_0010_keeps_stored_rows_and_confirmations_unchangeable_on_post
     name, url = services.create_database()
     try:
         assert migrate_0010(url) == {
-            "screening": ("eligible", None), "alert": ("incomplete", "eligible"), "confirmation": ("abc", None),
-            "new candidate": 1}
+            "screening": ("eligible", None), "alert": ("incomplete", "eligible"),
+            "confirmation": ("abc", None), "new candidate": 1}
     finally:
         services.drop_database(name)

@@ -58,7 +58,8 @@ def test_an_oru_over_mllp_makes_a_child_ineligible_and_raises_one_alert(rt, api,
         wait_until(lambda: status() == "ineligible", what="ineligible")
         alerts = client.get(f"{api}/alerts", headers=coordinator).json()
     # The new candidate (§5), then the one change the ORU made.
-    assert [(a["from_status"], a["to_status"]) for a in alerts] == [(None, "eligible"), ("eligible", "ineligible")]
+    assert [(a["from_status"], a["to_status"]) for a in alerts] == [
+        (None, "eligible"), ("eligible", "ineligible")]
     assert "EXC-ANC" in alerts[1]["changed"]
     with rt.uow() as uow:
         stored = list(uow.session.scalars(select(Message.body).where(Message.channel == "mllp")))

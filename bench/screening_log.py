@@ -59,6 +59,7 @@ def result(pid: str, status: str, n: int) -> dict:
                          "evidence": [{"resource": f"Observation/obs-{n}-{i}", "date": "2026-11-28"}]})
     return {"patient": pid, "protocol": "MYOCIT", "protocol_version": "2026-11", "as_of": DAY.isoformat(),
             "status": status, "eligible_from": "2026-12-19" if status == "waiting" else None,
+            "eligible_until": "2035-01-14" if status in ("eligible", "waiting") else None,
             "next_review_at": None, "criteria": criteria}
 
 
@@ -84,7 +85,9 @@ def fill(engine, children: int) -> None:
                                        "as_of": DAY - timedelta(days=1 - k), "status": status,
                                        "protocol_version": "2026-11", "result": body,
                                        "fact_pks": [], "trigger": "data", "verdicts": compact(body["criteria"]),
-                                       "eligible_from": date.fromisoformat(eligible) if eligible else None})
+                                       "eligible_from": date.fromisoformat(eligible) if eligible else None,
+                                       "eligible_until": date.fromisoformat(body["eligible_until"])
+                                       if body["eligible_until"] else None})
             conn.execute(insert(ScreeningRow), screenings)
             latest = conn.execute(text("SELECT patient_pk, max(pk), min(status) FROM screenings "
                                        "WHERE patient_pk = ANY(:pks) GROUP BY patient_pk"),

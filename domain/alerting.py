@@ -2,7 +2,9 @@
 changes, once per change." Decided here, from the stored status before and the new screening; the
 service layer stores what this returns.
 
-- The first screening of a child raises none: there is no status it changed from.
+- A child's first stored screening raises one when it is eligible or waiting: a new candidate, with
+  no status it changed from (``from_status`` None). An incomplete or ineligible first screening
+  raises none.
 - A refused or withdrawn consent (INC-CONSENT fails) ends the child's screening for the site: alerts
   stop from that screening on, including the status change the refusal itself causes, and never
   restart by themselves.
@@ -20,9 +22,10 @@ CONSENT = "INC-CONSENT"
 
 @dataclass(frozen=True)
 class EligibilityChanged:
-    """The child's overall status changed: one alert, naming the criteria whose verdict changed."""
+    """The child's overall status changed: one alert, naming the criteria whose verdict changed.
+    ``from_status`` None: the child's first screening made it a new candidate."""
 
-    from_status: str
+    from_status: str | None
     to_status: str
     changed: tuple[str, ...]
     confirmed: bool = False
@@ -35,6 +38,15 @@ class AlertsStopped:
 
 
 Event = EligibilityChanged | AlertsStopped
+
+NEW_CANDIDATE = frozenset({Status.ELIGIBLE, Status.WAITING})
+"""First statuses coordinators are told of: eligible now, or on a date time alone brings."""
+
+
+def change_said(from_status: str | None, to_status: str) -> str:
+    """An alert's change in words, one wording for pages, email and webhook: a new candidate has no
+    status it changed from."""
+    return f"new candidate: {to_status}" if from_status is None else f"{from_status} → {to_status}"
 
 
 def status_changed(stored_status: str | None, screening: Screening) -> bool:
@@ -52,6 +64,10 @@ def decide(stored_status: str | None, alerts_stopped: bool, screening: Screening
         return []
     if screening.verdicts().get(CONSENT) is Verdict.FAIL:
         return [AlertsStopped()]
+    if stored_status is None:
+        if screening.status in NEW_CANDIDATE:
+            return [EligibilityChanged(None, screening.status.value, ())]
+        return []
     if not status_changed(stored_status, screening):
         return []
     before = previous_verdicts or {}

@@ -62,6 +62,7 @@ class Finding(NamedTuple):
     ``until``: for a fail that time alone lifts, the first day it passes.
     ``changes_on``: the first day after ``as_of`` on which this verdict may change with no new data
     (a result going stale, a window ending, a birthday); None when nothing is scheduled.
+    ``passes_until``: for a pass that time alone ends (contract §1.2), the last day it still passes.
     """
 
     verdict: Verdict
@@ -69,6 +70,7 @@ class Finding(NamedTuple):
     evidence: tuple[Evidence, ...] = ()
     until: date | None = None
     changes_on: date | None = None
+    passes_until: date | None = None
 
     @property
     def reason(self) -> str:
@@ -82,6 +84,7 @@ class CriterionResult(NamedTuple):
     said: "str | Callable[[], str]"
     evidence: tuple[Evidence, ...] = ()
     until: date | None = None
+    passes_until: date | None = None
 
     @property
     def reason(self) -> str:
@@ -91,18 +94,19 @@ class CriterionResult(NamedTuple):
         """Equal when they say the same: a reason compared as written, not as how to write it."""
         if not isinstance(other, CriterionResult):
             return NotImplemented
-        return (self.id, self.verdict, self.evidence, self.until, self.kind) == \
-            (other.id, other.verdict, other.evidence, other.until, other.kind) and self.reason == other.reason
+        return (self.id, self.verdict, self.evidence, self.until, self.passes_until, self.kind) == \
+            (other.id, other.verdict, other.evidence, other.until, other.passes_until, other.kind) \
+            and self.reason == other.reason
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
-        return hash((self.id, self.verdict, self.evidence, self.until, self.reason))
+        return hash((self.id, self.verdict, self.evidence, self.until, self.passes_until, self.reason))
 
     def to_json(self) -> dict:
-        return {
+        body = {
             "id": self.id,
             "kind": self.kind.value,
             "verdict": self.verdict.value,
@@ -110,6 +114,11 @@ class CriterionResult(NamedTuple):
             "reason": said(self.said),
             "evidence": [e.to_json() for e in self.evidence],
         }
+        # Only when set (§3: a passing criterion "may carry" it), so results without a window keep
+        # the shape they were stored and signed in (§9).
+        if self.passes_until is not None:
+            body["passes_until"] = self.passes_until.isoformat()
+        return body
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -127,6 +136,8 @@ class Screening:
     eligible_from: date | None
     next_review_at: date | None
     criteria: tuple[CriterionResult, ...] = field(default_factory=tuple)
+    eligible_until: date | None = None
+    """The last day of the window of opportunity (contract §1.2), for an eligible or waiting child."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Screening) and self.to_json() == other.to_json()
@@ -144,15 +155,31 @@ class Screening:
             "as_of": self.as_of.isoformat(),
             "status": self.status.value,
             "eligible_from": self.eligible_from.isoformat() if self.eligible_from else None,
+            "eligible_until": self.eligible_until.isoformat() if self.eligible_until else None,
             "next_review_at": self.next_review_at.isoformat() if self.next_review_at else None,
             "criteria": [c.to_json() for c in self.criteria],
         }
 
 
+def window_closes(results: tuple[CriterionResult, ...]) -> date | None:
+    """The earliest ``passes_until``: the last day every pass that time alone ends still holds."""
+    ends = [r.passes_until for r in results if r.passes_until is not None]
+    return min(ends) if ends else None
+
+
+def closed_before_open(results: tuple[CriterionResult, ...]) -> list[CriterionResult]:
+    """The waiting fails that lift only after the window has closed (contract §1.2): with any of them,
+    no day exists on which the child is eligible with no new data."""
+    closes = window_closes(results)
+    if closes is None:
+        return []
+    return [r for r in results if r.verdict is Verdict.FAIL and r.until is not None and r.until > closes]
+
+
 def overall_status(results: tuple[CriterionResult, ...]) -> tuple[Status, date | None]:
     """The contract's precedence, and ``eligible_from`` for a waiting patient."""
     fails = [r for r in results if r.verdict is Verdict.FAIL]
-    if any(r.until is None for r in fails):
+    if any(r.until is None for r in fails) or closed_before_open(results):
         return Status.INELIGIBLE, None
     undecided = any(r.verdict in (Verdict.UNKNOWN, Verdict.REVIEW) for r in results)
     if fails:
@@ -160,3 +187,8 @@ def overall_status(results: tuple[CriterionResult, ...]) -> tuple[Status, date |
     if undecided:
         return Status.INCOMPLETE, None
     return Status.ELIGIBLE, None
+
+
+def eligible_until(status: Status, results: tuple[CriterionResult, ...]) -> date | None:
+    """§1.2: the earliest ``passes_until`` when the child is eligible or waiting, else None."""
+    return window_closes(results) if status in (Status.ELIGIBLE, Status.WAITING) else None

@@ -15,6 +15,8 @@ _HEADLINES = {
 
 def _line(result: CriterionResult) -> str:
     until = f" (until {result.until.isoformat()})" if result.until else ""
+    if result.passes_until:
+        until = f" (passes until {result.passes_until.isoformat()})"
     return f"  {result.id:<24} {result.verdict.value:<7}{until}  {result.reason}"
 
 
@@ -26,6 +28,8 @@ def render_text(screening: Screening) -> str:
     ]
     if screening.eligible_from:
         lines.append(f"eligible from {screening.eligible_from.isoformat()}")
+    if screening.eligible_until:
+        lines.append(f"eligible until {screening.eligible_until.isoformat()}")
     if screening.next_review_at:
         lines.append(f"re-screened automatically on {screening.next_review_at.isoformat()}")
     sections = [

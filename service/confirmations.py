@@ -5,7 +5,13 @@ since; an alert overturning one says so (``service.evaluation``)."""
 
 from __future__ import annotations
 
-from domain.confirmation import default_meaning, refusal, signature_hash, still_valid
+from domain.confirmation import (
+    default_meaning,
+    keys_recorded,
+    refusal,
+    signature_hash,
+    stands,
+)
 from store import audit, screening, screening_log, views
 from store.tokens import token_hash
 from store.uow import UnitOfWork
@@ -56,7 +62,8 @@ def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Cloc
             session, patient_pk=row.pk, screening_pk=latest.pk, token_pk=cmd.signer.token_pk,
             signer_name=cmd.signer.name[:120], role=cmd.signer.role, site=row.site, signed_at=now,
             meaning=meaning or default_meaning(latest.protocol_version, latest.as_of), as_of=latest.as_of,
-            protocol_version=latest.protocol_version, sha256=signature_hash(latest.result))
+            protocol_version=latest.protocol_version, sha256=signature_hash(latest.result),
+            signed_keys=keys_recorded())
         audit.record(session, cmd.signer.name, "confirm-eligibility", f"Patient/{row.id}", now)
         body = confirmation_json(signed, row.id, valid=True)
         uow.commit()
@@ -65,13 +72,14 @@ def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Cloc
 
 def list_confirmations(patient_id: str, reader, uow: UnitOfWork, *, clock: Clock) -> list[dict]:
     """The child's confirmations, newest first, each ``valid`` while every screening stored since it
-    stayed eligible; audited as a view."""
+    stayed eligible and the signed screening still hashes to what was signed (over the keys that
+    signature covered: one signed before §1.2 did not cover ``eligible_until``); audited as a view."""
     with uow:
         row = views.visible_patient(uow.session, reader, patient_id)
         if row is None:
             raise NotFound(f"no patient {patient_id} for this site")
-        listed = [confirmation_json(c, row.id, valid=still_valid(since))
-                  for c, since in views.confirmations_of(uow.session, row)]
+        listed = [confirmation_json(c, row.id, valid=stands(signed, c.sha256, c.signed_keys, since))
+                  for c, signed, since in views.confirmations_of(uow.session, row)]
         audit.record(uow.session, reader.name, "view-confirmations", f"Patient/{row.id}", clock.now())
         uow.commit()
     return listed

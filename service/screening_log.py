@@ -15,8 +15,9 @@ from service.errors import Invalid, NotFound
 from service.ports import Clock
 
 COLUMNS = ("patient", "site", "first_screened", "status", "status_since", "eligible_from", "failing", "missing",
-           "review", "outcome", "outcome_date", "confirmed_at", "protocol_version")
-"""Contract §8, in order. No name, birth date, record number or free text (an outcome's reason is
+           "review", "outcome", "outcome_date", "confirmed_at", "protocol_version", "eligible_until")
+"""Contract §8, in order (``eligible_until``, §1.2, last: readers of the earlier columns by position keep
+working). No name, birth date, record number or free text (an outcome's reason is
 free text: it is kept, never logged here)."""
 STATUSES = ("eligible", "waiting", "incomplete", "ineligible")
 NEEDS_REASON = ("declined", "not-approached")
@@ -68,7 +69,7 @@ def log_row(entry: views.LogEntry) -> dict:
         "status": entry.status, "status_since": _cell(entry.status_since), "eligible_from": entry.eligible_from,
         "failing": ids("fail"), "missing": ids("unknown"), "review": ids("review"), "outcome": entry.outcome,
         "outcome_date": _cell(entry.outcome_date), "confirmed_at": _cell(entry.confirmed_at),
-        "protocol_version": entry.protocol_version,
+        "protocol_version": entry.protocol_version, "eligible_until": entry.eligible_until,
     }
 
 

@@ -135,6 +135,7 @@ def claim(session: Session, delivery_pk: int, now: datetime) -> Claimed | None:
         alert=alert.pk, screening_id=patient.id, from_status=alert.from_status, to_status=alert.to_status,
         changed=list(alert.changed), criteria=list(screening.result.get("criteria", [])),
         created_at=alert.created_at, birth_date=patient.birth_date, confirmed=bool(alert.confirmed),
+        eligible_until=screening.result.get("eligible_until"),
     )
     return Claimed(row.pk, subscription.channel, subscription.target, subscription.secret, content,
                    delivery_id(row))

@@ -137,6 +137,8 @@ class ScreeningRow(Base):
     """The 34 verdicts in contract §1 order, one letter each (``store.screening.compact``): what the
     screening log and funnel read, without decoding every result."""
     eligible_from: Mapped[date | None] = mapped_column(Date)
+    eligible_until: Mapped[date | None] = mapped_column(Date)
+    """The window's last day (contract §1.2); null for screenings stored before it was computed."""
 
 
 class Alert(Base):
@@ -145,7 +147,8 @@ class Alert(Base):
     patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
     screening_pk: Mapped[int] = mapped_column(ForeignKey("screenings.pk"), unique=True)
     site: Mapped[str | None] = mapped_column(String(64), index=True)
-    from_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    """None for a new candidate: the child's first screening, eligible or waiting (contract §5)."""
     to_status: Mapped[str] = mapped_column(String(16))
     changed: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -304,6 +307,9 @@ class Confirmation(Base):
     as_of: Mapped[date] = mapped_column(Date)
     protocol_version: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
+    signed_keys: Mapped[str | None] = mapped_column(String(200))
+    """The §3 keys the hash covers, comma-separated; null for confirmations signed before the window
+    of opportunity (contract §1.2), which covered ``domain.confirmation.KEYS_BEFORE_WINDOW``."""
 
 
 class ProtocolActivation(Base):

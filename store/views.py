@@ -76,6 +76,14 @@ def alerts_for(session: Session, caller: Caller, *, after: int = 0, limit: int =
     return [tuple(r) for r in session.execute(query.order_by(order).limit(limit)).all()]
 
 
+def alert_windows(session: Session, screening_pks: list[int]) -> dict[int, date]:
+    """The ``eligible_until`` (contract §1.2) of the screenings that raised alerts, by screening pk."""
+    if not screening_pks:
+        return {}
+    return dict(session.execute(select(ScreeningRow.pk, ScreeningRow.eligible_until).where(
+        ScreeningRow.pk.in_(screening_pks), ScreeningRow.eligible_until.is_not(None))).all())
+
+
 def alert_for_update(session: Session, alert_pk: int) -> tuple[Alert, str] | None:
     """(alert, patient id), the alert row locked for an acknowledgement."""
     found = session.execute(
@@ -133,6 +141,7 @@ class LogEntry:
     outcome_date: date | None
     confirmed_at: datetime | None
     protocol_version: str
+    eligible_until: str | None = None
 
 
 def _in_sites(query, caller: Caller, site: str | None):
@@ -158,7 +167,7 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
     first, last = aliased(ScreeningRow), aliased(ScreeningRow)
     query = _in_sites(
         select(Patient.pk, Patient.id, Patient.site, first.as_of, last.verdicts, last.eligible_from, last.status,
-               last.protocol_version)
+               last.protocol_version, last.eligible_until)
         .join(bounds, bounds.c.patient_pk == Patient.pk)
         .join(first, first.pk == bounds.c.first).join(last, last.pk == bounds.c.last), caller, site)
     if first_from is not None:
@@ -183,7 +192,7 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
         signed.setdefault(patient_pk, []).append((screening_pk, signed_at))
     entries = []
     ids = [c.id for c in CRITERIA]
-    for pk, pid, child_site, first_day, verdicts, eligible_from, status, version in children:
+    for pk, pid, child_site, first_day, verdicts, eligible_from, status, version, eligible_until in children:
         screenings = history.get(pk, [])
         outcome, outcome_day = outcomes.get(pk, (None, None))
         entries.append(LogEntry(
@@ -192,7 +201,8 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
             eligible_from=eligible_from.isoformat() if eligible_from else None,
             verdicts=expand(verdicts or "", ids),
             outcome=outcome, outcome_date=outcome_day,
-            confirmed_at=_standing_since(signed.get(pk, []), screenings), protocol_version=version))
+            confirmed_at=_standing_since(signed.get(pk, []), screenings), protocol_version=version,
+            eligible_until=eligible_until.isoformat() if eligible_until else None))
     return entries
 
 
@@ -215,14 +225,16 @@ def _standing_since(signatures: list[tuple[int, datetime]], screenings: list[tup
 
 
 def confirmations_of(session: Session, row: Patient) -> list[tuple]:
-    """(confirmation, statuses of the screenings stored after the signed one) of a child, newest first."""
+    """(confirmation, the signed screening's result, statuses of the screenings stored after the signed
+    one) of a child, newest first."""
     from store.models import Confirmation
 
-    statuses = session.execute(select(ScreeningRow.pk, ScreeningRow.status)
-                               .where(ScreeningRow.patient_pk == row.pk)).all()
-    signed = session.scalars(select(Confirmation).where(Confirmation.patient_pk == row.pk)
+    statuses = session.execute(select(ScreeningRow.pk, ScreeningRow.status).where(ScreeningRow.patient_pk == row.pk)).all()
+    signed = session.execute(select(Confirmation, ScreeningRow.result)
+                             .join(ScreeningRow, ScreeningRow.pk == Confirmation.screening_pk)
+                             .where(Confirmation.patient_pk == row.pk)
                              .order_by(Confirmation.pk.desc())).all()
-    return [(c, [status for pk, status in statuses if pk > c.screening_pk]) for c in signed]
+    return [(c, result, [status for pk, status in statuses if pk > c.screening_pk]) for c, result in signed]
 
 
 def outcomes_of(session: Session, row: Patient) -> list:

@@ -77,6 +77,16 @@ def immunization(pid: str, cvx: str, day: str) -> dict:
             "patient": {"reference": f"Patient/{pid}"}, "occurrenceDateTime": day}
 
 
+def corticosteroid(pid: str, atc: str, mg_per_day: float, started: str) -> dict:
+    """A systemic corticosteroid taken once a day from ``started`` (EXC-PRIOR-CS reads the first start)."""
+    return {"resourceType": "MedicationStatement", "id": f"med-{next(_ids)}", "status": "active",
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.whocc.no/atc", "code": atc}]},
+            "subject": {"reference": f"Patient/{pid}"}, "effectivePeriod": {"start": started},
+            "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                        "doseAndRate": [{"doseQuantity": {"value": mg_per_day, "unit": "mg", "code": "mg",
+                                                          "system": "http://unitsofmeasure.org"}}]}]}
+
+
 def is_attestation(resource: dict) -> bool:
     """An investigator's judgement: an Observation whose code is in ``urn:myocit:criterion``."""
     return resource.get("resourceType") == "Observation" and any(

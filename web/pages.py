@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from config.clock import shown
+from domain.alerting import change_said
 from domain.criteria import CRITERIA
 from domain.identity import Refused
 from ingest.bounds import date_in_range
@@ -75,6 +76,7 @@ def _render(request: Request, name: str, code: int = 200, **context) -> HTMLResp
     context.setdefault("csrf", getattr(request.state, "csrf", None))
     context["notice"] = NOTICES.get(request.query_params.get("done", ""))
     context["local"] = lambda at: shown(at, zone) if at else ""
+    context["change"] = change_said
     response = templates.TemplateResponse(request, name, context, status_code=code)
     response.headers.update(HEADERS)
     return response
@@ -185,6 +187,7 @@ def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES)))
                 "age": worklist.age(patient.birth_date, screening.as_of),
                 "as_of": result["as_of"],
                 "when": worklist.becomes_eligible(result),
+                "window": worklist.window(result),
                 "timed": worklist.timed(result),
                 "todos": worklist.todos(result),
                 "blocking": worklist.blocking(result),
@@ -235,10 +238,10 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     return _render(
         request, "patient.html", patient=patient, result=result, planned=planned, problem=problem,
         as_of_value=as_of or "", events=events,
-        alert_links=[(a.pk, a.created_at, f"{a.from_status} → {a.to_status}") for a in alerts]
+        alert_links=[(a.pk, a.created_at, change_said(a.from_status, a.to_status)) for a in alerts]
         if caller.role in ("coordinator", "admin") else [],
         todos=worklist.todos(result or {}), blocking=worklist.blocking(result or {}),
-        timed=worklist.timed(result or {}), verdicts=verdicts,
+        timed=worklist.timed(result or {}), window=worklist.window(result or {}), verdicts=verdicts,
         attested=ATTESTED if caller.role == "investigator" else [],
         may_record_consent=caller.role in ("coordinator", "investigator", "admin"),
         **records,
@@ -249,7 +252,7 @@ def _timeline(history, alerts: list[Alert], stopped_at: datetime | None) -> list
     """Status changes, alerts and their acknowledgements, and the consent stop, newest first."""
     events = worklist.status_changes([tuple(h) for h in history])
     for alert in alerts:
-        change = f"{alert.from_status} → {alert.to_status}"
+        change = change_said(alert.from_status, alert.to_status)
         events.append(worklist.Event(alert.created_at, f"alert raised: {change}"))
         if alert.acknowledged_at:
             events.append(worklist.Event(alert.acknowledged_at,
@@ -300,11 +303,12 @@ def alerts_page(request: Request, caller: Caller = Depends(role("coordinator")))
     rt = request.app.state.rt
     with rt.uow() as uow:
         rows = views.alerts_for(uow.session, caller, limit=500, newest_first=True)
+        windows = views.alert_windows(uow.session, [a.screening_pk for a, _ in rows])
         audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
         open_alerts = [(a, pid) for a, pid in rows if a.acknowledged_at is None]
         done = [(a, pid) for a, pid in rows if a.acknowledged_at is not None]
-        return _render(request, "alerts.html", open_alerts=open_alerts, done=done)
+        return _render(request, "alerts.html", open_alerts=open_alerts, done=done, windows=windows)
 
 
 @router.post("/alerts/{alert_id}/ack")

@@ -13,7 +13,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
-from domain.confirmation import still_valid
+from domain.confirmation import stands
 from ingest.bounds import date_in_range
 from service import confirmations, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
@@ -41,7 +41,8 @@ pages.NOTICES.update({
 def patient_records(session, row, caller: Caller, stored) -> dict:
     """What the patient page shows of the trial's records, and the timeline entries they add."""
     outcomes = views.outcomes_of(session, row)
-    signed = [(c, still_valid(since)) for c, since in views.confirmations_of(session, row)]
+    signed = [(c, stands(result, c.sha256, c.signed_keys, since))
+              for c, result, since in views.confirmations_of(session, row)]
     attested = views.attestations_of(session, row)
     events = [worklist.Event(o.recorded_at, f"outcome recorded: {OUTCOME_LABELS.get(o.outcome, o.outcome)} by "
                              f"{o.recorded_by}") for o in outcomes]
@@ -130,7 +131,8 @@ def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*
     with rt.uow() as uow:
         row = pages._patient(uow.session, caller, patient_id)
         stored = views.latest_screening(uow.session, row)
-        signed = [(c, still_valid(since)) for c, since in views.confirmations_of(uow.session, row)]
+        signed = [(c, stands(result, c.sha256, c.signed_keys, since))
+                  for c, result, since in views.confirmations_of(uow.session, row)]
         audit.record(uow.session, caller.name, "view-checklist", f"Patient/{row.id}", rt.clock.now())
         uow.commit()
         patient = {"id": row.id, "site": row.site, "pending": views.is_pending(row),

@@ -45,14 +45,47 @@ def todos(result: dict) -> list[Todo]:
     return sorted(found.values(), key=lambda t: (t.action != ATTESTATION, t.action))
 
 
+def _closes(result: dict) -> str | None:
+    """The earliest ``passes_until`` of the result's criteria (contract §1.2), ISO."""
+    ends = [c["passes_until"] for c in result.get("criteria", []) if c.get("passes_until")]
+    return min(ends) if ends else None
+
+
+def _lifts_too_late(criterion: dict, closes: str | None) -> bool:
+    return closes is not None and criterion["until"] > closes
+
+
 def blocking(result: dict) -> list[dict]:
-    """Fails that time alone will not lift: why the child is ineligible."""
-    return [c for c in result.get("criteria", []) if c["verdict"] == "fail" and not c.get("until")]
+    """Fails that time alone will not lift: why the child is ineligible. A fail that lifts only after
+    the window has closed is one of them (contract §1.2)."""
+    closes = _closes(result)
+    return [c for c in result.get("criteria", [])
+            if c["verdict"] == "fail" and (not c.get("until") or _lifts_too_late(c, closes))]
 
 
 def timed(result: dict) -> list[dict]:
     """Fails that lift on a date: why the child is waiting."""
-    return [c for c in result.get("criteria", []) if c["verdict"] == "fail" and c.get("until")]
+    closes = _closes(result)
+    return [c for c in result.get("criteria", [])
+            if c["verdict"] == "fail" and c.get("until") and not _lifts_too_late(c, closes)]
+
+
+@dataclass(frozen=True)
+class Window:
+    """When the window of opportunity closes (contract §1.2), and the criterion that closes it."""
+
+    until: str
+    criterion: str
+    reason: str
+
+
+def window(result: dict) -> Window | None:
+    """The result's ``eligible_until`` with the pass that ends then, for an eligible or waiting child."""
+    until = result.get("eligible_until")
+    if not until:
+        return None
+    closing = next((c for c in result.get("criteria", []) if c.get("passes_until") == until), None)
+    return Window(until, closing["id"], closing["reason"]) if closing else Window(until, "", "")
 
 
 def becomes_eligible(result: dict) -> tuple[str, str | None]:

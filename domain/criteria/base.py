@@ -85,8 +85,9 @@ def evidence(*facts) -> tuple[Evidence, ...]:
     return tuple([Evidence(f.source, f.on) for f in facts if f is not None])
 
 
-def passes(reason: str, *facts, changes_on: date | None = None) -> Finding:
-    return Finding(Verdict.PASS, reason, evidence(*facts), None, changes_on)
+def passes(reason: str, *facts, changes_on: date | None = None, passes_until: date | None = None) -> Finding:
+    """``passes_until``: the last day a pass that time alone ends still holds (contract §1.2)."""
+    return Finding(Verdict.PASS, reason, evidence(*facts), None, changes_on, passes_until)
 
 
 def fails(reason: str, *facts, until: date | None = None, changes_on: date | None = None) -> Finding:

@@ -257,6 +257,7 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
     excludes. Started within 31 days, every course's daily dose in prednisone-equivalent mg per kg
     of the latest usable weight must be above 1 mg/kg/day; a lower dose needs review (or fails, per
     ``choices.corticosteroid_low_dose_start``). A course for another indication needs review.
+    The exception passes until 31 days after the first start (``passes_until``, contract §1.2).
     """
     courses = _taken(ctx, "med.corticosteroid_systemic")
     if not courses:
@@ -293,14 +294,16 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
             return Finding(Verdict.FAIL, finding.reason, finding.evidence)
         return finding
     limit = ctx.protocol.thresholds.corticosteroid_dose_above_mg_kg_day
+    last_day = ends - timedelta(days=1)
     return passes(
         lambda: (f"Systemic corticosteroid first started {first.on.isoformat()}, {_days(ctx.days_before(first.on))} "
         f"before (within {window}); every daily dose above {limit:g} mg/kg/day prednisone-equivalent "
         f"(lowest {_per_kg(lowest, limit)} mg/kg/day, weight {weight.value:g} kg on "
-        f"{weight.result.on.isoformat()}); the exception ends {ends.isoformat()}"),
+        f"{weight.result.on.isoformat()}); the exception lasts until {last_day.isoformat()}"),
         *for_jdm,
         weight.result,
         changes_on=changes_on,
+        passes_until=last_day,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from domain.context import Context, add_years
@@ -28,7 +28,7 @@ def aged_3_to_18(ctx: Context) -> Finding:
     """"Patient aged 3-18 years with new-onset juvenile dermatomyositis"
 
     Age in completed years at ``as_of``; passes from the 3rd birthday to the day before the 19th
-    (``age.rule: inclusive``), or before the 18th (``exclusive``).
+    (``age.rule: inclusive``), or before the 18th (``exclusive``): that day is its ``passes_until``.
     """
     profile = ctx.profile
     if profile is None or profile.birth_date is None:
@@ -46,8 +46,12 @@ def aged_3_to_18(ctx: Context) -> Finding:
         )
     if ctx.as_of >= too_old_on:
         return fails(lambda: f"Aged {age}: {last_birthday} or older since {too_old_on.isoformat()}", patient)
+    # The reason keeps the birth date's neighbours out (it travels into alerts); the date is the field's.
     return passes(
-        lambda: f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years", patient, changes_on=too_old_on
+        lambda: f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years",
+        patient,
+        changes_on=too_old_on,
+        passes_until=too_old_on - timedelta(days=1),
     )
 
 

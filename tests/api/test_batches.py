@@ -98,7 +98,10 @@ def test_one_patients_failure_leaves_the_rest_of_the_batch_evaluated(client, tok
     monkeypatch.setattr(evaluation, "evaluate_patient", flaky)
     caplog.set_level(logging.INFO)
     assert tasks.evaluate_patients.run(pks) == {"evaluated": 2, "handed_on": 1}
-    assert rt.celery.sent == [("myocit.evaluate_patient", [broken], {})]
+    # The two evaluated are new candidates, whose alerts go out (§5); the broken one is handed on.
+    assert [(name, args) for name, args, _ in rt.celery.sent if name != "myocit.deliver_alert"] == [
+        ("myocit.evaluate_patient", [broken])]
+    assert len([name for name, _, _ in rt.celery.sent if name == "myocit.deliver_alert"]) == 2
     with rt.uow() as uow:
         statuses = dict(uow.session.execute(select(Patient.id, Patient.status)).all())
     assert statuses["bt-1"] is not None and statuses["bt-1"] == statuses["bt-3"]

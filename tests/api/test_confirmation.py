@@ -19,7 +19,8 @@ from tests.fhir_samples import bundle, eligible_record, immunization
 from tests.inprocess import post_record
 
 DAY = date(2026, 12, 1)
-KEYS = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from", "next_review_at", "criteria")
+KEYS = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from", "eligible_until",
+        "next_review_at", "criteria")  # §9, with eligible_until since §1.2
 
 
 def _token(tokens, who):
@@ -123,8 +124,9 @@ def test_an_overturning_result_flips_valid_and_raises_one_alert_marked_confirmed
     assert [c["valid"] for c in client.get(f"/patients/{eligible}/confirmation",
                                            headers=tokens["coordinator"]).json()] == [False]
     alerts = client.get("/alerts", headers=tokens["coordinator"]).json()
+    # The first screening raised the new candidate's alert (§5); the overturning change says so (§9).
     assert [(a["patient"], a["from_status"], a["to_status"], a["confirmed"]) for a in alerts] == [
-        (eligible, "eligible", "waiting", True)]
+        (eligible, None, "eligible", False), (eligible, "eligible", "waiting", True)]
     funnel = client.get("/funnel", headers=tokens["coordinator"]).json()
     assert (funnel["waiting"], funnel["confirmed"]) == (1, 0)
 
@@ -134,4 +136,36 @@ def test_an_alert_of_a_child_never_confirmed_is_not_marked(client, tokens, rt, e
                        headers=tokens["lab"]).status_code == 202
     run_pending(rt)
     with rt.uow() as uow:
-        assert [a.confirmed for a in uow.session.scalars(select(Alert))] == [False]
+        # The new candidate's alert (§5), then the change.
+        assert [a.confirmed for a in uow.session.scalars(select(Alert))] == [False, False]
+
+
+def _stored_before_the_window(result: dict) -> dict:
+    """A screening result as stored before §1.2: no eligible_until, no passes_until."""
+    old = {k: v for k, v in result.items() if k != "eligible_until"}
+    old["criteria"] = [{k: v for k, v in c.items() if k != "passes_until"} for c in result["criteria"]]
+    return old
+
+
+def test_a_confirmation_signed_before_the_window_still_verifies_against_the_keys_it_covered(
+        client, tokens, rt, eligible):
+    """§1.2: a confirmation signed before this release keeps its hash, checked against its own keys."""
+    with rt.uow() as uow:
+        latest = uow.session.scalars(select(Screening).order_by(Screening.pk.desc())).first()
+        old = _stored_before_the_window(latest.result)
+        old_keys = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from",
+                    "next_review_at", "criteria")
+        covered = json.dumps({k: old[k] for k in old_keys}, sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False)
+        digest = hashlib.sha256(covered.encode("utf-8")).hexdigest()
+        uow.session.execute(update(Screening).where(Screening.pk == latest.pk).values(result=old))
+        token_pk = uow.session.scalar(text("SELECT pk FROM api_tokens WHERE name = 'investigator'"))
+        signed = dict(patient_pk=latest.patient_pk, screening_pk=latest.pk, token_pk=token_pk,
+                      signer_name="investigator", role="investigator", site="site-a",
+                      signed_at=latest.created_at, meaning="m", as_of=latest.as_of,
+                      protocol_version=latest.protocol_version)
+        uow.session.add(Confirmation(**signed, sha256=digest, signed_keys=None))
+        uow.session.add(Confirmation(**signed, sha256="0" * 64, signed_keys=None))
+        uow.session.commit()
+    listed = client.get(f"/patients/{eligible}/confirmation", headers=tokens["coordinator"]).json()
+    assert [(c["sha256"], c["valid"]) for c in listed] == [("0" * 64, False), (digest, True)]

@@ -48,12 +48,15 @@ def test_the_same_bundle_posted_twice_is_stored_once_and_alerts_nothing(client, 
     for body, headers in bodies:
         assert client.post("/fhir", json=body, headers=headers).status_code == 202
     run_pending(rt)
+    # The first screening raises the new candidate's alert (§5); the duplicates raise nothing more.
+    first = client.get("/alerts", headers=tokens["coordinator"]).json()
+    assert [(a["patient"], a["from_status"], a["to_status"]) for a in first] == [("p-2", None, "eligible")]
     for body, headers in bodies:
         again = client.post("/fhir", json=body, headers=headers)
         assert again.status_code == 202
         assert again.json()["meta"]["tag"][0]["display"] == "duplicate"
     run_pending(rt)
-    assert client.get("/alerts", headers=tokens["coordinator"]).json() == []
+    assert client.get("/alerts", headers=tokens["coordinator"]).json() == first
 
 
 def test_results_for_a_patient_not_registered_yet_apply_when_the_patient_arrives(client, tokens, rt):

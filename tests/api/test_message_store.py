@@ -64,8 +64,9 @@ def test_reprocessing_after_a_mapping_fix_re_screens_and_alerts_only_on_a_real_c
     assert _reprocess(rt, message_pk).changed == [message_pk]
     run_pending(rt)
     with rt.uow() as uow:
-        alerts = uow.session.scalar(select(Alert.pk).limit(1))
-    assert alerts is None  # the status after the fix is the one stored before: no alert
+        alerts = uow.session.execute(select(Alert.from_status, Alert.to_status)).all()
+    # Only the new candidate's first alert (§5): the status after the fix is the one stored before.
+    assert [tuple(a) for a in alerts] == [(None, "eligible")]
     again = _reprocess(rt, message_pk)
     assert (again.changed, again.unchanged, again.queued) == ([], [message_pk], 0)
     assert rt.celery.sent == []

@@ -71,7 +71,9 @@ def test_known_at_without_as_of_whose_day_at_the_sites_falls_outside_1900_2200_g
 def test_an_alert_is_answered_with_its_screening_and_reproduced_exactly_from_its_facts(client, tokens, rt):
     posted_then_corrected(client, tokens, rt)
     listed = client.get("/alerts", headers=tokens["coordinator"]).json()
-    assert len(listed) == 1
+    # The new candidate's first alert (§5), then the change the correction caused.
+    assert [a["from_status"] for a in listed] == [None, "eligible"]
+    listed = listed[1:]
     shown = client.get(f"/alerts/{listed[0]['id']}", headers=tokens["coordinator"])
     assert shown.status_code == 200
     body = shown.json()

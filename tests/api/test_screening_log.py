@@ -102,10 +102,13 @@ def test_the_log_has_one_row_per_child_with_every_column_of_its_stored_screening
             "failing": ids["fail"], "missing": ids["unknown"], "review": ids["review"],
             "outcome": OUTCOMES.get(pid, ""), "outcome_date": "2026-12-01" if pid in OUTCOMES else "",
             "confirmed_at": site["signed_at"] if pid == "log-ok" else "",
-            "protocol_version": stored["protocol_version"],
+            "protocol_version": stored["protocol_version"], "eligible_until": stored["eligible_until"] or "",
         }
     assert {r["status"] for r in rows.values()} == {"eligible", "waiting", "incomplete", "ineligible"}
     assert rows["log-wait"]["eligible_from"] == "2026-12-19" and rows["log-wait"]["failing"] == "EXC-LIVE-VACCINE"
+    # §1.2: the window's last day is the new last column (a child of 10 passes INC-AGE until 18).
+    assert COLUMNS[-1] == "eligible_until" and COLUMNS[:-1][-1] == "protocol_version"
+    assert rows["log-wait"]["eligible_until"] and rows["log-no"]["eligible_until"] == ""
     assert rows["log-no"]["failing"] == "EXC-CMV-PCR"
     assert rows["log-todo"]["missing"] == "EXC-CMV-PCR;EXC-SEVERE-JDM"
     assert rows["log-review"]["review"] == "INC-VZV-SERO"

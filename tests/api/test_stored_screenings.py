@@ -35,7 +35,7 @@ def test_a_reader_never_sees_a_status_that_was_not_stored_and_no_change_goes_una
     run_pending(rt)
     shown = client.get("/patients/p-seq/eligibility", headers=tokens["coordinator"]).json()
     assert shown["status"] == "ineligible"
-    # The first stored screening raises no alert, and no reader was told anything else before it.
+    # An ineligible first screening raises no alert (§5), and no reader was told anything else before it.
     assert client.get("/alerts", headers=tokens["coordinator"]).json() == []
 
 
@@ -55,7 +55,8 @@ def test_a_read_then_a_positive_result_raises_exactly_one_alert(client, tokens, 
     assert (after["status"], after["pending"]) == ("ineligible", False)
     assert datetime.fromisoformat(after["screened_at"]).utcoffset() is not None
     alerts = client.get("/alerts", headers=tokens["coordinator"]).json()
-    assert [(a["patient"], a["from_status"], a["to_status"]) for a in alerts] == [("p-one", "eligible", "ineligible")]
+    assert [(a["patient"], a["from_status"], a["to_status"]) for a in alerts] == [
+        ("p-one", None, "eligible"), ("p-one", "eligible", "ineligible")]  # the new candidate (§5), the change
 
 
 def test_a_screening_for_another_date_is_computed_and_says_it_was_not_stored(client, tokens, rt):

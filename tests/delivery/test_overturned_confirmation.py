@@ -27,14 +27,18 @@ def test_the_overturning_alert_is_mailed_and_posted_with_the_warning(client, tok
                        headers=tokens["lab"]).status_code == 202
     run_pending(rt)
     alerts = client.get("/alerts", headers=tokens["coordinator"]).json()
-    assert [(a["to_status"], a["confirmed"]) for a in alerts] == [("waiting", True)]
-    assert len(smtp.mails) == 1
-    mail = smtp.mails[0]
+    # The new candidate's alert first (§5), then the one that overturns the signature.
+    assert [(a["to_status"], a["confirmed"]) for a in alerts] == [("eligible", False), ("waiting", True)]
+    alerts = alerts[1:]
+    assert len(smtp.mails) == 2
+    assert "new candidate" in smtp.mails[0].subject and OVERTURNED not in smtp.mails[0].text
+    mail = smtp.mails[1]
     assert " ".join(mail.subject.split()) == "SIGNED CONFIRMATION OVERTURNED: MYOCIT screening s-1: eligible → waiting"
     assert " ".join(mail.text.split()).startswith(OVERTURNED)
     assert "signed confirmation" in mail.text and "overturned" in mail.text
-    assert len(receiver.accepted) == 1
-    body = receiver.accepted[0]
+    assert len(receiver.accepted) == 2
+    assert receiver.accepted[0]["new_candidate"] is True and "warning" not in receiver.accepted[0]
+    body = receiver.accepted[1]
     assert (body["alert"], body["confirmed"], body["warning"]) == (alerts[0]["id"], True, OVERTURNED)
     assert [c["valid"] for c in client.get("/patients/s-1/confirmation", headers=tokens["coordinator"]).json()] \
         == [False]

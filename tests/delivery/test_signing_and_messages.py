@@ -71,3 +71,37 @@ def test_a_message_names_the_screening_its_change_the_reasons_and_a_link():
     }
     assert "2007" not in message.text and "06-02" not in message.text
     assert "https://myocit.example.org/ui/patients/p-001" in message.text
+
+
+def test_a_new_candidate_says_so_and_shows_when_its_window_closes():
+    content = AlertContent(
+        alert=8, screening_id="p-002", from_status=None, to_status="eligible", changed=[],
+        created_at=datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc),
+        criteria=[{"id": "INC-AGE", "verdict": "pass", "reason": "Aged 10, within 3-18 years",
+                   "passes_until": "2035-01-14"},
+                  {"id": "EXC-PRIOR-CS", "verdict": "pass", "passes_until": "2026-12-16",
+                   "reason": "Systemic corticosteroid first started 2026-11-15; "
+                             "the exception lasts until 2026-12-16"}],
+        birth_date=date(2016, 1, 15), eligible_until="2026-12-16",
+    )
+    message = build(content, "https://myocit.example.org")
+    assert message.subject == "MYOCIT screening p-002: new candidate: eligible"
+    assert message.data["from_status"] is None and message.data["new_candidate"] is True
+    assert message.data["eligible_until"] == "2026-12-16"
+    assert message.data["window"]["closed_by"] == "EXC-PRIOR-CS"
+    assert "new candidate" in message.text
+    assert "Eligible until: 2026-12-16 (EXC-PRIOR-CS: Systemic corticosteroid first started" in message.text
+
+
+def test_a_window_closed_by_the_age_limit_keeps_the_birthday_out():
+    content = AlertContent(
+        alert=9, screening_id="p-003", from_status="incomplete", to_status="eligible", changed=["EXC-ANC"],
+        created_at=datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc),
+        criteria=[{"id": "INC-AGE", "verdict": "pass", "reason": "Aged 18, within 3-18 years",
+                   "passes_until": "2027-06-01"},
+                  {"id": "EXC-ANC", "verdict": "pass", "reason": "Neutrophils 2.1"}],
+        birth_date=date(2008, 6, 2), eligible_until="2027-06-01",
+    )
+    message = build(content, "https://myocit.example.org")
+    assert message.data["eligible_until"] == WITHHELD and message.data["window"]["closed_by"] == "INC-AGE"
+    assert "06-01" not in message.text and "06-02" not in message.text and "new_candidate" not in message.data

@@ -27,3 +27,15 @@ def test_the_first_copy_of_each_message_takes_its_keys_on_postgres():
         assert migrate_messages(url) == EXPECTED
     finally:
         services.drop_database(name)
+
+
+def test_migration_0010_keeps_stored_rows_and_confirmations_unchangeable_on_postgres():
+    from tests.unit.test_migration_window import migrate_and_read as migrate_0010
+
+    name, url = services.create_database()
+    try:
+        assert migrate_0010(url) == {
+            "screening": ("eligible", None), "alert": ("incomplete", "eligible"),
+            "confirmation": ("abc", None), "new candidate": 1}
+    finally:
+        services.drop_database(name)

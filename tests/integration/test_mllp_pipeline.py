@@ -57,8 +57,10 @@ def test_an_oru_over_mllp_makes_a_child_ineligible_and_raises_one_alert(rt, api,
         assert [msa(a, "latin-1") for a in acks] == [("AA", "E2E-1"), ("AR", "E2E-2"), ("AA", "E2E-1")]
         wait_until(lambda: status() == "ineligible", what="ineligible")
         alerts = client.get(f"{api}/alerts", headers=coordinator).json()
-    assert [(a["from_status"], a["to_status"]) for a in alerts] == [("eligible", "ineligible")]
-    assert "EXC-ANC" in alerts[0]["changed"]
+    # The new candidate (§5), then the one change the ORU made.
+    assert [(a["from_status"], a["to_status"]) for a in alerts] == [
+        (None, "eligible"), ("eligible", "ineligible")]
+    assert "EXC-ANC" in alerts[1]["changed"]
     with rt.uow() as uow:
         stored = list(uow.session.scalars(select(Message.body).where(Message.channel == "mllp")))
         assert uow.session.scalar(select(func.count()).select_from(Message).where(Message.control_id == "E2E-2")) == 0

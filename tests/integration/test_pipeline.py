@@ -97,7 +97,7 @@ def test_a_live_vaccine_waits_then_the_scheduler_makes_the_child_eligible_on_the
         rt.celery.send_task("myocit.rescreen_due", kwargs={"today": "2026-12-20"})
         wait_until(lambda: _status(client, api, coordinator, "p-vax") == "eligible", what="eligible after the date")
         alerts = client.get(f"{api}/alerts", headers=coordinator).json()
-    assert [(a["from_status"], a["to_status"]) for a in alerts] == [("waiting", "eligible")]
+    assert [(a["from_status"], a["to_status"]) for a in alerts] == [(None, "waiting"), ("waiting", "eligible")]
 
 
 def _offline_status(resources: list[dict], protocol) -> str:
@@ -156,6 +156,7 @@ def _check_no_loss(rt, api, coordinator, per_patient, posted: int, figures: dict
             chain = [(a["from_status"], a["to_status"]) for a in alerts if a["patient"] == pid]
             assert all(old != new for old, new in chain), (pid, chain)
             assert all(a[1] == b[0] for a, b in zip(chain, chain[1:])), (pid, chain)
+            assert all(old is not None for old, _ in chain[1:]), (pid, chain)  # a new candidate only first
             assert not chain or chain[-1][1] == status, (pid, chain, status)
     figures.update(messages=stored_messages, alerts=len(alert_rows), mismatched=len(mismatched))
     print(f"\nfault figures: {figures}")

@@ -41,7 +41,8 @@ def test_bundle_read_then_a_positive_cmv_raises_exactly_one_alert(rt, api, proce
         assert client.post(f"{api}/fhir", json=positive, headers=lab).status_code == 202
         wait_until(lambda: (read() or {}).get("status") == "ineligible", what="ineligible")
         alerts = client.get(f"{api}/alerts", headers=coordinator).json()
-    assert [(a["from_status"], a["to_status"]) for a in alerts] == [("eligible", "ineligible")]
+    assert [(a["from_status"], a["to_status"]) for a in alerts] == [
+        (None, "eligible"), ("eligible", "ineligible")]
     # Every status the reader was shown is one of the chain the alerts describe.
     shown = {status for code, status in seen if code == 200}
     assert shown <= {"eligible", "ineligible"} and all(code in (200, 202) for code, _ in seen)

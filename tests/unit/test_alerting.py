@@ -25,7 +25,14 @@ CMV = screening(Status.INELIGIBLE, EXC_CMV_PCR=Verdict.FAIL)
 REFUSED = screening(Status.INELIGIBLE, INC_CONSENT=Verdict.FAIL)
 
 CASES = [
-    ("first screening: nothing to change from", None, False, CMV, None, []),
+    ("first screening ineligible: nothing to tell", None, False, CMV, None, []),
+    ("first screening incomplete: nothing to tell", None, False,
+     screening(Status.INCOMPLETE, EXC_CMV_PCR=Verdict.UNKNOWN), None, []),
+    ("first screening eligible: a new candidate", None, False, screening(Status.ELIGIBLE), None,
+     [EligibilityChanged(None, "eligible", ())]),
+    ("first screening waiting: a new candidate", None, False,
+     screening(Status.WAITING, EXC_ANC=Verdict.FAIL), None, [EligibilityChanged(None, "waiting", ())]),
+    ("first screening eligible but stopped: nothing", None, True, screening(Status.ELIGIBLE), None, []),
     ("first screening with consent refused: alerts stop", None, False, REFUSED, None, [AlertsStopped()]),
     ("status changes: one alert naming what changed", "eligible", False, CMV, ELIGIBLE,
      [EligibilityChanged("eligible", "ineligible", ("EXC-CMV-PCR",))]),

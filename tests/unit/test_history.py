@@ -277,7 +277,9 @@ def test_a_passing_course_will_change_the_day_the_31_day_window_ends():
     found = criterion(result_, "EXC-PRIOR-CS")
     assert found.verdict.value == "pass"
     ends = days_before(10) + timedelta(days=32)
-    assert ends.isoformat() in found.reason
+    # The reason names the last day it passes, the date eligible_until gives (contract §1.2).
+    assert found.passes_until == ends - timedelta(days=1)
+    assert f"lasts until {found.passes_until.isoformat()}" in found.reason
     assert result_.next_review_at <= ends
     assert verdict("EXC-PRIOR-CS", [prednisolone(60, started=10), weight(30)], as_of=ends) == "fail"
 

@@ -23,9 +23,11 @@ from tests.fhir_samples import (
     NOT_DETECTED,
     bundle,
     coded,
+    corticosteroid,
     eligible_record,
     immunization,
     post_parts,
+    quantity,
 )
 from tests.processes import free_port, stop_group
 from tests.web.conftest import DAY
@@ -151,7 +153,9 @@ def test_a_cmv_alert_is_acknowledged_an_attestation_recorded_and_the_worklist_mo
             page.screenshot(path=str(shots / "alerts.png"), full_page=True)
             row.get_by_role("button", name="Acknowledge").click()
             expect(page.get_by_role("status")).to_have_text("Alert acknowledged.")
-            expect(page.get_by_role("heading", name="To acknowledge (0)")).to_be_visible()
+            # What stays: kid-vaccine's alert as a new candidate, waiting at its first screening (§5).
+            expect(page.get_by_role("heading", name="To acknowledge (1)")).to_be_visible()
+            expect(page.locator("tr", has_text="kid-vaccine")).to_contain_text("New candidate")
 
             page = _sign_in(browser, base, tokens["investigator"])
             page.locator("#eligible").get_by_role("link", name=KID).click()
@@ -176,5 +180,37 @@ def test_a_cmv_alert_is_acknowledged_an_attestation_recorded_and_the_worklist_mo
             expect(page.locator("#waiting")).to_contain_text("kid-vaccine")
             expect(page.locator("#incomplete")).to_contain_text("No blood CMV PCR result")
             page.screenshot(path=str(shots / "worklist.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_the_window_of_opportunity_is_shown_on_the_worklist_the_patient_page_and_the_alert(
+        service, chromium_path, tmp_path):
+    """Contract §1.2: prednisolone first started on 15 November passes until 16 December."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens, log, database = service
+    kid = "kid-window"
+    _post_record(base, tokens, eligible_record(kid, DAY) + [corticosteroid(kid, "H02AB06", 60, "2026-11-15"),
+                                                            quantity(kid, "29463-7", 30, "kg", "2026-12-01")])
+    _wait(lambda: _stored(database, kid) == "eligible", 60, log)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=ARGS)
+        try:
+            page = _sign_in(browser, base, tokens["coordinator"])
+            card = page.locator("#eligible li.card", has_text=kid)
+            expect(card.locator(".window")).to_contain_text("Eligible until 2026-12-16")
+            expect(card.locator(".window")).to_contain_text("EXC-PRIOR-CS")
+            expect(card.locator(".window")).to_contain_text("first started 2026-11-15")
+            card.get_by_role("link", name=kid).click()
+            window = page.locator("dd.window")
+            expect(window).to_contain_text("2026-12-16")
+            expect(window).to_contain_text("EXC-PRIOR-CS")
+            expect(page.locator("tr#c-EXC-PRIOR-CS")).to_contain_text("lasts until 2026-12-16")
+            page.screenshot(path=str(tmp_path / "window.png"), full_page=True)
+            page.get_by_role("link", name="Alerts").click()
+            row = page.locator("tr", has_text=kid)
+            expect(row).to_contain_text("New candidate")
+            expect(row).to_contain_text("eligible until 2026-12-16")
         finally:
             browser.close()

@@ -46,3 +46,20 @@ def test_age_is_in_completed_years_and_the_timeline_keeps_only_changes():
                              (at, day, "eligible", "schedule")])
     assert [e.what for e in events] == ["first screened: incomplete (as of 2026-12-01, new data)",
                                         "incomplete → eligible (as of 2026-12-01, scheduled re-screening)"]
+
+
+def test_the_window_names_the_pass_that_ends_it_and_a_fail_lifting_after_it_blocks():
+    from web.worklist import timed, window
+
+    cs = {**_c("EXC-PRIOR-CS", "pass", "Prednisolone first started 2026-11-15"), "passes_until": "2026-12-16"}
+    age_limit = {**_c("INC-AGE", "pass", "Aged 10"), "passes_until": "2035-11-30"}
+    eligible = {"eligible_until": "2026-12-16", "criteria": [age_limit, cs]}
+    shown = window(eligible)
+    assert (shown.until, shown.criterion, shown.reason) == ("2026-12-16", "EXC-PRIOR-CS",
+                                                            "Prednisolone first started 2026-11-15")
+    assert window({"eligible_until": None, "criteria": [cs]}) is None
+    too_late = {"eligible_until": None, "criteria": [age_limit, cs, _c("EXC-LIVE-VACCINE", "fail", "MMR",
+                                                                      until="2026-12-25")]}
+    assert [c["id"] for c in blocking(too_late)] == ["EXC-LIVE-VACCINE"] and timed(too_late) == []
+    in_time = {"criteria": [cs, _c("EXC-LIVE-VACCINE", "fail", "MMR", until="2026-12-16")]}
+    assert blocking(in_time) == [] and [c["id"] for c in timed(in_time)] == ["EXC-LIVE-VACCINE"]

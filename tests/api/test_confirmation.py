@@ -151,14 +151,14 @@ def test_a_confirmation_signed_before_the_window_still_verifies_against_the_keys
         client, tokens, rt, eligible):
     """§1.2: a confirmation signed before this release keeps its hash, checked against its own keys."""
     with rt.uow() as uow:
-        latest = uow.session.scalars(select(Screening).order_by(Screening.pk.desc())).first()
+        latest = uow.session.scalars(select(ScreeningRow).order_by(ScreeningRow.pk.desc())).first()
         old = _stored_before_the_window(latest.result)
         old_keys = ("patient", "protocol", "protocol_version", "as_of", "status", "eligible_from",
                     "next_review_at", "criteria")
         covered = json.dumps({k: old[k] for k in old_keys}, sort_keys=True, separators=(",", ":"),
                              ensure_ascii=False)
         digest = hashlib.sha256(covered.encode("utf-8")).hexdigest()
-        uow.session.execute(update(Screening).where(Screening.pk == latest.pk).values(result=old))
+        uow.session.execute(update(ScreeningRow).where(ScreeningRow.pk == latest.pk).values(result=old))
         token_pk = uow.session.scalar(text("SELECT pk FROM api_tokens WHERE name = 'investigator'"))
         signed = dict(patient_pk=latest.patient_pk, screening_pk=latest.pk, token_pk=token_pk,
                       signer_name="investigator", role="investigator", site="site-a",

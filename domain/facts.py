@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from domain.units import human
+
 
 class Sex(StrEnum):
     FEMALE = "female"
@@ -63,7 +65,7 @@ class Quantity:
 
     def __str__(self) -> str:
         shown = f"{self.value:g}"
-        return f"{self.comparator or ''}{shown} {self.unit}".strip()
+        return f"{self.comparator or ''}{shown} {human(self.unit)}".strip()
 
 
 @dataclass(frozen=True, slots=True)

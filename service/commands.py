@@ -54,6 +54,30 @@ class RecordAttestation:
 
 
 @dataclass(frozen=True)
+class Judgement:
+    """One criterion's verdict in a form of several; without a justification of its own, the form's
+    shared one stands for it."""
+
+    criterion: str
+    verdict: str
+    justification: str = ""
+    reason: str = ""
+    """Why it replaces an earlier attestation of the same criterion (required then)."""
+
+
+@dataclass(frozen=True)
+class RecordAttestations:
+    """An investigator's judgements on several criteria of one child from one form: each is stored as
+    its own attestation (one FHIR Observation, audited), exactly as ``RecordAttestation`` stores one."""
+
+    patient_id: str
+    judgements: tuple[Judgement, ...]
+    investigator: Caller
+    justification: str = ""
+    """The justification of every judgement that gives none of its own."""
+
+
+@dataclass(frozen=True)
 class RecordConsentDecision:
     """A coordinator's or investigator's record that consent was refused or withdrawn."""
 

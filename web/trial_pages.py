@@ -38,8 +38,9 @@ pages.NOTICES.update({
 # --- the patient page's part ------------------------------------------------------------------------
 
 
-def patient_records(session, row, caller: Caller, stored) -> dict:
-    """What the patient page shows of the trial's records, and the timeline entries they add."""
+def patient_records(session, row, caller: Caller, stored, name=lambda cid: cid) -> dict:
+    """What the patient page shows of the trial's records, and the timeline entries they add
+    (``name``: a criterion's name for its id)."""
     outcomes = views.outcomes_of(session, row)
     signed = [(c, still_valid(since)) for c, since in views.confirmations_of(session, row)]
     attested = views.attestations_of(session, row)
@@ -47,11 +48,9 @@ def patient_records(session, row, caller: Caller, stored) -> dict:
                              f"{o.recorded_by}") for o in outcomes]
     events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
                               + ("" if valid else " (since overturned)")) for c, valid in signed]
-    for at, criterion, verdict, performer, body in attested:
-        change = _reason_of(body)
-        events.append(worklist.Event(at, f"attestation {criterion}: {verdict}"
-                                     + (f" by {performer}" if performer else "")
-                                     + (f" — reason for change: {change}" if change else "")))
+    events += worklist.attestation_events(
+        [worklist.Attested(at, criterion, verdict, performer, _reason_of(body))
+         for at, criterion, verdict, performer, body in attested], name)
     result = stored.result if stored is not None else None
     signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(row))
     return {

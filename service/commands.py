@@ -22,8 +22,9 @@ class RecordMessage:
     control_id: str | None = None
     atomic: bool = True
     """A transaction, one resource, an HL7 message: refused whole. A batch: judged entry by entry."""
-    audited: tuple[str, str] | None = None
-    """An (action, target) the sender did through this message, kept with it."""
+    audited: tuple[tuple[str, str], ...] = ()
+    """The (action, target) pairs the sender did through this message (one per attestation of a
+    form), each kept as its own audit row with it."""
     hl7_sender: tuple[str, str] | None = None
     """HL7 v2: MSH-3 and MSH-4 (first components); with ``control_id``, what a repeat is matched on."""
     ack_code: str | None = None
@@ -67,8 +68,8 @@ class Judgement:
 
 @dataclass(frozen=True)
 class RecordAttestations:
-    """An investigator's judgements on several criteria of one child from one form: each is stored as
-    its own attestation (one FHIR Observation, audited), exactly as ``RecordAttestation`` stores one."""
+    """An investigator's judgements on several criteria of one child from one form: each is its own
+    attestation (one FHIR Observation, one audit row), all stored as one message or none."""
 
     patient_id: str
     judgements: tuple[Judgement, ...]

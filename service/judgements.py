@@ -12,7 +12,7 @@ import uuid
 
 from domain.criteria import CRITERIA
 from ingest.errors import InvalidInput
-from ingest.submissions import resource_items
+from ingest.submissions import bundle_items, resource_items
 from store import views
 from service.commands import (
     Judgement,
@@ -49,19 +49,18 @@ def _attested_before(uow, caller, patient_id: str, criterion: str) -> bool:
                                        for _, c, _, _, page in views.attestations_of(uow.session, row))
 
 
-def _message(resource: dict, caller, action: str, patient_id: str, *, clock, protocol) -> RecordMessage:
-    """The form's resource read by the same ingest code as a lab's, ready to record."""
+def _record(resource: dict, caller, action: str, patient_id: str, *, uow, clock, dispatch, protocol) -> Stored:
+    """The form's resource, read by the same ingest code as a lab's, recorded through the intake path."""
     raw = json.dumps(resource, ensure_ascii=False)
     try:
-        items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"], clock.today(), protocol)
+        if resource["resourceType"] == "Bundle":
+            items = bundle_items(raw.encode("utf-8"), clock.today(), protocol).items
+        else:
+            items, _ = resource_items(raw.encode("utf-8"), resource["resourceType"], clock.today(), protocol)
     except InvalidInput as exc:
         raise Invalid(str(exc)) from exc
-    return RecordMessage(channel="ui", content_type=FHIR_JSON, body=raw, sender=caller, items=items,
-                         audited=(action, f"Patient/{patient_id}"))
-
-
-def _record(resource: dict, caller, action: str, patient_id: str, *, uow, clock, dispatch, protocol) -> Stored:
-    command = _message(resource, caller, action, patient_id, clock=clock, protocol=protocol)
+    command = RecordMessage(channel="ui", content_type=FHIR_JSON, body=raw, sender=caller, items=items,
+                            audited=((action, f"Patient/{patient_id}"),) * len(items))
     return record_message(command, uow, clock=clock, dispatch=dispatch)
 
 
@@ -70,15 +69,15 @@ def record_attestation(cmd: RecordAttestation, uow, *, clock, dispatch, protocol
     a form that does not say what the protocol needs."""
     judgement = Judgement(cmd.criterion, cmd.verdict, cmd.justification, cmd.reason)
     return record_attestations(RecordAttestations(cmd.patient_id, (judgement,), cmd.investigator), uow,
-                               clock=clock, dispatch=dispatch, protocol=protocol)[0]
+                               clock=clock, dispatch=dispatch, protocol=protocol)
 
 
-def record_attestations(cmd: RecordAttestations, uow, *, clock, dispatch, protocol) -> list[Stored]:
-    """Every judgement of the form as its own attestation, in the form's order.
+def record_attestations(cmd: RecordAttestations, uow, *, clock, dispatch, protocol) -> Stored:
+    """Every judgement of the form as its own attestation (one Observation, one audit row each).
 
-    The whole form is checked, and each Observation built and read, before the first is stored: a
-    form that cannot be recorded whole records nothing. Each is then stored as one message through
-    the intake path (its own audit row, §13's checks), as a single attestation is.
+    One judgement is posted as its Observation; several as one transaction Bundle of them, through
+    the same intake path: the form is recorded whole or not at all, and the timeline shows what it
+    did as one line.
     """
     _visible(uow, cmd.investigator, cmd.patient_id)
     if not cmd.judgements:
@@ -86,12 +85,14 @@ def record_attestations(cmd: RecordAttestations, uow, *, clock, dispatch, protoc
     chosen = [j.criterion for j in cmd.judgements]
     if len(set(chosen)) != len(chosen):
         raise Invalid("Give each criterion one verdict.")
-    messages = [
-        _message(_observation(cmd, judgement, uow, clock), cmd.investigator, "attest", cmd.patient_id,
-                 clock=clock, protocol=protocol)
-        for judgement in cmd.judgements
-    ]
-    return [record_message(message, uow, clock=clock, dispatch=dispatch) for message in messages]
+    observations = [_observation(cmd, judgement, uow, clock) for judgement in cmd.judgements]
+    resource = observations[0] if len(observations) == 1 else {
+        "resourceType": "Bundle", "type": "transaction",
+        "entry": [{"fullUrl": f"urn:uuid:{o['id'].removeprefix('attestation-')}", "resource": o,
+                   "request": {"method": "PUT", "url": f"Observation/{o['id']}"}} for o in observations],
+    }
+    return _record(resource, cmd.investigator, "attest", cmd.patient_id, uow=uow, clock=clock,
+                   dispatch=dispatch, protocol=protocol)
 
 
 def _observation(cmd: RecordAttestations, judgement: Judgement, uow, clock) -> dict:

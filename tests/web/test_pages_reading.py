@@ -43,7 +43,9 @@ def test_one_form_records_several_attestations_each_its_own_observation_and_audi
             "justification": "reviewed at the clinic visit"}
     done = browser.post("/ui/patients/kid-m/attest", form)
     assert done.status_code == 303 and done.headers["location"].endswith("done=attested")
-    stored = _page_attestations(rt)
+    messages = _page_attestations(rt)
+    assert len(messages) == 1 and messages[0]["type"] == "transaction"  # recorded whole, or not at all
+    stored = [entry["resource"] for entry in messages[0]["entry"]]
     assert [o["code"]["coding"][0]["code"] for o in stored] == ["EXC-ORAL", "EXC-VTE-RISK", "INC-JDM-ENMC2018"]
     assert [o["note"] for o in stored] == [[{"text": "swallows tablets"}], [{"text": "reviewed at the clinic visit"}],
                                            [{"text": "reviewed at the clinic visit"}]]

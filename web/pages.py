@@ -10,6 +10,7 @@ ids are shown: never names, identifiers or birth dates.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from domain.criteria import CRITERIA
@@ -55,6 +57,10 @@ HERE = Path(__file__).parent
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["human_units"] = in_human_units
+# Dates and criterion ids in a reason are kept whole on a line: a browser breaks "2026-12-01" at its hyphens.
+_TOKEN = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|(?:INC|EXC)-[A-Z0-9]+(?:-[A-Z0-9]+)*)\b")
+templates.env.filters["unbroken"] = lambda text: Markup(_TOKEN.sub(
+    lambda m: f'<span class="token">{m[0]}</span>', str(escape(text))))
 ATTESTED = [c for c in CRITERIA if c.attested]
 NOTICES = {
     "attested": "Attestation recorded. The screening is recomputed in the background: reload in a moment.",

@@ -33,7 +33,7 @@ def test_an_outcome_recorded_on_the_patient_page_changes_the_funnel(app, api, to
     assert _funnel_counts(before.text)["approached"] == 0 and _funnel_counts(before.text)["screened"] == 1
     assert "<svg" in before.text and 'role="img"' in before.text and "cdn" not in before.text.lower()
     assert before.text.count('class="label criterion"') == 34 and "Positive blood CMV PCR<title>EXC-CMV-PCR</title>" in before.text
-    assert '<text x="700" y="15" class="head">fail/unknown/review</text>' in before.text
+    assert '<text x="690" y="15" class="head">fail/unknown/review</text>' in before.text
     page = coordinator.get("/ui/patients/kid-s").text
     assert 'action="/ui/patients/kid-s/outcome"' in page and 'action="/ui/patients/kid-s/confirmation"' not in page
     refused = coordinator.post("/ui/patients/kid-s/outcome", {"outcome": "declined"})

@@ -108,3 +108,15 @@ def test_a_translation_is_one_more_language_beside_english(tmp_path):
     protocol = load_protocol_dir(_copy_with_wording(tmp_path, in_french))
     assert protocol.criterion_name("EXC-ORAL", "fr") == "Traitement oral impossible"
     assert protocol.criterion_name("EXC-HB", "fr") == protocol.criterion_name("EXC-HB")
+
+
+def test_a_renamed_criterion_or_a_new_translation_is_part_of_the_diff_between_versions(tmp_path):
+    from domain.amendments import diff
+
+    def amended(criteria):
+        criteria["EXC-HB"]["name"]["en"] = "Haemoglobin below 10 g/dL"
+        criteria["EXC-ORAL"]["sentence"]["fr"] = "Impossibilité d'un traitement par voie orale"
+
+    changes = [str(c) for c in diff(load_protocol(), load_protocol_dir(_copy_with_wording(tmp_path, amended)))]
+    assert changes == ["criteria.EXC-ORAL.sentence.fr: (none) → Impossibilité d'un traitement par voie orale",
+                       "criteria.EXC-HB.name.en: Haemoglobin below 8 g/dL → Haemoglobin below 10 g/dL"]

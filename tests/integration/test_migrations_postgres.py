@@ -16,3 +16,16 @@ def test_each_child_keeps_the_version_of_its_latest_screening_on_postgres():
         assert migrate_and_read(url) == [("p-1", "myocit-2027-01"), ("p-2", "myocit-2026-11"), ("p-3", None)]
     finally:
         services.drop_database(name)
+
+
+def test_a_stored_activation_gets_the_criteria_names_on_postgres():
+    from config.protocol_files import load_protocol_files
+    from tests.unit.test_migration_criteria_wording import migrate_and_load
+
+    name, url = services.create_database()
+    try:
+        files = migrate_and_load(url)
+    finally:
+        services.drop_database(name)
+    assert load_protocol_files("myocit-2026-11", files).criterion_name("EXC-VTE-RISK") == \
+        "High risk of venous thrombosis"

@@ -49,7 +49,7 @@ def patient_records(session, row, caller: Caller, stored, name=lambda cid: cid) 
     events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
                               + ("" if valid else " (since overturned)")) for c, valid in signed]
     events += worklist.attestation_events(
-        [worklist.Attested(at, criterion, verdict, performer, _reason_of(body))
+        [worklist.Attested(at, criterion, verdict, performer, _reason_of(body, criterion))
          for at, criterion, verdict, performer, body in attested], name)
     result = stored.result if stored is not None else None
     signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(row))
@@ -62,18 +62,25 @@ def patient_records(session, row, caller: Caller, stored, name=lambda cid: cid) 
     }
 
 
-def _reason_of(body: str | None) -> str | None:
-    """The reason for change a page's attestation carries (its note starting with REASON_PREFIX)."""
+def _reason_of(body: str | None, criterion: str) -> str | None:
+    """The reason for change a page's attestation of ``criterion`` carries (its note starting with
+    REASON_PREFIX), in the Observation the form posted or in the Bundle of several it posted."""
     if not body:
         return None
     try:
-        notes = json.loads(body).get("note") or []
-    except (ValueError, AttributeError):
+        posted = json.loads(body)
+        observations = ([(e or {}).get("resource") or {} for e in posted.get("entry") or []]
+                        if posted.get("resourceType") == "Bundle" else [posted])
+    except (ValueError, AttributeError, TypeError):
         return None
-    for note in notes:
-        text = (note or {}).get("text", "") if isinstance(note, dict) else ""
-        if text.startswith(REASON_PREFIX):
-            return text[len(REASON_PREFIX):]
+    for observation in observations:
+        codes = [c.get("code") for c in ((observation.get("code") or {}).get("coding") or []) if isinstance(c, dict)]
+        if criterion not in codes:
+            continue
+        for note in observation.get("note") or []:
+            text = (note or {}).get("text", "") if isinstance(note, dict) else ""
+            if text.startswith(REASON_PREFIX):
+                return text[len(REASON_PREFIX):]
     return None
 
 

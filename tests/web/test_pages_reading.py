@@ -109,3 +109,23 @@ def test_the_screening_log_names_the_counts_and_lists_criteria_by_name(app, api,
     assert 'class="head">fail/unknown/review</text>' in page
     log = page[page.index('id="h-log"'):]
     assert "1 missing</summary>" in log and '<span class="cname">Cannot take oral treatment</span>' in log
+
+
+def test_reasons_for_change_given_in_one_form_are_each_shown_with_their_criterion(app, api, tokens, rt):
+    _record(api, tokens, rt, "kid-r", without=("EXC-ORAL", "EXC-VTE-RISK"))
+    browser = Browser(app, tokens["investigator"])
+    first = {"verdict-EXC-ORAL": "pass", "verdict-EXC-VTE-RISK": "pass", "justification": "checked"}
+    assert browser.post("/ui/patients/kid-r/attest", first).status_code == 303
+    run_pending(rt)
+    again = {"verdict-EXC-ORAL": "fail", "verdict-EXC-VTE-RISK": "fail", "justification": "seen again"}
+    refused = browser.post("/ui/patients/kid-r/attest", again)
+    assert refused.status_code == 400 and "reason for changing" in refused.text
+    done = browser.post("/ui/patients/kid-r/attest", again | {"reason-EXC-ORAL": "cannot swallow since Monday",
+                                                               "reason-EXC-VTE-RISK": "new thrombophilia result"})
+    assert done.status_code == 303
+    run_pending(rt)
+    page = browser.get("/ui/patients/kid-r").text
+    assert ("Cannot take oral treatment (EXC-ORAL) applies (fail) by investigator — reason for change: "
+            "cannot swallow since Monday") in page
+    assert ("High risk of venous thrombosis (EXC-VTE-RISK) applies (fail) by investigator — reason for change: "
+            "new thrombophilia result") in page

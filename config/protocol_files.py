@@ -2,6 +2,7 @@
 
 ``protocol.yaml`` holds thresholds, windows, validity and wording choices; every ``codes-*.yaml``
 adds code lists. Lists of the same name in several files are merged (one per code system).
+``criteria.yaml`` gives each criterion its short name and protocol sentence, by language.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from domain.criteria import ORDER
 from domain.protocol import Protocol
 
 PROTOCOLS_DIR = Path(__file__).resolve().parent / "protocols"
 DEFAULT_VERSION = "myocit-2026-11"
+CRITERIA_FILE = "criteria.yaml"
 
 
 class ProtocolError(ValueError):
@@ -34,11 +37,13 @@ def _read(name: str, text: str, where: str = "") -> dict:
 
 
 def read_version_files(folder: Path) -> dict[str, str]:
-    """The data files of a version folder, by file name: ``protocol.yaml`` and every ``codes-*.yaml``."""
+    """The data files of a version folder, by file name: ``protocol.yaml``, ``criteria.yaml`` and every
+    ``codes-*.yaml``."""
     main = folder / "protocol.yaml"
     if not main.is_file():
         raise ProtocolError(f"{folder}: no protocol.yaml")
-    paths = [main, *sorted(folder.glob("codes-*.yaml"))]
+    wording = folder / CRITERIA_FILE
+    paths = [main, *([wording] if wording.is_file() else []), *sorted(folder.glob("codes-*.yaml"))]
     return {path.name: path.read_text(encoding="utf-8") for path in paths}
 
 
@@ -62,10 +67,28 @@ def load_protocol_files(name: str, texts: dict[str, str]) -> Protocol:
             files[(list_name, len(lists.get(list_name, ())))] = file
             lists.setdefault(list_name, []).append(spec)
     data["code_lists"] = lists
+    data["criteria"] = _criteria_wording(name, texts)
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError("; ".join(_located(name, error, files) for error in exc.errors())) from None
+
+
+def _criteria_wording(name: str, texts: dict[str, str]) -> dict:
+    """``criteria.yaml``'s names and sentences, refused unless every criterion of the contract is
+    named and nothing else is."""
+    if CRITERIA_FILE not in texts:
+        raise ProtocolError(f"{name}: no {CRITERIA_FILE} (each criterion's name and protocol sentence)")
+    found = _read(CRITERIA_FILE, texts[CRITERIA_FILE], f"{name}/").get("criteria")
+    if not isinstance(found, dict):
+        raise ProtocolError(f"{name}/{CRITERIA_FILE}: criteria: expected a mapping of criterion ids")
+    missing = [cid for cid in ORDER if cid not in found]
+    unknown = sorted(set(found) - set(ORDER))
+    if missing or unknown:
+        said = [f"not named: {', '.join(missing)}"] if missing else []
+        said += [f"not criteria of the protocol: {', '.join(unknown)}"] if unknown else []
+        raise ProtocolError(f"{name}/{CRITERIA_FILE}: {'; '.join(said)}")
+    return found
 
 
 def _located(folder: str, error: ErrorDetails, files: dict[tuple[str, int], str]) -> str:
@@ -74,6 +97,8 @@ def _located(folder: str, error: ErrorDetails, files: dict[tuple[str, int], str]
     what = "required key missing" if error["type"] == "missing" else error["msg"]
     if not loc:
         return f"protocol {folder}: {what}"
+    if loc[0] == "criteria":
+        return f"{folder}/{CRITERIA_FILE}: {'.'.join(str(p) for p in loc)}: {what}"
     if loc[0] != "code_lists":
         return f"{folder}/protocol.yaml: {'.'.join(str(p) for p in loc)}: {what}"
     if len(loc) < 3:

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from domain.alerting import change_said
+from domain.units import in_human_units
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 WITHHELD = "[date withheld]"
@@ -80,7 +81,7 @@ def _changes(content: AlertContent) -> list[dict]:
     by_id = {c["id"]: c for c in content.criteria}
     return [
         {"id": cid, "verdict": by_id.get(cid, {}).get("verdict"),
-         "reason": scrub(by_id.get(cid, {}).get("reason", ""), content.birth_date)}
+         "reason": in_human_units(scrub(by_id.get(cid, {}).get("reason", ""), content.birth_date))}
         for cid in content.changed
     ]
 

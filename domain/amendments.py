@@ -35,8 +35,8 @@ def _shown(value: object) -> str:
 
 
 def diff(old: Protocol, new: Protocol) -> list[Change]:
-    """Thresholds, windows, validities, choices, the age rule, potencies and code lists that changed,
-    in the order of the protocol file."""
+    """Thresholds, windows, validities, choices, the age rule, potencies, the criteria's names and
+    sentences (by language) and code lists that changed, in the order of the protocol files."""
     changes: list[Change] = []
     before, after = old.model_dump(), new.model_dump()
     for section in SECTIONS:
@@ -44,6 +44,13 @@ def diff(old: Protocol, new: Protocol) -> list[Change]:
         for key in list(a) + [k for k in b if k not in a]:
             if a.get(key) != b.get(key):
                 changes.append(Change(f"{section}.{key}", a.get(key), b.get(key)))
+    for cid in list(old.criteria) + [c for c in new.criteria if c not in old.criteria]:
+        was, now = old.criteria.get(cid), new.criteria.get(cid)
+        for part in ("name", "sentence"):
+            a, b = (getattr(was, part, None) or {}), (getattr(now, part, None) or {})
+            for language in list(a) + [lang for lang in b if lang not in a]:
+                if a.get(language) != b.get(language):
+                    changes.append(Change(f"criteria.{cid}.{part}.{language}", a.get(language), b.get(language)))
     for name in list(old.codesets) + [n for n in new.codesets if n not in old.codesets]:
         was, now = _codes(old, name), _codes(new, name)
         if was != now:

@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 
 from domain.ucum import shown_unit
+from domain.units import human
 
 
 class Sex(StrEnum):
@@ -66,7 +67,8 @@ class Quantity:
     def __str__(self) -> str:
         # A unit given as free text may carry anything: a reason shows UCUM codes only.
         shown = f"{self.value:g}"
-        return f"{self.comparator or ''}{shown} {shown_unit(self.unit) or ''}".strip()
+        unit = shown_unit(self.unit)
+        return f"{self.comparator or ''}{shown} {human(unit) if unit else ''}".strip()
 
 
 @dataclass(frozen=True, slots=True)

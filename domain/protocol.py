@@ -110,6 +110,24 @@ class CodeList(_Strict):
     """A comment for the reader; no rule reads it."""
 
 
+class CriterionWording(_Strict):
+    """What a person reads for a criterion id: a short name and the protocol sentence it implements,
+    each by language (``en`` always; a translation adds its own key)."""
+
+    name: dict[str, str]
+    sentence: dict[str, str]
+
+    @field_validator("name", "sentence")
+    @classmethod
+    def _in_english_at_least(cls, texts: dict[str, str]) -> dict[str, str]:
+        if not (texts.get(FALLBACK_LANGUAGE) or "").strip():
+            raise ValueError(f"needs its {FALLBACK_LANGUAGE!r} text")
+        return texts
+
+
+FALLBACK_LANGUAGE = "en"
+
+
 class Protocol(_Strict):
     protocol: str
     version: str
@@ -122,6 +140,22 @@ class Protocol(_Strict):
     """Prednisone-equivalent factor per ATC code (mg prednisone per mg of the drug)."""
     code_lists: dict[str, list[CodeList]]
     """Each list may hold codes of several systems (LOINC and SNOMED, CVX and ATC, ...)."""
+    criteria: dict[str, CriterionWording]
+    """Each criterion's name and protocol sentence, by id (``criteria.yaml``); the loader checks that
+    every criterion of the contract is named."""
+
+    def criterion_name(self, cid: str, language: str = FALLBACK_LANGUAGE) -> str:
+        """The short name shown wherever the id appears; the id itself for an id not named here."""
+        wording = self.criteria.get(cid)
+        if wording is None:
+            return cid
+        return wording.name.get(language) or wording.name[FALLBACK_LANGUAGE]
+
+    def criterion_sentence(self, cid: str, language: str = FALLBACK_LANGUAGE) -> str:
+        wording = self.criteria.get(cid)
+        if wording is None:
+            return ""
+        return wording.sentence.get(language) or wording.sentence[FALLBACK_LANGUAGE]
 
     @field_validator("code_lists")
     @classmethod

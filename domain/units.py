@@ -6,7 +6,11 @@ A unit not listed here cannot be converted: the caller treats the result as unus
 
 from __future__ import annotations
 
-from domain.facts import Quantity
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # facts.py prints its quantities with ``human`` below
+    from domain.facts import Quantity
 
 CREATININE_UMOL_PER_MG_DL = 88.42
 HAEMOGLOBIN_G_DL_PER_MMOL_L = 1.6114
@@ -70,7 +74,7 @@ DIMENSIONS: dict[str, dict[str, float]] = {
     "score": _SCORE,
 }
 CANONICAL = {
-    "cell_count": "10*9/L",
+    "cell_count": "×10⁹/L",
     "haemoglobin": "g/dL",
     "creatinine": "mg/dL",
     "length": "cm",
@@ -88,3 +92,33 @@ def convert(quantity: Quantity, dimension: str) -> float | None:
     if factor is None:
         return None
     return quantity.value * factor
+
+
+# --- one human form of a unit, for every reason, page and e-mail --------------------------------------
+
+_POWER_OF_TEN = re.compile(r"^10[*^](-?\d+)")
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_WRITTEN = {  # UCUM's bracketed and curly-braced atoms, as a clinician writes them
+    "[iu]": "IU", "[lb_av]": "lb", "[in_i]": "in", "{1.73_m2}": "1.73 m²", "{cells}": "cells",
+    "{score}": "points", "{points}": "points",
+}
+_ATOM = re.compile(r"\[[^\]]*\]|\{[^}]*\}")
+_MICRO = re.compile(r"(?<![A-Za-z])u(?=(?:mol|g|L|l)\b)")
+_SQUARED = re.compile(r"(?<=[a-z])([23])\b")
+_UCUM_TOKEN = re.compile(r"[^\s',;()]*(?:10[*^]-?\d+|\[[^\]\s]*\]|\{[^}\s]*\}|(?<![A-Za-z])u(?:mol|g|L|l)\b|mm3\b)"
+                         r"[^\s',;()]*")
+
+
+def human(unit: str) -> str:
+    """A unit as a clinician writes it: ``10*9/L`` is ``×10⁹/L``, ``umol/L`` is ``µmol/L``,
+    ``mL/min/{1.73_m2}`` is ``mL/min/1.73 m²``; a unit not recognised is shown as it came."""
+    shown = _POWER_OF_TEN.sub(lambda m: "×10" + m[1].translate(_SUPERSCRIPT), unit.strip())
+    shown = _ATOM.sub(lambda m: _WRITTEN.get(m[0].lower(), m[0]), shown)
+    shown = _MICRO.sub("µ", shown)
+    return _SQUARED.sub(lambda m: m[1].translate(_SUPERSCRIPT), shown) if "/" in shown else shown
+
+
+def in_human_units(text: str) -> str:
+    """``text`` with every UCUM unit in it written by ``human``: reasons stored before units were
+    written this way read the same as new ones on the pages and in e-mails."""
+    return _UCUM_TOKEN.sub(lambda m: human(m[0]), text)

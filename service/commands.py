@@ -22,8 +22,9 @@ class RecordMessage:
     control_id: str | None = None
     atomic: bool = True
     """A transaction, one resource, an HL7 message: refused whole. A batch: judged entry by entry."""
-    audited: tuple[str, str] | None = None
-    """An (action, target) the sender did through this message, kept with it."""
+    audited: tuple[tuple[str, str], ...] = ()
+    """The (action, target) pairs the sender did through this message (one per attestation of a
+    form), each kept as its own audit row with it."""
     hl7_sender: tuple[str, str] | None = None
     """HL7 v2: MSH-3 and MSH-4 (first components); with ``control_id``, what a repeat is matched on."""
     ack_code: str | None = None
@@ -55,6 +56,30 @@ class RecordAttestation:
     investigator: Caller
     reason: str = ""
     """Why it replaces an earlier attestation of the same criterion (required then)."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One criterion's verdict in a form of several; without a justification of its own, the form's
+    shared one stands for it."""
+
+    criterion: str
+    verdict: str
+    justification: str = ""
+    reason: str = ""
+    """Why it replaces an earlier attestation of the same criterion (required then)."""
+
+
+@dataclass(frozen=True)
+class RecordAttestations:
+    """An investigator's judgements on several criteria of one child from one form: each is its own
+    attestation (one FHIR Observation, one audit row), all stored as one message or none."""
+
+    patient_id: str
+    judgements: tuple[Judgement, ...]
+    investigator: Caller
+    justification: str = ""
+    """The justification of every judgement that gives none of its own."""
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
             log.info("%s message from %s: a repeat of message %s", cmd.channel, cmd.sender.name, stored.duplicate_of)
             return stored
         audit.record(uow.session, cmd.sender.name, "post", f"Message/{stored.message_pk}", now)
-        if cmd.audited is not None:
-            audit.record(uow.session, cmd.sender.name, cmd.audited[0], cmd.audited[1], now)
+        for action, target in cmd.audited:
+            audit.record(uow.session, cmd.sender.name, action, target, now)
         uow.on_commit(lambda: dispatch.evaluate(stored.enqueue))
         uow.commit()
     facts = sum(len(item.facts) for index, item in enumerate(cmd.items) if index not in stored.refused)

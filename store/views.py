@@ -84,6 +84,15 @@ def alert_windows(session: Session, screening_pks: list[int]) -> dict[int, date]
         ScreeningRow.pk.in_(screening_pks), ScreeningRow.eligible_until.is_not(None))).all())
 
 
+def alerts_with_status(session: Session, caller: Caller, *, limit: int) -> list[tuple[Alert, str, str | None]]:
+    """(alert, patient id, the child's status now) of the caller's sites, the newest ``limit``, newest
+    first: the alerts page shows where each child stands beside the change that raised its alert."""
+    query = (select(Alert, Patient.id, Patient.status).join(Patient, Patient.pk == Alert.patient_pk))
+    if caller.role != "admin":
+        query = query.where(Alert.site.in_(sorted(caller.sites)))
+    return [tuple(r) for r in session.execute(query.order_by(Alert.pk.desc()).limit(limit)).all()]
+
+
 def alert_for_update(session: Session, alert_pk: int) -> tuple[Alert, str] | None:
     """(alert, patient id), the alert row locked for an acknowledgement."""
     found = session.execute(

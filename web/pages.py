@@ -10,6 +10,7 @@ ids are shown: never names, identifiers or birth dates.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,15 +19,17 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from config.clock import shown
 from domain.alerting import change_said
 from domain.criteria import CRITERIA
 from domain.identity import Refused
+from domain.units import in_human_units
 from ingest.bounds import date_in_range
 from service import alerts, judgements, screenings
-from service.commands import AcknowledgeAlert, RecordAttestation, RecordConsentDecision, ScreenAsOf
+from service.commands import AcknowledgeAlert, Judgement, RecordAttestations, RecordConsentDecision, ScreenAsOf
 from service.errors import Invalid, NotFound
 from store import audit, views
 from store.models import Alert, Patient
@@ -55,6 +58,11 @@ from web.session import page_caller as role
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["human_units"] = in_human_units
+# Dates and criterion ids in a reason are kept whole on a line: a browser breaks "2026-12-01" at its hyphens.
+_TOKEN = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|(?:INC|EXC)-[A-Z0-9]+(?:-[A-Z0-9]+)*)\b")
+templates.env.filters["unbroken"] = lambda text: Markup(_TOKEN.sub(
+    lambda m: f'<span class="token">{m[0]}</span>', str(escape(text))))
 ATTESTED = [c for c in CRITERIA if c.attested]
 NOTICES = {
     "attested": "Attestation recorded. The screening is recomputed in the background: reload in a moment.",
@@ -77,6 +85,9 @@ def _render(request: Request, name: str, code: int = 200, **context) -> HTMLResp
     context["notice"] = NOTICES.get(request.query_params.get("done", ""))
     context["local"] = lambda at: shown(at, zone) if at else ""
     context["change"] = change_said
+    # Criteria are read by their names and sentences (the active version's criteria.yaml), ids beside.
+    protocol = request.app.state.rt.protocol
+    context["criterion_name"], context["criterion_sentence"] = protocol.criterion_name, protocol.criterion_sentence
     response = templates.TemplateResponse(request, name, context, status_code=code)
     response.headers.update(HEADERS)
     return response
@@ -224,10 +235,10 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
         stored = views.latest_screening(uow.session, row)
         if planned is None:
             result = stored.result if stored is not None else None
-        events = _timeline(history, alerts, row.alerts_stopped_at)
+        events = _timeline(history, alerts, row.alerts_stopped_at, rt.protocol.criterion_name)
         from web import trial_pages  # the trial's records (contract §8, §9); imports this module
 
-        records = trial_pages.patient_records(uow.session, row, caller, stored)
+        records = trial_pages.patient_records(uow.session, row, caller, stored, rt.protocol.criterion_name)
         events = sorted(events + records.pop("record_events"), key=lambda e: views.utc(e.at), reverse=True)
         audit.record(uow.session, caller.name, "view", f"Patient/{row.id}", rt.clock.now())
         uow.commit()
@@ -248,12 +259,15 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     )
 
 
-def _timeline(history, alerts: list[Alert], stopped_at: datetime | None) -> list[worklist.Event]:
-    """Status changes, alerts and their acknowledgements, and the consent stop, newest first."""
+def _timeline(history, alerts: list[Alert], stopped_at: datetime | None, name) -> list[worklist.Event]:
+    """Status changes, alerts (opening to the criteria that changed, by ``name``) and their
+    acknowledgements, and the consent stop, newest first."""
     events = worklist.status_changes([tuple(h) for h in history])
     for alert in alerts:
         change = change_said(alert.from_status, alert.to_status)
-        events.append(worklist.Event(alert.created_at, f"alert raised: {change}"))
+        changed = tuple(f"{name(cid)} ({cid})" for cid in alert.changed or ())
+        events.append(worklist.Event(alert.created_at, f"alert raised: {change}"
+                                     + (f", {len(changed)} criteria changed" if len(changed) > 1 else ""), changed))
         if alert.acknowledged_at:
             events.append(worklist.Event(alert.acknowledged_at,
                                          f"alert {alert.pk} acknowledged by {alert.acknowledged_by}"))
@@ -278,13 +292,32 @@ def _judged(request: Request, handler, command) -> None:
 
 
 @router.post("/patients/{patient_id}/attest")
-def attest(request: Request, patient_id: str, criterion: str = Form(""), verdict: str = Form(""),
-           justification: str = Form(""), reason: str = Form(""), csrf: str = Form(""),
-           caller: Caller = Depends(role("investigator", admin=False))):
-    check_csrf(request, csrf)
-    _judged(request, judgements.record_attestation,
-            RecordAttestation(patient_id, criterion, verdict, justification, caller, reason))
+async def attest(request: Request, patient_id: str, caller: Caller = Depends(role("investigator", admin=False))):
+    """One form, several attestations: ``verdict-<id>`` (pass, fail, or empty to leave it),
+    ``why-<id>`` and ``reason-<id>`` for each criterion, ``justification`` for those without their
+    own. A form naming one ``criterion`` (its ``verdict``, ``justification``, ``reason``) still works."""
+    form = await request.form()
+    check_csrf(request, _field(form, "csrf"))
+    command = RecordAttestations(patient_id, _judgements(form), caller, _field(form, "justification"))
+    await run_in_threadpool(_judged, request, judgements.record_attestations, command)
     return _see_other(f"/ui/patients/{patient_id}?done=attested")
+
+
+def _field(form, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _judgements(form) -> tuple[Judgement, ...]:
+    if _field(form, "criterion"):
+        return (Judgement(_field(form, "criterion"), _field(form, "verdict"), _field(form, "justification"),
+                          _field(form, "reason")),)
+    return tuple(
+        Judgement(cid, verdict, _field(form, f"why-{cid}"), _field(form, f"reason-{cid}"))
+        for cid, verdict in ((key.removeprefix("verdict-"), _field(form, key)) for key in form.keys()
+                             if key.startswith("verdict-"))
+        if verdict  # left as it is
+    )
 
 
 @router.post("/patients/{patient_id}/consent")
@@ -302,12 +335,12 @@ def consent(request: Request, patient_id: str, decision: str = Form(""), csrf: s
 def alerts_page(request: Request, caller: Caller = Depends(role("coordinator"))):
     rt = request.app.state.rt
     with rt.uow() as uow:
-        rows = views.alerts_for(uow.session, caller, limit=500, newest_first=True)
-        windows = views.alert_windows(uow.session, [a.screening_pk for a, _ in rows])
+        rows = views.alerts_with_status(uow.session, caller, limit=500)
+        windows = views.alert_windows(uow.session, [row[0].screening_pk for row in rows])
         audit.record(uow.session, caller.name, "view-alerts", f"Site/{caller.site_label}", rt.clock.now())
         uow.commit()
-        open_alerts = [(a, pid) for a, pid in rows if a.acknowledged_at is None]
-        done = [(a, pid) for a, pid in rows if a.acknowledged_at is not None]
+        open_alerts = [row for row in rows if row[0].acknowledged_at is None]
+        done = [row for row in rows if row[0].acknowledged_at is not None]
         return _render(request, "alerts.html", open_alerts=open_alerts, done=done, windows=windows)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from domain.criteria import ORDER
 from service import amendments, replay
 from service.commands import ReplayAlert
 from service.errors import Invalid, NotFound
@@ -43,7 +44,7 @@ def protocols_page(request: Request, a: str | None = Query(None), b: str | None 
         audit.record(uow.session, caller.name, "view-protocols", None, rt.clock.now())
         uow.commit()
     return _render(request, "protocols.html", versions=found, active=active, history=history, report=report,
-                   changes=changes, problem=problem, a=a or active, b=b or "", page="protocols")
+                   changes=changes, problem=problem, a=a or active, b=b or "", page="protocols", criteria=ORDER)
 
 
 @router.get("/alerts/{alert_id}/known")

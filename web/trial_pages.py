@@ -38,8 +38,9 @@ pages.NOTICES.update({
 # --- the patient page's part ------------------------------------------------------------------------
 
 
-def patient_records(session, row, caller: Caller, stored) -> dict:
-    """What the patient page shows of the trial's records, and the timeline entries they add."""
+def patient_records(session, row, caller: Caller, stored, name=lambda cid: cid) -> dict:
+    """What the patient page shows of the trial's records, and the timeline entries they add
+    (``name``: a criterion's name for its id)."""
     outcomes = views.outcomes_of(session, row)
     signed = [(c, stands(result, c.sha256, c.signed_keys, since))
               for c, result, since in views.confirmations_of(session, row)]
@@ -48,11 +49,9 @@ def patient_records(session, row, caller: Caller, stored) -> dict:
                              f"{o.recorded_by}") for o in outcomes]
     events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
                               + ("" if valid else " (since overturned)")) for c, valid in signed]
-    for at, criterion, verdict, performer, body in attested:
-        change = _reason_of(body)
-        events.append(worklist.Event(at, f"attestation {criterion}: {verdict}"
-                                     + (f" by {performer}" if performer else "")
-                                     + (f" — reason for change: {change}" if change else "")))
+    events += worklist.attestation_events(
+        [worklist.Attested(at, criterion, verdict, performer, _reason_of(body, criterion))
+         for at, criterion, verdict, performer, body in attested], name)
     result = stored.result if stored is not None else None
     signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(row))
     return {
@@ -64,18 +63,25 @@ def patient_records(session, row, caller: Caller, stored) -> dict:
     }
 
 
-def _reason_of(body: str | None) -> str | None:
-    """The reason for change a page's attestation carries (its note starting with REASON_PREFIX)."""
+def _reason_of(body: str | None, criterion: str) -> str | None:
+    """The reason for change a page's attestation of ``criterion`` carries (its note starting with
+    REASON_PREFIX), in the Observation the form posted or in the Bundle of several it posted."""
     if not body:
         return None
     try:
-        notes = json.loads(body).get("note") or []
-    except (ValueError, AttributeError):
+        posted = json.loads(body)
+        observations = ([(e or {}).get("resource") or {} for e in posted.get("entry") or []]
+                        if posted.get("resourceType") == "Bundle" else [posted])
+    except (ValueError, AttributeError, TypeError):
         return None
-    for note in notes:
-        text = (note or {}).get("text", "") if isinstance(note, dict) else ""
-        if text.startswith(REASON_PREFIX):
-            return text[len(REASON_PREFIX):]
+    for observation in observations:
+        codes = [c.get("code") for c in ((observation.get("code") or {}).get("coding") or []) if isinstance(c, dict)]
+        if criterion not in codes:
+            continue
+        for note in observation.get("note") or []:
+            text = (note or {}).get("text", "") if isinstance(note, dict) else ""
+            if text.startswith(REASON_PREFIX):
+                return text[len(REASON_PREFIX):]
     return None
 
 

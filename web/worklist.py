@@ -5,12 +5,15 @@ Plain functions over the result JSON (contract §3), so the wording is tested wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.criteria import CRITERIA
+from domain.criteria.base import ATTESTED_WORDS
 
 ATTESTED = frozenset(c.id for c in CRITERIA if c.attested)
+KINDS = {c.id: c.kind for c in CRITERIA}
 ATTESTATION = "Investigator attestation"
 STATUSES = ("eligible", "waiting", "incomplete", "ineligible")
 
@@ -103,8 +106,48 @@ def age(birth: date | None, on: date) -> int | None:
 
 @dataclass(frozen=True)
 class Event:
+    """A line of the timeline; ``details``, when there are any, are what the line opens to."""
+
     at: datetime
     what: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attested:
+    """An attestation as the timeline tells it (``change``: the reason it replaces an earlier one)."""
+
+    at: datetime
+    criterion: str
+    verdict: str
+    performer: str | None
+    change: str | None = None
+
+
+def attestation_events(attested: list[Attested], name: Callable[[str], str]) -> list[Event]:
+    """One line per message: the attestations one form or one bundle recorded together open from a
+    single line, each worded by its criterion's kind (an exclusion "applies", an inclusion "is met")."""
+    by_message: dict[datetime, list[Attested]] = {}
+    for one in attested:  # the facts of one message share its received time
+        by_message.setdefault(one.at, []).append(one)
+    events = []
+    for at, together in by_message.items():
+        said = [_attested(one, name) for one in together]
+        if len(said) == 1:
+            events.append(Event(at, f"attestation: {said[0]}"))
+            continue
+        people = sorted({one.performer for one in together if one.performer})
+        events.append(Event(at, f"{len(said)} attestations recorded together"
+                                + (f" by {', '.join(people)}" if people else ""), tuple(said)))
+    return events
+
+
+def _attested(one: Attested, name: Callable[[str], str]) -> str:
+    kind = KINDS.get(one.criterion)
+    words = ATTESTED_WORDS.get((kind, one.verdict), one.verdict) if kind is not None else one.verdict
+    return (f"{name(one.criterion)} ({one.criterion}) {words} ({one.verdict})"
+            + (f" by {one.performer}" if one.performer else "")
+            + (f" — reason for change: {one.change}" if one.change else ""))
 
 
 def status_changes(screenings: list[tuple[datetime, date, str, str]]) -> list[Event]:

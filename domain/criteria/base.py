@@ -55,20 +55,20 @@ def criterion(cid: str, kind: Kind, *, attested: bool = False) -> Callable[[Atte
             raise ValueError(f"criterion {cid} registered twice")
         if not rule.__doc__:
             raise ValueError(f"criterion {cid} must quote its protocol sentence in a docstring")
-        decides = _with_attestation(cid, rule) if attested else rule
+        decides = _with_attestation(cid, kind, rule) if attested else rule
         REGISTRY[cid] = Criterion(cid, kind, decides, attested)  # type: ignore[arg-type]
         return rule
 
     return register
 
 
-def _with_attestation(cid: str, rule: AttestedRule) -> Rule:
+def _with_attestation(cid: str, kind: Kind, rule: AttestedRule) -> Rule:
     @wraps(rule)
     def decided(ctx: Context) -> Finding:
         found = rule(ctx)
         if not isinstance(found, ForAttestation):
             return found
-        judgement = judged(ctx, cid, found.signal)
+        judgement = judged(ctx, cid, found.signal, kind)
         return judgement._replace(evidence=judgement.evidence + found.beside) if found.beside else judgement
 
     return decided
@@ -107,7 +107,22 @@ def earliest(*days: date | None) -> date | None:
     return min(known) if known else None
 
 
-def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
+ATTESTED_WORDS = {
+    # (kind, the investigator's verdict seen from eligibility) -> what they attested, in the
+    # protocol's own terms: an exclusion that passes is one that does not apply to the child.
+    (Kind.INCLUSION, "pass"): "is met",
+    (Kind.INCLUSION, "fail"): "is not met",
+    (Kind.EXCLUSION, "pass"): "does not apply",
+    (Kind.EXCLUSION, "fail"): "applies",
+}
+
+
+def attested_reason(kind: Kind, verdict: str, on: date) -> str:
+    """The reason an attestation gives, worded by the criterion's kind."""
+    return f"Investigator attested that this criterion {ATTESTED_WORDS[(kind, verdict)]} on {on.isoformat()}"
+
+
+def judged(ctx: Context, cid: str, from_data: Finding | None, kind: Kind) -> Finding:
     """Combine what recorded data says with the investigator's attestation.
 
     Recorded data that fails a criterion outranks an attestation that passes it (contract §1).
@@ -143,13 +158,13 @@ def judged(ctx: Context, cid: str, from_data: Finding | None) -> Finding:
     stale_on = ctx.stale_on(note.on, validity)
     if note.verdict == "fail":
         return fails(
-            lambda: f"Investigator attested that this criterion is not met on {note.on.isoformat()}", note,
+            lambda: attested_reason(kind, "fail", note.on), note,
             changes_on=stale_on,
         )
     extra = from_data.evidence if from_data is not None else ()
     return Finding(
         Verdict.PASS,
-        lambda: f"Investigator attested that this criterion is met on {note.on.isoformat()}",
+        lambda: attested_reason(kind, "pass", note.on),
         (Evidence(note.source, note.on), *extra),
         None,
         stale_on,

@@ -39,3 +39,18 @@ def test_migration_0010_keeps_stored_rows_and_confirmations_unchangeable_on_post
             "confirmation": ("abc", None), "new candidate": 1}
     finally:
         services.drop_database(name)
+    finally:
+        services.drop_database(name)
+
+
+def test_a_stored_activation_gets_the_criteria_names_on_postgres():
+    from config.protocol_files import load_protocol_files
+    from tests.unit.test_migration_criteria_wording import migrate_and_load
+
+    name, url = services.create_database()
+    try:
+        files = migrate_and_load(url)
+    finally:
+        services.drop_database(name)
+    assert load_protocol_files("myocit-2026-11", files).criterion_name("EXC-VTE-RISK") == \
+        "High risk of venous thrombosis"

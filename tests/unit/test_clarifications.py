@@ -381,7 +381,7 @@ def test_a_comparator_that_allows_the_threshold_itself_does_not_fail_and_says_wh
     result = criterion(screen([lab(LYMPHOCYTES, 0.5, "10*9/L", comparator="<=")]), "EXC-ALC")
     assert result.verdict.value == "review"
     assert result.reason == (
-        "Lymphocytes <=0.5 10*9/L on 2026-12-01: the result allows any value up to and including "
+        "Lymphocytes <=0.5 ×10⁹/L on 2026-12-01: the result allows any value up to and including "
         "0.5 ×10⁹/L, so it does not show whether it is below 0.5 ×10⁹/L: check the exact value with the lab"
     )
     assert result.evidence[0].resource.startswith("Observation/")

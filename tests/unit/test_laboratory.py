@@ -362,7 +362,7 @@ def test_a_derived_neutrophil_count_keeps_both_results_as_evidence_and_shows_the
     percent, wbc = lab("770-8", 20, "%", sample="s9"), lab("6690-2", 4.5, "10*9/L", sample="s9")
     result = criterion(screen([percent, wbc]), "EXC-ANC")
     assert result.verdict.value == "fail"
-    assert "0.9 ×10⁹/L (20 % of leukocytes 4.5 10*9/L)" in result.reason
+    assert "0.9 ×10⁹/L (20 % of leukocytes 4.5 ×10⁹/L)" in result.reason
     assert {e.resource for e in result.evidence} == {percent.source, wbc.source}
 
 

@@ -114,3 +114,53 @@ def test_a_value_out_of_its_range_is_a_load_error_naming_the_file_and_the_key(tm
 def test_the_longest_window_loads():
     assert LONGEST_SPAN_DAYS >= 36_500
     assert max(load_protocol().windows.model_dump().values()) < LONGEST_SPAN_DAYS
+
+
+def _copy_with_wording(tmp_path: Path, change) -> Path:
+    folder = tmp_path / SHIPPED.name
+    shutil.copytree(SHIPPED, folder)
+    path = folder / "criteria.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data["criteria"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def test_every_criterion_has_a_name_and_its_protocol_sentence_beside_the_version():
+    protocol = load_protocol()
+    assert protocol.criterion_name("EXC-VTE-RISK") == "High risk of venous thrombosis"
+    assert protocol.criterion_sentence("EXC-ORAL") == "Inability to be treated by oral way or to take pills"
+    assert all(protocol.criterion_name(cid) != cid for cid in protocol.criteria)
+
+
+def test_a_criterion_left_unnamed_stops_the_load_naming_it(tmp_path):
+    folder = _copy_with_wording(tmp_path, lambda criteria: criteria.pop("EXC-ORAL"))
+    with pytest.raises(ProtocolError, match=r"criteria.yaml: not named: EXC-ORAL"):
+        load_protocol_dir(folder)
+
+
+def test_a_criterion_without_its_english_sentence_stops_the_load(tmp_path):
+    folder = _copy_with_wording(tmp_path, lambda criteria: criteria["EXC-HB"]["sentence"].pop("en"))
+    with pytest.raises(ProtocolError, match=r"criteria.yaml: criteria.EXC-HB.sentence: .*'en'"):
+        load_protocol_dir(folder)
+
+
+def test_a_translation_is_one_more_language_beside_english(tmp_path):
+    def in_french(criteria):
+        criteria["EXC-ORAL"]["name"]["fr"] = "Traitement oral impossible"
+
+    protocol = load_protocol_dir(_copy_with_wording(tmp_path, in_french))
+    assert protocol.criterion_name("EXC-ORAL", "fr") == "Traitement oral impossible"
+    assert protocol.criterion_name("EXC-HB", "fr") == protocol.criterion_name("EXC-HB")
+
+
+def test_a_renamed_criterion_or_a_new_translation_is_part_of_the_diff_between_versions(tmp_path):
+    from domain.amendments import diff
+
+    def amended(criteria):
+        criteria["EXC-HB"]["name"]["en"] = "Haemoglobin below 10 g/dL"
+        criteria["EXC-ORAL"]["sentence"]["fr"] = "Impossibilité d'un traitement par voie orale"
+
+    changes = [str(c) for c in diff(load_protocol(), load_protocol_dir(_copy_with_wording(tmp_path, amended)))]
+    assert changes == ["criteria.EXC-ORAL.sentence.fr: (none) → Impossibilité d'un traitement par voie orale",
+                       "criteria.EXC-HB.name.en: Haemoglobin below 8 g/dL → Haemoglobin below 10 g/dL"]

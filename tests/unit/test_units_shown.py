@@ -1,41 +1,47 @@
-"""A reason shows a unit only when it has the shape of a UCUM code: a lab's free text (HL7 OBX-6's text,
-FHIR Quantity.unit without a code) may carry anything, and reasons reach alert emails and webhooks."""
+"""One human form of a unit (``domain.units.human``), the same in reasons, on pages and in e-mails."""
+
+from datetime import datetime, timezone
 
 import pytest
 
+from delivery.messages import AlertContent, build
 from domain.facts import Quantity
-from domain.ucum import shown_unit, unit_named
-from tests.builders import criterion, lab, screen
+from domain.units import human, in_human_units
 
 
-@pytest.mark.parametrize(
-    ("unit", "shown"),
-    [
-        ("10*9/L", "10*9/L"), ("G/L", "G/L"), ("g/dL", "g/dL"), ("umol/L", "umol/L"), ("µmol/L", "µmol/L"),
-        ("mL/min/{1.73_m2}", "mL/min/{1.73_m2}"), ("m[IU]/mL", "m[IU]/mL"), ("%", "%"), ("cm", "cm"),
-        ("[lb_av]", "[lb_av]"), ("{cells}/uL", "{cells}/uL"), ("kg", "kg"), (" mg/dL ", "mg/dL"),
-        ("cells per microlitre", None), ("Dr Martin", None), ("MARTIN", None), ("see comment", None),
-        ("{Seen by Dr Martin}", None), ("{drmartinsunits}/L", None), ("x" * 30 + "/L", None), ("", None),
-        ("mg/dL<script>", None),
-    ],
-)
-def test_a_unit_is_shown_only_with_the_shape_of_a_ucum_code(unit, shown):
-    assert shown_unit(unit) == shown
+@pytest.mark.parametrize(("sent", "shown"), [
+    ("10*9/L", "×10⁹/L"),
+    ("10^9/L", "×10⁹/L"),
+    ("10*3/uL", "×10³/µL"),
+    ("umol/L", "µmol/L"),
+    ("[iU]/L", "IU/L"),
+    ("m[IU]/mL", "mIU/mL"),
+    ("mL/min/{1.73_m2}", "mL/min/1.73 m²"),
+    ("[lb_av]", "lb"),
+    ("{cells}/uL", "cells/µL"),
+    ("/mm3", "/mm³"),
+    ("g/dL", "g/dL"),
+    ("G/L", "G/L"),
+    ("kg", "kg"),
+    ("mm", "mm"),            # a unit that cannot be converted is still named as it came
+    ("[ft_i]", "[ft_i]"),
+])
+def test_a_unit_is_written_as_a_clinician_writes_it(sent, shown):
+    assert human(sent) == shown
 
 
-def test_a_quantity_in_free_text_is_written_without_its_unit():
-    assert str(Quantity(1.8, "G/L")) == "1.8 G/L"
-    assert str(Quantity(1.8, "cellules par microlitre, Dr Martin")) == "1.8"
-    assert str(Quantity(0.5, "Martinez", "<")) == "<0.5"
+def test_a_quantity_in_a_reason_is_in_the_human_form():
+    assert str(Quantity(0.4, "10*9/L", "<")) == "<0.4 ×10⁹/L"
 
 
-def test_a_unit_that_cannot_be_converted_is_named_only_when_it_is_a_code():
-    assert unit_named("mmol/mol") == "'mmol/mol'"
-    assert unit_named("") == "no unit"
-    assert "Martin" not in unit_named("unités du Dr Martin")
+def test_a_reason_stored_with_raw_units_reads_like_a_new_one():
+    stored = "Lymphocytes 0.4 10*9/L on 2026-11-01, below 0.5 ×10⁹/L; creatinine 40 umol/L"
+    assert in_human_units(stored) == "Lymphocytes 0.4 ×10⁹/L on 2026-11-01, below 0.5 ×10⁹/L; creatinine 40 µmol/L"
 
 
-def test_a_reason_never_carries_a_free_text_unit():
-    result = criterion(screen([lab("26499-4", 4.2, "unités du Dr Martin")]), "EXC-ANC")
-    assert result.verdict.value == "unknown"
-    assert "Martin" not in result.reason and "free text" in result.reason
+def test_an_alert_email_writes_units_in_the_human_form():
+    content = AlertContent(1, "p-1", "eligible", "ineligible", ["EXC-ALC"],
+                           [{"id": "EXC-ALC", "verdict": "fail", "reason": "Lymphocytes 0.4 10*9/L on 2026-11-01"}],
+                           datetime(2026, 12, 1, tzinfo=timezone.utc))
+    message = build(content, "https://myocit.example")
+    assert "0.4 ×10⁹/L" in message.text and "10*9" not in message.text

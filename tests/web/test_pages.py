@@ -43,8 +43,9 @@ def test_the_worklist_groups_children_by_status_and_says_what_to_do(app, api, to
     assert "kid-ok" in _section(page, "eligible")
     assert "Eligible from: 2026-12-19" in _section(page, "waiting")
     todo = _section(page, "incomplete")
-    assert "kid-todo" in todo and "No blood CMV PCR result" in todo and "(EXC-CMV-PCR)" in todo
-    assert "Investigator attestation" in todo and "(EXC-SEVERE-JDM)" in todo
+    assert "kid-todo" in todo and "No blood CMV PCR result" in todo
+    assert '(<span class="cname">Positive blood CMV PCR</span> <span class="cid">EXC-CMV-PCR</span>)' in todo
+    assert "Investigator attestation" in todo and '<span class="cname">Severe JDM involvement</span>' in todo
     blocked = _section(page, "ineligible")
     assert "kid-no" in blocked and "EXC-CMV-PCR" in blocked
     assert "kid-elsewhere" not in page
@@ -59,7 +60,9 @@ def test_the_patient_page_shows_every_criterion_the_timeline_and_a_planned_date(
     assert "Not detected" in page or "EXC-CMV-PCR" in page
     assert "first screened: ineligible" in page and "ineligible → eligible" in page
     assert "alert raised: ineligible → eligible" in page
-    assert page.count('action="/ui/patients/kid-1/attest"') == 16
+    assert page.count('action="/ui/patients/kid-1/attest"') == 1
+    assert page.count('<fieldset class="attest"') == 16 and page.count('name="verdict-') == 48
+    assert "Inability to be treated by oral way or to take pills" in page  # the protocol's sentence
     assert "2016-01-15" not in page
     planned = browser.get("/ui/patients/kid-1?as_of=2027-02-01").text
     assert "Computed for the planned date 2027-02-01" in planned

@@ -41,5 +41,7 @@ def test_the_admin_sees_the_versions_a_diff_and_the_last_shadow_report(tmp_path,
     assert "myocit-2026-11 (active)" in text and NAME in text
     assert "thresholds.haemoglobin_below_g_dl: 8.0 → 10.0" in text and "windows.live_vaccine: 28 → 42" in text
     assert "2 screened, 1 would change status" in text
-    assert "c-hb-9" in text and "EXC-HB pass → fail" in text and "c-plain</a>" not in text
+    assert "c-hb-9" in text and '<span class="cname">Haemoglobin below 8 g/dL</span> <span class="cid">EXC-HB</span> pass → fail' in text and "c-plain</a>" not in text
+    assert '<span class="cname">Cannot take oral treatment</span> <span class="cid">EXC-ORAL</span>' in text
+    assert "Inability to be treated by oral way or to take pills" in text
     assert Browser(app, tokens["coordinator"]).get("/ui/protocols").status_code == 403

@@ -32,7 +32,8 @@ def test_an_outcome_recorded_on_the_patient_page_changes_the_funnel(app, api, to
     assert before.headers["content-security-policy"].startswith("default-src 'self'")
     assert _funnel_counts(before.text)["approached"] == 0 and _funnel_counts(before.text)["screened"] == 1
     assert "<svg" in before.text and 'role="img"' in before.text and "cdn" not in before.text.lower()
-    assert before.text.count('class="label cid"') == 34
+    assert before.text.count('class="label criterion"') == 34 and "Positive blood CMV PCR<title>EXC-CMV-PCR</title>" in before.text
+    assert '<text x="690" y="15" class="head">fail/unknown/review</text>' in before.text
     page = coordinator.get("/ui/patients/kid-s").text
     assert 'action="/ui/patients/kid-s/outcome"' in page and 'action="/ui/patients/kid-s/confirmation"' not in page
     refused = coordinator.post("/ui/patients/kid-s/outcome", {"outcome": "declined"})
@@ -77,7 +78,8 @@ def test_an_investigator_signs_with_the_token_asked_again_and_prints_the_checkli
     page = investigator.get("/ui/patients/kid-s").text
     assert "Stands" in page and digest in page and "eligibility confirmed and signed by investigator" in page
     checklist = investigator.get("/ui/patients/kid-s/checklist").text
-    assert checklist.count('<th scope="row"><span class="cid">') == 34
+    assert checklist.count('<th scope="row"><span class="cname">') == 34
+    assert checklist.count('<p class="quote sentence">') == 34 and "Positive blood CMV PCR" in checklist
     assert '/ui/static/print.css' in checklist and digest in checklist
     assert "I confirm that this child meets every eligibility criterion" in checklist
     assert investigator.get("/ui/static/print.css").status_code == 200
@@ -92,10 +94,10 @@ def test_an_attestation_replacing_an_earlier_one_needs_a_reason_shown_in_the_tim
     _eligible(api, tokens, rt)
     investigator = Browser(app, tokens["investigator"])
     form = {"criterion": "EXC-OTHER-TRIAL", "verdict": "pass", "justification": "checked with the family"}
-    assert 'id="change-EXC-OTHER-TRIAL"' not in investigator.get("/ui/patients/kid-s").text
+    assert 'id="reason-EXC-OTHER-TRIAL"' not in investigator.get("/ui/patients/kid-s").text
     assert investigator.post("/ui/patients/kid-s/attest", form).status_code == 303  # the first on the pages
     run_pending(rt)
-    assert 'id="change-EXC-OTHER-TRIAL"' in investigator.get("/ui/patients/kid-s").text
+    assert 'id="reason-EXC-OTHER-TRIAL"' in investigator.get("/ui/patients/kid-s").text
     form = {"criterion": "EXC-OTHER-TRIAL", "verdict": "fail", "justification": "enrolled in another trial"}
     refused = investigator.post("/ui/patients/kid-s/attest", form)
     assert refused.status_code == 400 and "reason for changing" in refused.text
@@ -103,4 +105,5 @@ def test_an_attestation_replacing_an_earlier_one_needs_a_reason_shown_in_the_tim
     assert done.status_code == 303
     run_pending(rt)
     page = investigator.get("/ui/patients/kid-s").text
-    assert "attestation EXC-OTHER-TRIAL: fail by investigator — reason for change: the family told us" in page
+    assert ("attestation: Another interventional study (EXC-OTHER-TRIAL) applies (fail) by investigator — "
+            "reason for change: the family told us") in page

@@ -63,3 +63,20 @@ def test_the_window_names_the_pass_that_ends_it_and_a_fail_lifting_after_it_bloc
     assert [c["id"] for c in blocking(too_late)] == ["EXC-LIVE-VACCINE"] and timed(too_late) == []
     in_time = {"criteria": [cs, _c("EXC-LIVE-VACCINE", "fail", "MMR", until="2026-12-16")]}
     assert blocking(in_time) == [] and [c["id"] for c in timed(in_time)] == ["EXC-LIVE-VACCINE"]
+
+
+def test_attestations_of_one_message_are_one_timeline_line_that_opens_to_each():
+    from web.worklist import Attested, attestation_events
+
+    one = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    other = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    names = {"EXC-ORAL": "Cannot take oral treatment", "INC-JDM-ENMC2018": "New-onset JDM"}.get
+    events = attestation_events([Attested(one, "EXC-ORAL", "pass", "dr-a"), Attested(one, "INC-JDM-ENMC2018", "fail", "dr-a"),
+                                 Attested(other, "EXC-ORAL", "fail", "dr-b", "new history")], names)
+    assert [(e.at, e.what, e.details) for e in events] == [
+        (one, "2 attestations recorded together by dr-a",
+         ("Cannot take oral treatment (EXC-ORAL) does not apply (pass) by dr-a",
+          "New-onset JDM (INC-JDM-ENMC2018) is not met (fail) by dr-a")),
+        (other, "attestation: Cannot take oral treatment (EXC-ORAL) applies (fail) by dr-b — reason for change: "
+                "new history", ()),
+    ]

@@ -39,8 +39,6 @@ def test_migration_0010_keeps_stored_rows_and_confirmations_unchangeable_on_post
             "confirmation": ("abc", None), "new candidate": 1}
     finally:
         services.drop_database(name)
-    finally:
-        services.drop_database(name)
 
 
 def test_a_stored_activation_gets_the_criteria_names_on_postgres():

@@ -16,10 +16,10 @@ from domain.criteria.base import criterion, earliest, unknown
 from domain.criteria.readings import Latest, against_limit, latest_result, shown_number
 from domain.facts import LabResult
 from domain.ucum import unit_named
-from domain.units import convert
+from domain.units import CANONICAL, convert
 from domain.verdicts import Finding, Kind
 
-GFR_UNIT = "mL/min/1.73 m²"
+GFR_UNIT = CANONICAL["gfr"]
 
 # -- the arithmetic ----------------------------------------------------------------------------
 

@@ -7,10 +7,18 @@ A unit not listed here cannot be converted: the caller treats the result as unus
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # facts.py prints its quantities with ``human`` below
-    from domain.facts import Quantity
+
+class Measured(Protocol):
+    """What ``convert`` reads of a ``domain.facts.Quantity``; named by its shape, since facts.py imports
+    this module to print its quantities with ``human``."""
+
+    @property
+    def value(self) -> float: ...
+
+    @property
+    def unit(self) -> str: ...
 
 CREATININE_UMOL_PER_MG_DL = 88.42
 HAEMOGLOBIN_G_DL_PER_MMOL_L = 1.6114
@@ -86,7 +94,7 @@ CANONICAL = {
 }
 
 
-def convert(quantity: Quantity, dimension: str) -> float | None:
+def convert(quantity: Measured, dimension: str) -> float | None:
     """The value in the dimension's canonical unit, or None when the unit is not known for it."""
     factor = DIMENSIONS[dimension].get(quantity.unit.strip().lower().replace(" ", ""))
     if factor is None:

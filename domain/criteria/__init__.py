@@ -5,7 +5,9 @@ from domain.criteria import (  # noqa: F401 - importing registers the rules
     history,
     infections,
     inclusion,
+    kidney,
     laboratory,
+    medications,
     reproductive,
 )
 from domain.criteria.base import REGISTRY, Criterion

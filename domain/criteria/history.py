@@ -1,102 +1,23 @@
-"""Exclusions from the child's history: disease form, treatments, vaccines, cancer, HSV, thrombosis, severity."""
+"""Exclusions from the child's history: disease form, cancer, vaccines, HSV, thrombosis, severity (previous
+treatments: medications.py)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from domain.context import Context
-from domain.criteria.base import (
-    ForAttestation,
-    attestation_decides,
-    criterion,
-    earliest,
-    fails,
-    passes,
-    review,
-    unknown,
+from domain.criteria.base import ForAttestation, attestation_decides, criterion, fails, review
+from domain.criteria.coded import (
+    CURRENT_STATUSES,
+    and_more,
+    days_in_words,
+    is_current,
+    matched_code,
+    put_to_review,
+    taken,
 )
-from domain.criteria.readings import Reading, latest_result
-from domain.facts import Code, Diagnosis, MedicationExposure, Vaccination
-from domain.verdicts import Finding, Kind, Verdict
-
-CURRENT_STATUSES = frozenset({"active", "recurrence", "relapse"})
-"""Clinical statuses of a diagnosis that is still going on (FHIR Condition.clinicalStatus)."""
-
-NOT_TAKEN = frozenset({"not-taken", "intended", "draft"})
-"""Medication statuses that record a plan or a refusal, not an exposure: a drafted baricitinib
-prescription for the trial itself must not read as a previous JAK inhibitor."""
-
-JDM_INDICATIONS = ("dx.jdm", "dx.myositis_indication")
-
-_SYSTEM_NAMES = {"icd10": "ICD-10", "atc": "ATC", "snomed": "SNOMED CT", "cvx": "CVX", "loinc": "LOINC"}
-
-
-# -- shared readings ---------------------------------------------------------------------------
-
-
-def _shown(code: Code) -> str:
-    return f"{_SYSTEM_NAMES.get(code.system, code.system.upper())} {code.code}"
-
-
-def _code(ctx: Context, code_list: str, fact) -> str:
-    """The fact's code that put it in ``code_list``, as a reader would write it."""
-    code = ctx.protocol.codesets[code_list].matches(fact.codes) or (fact.codes[0] if fact.codes else None)
-    return _shown(code) if code is not None else "uncoded"
-
-
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
-def _more(facts: list) -> str:
-    return f" (and {len(facts) - 1} more)" if len(facts) > 1 else ""
-
-
-def _is_current(ctx: Context, dx: Diagnosis) -> bool:
-    return dx.status in CURRENT_STATUSES and (dx.abated is None or dx.abated > ctx.as_of)
-
-
-def _taken(ctx: Context, code_list: str) -> list[MedicationExposure]:
-    return [m for m in ctx.all(code_list) if m.status not in NOT_TAKEN]
-
-
-def _jdm_reason(ctx: Context, exposure: MedicationExposure) -> Code | None:
-    sets = ctx.protocol.codesets
-    for name in JDM_INDICATIONS:
-        found = sets[name].matches(exposure.reasons) if name in sets else None
-        if found is not None:
-            return found
-    return None
-
-
-def _other_indication(ctx: Context, exposure: MedicationExposure) -> bool:
-    """Reasons are recorded and none of them is JDM."""
-    return bool(exposure.reasons) and _jdm_reason(ctx, exposure) is None
-
-
-def _reasons_shown(exposure: MedicationExposure) -> str:
-    return ", ".join(_shown(r) for r in exposure.reasons)
-
-
-def _combined(found: list[Finding], changes_on=None) -> Finding | None:
-    """One finding from several signals: fail, then unknown, then review; reasons joined."""
-    for verdict in (Verdict.FAIL, Verdict.UNKNOWN, Verdict.REVIEW):
-        same = [f for f in found if f.verdict is verdict]
-        if same:
-            evidence = tuple(dict.fromkeys(e for f in same for e in f.evidence))
-            reason = "; ".join(f.reason for f in same)
-            return Finding(verdict, reason, evidence, None, changes_on)
-    return None
-
-
-def _asking(signals: list[Finding], question: str) -> Finding | None:
-    """Signals that do not decide on their own, put to the investigator as one review."""
-    finding = _combined(signals)
-    if finding is None:
-        return None
-    return Finding(
-        Verdict.REVIEW, lambda: f"{finding.reason}: {question}", finding.evidence, None, finding.changes_on
-    )
+from domain.facts import Diagnosis, Vaccination
+from domain.verdicts import Finding, Kind
 
 
 # -- disease form -------------------------------------------------------------------------------
@@ -111,19 +32,19 @@ def amyopathic_dermatomyositis(ctx: Context) -> Finding | ForAttestation:
     investigator's classification decides.
     """
     found = ctx.all("dx.amyopathic")
-    current = [d for d in found if _is_current(ctx, d)]
+    current = [d for d in found if is_current(ctx, d)]
     if current:
         first = current[0]
         return fails(
-            lambda: (f"Amyopathic dermatomyositis recorded ({_code(ctx, 'dx.amyopathic', first)}, "
-            f"onset {first.on.isoformat()}){_more(current)}"),
+            lambda: (f"Amyopathic dermatomyositis recorded ({matched_code(ctx, 'dx.amyopathic', first)}, "
+            f"onset {first.on.isoformat()}){and_more(current)}"),
             *current,
         )
     if found:
         last = found[0]
         return attestation_decides(
             review(
-                f"Amyopathic dermatomyositis ({_code(ctx, 'dx.amyopathic', last)}, onset "
+                f"Amyopathic dermatomyositis ({matched_code(ctx, 'dx.amyopathic', last)}, onset "
                 f"{last.on.isoformat()}) is recorded as no longer current: check the present classification",
                 *found,
             ),
@@ -138,234 +59,17 @@ def cannot_take_oral_treatment(ctx: Context) -> Finding | ForAttestation:
     Only the investigator can say a child cannot take tablets; a current dysphagia diagnosis
     (``dx.dysphagia``) is a signal that asks for that judgement.
     """
-    current = [d for d in ctx.all("dx.dysphagia") if _is_current(ctx, d)]
+    current = [d for d in ctx.all("dx.dysphagia") if is_current(ctx, d)]
     if current:
         first = current[0]
         return attestation_decides(
             review(
-                f"Dysphagia recorded ({_code(ctx, 'dx.dysphagia', first)}, onset {first.on.isoformat()}): "
+                f"Dysphagia recorded ({matched_code(ctx, 'dx.dysphagia', first)}, onset {first.on.isoformat()}): "
                 "check the child can take oral treatment",
                 *current,
             ),
         )
     return attestation_decides()
-
-
-# -- previous treatments ------------------------------------------------------------------------
-
-
-@criterion("EXC-PRIOR-JAKI", Kind.EXCLUSION, attested=True)
-def previous_jak_inhibitor(ctx: Context) -> Finding | ForAttestation:
-    """"Previous treatment with JAK inhibitor"
-
-    Any systemic JAK inhibitor ever (``med.jak_systemic``) excludes. A topical JAK inhibitor or a TYK2
-    inhibitor needs review. A medication list cannot prove that none was ever taken, so a pass needs
-    the investigator's attestation.
-    """
-    systemic = _taken(ctx, "med.jak_systemic")
-    if systemic:
-        last = systemic[0]
-        return fails(
-            lambda: (f"Systemic JAK inhibitor ({_code(ctx, 'med.jak_systemic', last)}) started "
-            f"{last.on.isoformat()}{_more(systemic)}"),
-            *systemic,
-        )
-    signals = [
-        review(
-            f"Topical JAK inhibitor ({_code(ctx, 'med.jak_topical', m)}) started {m.on.isoformat()}: "
-            "check whether it counts as previous JAK inhibitor treatment",
-            m,
-        )
-        for m in _taken(ctx, "med.jak_topical")
-    ] + [
-        review(
-            f"TYK2 inhibitor ({_code(ctx, 'med.jak_review', m)}) started {m.on.isoformat()}: "
-            "check whether it counts as a JAK inhibitor",
-            m,
-        )
-        for m in _taken(ctx, "med.jak_review")
-    ]
-    return attestation_decides(_combined(signals))
-
-
-@criterion("EXC-PRIOR-IS", Kind.EXCLUSION, attested=True)
-def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding | ForAttestation:
-    """"Previous treatment of JDM with immunosuppressive drugs or biologics other than corticosteroids."
-
-    An immunosuppressant or biologic (``med.immunosuppressant``) whose recorded indication is JDM
-    excludes; with no indication recorded it is presumed given for the JDM being screened. One given
-    for another indication, an ambiguous agent (IVIG, hydroxychloroquine, topical calcineurin
-    inhibitors) or another antineoplastic needs review. Corticosteroids are EXC-PRIOR-CS's business.
-    """
-    immunosuppressants = _taken(ctx, "med.immunosuppressant")
-    found: list[Finding] = []
-    for m in immunosuppressants:
-        code = _code(ctx, "med.immunosuppressant", m)
-        jdm = _jdm_reason(ctx, m)
-        if jdm is not None:
-            found.append(fails(f"{code} started {m.on.isoformat()} for JDM ({_shown(jdm)})", m))
-        elif not m.reasons:
-            found.append(
-                fails(
-                    f"{code} started {m.on.isoformat()} with no indication recorded, presumed given for JDM",
-                    m,
-                )
-            )
-        else:
-            found.append(
-                review(
-                    f"{code} started {m.on.isoformat()} for another indication ({_reasons_shown(m)}): "
-                    "check it was not given for JDM",
-                    m,
-                )
-            )
-    for m in _taken(ctx, "med.immunosuppressant_ambiguous"):
-        found.append(
-            review(
-                f"{_code(ctx, 'med.immunosuppressant_ambiguous', m)} started {m.on.isoformat()} "
-                "(IVIG, hydroxychloroquine or a topical calcineurin inhibitor): check whether it counts "
-                "as an immunosuppressant given for JDM",
-                m,
-            )
-        )
-    held = {m.source for m in immunosuppressants}
-    for m in _taken(ctx, "med.antineoplastic"):
-        if m.source not in held:
-            found.append(
-                review(
-                    f"Antineoplastic {_code(ctx, 'med.antineoplastic', m)} started {m.on.isoformat()}: "
-                    "check whether it was given for JDM",
-                    m,
-                )
-            )
-    finding = _combined(found)
-    if finding is not None and finding.verdict is Verdict.FAIL:
-        return Finding(
-            finding.verdict,
-            lambda: f"Immunosuppressant or biologic before inclusion: {finding.reason}",
-            finding.evidence,
-        )
-    return attestation_decides(finding)
-
-
-@criterion("EXC-PRIOR-CS", Kind.EXCLUSION)
-def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
-    """"Previous treatment with prednisone was allowed if the daily dose was greater than 1 mg/kg for no more than 1 month."
-
-    Decided by the medication list alone (contract §1). No systemic corticosteroid passes. A course
-    for JDM (or with no indication recorded) first started more than 31 days before ``as_of``
-    excludes. Started within 31 days, every course's daily dose in prednisone-equivalent mg per kg
-    of the latest usable weight must be above 1 mg/kg/day; a lower dose needs review (or fails, per
-    ``choices.corticosteroid_low_dose_start``). A course for another indication needs review.
-    The exception passes until 31 days after the first start (``passes_until``, contract §1.2).
-    """
-    courses = _taken(ctx, "med.corticosteroid_systemic")
-    if not courses:
-        return passes("No systemic corticosteroid in the medication list")
-    window = ctx.protocol.windows.prior_corticosteroids
-    for_jdm = [c for c in courses if not _other_indication(ctx, c)]
-    found = [
-        review(
-            f"Systemic corticosteroid {_code(ctx, 'med.corticosteroid_systemic', c)} started "
-            f"{c.on.isoformat()} for another indication ({_reasons_shown(c)}): check it",
-            c,
-        )
-        for c in courses
-        if _other_indication(ctx, c)
-    ]
-    if not for_jdm:
-        return _combined(found) or passes("No systemic corticosteroid for JDM in the medication list")
-    first = min(for_jdm, key=lambda c: c.on)
-    if not ctx.within(first.on, window):
-        return fails(
-            lambda: (f"Systemic corticosteroid first started {first.on.isoformat()} "
-            f"({_code(ctx, 'med.corticosteroid_systemic', first)}), "
-            f"{_days(ctx.days_before(first.on))} before, "
-            f"more than {window} days"),
-            *for_jdm,
-        )
-    ends = ctx.window_end(first.on, window)
-    doses, weight, lowest = _dose_findings(ctx, for_jdm)
-    found.extend(doses)
-    changes_on = earliest(ends, weight.stale_on if weight is not None else None)
-    finding = _combined(found, changes_on=changes_on)
-    if finding is not None:
-        if finding.verdict is Verdict.FAIL:
-            return Finding(Verdict.FAIL, finding.reason, finding.evidence)
-        return finding
-    limit = ctx.protocol.thresholds.corticosteroid_dose_above_mg_kg_day
-    last_day = ends - timedelta(days=1)
-    return passes(
-        lambda: (f"Systemic corticosteroid first started {first.on.isoformat()}, {_days(ctx.days_before(first.on))} "
-        f"before (within {window}); every daily dose above {limit:g} mg/kg/day prednisone-equivalent "
-        f"(lowest {_per_kg(lowest, limit)} mg/kg/day, weight {weight.value:g} kg on "
-        f"{weight.result.on.isoformat()}); the exception lasts until {last_day.isoformat()}"),
-        *for_jdm,
-        weight.result,
-        changes_on=changes_on,
-        passes_until=last_day,
-    )
-
-
-def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
-    """What stands in the way of "every daily dose above the threshold"; the weight and lowest dose read."""
-    protocol = ctx.protocol
-    limit = protocol.thresholds.corticosteroid_dose_above_mg_kg_day
-    potency = protocol.potency_by_code
-    weight = latest_result(ctx, "vital.weight", "weight", protocol.validity.weight).measured("mass")
-    found: list[Finding] = []
-    kg = None
-    needs = "A usable weight is needed for the mg/kg dose"
-    if not isinstance(weight, Reading):
-        found.append(Finding(weight.verdict, f"{needs}: {weight.reason}", weight.evidence))
-    elif weight.value is None or weight.value <= 0:
-        found.append(
-            unknown(f"{needs}: the weight of {weight.result.on.isoformat()} carries no value", weight.result)
-        )
-    else:
-        kg = weight.value
-    lowest = None
-    for c in courses:
-        code = ctx.protocol.codesets["med.corticosteroid_systemic"].matches(c.codes)
-        shown = _code(ctx, "med.corticosteroid_systemic", c)
-        factor = potency.get(code.code.strip().upper().replace(".", "")) if code is not None else None
-        if c.daily_dose_mg is None:
-            found.append(unknown(f"No daily dose recorded for {shown} started {c.on.isoformat()}", c))
-        elif factor is None:
-            found.append(
-                review(
-                    f"No prednisone equivalence known for {shown} started {c.on.isoformat()}: check its dose",
-                    c,
-                )
-            )
-        elif kg is not None:
-            per_kg = round(c.daily_dose_mg * factor / kg, 6)  # float noise must not cross the threshold
-            lowest = per_kg if lowest is None else min(lowest, per_kg)
-            if per_kg <= limit:
-                found.append(_low_dose(ctx, c, shown, per_kg, limit, weight))
-    return found, weight if kg is not None else None, lowest
-
-
-def _low_dose(
-    ctx: Context, course: MedicationExposure, shown: str, per_kg: float, limit: float, weight: Reading
-) -> Finding:
-    reason = (
-        f"{shown} {course.daily_dose_mg:g} mg/day started {course.on.isoformat()}: "
-        f"{_per_kg(per_kg, limit)} mg/kg/day "
-        f"prednisone-equivalent (weight {weight.value:g} kg on {weight.result.on.isoformat()}), "
-        f"not above {limit:g} mg/kg/day"
-    )
-    if ctx.protocol.choices.corticosteroid_low_dose_start == "fail":
-        return fails(reason, course, weight.result)
-    return review(reason, course, weight.result)
-
-
-def _per_kg(value: float, limit: float) -> str:
-    """Two decimals, or four where two would hide which side of the threshold the dose is on."""
-    text = f"{value:.2f}"
-    if float(text) == limit and value != limit:
-        text = f"{value:.4f}"
-    return text
 
 
 # -- cancer, vaccines ----------------------------------------------------------------------------
@@ -384,7 +88,7 @@ def history_of_cancer(ctx: Context) -> Finding | ForAttestation:
     if cancers:
         last = cancers[0]
         return fails(
-            lambda: f"Cancer recorded ({_code(ctx, 'dx.cancer', last)}, onset {last.on.isoformat()}){_more(cancers)}",
+            lambda: f"Cancer recorded ({matched_code(ctx, 'dx.cancer', last)}, onset {last.on.isoformat()}){and_more(cancers)}",
             *cancers,
         )
     borderline = ctx.all("dx.cancer_borderline")
@@ -393,8 +97,8 @@ def history_of_cancer(ctx: Context) -> Finding | ForAttestation:
         return attestation_decides(
             review(
                 "Tumour of uncertain or borderline behaviour recorded "
-                f"({_code(ctx, 'dx.cancer_borderline', last)}, "
-                f"onset {last.on.isoformat()}){_more(borderline)}: check whether it counts as cancer",
+                f"({matched_code(ctx, 'dx.cancer_borderline', last)}, "
+                f"onset {last.on.isoformat()}){and_more(borderline)}: check whether it counts as cancer",
                 *borderline,
             ),
         )
@@ -416,7 +120,7 @@ def recent_live_vaccine(ctx: Context) -> Finding | ForAttestation:
         until = ctx.window_end(last.on, window)
         return fails(
             lambda: (f"Live vaccine ({_vaccine_code(last)}) on {last.on.isoformat()}, "
-            f"{_days(ctx.days_before(last.on))} before; the {window}-day window ends {until.isoformat()}"),
+            f"{days_in_words(ctx.days_before(last.on))} before; the {window}-day window ends {until.isoformat()}"),
             *live,
             until=until,
         )
@@ -463,7 +167,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
     if ongoing:
         first = ongoing[0]
         return fails(
-            lambda: (f"HSV episode ({_code(ctx, 'dx.hsv', first)}) from {first.on.isoformat()} is still recorded as "
+            lambda: (f"HSV episode ({matched_code(ctx, 'dx.hsv', first)}) from {first.on.isoformat()} is still recorded as "
             f"{first.status} with no abatement date; it excludes until {window} days after it ends"),
             *ongoing,
         )
@@ -472,17 +176,17 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
         until = ctx.window_end(last_day, window)
         which = "abated" if episode.abated is not None else "onset"
         return fails(
-            lambda: (f"Symptomatic HSV ({_code(ctx, 'dx.hsv', episode)}), {which} {last_day.isoformat()}; "
+            lambda: (f"Symptomatic HSV ({matched_code(ctx, 'dx.hsv', episode)}), {which} {last_day.isoformat()}; "
             f"the {window}-day window ends {until.isoformat()}"),
             *(d for d, _ in recent),
             until=until,
         )
-    antivirals = [m for m in _taken(ctx, "med.hsv_antiviral") if ctx.within(m.on, window)]
+    antivirals = [m for m in taken(ctx, "med.hsv_antiviral") if ctx.within(m.on, window)]
     if antivirals:
         last = antivirals[0]
         return attestation_decides(
             review(
-                f"HSV antiviral {_code(ctx, 'med.hsv_antiviral', last)} started {last.on.isoformat()} "
+                f"HSV antiviral {matched_code(ctx, 'med.hsv_antiviral', last)} started {last.on.isoformat()} "
                 "with no HSV episode recorded: check for a symptomatic HSV infection",
                 *antivirals,
                 changes_on=ctx.window_end(last.on, window),
@@ -502,8 +206,8 @@ def history_of_thrombosis(ctx: Context) -> Finding | ForAttestation:
     if events:
         last = events[0]
         return fails(
-            lambda: (f"Thrombosis recorded ({_code(ctx, 'dx.thrombosis', last)}, "
-            f"onset {last.on.isoformat()}){_more(events)}"),
+            lambda: (f"Thrombosis recorded ({matched_code(ctx, 'dx.thrombosis', last)}, "
+            f"onset {last.on.isoformat()}){and_more(events)}"),
             *events,
         )
     return attestation_decides()
@@ -517,18 +221,18 @@ def high_venous_thrombosis_risk(ctx: Context) -> Finding | ForAttestation:
     contraceptive (a VTE risk factor in the baricitinib label) is put to that judgement as review.
     """
     signals = [
-        review(f"Thrombophilia recorded ({_code(ctx, 'dx.thrombophilia', d)}, onset {d.on.isoformat()})", d)
+        review(f"Thrombophilia recorded ({matched_code(ctx, 'dx.thrombophilia', d)}, onset {d.on.isoformat()})", d)
         for d in ctx.all("dx.thrombophilia")
     ] + [
         review(
-            f"Estrogen-containing contraceptive {_code(ctx, 'med.estrogen_contraceptive', m)} "
+            f"Estrogen-containing contraceptive {matched_code(ctx, 'med.estrogen_contraceptive', m)} "
             f"since {m.on.isoformat()}",
             m,
         )
-        for m in _taken(ctx, "med.estrogen_contraceptive")
+        for m in taken(ctx, "med.estrogen_contraceptive")
         if m.until is None or m.until >= ctx.as_of
     ]
-    return attestation_decides(_asking(signals, "check the venous thrombosis risk"))
+    return attestation_decides(put_to_review(signals, "check the venous thrombosis risk"))
 
 
 @criterion("EXC-SEVERE-JDM", Kind.EXCLUSION, attested=True)
@@ -541,18 +245,18 @@ def severe_jdm_involvement(ctx: Context) -> Finding | ForAttestation:
     """
     signals = [
         review(
-            f"{_code(ctx, 'dx.severe_jdm_signal', d)} recorded "
-            f"({'current' if _is_current(ctx, d) else 'past'}, onset {d.on.isoformat()})",
+            f"{matched_code(ctx, 'dx.severe_jdm_signal', d)} recorded "
+            f"({'current' if is_current(ctx, d) else 'past'}, onset {d.on.isoformat()})",
             d,
         )
         for d in ctx.all("dx.severe_jdm_signal")
     ]
     if "med.vasopressor" in ctx.protocol.codesets:
         signals += [
-            review(f"Vasopressor {_code(ctx, 'med.vasopressor', m)} started {m.on.isoformat()}", m)
-            for m in _taken(ctx, "med.vasopressor")
+            review(f"Vasopressor {matched_code(ctx, 'med.vasopressor', m)} started {m.on.isoformat()}", m)
+            for m in taken(ctx, "med.vasopressor")
         ]
-    return attestation_decides(_asking(signals, "check for severe JDM involvement"))
+    return attestation_decides(put_to_review(signals, "check for severe JDM involvement"))
 
 
 @criterion("EXC-SEVERE-OTHER", Kind.EXCLUSION, attested=True)

@@ -1,10 +1,9 @@
-"""Exclusions decided by laboratory results: CMV, kidney, blood counts, antiphospholipids."""
+"""Exclusions decided by laboratory results: CMV, blood counts, antiphospholipids (EXC-CRCL: kidney.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
 
 from domain.context import Context
 from domain.criteria.base import criterion, earliest, fails, passes, review, unknown
@@ -17,57 +16,14 @@ from domain.criteria.infections import (
     sentence,
     serology,
 )
-from domain.criteria.readings import Latest, Reading, described, latest_result
+from domain.criteria.readings import Reading, against_limit, described, latest_result, shown_number
 from domain.facts import LabResult, Qualitative
-from domain.renal import (
-    PLAUSIBLE_HEIGHT_CM,
-    PLAUSIBLE_WEIGHT_KG,
-    bedside_schwartz,
-    implausible_height,
-    implausible_weight,
-    inverse_comparator,
-    mosteller_bsa,
-    normalised_clearance,
-)
-from domain.thresholds import FROM, UP_TO, above, allowed, below_in_words
+from domain.thresholds import FROM, UP_TO, above, allowed
 from domain.ucum import unit_named
 from domain.units import convert
 from domain.verdicts import Finding, Kind
 
 COUNT_UNIT = "×10⁹/L"
-GFR_UNIT = "mL/min/1.73 m²"
-
-
-def _number(value: float) -> str:
-    return f"{round(value, 4):g}"
-
-
-def _range(bounds: tuple[float, float], unit: str) -> str:
-    return f"{bounds[0]:g} to {bounds[1]:g} {unit} for a child"
-
-
-def _against_limit(
-    shown: str,
-    value: float,
-    comparator: str | None,
-    limit: float,
-    unit: str,
-    facts: tuple,
-    stale_on: date | None,
-) -> Finding:
-    """Below ``limit`` fails, not below passes; a comparator that allows both needs review (contract §1.1).
-
-    Every laboratory cut-off of the protocol reads "below", so they all decide here: ``<=0.5``
-    against "below 0.5" allows 0.5 itself, and the reason says so rather than guessing.
-    """
-    decided, words = below_in_words(value, comparator, limit, f"{limit:g} {unit}", f"{_number(value)} {unit}")
-    if decided is True:
-        return fails(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
-    if decided is False:
-        return passes(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
-    return review(
-        lambda: f"{shown}: the result {words}: check the exact value with the lab", *facts, changes_on=stale_on
-    )
 
 
 @criterion("EXC-CMV-PCR", Kind.EXCLUSION)
@@ -104,201 +60,6 @@ def positive_blood_cmv_pcr(ctx: Context) -> Finding:
         return passes(lambda: f"{shown}: not detected", result, changes_on=pcr.stale_on)
     return review(lambda: f"{shown}: {reading}", result, changes_on=pcr.stale_on)
 
-
-class _Clearance(NamedTuple):
-    """A clearance in mL/min/1.73 m², how it was obtained, and what it rests on."""
-
-    value: float
-    comparator: str | None
-    how: str
-    facts: tuple
-    stale_on: date | None
-
-
-@criterion("EXC-CRCL", Kind.EXCLUSION)
-def low_creatinine_clearance(ctx: Context) -> Finding:
-    """"Creatinine clearance < 40 ml/min"
-
-    Read as mL/min/1.73 m² (catalogue §5). The newest of a measured clearance, a lab-reported
-    paediatric eGFR and a creatinine decides; a creatinine gives bedside Schwartz with a height taken
-    at most ``windows.height_before_creatinine`` days before it, and wins ties (contract §1).
-    """
-    protocol = ctx.protocol
-    validity = protocol.validity.creatinine
-    creatinine = latest_result(ctx, "lab.creatinine", "creatinine", validity)
-    measured = latest_result(ctx, "lab.creatinine_clearance", "measured creatinine clearance", validity)
-    reported = latest_result(ctx, "lab.egfr_paediatric", "paediatric eGFR", validity)
-    inputs = (creatinine, measured, reported)
-    newest = max((f.usable.on for f in inputs if f.usable is not None), default=None)
-    if newest is None:
-        held = [f.missing() for f in inputs if f.result is not None]
-        if not held:
-            return unknown("No creatinine, measured creatinine clearance or paediatric eGFR")
-        return unknown(lambda: "No usable kidney function result: " + "; ".join(held), *(f.result for f in inputs))
-    estimate: _Clearance | Finding | None = None
-    if creatinine.usable is not None and creatinine.usable.on == newest:
-        estimate = _schwartz(ctx, creatinine)
-    if not isinstance(estimate, _Clearance):
-        for source in (measured, reported):
-            if source.usable is not None and source.usable.on == newest:
-                estimate = _reported(ctx, source, measured=source is measured)
-                break
-    if not isinstance(estimate, _Clearance):
-        return estimate
-    limit = protocol.thresholds.clearance_below_ml_min_173
-    shown = _gfr(estimate.value, estimate.comparator, limit)
-    return _against_limit(
-        f"{estimate.how}: {shown}",
-        estimate.value,
-        estimate.comparator,
-        limit,
-        GFR_UNIT,
-        estimate.facts,
-        estimate.stale_on,
-    )
-
-
-def _gfr(value: float, comparator: str | None, limit: float) -> str:
-    """One decimal, unless rounding would put the shown value on the other side of the limit."""
-    shown = f"{value:.1f}"
-    if (value < limit) != (float(shown) < limit):
-        shown = f"{value:.3f}"
-    return f"{comparator or ''}{shown} {GFR_UNIT}"
-
-
-def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
-    protocol = ctx.protocol
-    result: LabResult = creatinine.usable
-    quantity = result.quantity
-    day = result.on.isoformat()
-    if quantity is None:
-        return unknown(lambda: f"The creatinine of {day} carries no value", result)
-    mg_dl = convert(quantity, "creatinine")
-    if mg_dl is None:
-        return unknown(
-            lambda: f"The creatinine of {day} is in {unit_named(quantity.unit)}, which cannot be converted to mg/dL", result
-        )
-    window = protocol.windows.height_before_creatinine
-    height = _height_before(ctx, result.on, window)
-    if height is None:
-        return unknown(lambda: f"Creatinine {quantity} on {day} but no height within {window} days before it", result)
-    if not ctx.fresh(height.on, protocol.validity.height):
-        return unknown(
-            lambda: (f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()} is older than "
-            f"{protocol.validity.height} days"),
-            result,
-            height,
-        )
-    if height.quantity is None:
-        return unknown(lambda: f"The height of {height.on.isoformat()} carries no value", result, height)
-    cm = convert(height.quantity, "length")
-    if cm is None:
-        return unknown(
-            lambda: (f"The height of {height.on.isoformat()} is in {unit_named(height.quantity.unit)}, "
-            "which cannot be converted to cm"),
-            result,
-            height,
-        )
-    if implausible_height(cm):
-        return unknown(
-            lambda: (f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()}, "
-            f"{height.quantity}, is not a plausible height ({_range(PLAUSIBLE_HEIGHT_CM, 'cm')})"),
-            result,
-            height,
-        )
-    k = protocol.thresholds.schwartz_k
-    value = bedside_schwartz(cm, mg_dl, k)
-    if value is None or height.quantity.comparator:
-        return unknown(
-            lambda: f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
-            result,
-            height,
-        )
-    how = (
-        f"eGFR by bedside Schwartz ({k:g} × {_number(cm)} cm / {_number(mg_dl)} mg/dL) from creatinine "
-        f"{quantity} on {day} and height {height.quantity} on {height.on.isoformat()}"
-    )
-    stale_on = earliest(creatinine.stale_on, ctx.stale_on(height.on, protocol.validity.height))
-    return _Clearance(value, inverse_comparator(quantity.comparator), how, (result, height), stale_on)
-
-
-def _height_before(ctx: Context, day: date, window: int) -> LabResult | None:
-    """The newest height on ``day`` or at most ``window`` days before it."""
-    for height in ctx.all("vital.height"):
-        if height.on > day:
-            continue
-        return height if (day - height.on).days <= window else None
-    return None
-
-
-def _reported(ctx: Context, source: Latest, *, measured: bool) -> _Clearance | Finding:
-    result: LabResult = source.usable
-    quantity = result.quantity
-    day = result.on.isoformat()
-    label = source.label
-    if quantity is None:
-        return unknown(lambda: f"The {label} of {day} carries no value", result)
-    value = convert(quantity, "gfr")
-    if value is None:
-        return unknown(
-            lambda: f"The {label} of {day} is in {unit_named(quantity.unit)}, which cannot be converted to {GFR_UNIT}", result
-        )
-    how = f"{label[0].upper()}{label[1:]} {quantity} on {day}"
-    if not measured or quantity.unit.lower().replace(" ", "") != "ml/min":
-        return _Clearance(value, quantity.comparator, how, (result,), source.stale_on)
-    return _per_body_surface(ctx, source, value, how)
-
-
-def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> _Clearance | Finding:
-    """A measured clearance in plain mL/min, normalised with Mosteller's body surface when possible.
-
-    A height or weight in a unit that cannot be converted is unusable (contract §1.1): the clearance
-    is not taken as it stands, since that would hide a measurement the record does hold.
-    """
-    validity = ctx.protocol.validity
-    height = latest_result(ctx, "vital.height", "height", validity.height)
-    weight = latest_result(ctx, "vital.weight", "weight", validity.weight)
-    result = source.usable
-    bsa = None
-    h, w = height.usable, weight.usable
-    if h is not None and w is not None and h.quantity is not None and w.quantity is not None:
-        cm = convert(h.quantity, "length")
-        kg = convert(w.quantity, "mass")
-        for label, fact, value, unit in (("height", h, cm, "cm"), ("weight", w, kg, "kg")):
-            if value is None:
-                return unknown(
-                    lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
-                    f"{unit_named(fact.quantity.unit)}, which cannot be converted to {unit}"),
-                    result,
-                    fact,
-                )
-        for label, fact, value, implausible, plausible, unit in (
-            ("height", h, cm, implausible_height, PLAUSIBLE_HEIGHT_CM, "cm"),
-            ("weight", w, kg, implausible_weight, PLAUSIBLE_WEIGHT_KG, "kg"),
-        ):
-            if implausible(value):
-                return unknown(
-                    lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()}, "
-                    f"{fact.quantity}, is not a plausible {label} ({_range(plausible, unit)})"),
-                    result,
-                    fact,
-                )
-        bsa = mosteller_bsa(cm, kg)  # type: ignore[arg-type]
-    comparator = result.quantity.comparator
-    if bsa is None:
-        return _Clearance(
-            ml_min,
-            comparator,
-            f"{how}, taken as per 1.73 m²: no recent height and weight to normalise it",
-            (result,),
-            source.stale_on,
-        )
-    how = (
-        f"{how}, normalised to 1.73 m² for a body surface of {bsa:.2f} m² (Mosteller, height "
-        f"{h.quantity} on {h.on.isoformat()}, weight {w.quantity} on {w.on.isoformat()})"
-    )
-    stale_on = earliest(source.stale_on, height.stale_on, weight.stale_on)
-    return _Clearance(normalised_clearance(ml_min, bsa), comparator, how, (result, h, w), stale_on)
 
 
 @criterion("EXC-ALC", Kind.EXCLUSION)
@@ -388,9 +149,9 @@ def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -
         )
     shown = f"{label} {quantity}"
     if quantity.value != value:
-        shown += f" ({quantity.comparator or ''}{_number(value)} {COUNT_UNIT})"
+        shown += f" ({quantity.comparator or ''}{shown_number(value)} {COUNT_UNIT})"
     stale_on = ctx.stale_on(result.on, ctx.protocol.validity.blood_count)
-    return _against_limit(
+    return against_limit(
         f"{shown} on {day}", value, quantity.comparator, limit, COUNT_UNIT, (result,), stale_on
     )
 
@@ -423,10 +184,10 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     validity = ctx.protocol.validity.blood_count
     stale_on = earliest(ctx.stale_on(percent.on, validity), ctx.stale_on(wbc.on, validity))
     shown = (
-        f"{label} {_bound(comparator)}{_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
+        f"{label} {_bound(comparator)}{shown_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
         f"on {percent.on.isoformat()}"
     )
-    return _against_limit(shown, value, comparator, limit, COUNT_UNIT, facts, stale_on)
+    return against_limit(shown, value, comparator, limit, COUNT_UNIT, facts, stale_on)
 
 
 def _bound(comparator: str | None) -> str:
@@ -461,7 +222,7 @@ def low_haemoglobin(ctx: Context) -> Finding:
     shown = f"Haemoglobin {quantity}"
     if quantity.value != reading.value:
         shown += f" ({reading.shown('g/dL')})"
-    return _against_limit(
+    return against_limit(
         f"{shown} on {hb.on.isoformat()}",
         reading.value,
         reading.comparator,
@@ -590,7 +351,7 @@ def _doubtful_positive(ctx: Context, code_list: str, result: LabResult) -> str |
     if medium_or_high is False:
         return f"low-titre positive (up to {low_titre:g})"
     if medium_or_high is None:
-        values = allowed(quantity.comparator, _number(quantity.value))
+        values = allowed(quantity.comparator, shown_number(quantity.value))
         return f"positive, perhaps low-titre: the result allows {values}, either side of {low_titre:g}"
     return None
 

@@ -12,8 +12,9 @@ from datetime import date
 from typing import NamedTuple
 
 from domain.context import Context
-from domain.criteria.base import unknown
+from domain.criteria.base import fails, passes, review, unknown
 from domain.facts import LabResult
+from domain.thresholds import below_in_words
 from domain.ucum import unit_named
 from domain.units import CANONICAL, convert
 from domain.verdicts import Finding
@@ -115,3 +116,33 @@ def described(result: LabResult) -> str:
     if answer is not None:
         return answer.value
     return result.text or "no value"
+
+
+def shown_number(value: float) -> str:
+    """A value as a reason shows it: at most four decimals, no trailing zeros."""
+    return f"{round(value, 4):g}"
+
+
+def against_limit(
+    shown: str,
+    value: float,
+    comparator: str | None,
+    limit: float,
+    unit: str,
+    facts: tuple,
+    stale_on: date | None,
+) -> Finding:
+    """Below ``limit`` fails, not below passes; a comparator that allows both needs review (contract §1.1).
+
+    Every laboratory cut-off of the protocol reads "below", so they all decide here: ``<=0.5``
+    against "below 0.5" allows 0.5 itself, and the reason says so rather than guessing.
+    """
+    decided, words = below_in_words(value, comparator, limit, f"{limit:g} {unit}", f"{shown_number(value)} {unit}")
+    if decided is True:
+        return fails(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
+    if decided is False:
+        return passes(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
+    return review(
+        lambda: f"{shown}: the result {words}: check the exact value with the lab", *facts, changes_on=stale_on
+    )
+

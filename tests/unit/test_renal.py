@@ -2,7 +2,7 @@
 
 import pytest
 
-from domain.renal import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
+from domain.criteria.kidney import bedside_schwartz, inverse_comparator, mosteller_bsa, normalised_clearance
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain.identity import Caller
 from ingest.items import Item
-from store.tokens import Caller
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ the authority of a lab token of those sites (§13). Every act is audited with wh
 
 from __future__ import annotations
 
-from domain.identity import sent_from_elsewhere
+from domain.identity import Caller, sent_from_elsewhere
 from store import audit
 from store import senders as store
 from store.models import Hl7Sender, row_id_in_range
-from store.tokens import Caller, TokenError
+from store.tokens import TokenError
 from store.uow import UnitOfWork
 from service.commands import RegisterSender, RevokeSender
 from service.errors import Conflict, Invalid, NotFound

@@ -32,6 +32,26 @@ class RecordMessage:
 
 
 @dataclass(frozen=True)
+class ReceiveFhirBundle:
+    """Answer one Bundle posted to ``POST /fhir``: store what may be stored, and say so entry by entry."""
+
+    raw: bytes
+    content_type: str
+    sender: Caller
+
+
+@dataclass(frozen=True)
+class ReceiveFhirResource:
+    """Answer one resource posted to ``POST /fhir/{resource_type}``: stored whole, or refused whole."""
+
+    raw: bytes
+    resource_type: str
+    """What the URL names; the body's ``resourceType`` must be the same."""
+    content_type: str
+    sender: Caller
+
+
+@dataclass(frozen=True)
 class ReceiveHl7:
     """Answer one HL7 v2 message (POST /hl7v2, MLLP): store it if it may be, and say so in an ACK.
     ``sender`` None: the registered sender its MSH-3 and MSH-4 name (MLLP carries no token)."""

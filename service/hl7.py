@@ -74,7 +74,7 @@ def receive_hl7(cmd: ReceiveHl7, uow: UnitOfWork, *, clock: Clock, dispatch: Dis
         if not isinstance(sender, Caller):
             return _refusal(message, _SENDER_REFUSALS[sender], encoding, 403, clock)
     try:
-        message, items, control_id = hl7_items(text, authorities=authorities, max_results=max_results)
+        items, control_id = hl7_items(message, authorities=authorities, max_results=max_results)
     except InvalidHl7 as exc:
         return _refusal(message, exc, encoding, 400, clock)
     try:

@@ -21,11 +21,11 @@ class TokenSummary:
 
     pk: int
     name: str | None
-    sites: tuple[str, ...]
+    sites: list[str]
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenSummary:
-        return cls(row.pk, row.name, tuple(row.sites or ()))
+        return cls(row.pk, row.name, list(row.sites or ()))
 
 
 @dataclass(frozen=True)

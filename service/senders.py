@@ -26,18 +26,18 @@ class SenderSummary:
     pk: int
     application: str
     facility: str
-    sites: tuple[str, ...]
+    sites: list[str]
     created_at: datetime
     revoked_at: datetime | None
-    addresses: tuple[str, ...]
+    addresses: list[str]
     """The ranges it may send from (``--from``); empty: any address MYOCIT_MLLP_ALLOW lets in."""
-    certificates: tuple[str, ...]
+    certificates: list[str]
     """The fingerprints of the client certificates it may send with (``--certificate``); empty: any."""
 
     @classmethod
     def of(cls, row: Hl7Sender) -> SenderSummary:
-        return cls(row.pk, row.application, row.facility, tuple(row.sites or ()), row.created_at, row.revoked_at,
-                   tuple(row.addresses or ()), tuple(row.certificates or ()))
+        return cls(row.pk, row.application, row.facility, list(row.sites or ()), row.created_at, row.revoked_at,
+                   list(row.addresses or ()), list(row.certificates or ()))
 
 def register_sender(cmd: RegisterSender, uow: UnitOfWork, *, clock: Clock) -> SenderSummary:
     """``Invalid`` for names or sites that do not fit; ``Conflict`` when an active sender already has

@@ -57,6 +57,33 @@ class Authority:
         return "," + ",".join(sorted(self.sites)) + ","
 
 
+ROLES = ("lab", "coordinator", "investigator", "admin")
+SITE_BOUND_ROLES = ("lab", "coordinator", "investigator")
+"""Every role but admin acts for named sites only: a token of one of these names at least one."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends or reads: a token's (or a signed-in user's) name, role and sites."""
+
+    name: str
+    role: str
+    sites: frozenset[str] = frozenset()
+    token_pk: int | None = None
+
+    @property
+    def authority(self) -> Authority:
+        """The sites this caller acts for (an admin: every site)."""
+        return Authority(None if self.role == "admin" else self.sites)
+
+    def sees_site(self, site: str | None) -> bool:
+        return self.authority.covers(site)
+
+    @property
+    def site_label(self) -> str:
+        return "*" if self.role == "admin" else ",".join(sorted(self.sites))
+
+
 class Refusal(StrEnum):
     """Why a resource or message is refused, with the HTTP status it is answered with."""
 

@@ -292,10 +292,12 @@ DEFAULT_MAX_SEGMENTS = 2000
 """MYOCIT_MAX_SEGMENTS_PER_MESSAGE: a message of more segments is answered AR before it is parsed."""
 
 
-def extract_oru(text: str | bytes, *, revision: int, max_results: int = DEFAULT_MAX_RESULTS) -> Hl7Extract:
-    """The lab results of one ORU^R01 message, every fact at ``revision``. A message of more than
-    ``max_results`` OBX segments is refused (AR) before any is read."""
-    message = parse_message(text)
+def extract_oru(message: hl7.Message | str | bytes, *, revision: int,
+                max_results: int = DEFAULT_MAX_RESULTS) -> Hl7Extract:
+    """The lab results of one ORU^R01 message (parsed, or its text), every fact at ``revision``. A message
+    of more than ``max_results`` OBX segments is refused (AR) before any is read."""
+    if not isinstance(message, hl7.Message):
+        message = parse_message(message)
     segments = _segments(message)
     msh = segments[0]
     _message_type(msh)

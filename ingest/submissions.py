@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import hl7
+
 from ingest import fhir, hl7v2
 from ingest.bounds import MAX_ID, MAX_IDENTIFIER, MAX_SOURCE, out_of_range_dates
 from ingest.errors import InvalidHl7, InvalidInput
@@ -176,11 +178,12 @@ def document_items(raw: bytes, received_on: date, protocol=None, *, bundles: boo
     return ParsedBundle("transaction", items, [EntryOutcome("202 Accepted", location, item=0)])
 
 
-def hl7_items(text: str, *, authorities: dict[str, str], max_results: int):
-    """(parsed message, items, control id). PID-3: every repetition names the child; a repetition
-    whose assigning authority (PID-3.4) is mapped in ``authorities`` names an identifier system."""
-    message = hl7v2.parse_message(text)
-    extract = hl7v2.extract_oru(text, revision=0, max_results=max_results)
+def hl7_items(message: hl7.Message | str, *, authorities: dict[str, str], max_results: int
+              ) -> tuple[list[Item], str]:
+    """(items, control id) of one message, parsed (as ``service.hl7`` passes it, read once) or its text.
+    PID-3: every repetition names the child; a repetition whose assigning authority (PID-3.4) is mapped
+    in ``authorities`` names an identifier system."""
+    extract = hl7v2.extract_oru(message, revision=0, max_results=max_results)
     mapped, unmapped = [], []
     for authority, value in extract.identifiers:
         system = authorities.get(authority) if authority else None
@@ -193,4 +196,4 @@ def hl7_items(text: str, *, authorities: dict[str, str], max_results: int):
         if len(fact.source) > MAX_SOURCE:
             raise InvalidHl7(f"a result's name (facility, order, code) is longer than {MAX_SOURCE} characters",
                              error_code=102, location="OBR^1^3")
-    return message, [Item(subjects, list(extract.facts))], extract.control_id
+    return [Item(subjects, list(extract.facts))], extract.control_id

@@ -4,6 +4,7 @@ audited with who did it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from store import audit, deliveries, tokens
 from store.models import ApiToken, Subscription, row_id_in_range
@@ -13,9 +14,39 @@ from service.commands import BindTokenSites, CreateSubscription, CreateToken, De
 from service.errors import Invalid, NotFound
 from service.ports import Clock
 
+
+@dataclass(frozen=True)
+class TokenSummary:
+    """A token as its administrator is told about it (never its hash)."""
+
+    pk: int
+    name: str | None
+    sites: list[str]
+
+    @classmethod
+    def of(cls, row: ApiToken) -> TokenSummary:
+        return cls(row.pk, row.name, list(row.sites or ()))
+
+
+@dataclass(frozen=True)
+class SubscriptionSummary:
+    """Where a site's alerts go (never the webhook's secret)."""
+
+    pk: int
+    site: str
+    channel: str
+    target: str
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Subscription) -> SubscriptionSummary:
+        return cls(row.pk, row.site, row.channel, row.target, row.active, row.created_at)
+
+
 @dataclass(frozen=True)
 class NewSubscription:
-    subscription: Subscription
+    subscription: SubscriptionSummary
     secret: str | None
     """A webhook's signing secret, shown once here and never listed again."""
 
@@ -35,18 +66,19 @@ def create_token(cmd: CreateToken, uow: UnitOfWork, *, clock: Clock) -> str:
     return token
 
 
-def revoke_token(cmd: RevokeToken, uow: UnitOfWork, *, clock: Clock) -> ApiToken:
+def revoke_token(cmd: RevokeToken, uow: UnitOfWork, *, clock: Clock) -> TokenSummary:
     """Idempotent: revoking twice keeps the first date."""
     with uow:
         row = tokens.revoke_token(uow.session, cmd.token_id, clock.now()) if row_id_in_range(cmd.token_id) else None
         if row is None:
             raise NotFound(f"no token {cmd.token_id} (see `myocit token list`)")
         audit.record(uow.session, cmd.actor, "token-revoke", f"Token/{cmd.token_id}", clock.now())
+        revoked = TokenSummary.of(row)
         uow.commit()
-    return row
+    return revoked
 
 
-def bind_token_sites(cmd: BindTokenSites, uow: UnitOfWork, *, clock: Clock) -> ApiToken:
+def bind_token_sites(cmd: BindTokenSites, uow: UnitOfWork, *, clock: Clock) -> TokenSummary:
     with uow:
         try:
             row = tokens.set_sites(uow.session, cmd.token_id, list(cmd.sites)) \
@@ -56,8 +88,9 @@ def bind_token_sites(cmd: BindTokenSites, uow: UnitOfWork, *, clock: Clock) -> A
         if row is None:
             raise NotFound(f"no token {cmd.token_id} (see `myocit token list`)")
         audit.record(uow.session, cmd.actor, "token-sites", f"Token/{cmd.token_id}", clock.now())
+        bound = TokenSummary.of(row)
         uow.commit()
-    return row
+    return bound
 
 
 def create_subscription(cmd: CreateSubscription, uow: UnitOfWork, *, clock: Clock) -> NewSubscription:
@@ -69,12 +102,12 @@ def create_subscription(cmd: CreateSubscription, uow: UnitOfWork, *, clock: Cloc
         row = deliveries.create_subscription(uow.session, site=cmd.site, channel=cmd.channel, target=cmd.target,
                                              now=clock.now())
         audit.record(uow.session, cmd.actor, "subscription-create", f"Subscription/{row.pk}", clock.now())
-        secret = row.secret
+        made = NewSubscription(SubscriptionSummary.of(row), row.secret)
         uow.commit()
-    return NewSubscription(row, secret)
+    return made
 
 
-def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clock: Clock) -> Subscription:
+def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clock: Clock) -> SubscriptionSummary:
     """Idempotent: deactivating twice leaves it inactive."""
     with uow:
         row = deliveries.deactivate_subscription(uow.session, cmd.subscription_id) \
@@ -82,5 +115,6 @@ def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clo
         if row is None:
             raise NotFound(f"no subscription {cmd.subscription_id}")
         audit.record(uow.session, cmd.actor, "subscription-deactivate", f"Subscription/{row.pk}", clock.now())
+        deactivated = SubscriptionSummary.of(row)
         uow.commit()
-    return row
+    return deactivated

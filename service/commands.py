@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain.identity import Caller
 from ingest.items import Item
-from store.tokens import Caller
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,26 @@ class RecordMessage:
     """HL7 v2: MSH-3 and MSH-4 (first components); with ``control_id``, what a repeat is matched on."""
     ack_code: str | None = None
     """HL7 v2: the acknowledgement code a stored message is answered with (kept for its repeats)."""
+
+
+@dataclass(frozen=True)
+class ReceiveFhirBundle:
+    """Answer one Bundle posted to ``POST /fhir``: store what may be stored, and say so entry by entry."""
+
+    raw: bytes
+    content_type: str
+    sender: Caller
+
+
+@dataclass(frozen=True)
+class ReceiveFhirResource:
+    """Answer one resource posted to ``POST /fhir/{resource_type}``: stored whole, or refused whole."""
+
+    raw: bytes
+    resource_type: str
+    """What the URL names; the body's ``resourceType`` must be the same."""
+    content_type: str
+    sender: Caller
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.identity import Refusal, Refused
+from domain.identity import Caller, Refusal, Refused
 from ingest import hl7v2
 from ingest.errors import InvalidHl7
 from ingest.submissions import hl7_items
 from service import intake, senders
 from service.commands import ReceiveHl7, RecordMessage
 from service.ports import Clock, Dispatcher
-from store.tokens import Caller
 from store.uow import UnitOfWork
 
 CONTENT_TYPE = "x-application/hl7-v2+er7"
@@ -75,7 +74,7 @@ def receive_hl7(cmd: ReceiveHl7, uow: UnitOfWork, *, clock: Clock, dispatch: Dis
         if not isinstance(sender, Caller):
             return _refusal(message, _SENDER_REFUSALS[sender], encoding, 403, clock)
     try:
-        message, items, control_id = hl7_items(text, authorities=authorities, max_results=max_results)
+        items, control_id = hl7_items(message, authorities=authorities, max_results=max_results)
     except InvalidHl7 as exc:
         return _refusal(message, exc, encoding, 400, clock)
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from domain.identity import Refused
+from domain.identity import Caller, Refused
 from ingest import bulk
 from ingest.errors import InvalidInput
 from ingest.media_types import FHIR_JSON, FHIR_NDJSON
@@ -24,7 +24,6 @@ from service.commands import ImportResources
 from service.ports import Clock, Dispatcher
 from store import audit, views
 from store.intake import mark_pending, store_message
-from store.tokens import Caller
 from store.uow import UnitOfWork
 
 BATCH = 200

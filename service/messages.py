@@ -32,7 +32,7 @@ class Reprocessed:
 def _items(message, *, protocol, authorities: dict[str, str], max_results: int):
     received_on = message.received_at.date()
     if message.channel in ("hl7v2", "mllp"):
-        _, items, _ = hl7_items(message.body, authorities=authorities, max_results=max_results)
+        items, _ = hl7_items(message.body, authorities=authorities, max_results=max_results)
         return items
     return document_items(message.body.encode("utf-8"), received_on, protocol).items
 

@@ -19,12 +19,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from domain.facts import Attestation, Fact
-from domain.identity import Known, Plan, Refusal, Refused, judge
+from domain.identity import Caller, Known, Plan, Refusal, Refused, judge
 from ingest.items import Item, Registration, Subject
 from store import codec
 from store.models import Fact as FactRow
 from store.models import Message, Patient, PatientIdentifier, SiteIdentifierSystem
-from store.tokens import Caller
 
 
 @dataclass

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.identity import Caller
 from store.models import Hl7Sender
-from store.tokens import Caller, TokenError, check_sites
+from store.tokens import TokenError, check_sites
 
 NAME_LENGTH = 60
 """The width of MSH-3.1 and MSH-4.1 as kept (``messages.hl7_application``, ``hl7_senders.application``)."""

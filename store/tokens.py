@@ -4,42 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.identity import Authority
+from domain.identity import ROLES, SITE_BOUND_ROLES, Caller
 from store.models import ApiToken
 
-ROLES = ("lab", "coordinator", "investigator", "admin")
-SITE_BOUND_ROLES = ("lab", "coordinator", "investigator")
 MAX_SITE_LENGTH = 64
+
+
+__all__ = ["ROLES", "SITE_BOUND_ROLES", "Caller", "TokenError", "authenticate", "caller_of", "check_sites",
+           "create_token", "live_token", "revoke_token", "set_sites", "token_hash", "tokens", "unbound_tokens"]
+"""``Caller`` and the roles live in ``domain.identity``; named here too so that adapters importing them from
+the store keep working."""
 
 
 class TokenError(ValueError):
     """A token that cannot be made as asked (a role without a site, an unknown role)."""
-
-
-@dataclass(frozen=True)
-class Caller:
-    name: str
-    role: str
-    sites: frozenset[str] = frozenset()
-    token_pk: int | None = None
-
-    @property
-    def authority(self) -> Authority:
-        """The sites this caller acts for (an admin: every site)."""
-        return Authority(None if self.role == "admin" else self.sites)
-
-    def sees_site(self, site: str | None) -> bool:
-        return self.authority.covers(site)
-
-    @property
-    def site_label(self) -> str:
-        return "*" if self.role == "admin" else ",".join(sorted(self.sites))
 
 
 def token_hash(token: str) -> str:

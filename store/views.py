@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.criteria import CRITERIA
+from domain.identity import Caller
 from store.models import Alert, Patient, ScreeningRow
 from store.screening import expand
-from store.tokens import Caller
 
 
 def visible_patient(session: Session, caller: Caller, patient_id: str) -> Patient | None:

@@ -10,15 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from domain.identity import Refused
 from ingest.bounds import date_in_range
-from ingest.errors import InvalidInput
-from ingest.submissions import bundle_items, resource_items
-from service import alerts, hl7, intake, replay, screenings
-from service.commands import (AcknowledgeAlert, ReceiveHl7, RecordMessage, ReplayAlert, ScreenAsOf,
-                              ScreenKnownAt)
+from service import alerts, fhir, hl7, replay, screenings
+from service.commands import (AcknowledgeAlert, ReceiveFhirBundle, ReceiveFhirResource, ReceiveHl7, ReplayAlert,
+                              ScreenAsOf, ScreenKnownAt)
 from service.errors import NotFound
-from store.intake import Stored
 from store.tokens import Caller
 from ingest import hl7v2
 from web.auth import require
@@ -45,20 +41,6 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def record(request: Request, command: RecordMessage) -> Stored:
-    """The one path every message takes (API and pages): ``service.intake.record_message``."""
-    rt = request.app.state.rt
-    return intake.record_message(command, rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
-
-
-def refused_outcome(exc: Refused):
-    return outcome(exc.refusal.http_status, _REFUSAL_CODES[exc.refusal.http_status], exc.refusal.explanation)
-
-
-_REFUSAL_CODES = {403: "forbidden", 409: "conflict", 422: "processing"}
-_REASON = {202: "Accepted", 400: "Bad Request", 403: "Forbidden", 409: "Conflict", 422: "Unprocessable Entity"}
-
-
 FHIR_BODY = body(FHIR_JSON, "application/json")
 
 
@@ -73,35 +55,18 @@ async def post_bundle(request: Request, caller: Caller = Depends(require("lab", 
 
 
 def _accept_bundle(request: Request, raw: bytes, caller: Caller):
-    try:
-        parsed = bundle_items(raw, request.app.state.rt.clock.today(), request.app.state.rt.protocol)
-    except InvalidInput as exc:
-        return outcome(400, exc.code, str(exc), expression=exc.location)
-    text_body = raw.decode("utf-8")
-    try:
-        stored = record(request, RecordMessage(
-            channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON), body=text_body,
-            sender=caller, items=parsed.items, atomic=parsed.atomic))
-    except Refused as exc:
-        return refused_outcome(exc)
-    entries = []
-    for entry in parsed.entries:
-        refusal = stored.refused.get(entry.item) if entry.item is not None else None
-        if refusal is not None:
-            code = refusal.http_status
-            entry.status, entry.problem = f"{code} {_REASON[code]}", refusal.explanation
-        response = {"status": entry.status}
-        if entry.location:
-            response["location"] = entry.location
-        if entry.problem:
-            response["outcome"] = {"resourceType": "OperationOutcome",
-                                   "issue": [{"severity": "error", "code": "invalid", "diagnostics": entry.problem}]}
-        entries.append({"response": response})
-    duplicate = stored.duplicate_of is not None
-    body = {"resourceType": "Bundle", "type": "batch-response", "entry": entries,
-            "meta": {"tag": [{"system": "urn:myocit:message", "code": str(stored.message_pk),
-                              "display": "duplicate" if duplicate else "stored"}]}}
-    return JSONResponse(body, status_code=202, media_type=FHIR_JSON)
+    rt = request.app.state.rt
+    content_type = request.headers.get("content-type", FHIR_JSON)
+    answer = fhir.receive_bundle(ReceiveFhirBundle(raw, content_type, caller), rt.uow(), clock=rt.clock,
+                                 dispatch=rt.dispatch, protocol=rt.protocol)
+    return _fhir_response(answer)
+
+
+def _fhir_response(answer: fhir.FhirAnswer) -> JSONResponse:
+    response = JSONResponse(answer.body, status_code=answer.status, media_type=FHIR_JSON)
+    if answer.location is not None:
+        response.headers["Location"] = answer.location
+    return response
 
 
 @router.post("/fhir/{resource_type}", status_code=202, tags=["ingest"], summary="Post one FHIR resource",
@@ -114,22 +79,11 @@ async def post_resource(resource_type: str, request: Request,
 
 
 def _accept_resource(request: Request, raw: bytes, resource_type: str, caller: Caller):
-    try:
-        items, location = resource_items(raw, resource_type, request.app.state.rt.clock.today(),
-                                         request.app.state.rt.protocol)
-    except InvalidInput as exc:
-        return outcome(400, exc.code, str(exc), expression=exc.location)
-    try:
-        stored = record(request, RecordMessage(
-            channel="fhir", content_type=request.headers.get("content-type", FHIR_JSON),
-            body=raw.decode("utf-8"), sender=caller, items=items))
-    except Refused as exc:
-        return refused_outcome(exc)
-    said = "already stored" if stored.duplicate_of is not None else "stored"
-    response = outcome(202, "informational", f"{location} {said} as message {stored.message_pk}",
-                       severity="information")
-    response.headers["Location"] = location
-    return response
+    rt = request.app.state.rt
+    content_type = request.headers.get("content-type", FHIR_JSON)
+    answer = fhir.receive_resource(ReceiveFhirResource(raw, resource_type, content_type, caller), rt.uow(),
+                                   clock=rt.clock, dispatch=rt.dispatch, protocol=rt.protocol)
+    return _fhir_response(answer)
 
 
 _ACK = {"type": "string", "description": "The HL7 v2 ACK (MSA-1 AA, AE or AR)"}
@@ -246,4 +200,4 @@ def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(requir
         raise HTTPException(404, str(exc)) from None
 
 
-__all__ = ["record", "router"]
+__all__ = ["router"]

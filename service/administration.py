@@ -84,3 +84,9 @@ def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clo
         audit.record(uow.session, cmd.actor, "subscription-deactivate", f"Subscription/{row.pk}", clock.now())
         uow.commit()
     return row
+
+
+def list_subscriptions(uow: UnitOfWork) -> list[Subscription]:
+    """Every site's subscriptions."""
+    with uow:
+        return deliveries.subscriptions(uow.session)

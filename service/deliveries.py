@@ -64,3 +64,10 @@ def retry_delivery(cmd: RetryDelivery, uow: UnitOfWork, *, clock: Clock, dispatc
         uow.on_commit(lambda: dispatch.deliver([alert_pk]))
         uow.commit()
     return found
+
+
+def list_deliveries(reader, uow: UnitOfWork, *, status: str | None = None, limit: int = 500) -> list[tuple]:
+    """(delivery, subscription, patient id) of the reader's sites (every site for an admin), oldest first."""
+    with uow:
+        sites = None if reader.role == "admin" else sorted(reader.sites)
+        return deliveries.listing(uow.session, status=status, sites=sites, limit=limit)

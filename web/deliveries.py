@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from service import administration
+from service import administration, deliveries
 from service.commands import CreateSubscription, DeactivateSubscription, RetryDelivery
-from service.deliveries import retry_delivery as retry
-from service.errors import Conflict, Invalid, NotFound
-from store import deliveries
 from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
@@ -57,22 +54,16 @@ def list_deliveries(request: Request,
                     limit: int = Query(500, ge=1, le=5000),
                     caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        sites = None if caller.role == "admin" else sorted(caller.sites)
-        rows = deliveries.listing(uow.session, status=status, sites=sites, limit=limit)
-        return [_delivery_json(*row) for row in rows]
+    rows = deliveries.list_deliveries(caller, rt.uow(), status=status, limit=limit)
+    return [_delivery_json(*row) for row in rows]
 
 
 @router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts",
              responses=answers(404, 409))
 def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    try:
-        found = retry(RetryDelivery(delivery_id, caller), rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
+    found = deliveries.retry_delivery(RetryDelivery(delivery_id, caller), rt.uow(), clock=rt.clock,
+                                      dispatch=rt.dispatch)
     return _delivery_json(*found)
 
 
@@ -80,11 +71,8 @@ def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(
              summary="Subscribe a site to its alerts; a webhook's signing secret is shown only here")
 def create_subscription(request: Request, body: NewSubscription, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    try:
-        made = administration.create_subscription(
-            CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
-    except Invalid as exc:
-        raise HTTPException(400, str(exc)) from None
+    made = administration.create_subscription(
+        CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
     answer = _subscription_json(made.subscription)
     if made.secret:
         answer["secret"] = made.secret
@@ -94,17 +82,13 @@ def create_subscription(request: Request, body: NewSubscription, caller: Caller 
 @router.get("/subscriptions", summary="Every site's subscriptions (secrets are never listed)")
 def list_subscriptions(request: Request, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        return [_subscription_json(row) for row in deliveries.subscriptions(uow.session)]
+    return [_subscription_json(row) for row in administration.list_subscriptions(rt.uow())]
 
 
 @router.post("/subscriptions/{subscription_id}/deactivate", responses=answers(404),
              summary="Stop delivering a site's alerts to this subscription (kept for history)")
 def deactivate_subscription(request: Request, subscription_id: int, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    try:
-        row = administration.deactivate_subscription(DeactivateSubscription(subscription_id, caller.name), rt.uow(),
-                                                     clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    row = administration.deactivate_subscription(DeactivateSubscription(subscription_id, caller.name), rt.uow(),
+                                                 clock=rt.clock)
     return _subscription_json(row)

@@ -28,7 +28,8 @@ def _visible(session, reader: Caller, patient_id: str) -> Patient:
 
 def _signatures(session, row: Patient) -> list[tuple]:
     """(confirmation, whether it still stands) of a child, newest first."""
-    return [(c, stands(result, c.sha256, c.signed_keys, since)) for c, result, since in views.confirmations_of(session, row)]
+    return [(c, stands(result, c.sha256, c.signed_keys, since))
+            for c, result, since in views.confirmations_of(session, row)]
 
 
 def worklist(reader: Caller, uow: UnitOfWork, *, clock: Clock) -> list[views.WorklistRow]:

@@ -1,5 +1,6 @@
 """What every page module shares: the templates and how a page is rendered (with its security
-headers and the notice of what was just done), the redirect after a form, and the page error.
+headers and the notice of what was just done), the redirect after a form, and the page error. A
+child is looked up by the service (``service.pages``), whose ``NotFound`` ``web.errors`` shows.
 
 Page modules import this kit and never one another."""
 
@@ -72,7 +73,3 @@ def render(request: Request, name: str, code: int = 200, **context) -> HTMLRespo
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def no_such_patient(patient_id: str) -> PageError:
-    return PageError(404, f"No patient {patient_id} for this site.")

@@ -86,7 +86,13 @@ def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clo
     return row
 
 
-def list_subscriptions(uow: UnitOfWork) -> list[Subscription]:
+def subscription_json(row: Subscription) -> dict:
+    """A subscription as it is answered; its secret never."""
+    return {"id": row.pk, "site": row.site, "channel": row.channel, "target": row.target,
+            "active": row.active, "created_at": row.created_at.isoformat() if row.created_at else None}
+
+
+def list_subscriptions(uow: UnitOfWork) -> list[dict]:
     """Every site's subscriptions."""
     with uow:
-        return deliveries.subscriptions(uow.session)
+        return [subscription_json(row) for row in deliveries.subscriptions(uow.session)]

@@ -49,7 +49,8 @@ async def current_caller(request: Request,
     if caller is None:
         address = client_address(request)
         rt = state.rt
-        caller = await run_in_threadpool(caller_of_token, credentials.credentials, address, rt.uow(), clock=rt.clock)
+        caller = await run_in_threadpool(caller_of_token, credentials.credentials, address, rt.uow(),
+                                         clock=rt.clock)
         if caller is None:
             # Slowed, and more so with every unknown token from the same address (contract §13).
             await asyncio.sleep(state.unknown_token_throttle.failed(address))

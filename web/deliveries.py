@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from service import administration, deliveries
 from service.commands import CreateSubscription, DeactivateSubscription, RetryDelivery
-from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
 from web.openapi import answers
@@ -23,39 +22,13 @@ class NewSubscription(BaseModel):
     target: str = Field(min_length=3, max_length=500, description="An email address, or an http(s) URL.")
 
 
-def _when(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _delivery_json(row: Delivery, subscription: Subscription, patient_id: str) -> dict:
-    return {
-        "id": row.pk,
-        "alert": row.alert_pk,
-        "patient": patient_id,
-        "site": subscription.site,
-        "channel": subscription.channel,
-        "target": subscription.target,
-        "status": row.status,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "next_attempt_at": _when(row.next_attempt_at),
-        "sent_at": _when(row.sent_at),
-    }
-
-
-def _subscription_json(row: Subscription) -> dict:
-    return {"id": row.pk, "site": row.site, "channel": row.channel, "target": row.target,
-            "active": row.active, "created_at": _when(row.created_at)}
-
-
 @router.get("/deliveries", summary="Alert deliveries (a coordinator sees their site's), oldest first")
 def list_deliveries(request: Request,
                     status: Literal["pending", "sent", "failed", "stopped"] | None = Query(None),
                     limit: int = Query(500, ge=1, le=5000),
                     caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    rows = deliveries.list_deliveries(caller, rt.uow(), status=status, limit=limit)
-    return [_delivery_json(*row) for row in rows]
+    return deliveries.list_deliveries(caller, rt.uow(), status=status, limit=limit)
 
 
 @router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts",
@@ -64,7 +37,7 @@ def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(
     rt = request.app.state.rt
     found = deliveries.retry_delivery(RetryDelivery(delivery_id, caller), rt.uow(), clock=rt.clock,
                                       dispatch=rt.dispatch)
-    return _delivery_json(*found)
+    return deliveries.delivery_json(*found)
 
 
 @router.post("/subscriptions", status_code=201, responses=answers(400),
@@ -73,7 +46,7 @@ def create_subscription(request: Request, body: NewSubscription, caller: Caller 
     rt = request.app.state.rt
     made = administration.create_subscription(
         CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
-    answer = _subscription_json(made.subscription)
+    answer = administration.subscription_json(made.subscription)
     if made.secret:
         answer["secret"] = made.secret
     return answer
@@ -82,7 +55,7 @@ def create_subscription(request: Request, body: NewSubscription, caller: Caller 
 @router.get("/subscriptions", summary="Every site's subscriptions (secrets are never listed)")
 def list_subscriptions(request: Request, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    return [_subscription_json(row) for row in administration.list_subscriptions(rt.uow())]
+    return administration.list_subscriptions(rt.uow())
 
 
 @router.post("/subscriptions/{subscription_id}/deactivate", responses=answers(404),
@@ -91,4 +64,4 @@ def deactivate_subscription(request: Request, subscription_id: int, caller: Call
     rt = request.app.state.rt
     row = administration.deactivate_subscription(DeactivateSubscription(subscription_id, caller.name), rt.uow(),
                                                  clock=rt.clock)
-    return _subscription_json(row)
+    return administration.subscription_json(row)

@@ -21,7 +21,7 @@ from service.sessions import PAGE_ROLES, SESSION_SECONDS, session_caller
 from store.tokens import Caller
 from web.page_kit import PageError
 
-__all__ = ["COOKIE", "LOGIN_COOKIE", "MAX_AGE", "PAGE_ROLES", "PageError", "SignInThrottle", "check_csrf",
+__all__ = ["COOKIE", "LOGIN_COOKIE", "MAX_AGE", "PAGE_ROLES", "SignInThrottle", "check_csrf",
            "login_csrf", "login_value", "new_csrf", "page_caller", "same", "session_cookie", "signed_in"]
 
 COOKIE = "myocit_session"

@@ -118,3 +118,15 @@ def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clo
         deactivated = SubscriptionSummary.of(row)
         uow.commit()
     return deactivated
+
+
+def subscription_json(row: Subscription) -> dict:
+    """A subscription as it is answered; its secret never."""
+    return {"id": row.pk, "site": row.site, "channel": row.channel, "target": row.target,
+            "active": row.active, "created_at": row.created_at.isoformat() if row.created_at else None}
+
+
+def list_subscriptions(uow: UnitOfWork) -> list[dict]:
+    """Every site's subscriptions."""
+    with uow:
+        return [subscription_json(row) for row in deliveries.subscriptions(uow.session)]

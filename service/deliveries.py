@@ -8,7 +8,7 @@ from delivery.channels import attempt
 from delivery.messages import AlertContent
 from store import deliveries
 from store.delivery_state import mark_dispatched
-from store.models import row_id_in_range
+from store.models import Delivery, Subscription, row_id_in_range
 from store.uow import UnitOfWork
 from service.commands import PlanDeliveries, RetryDelivery
 from service.errors import Conflict, NotFound
@@ -64,3 +64,31 @@ def retry_delivery(cmd: RetryDelivery, uow: UnitOfWork, *, clock: Clock, dispatc
         uow.on_commit(lambda: dispatch.deliver([alert_pk]))
         uow.commit()
     return found
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def delivery_json(row: Delivery, subscription: Subscription, patient_id: str) -> dict:
+    return {
+        "id": row.pk,
+        "alert": row.alert_pk,
+        "patient": patient_id,
+        "site": subscription.site,
+        "channel": subscription.channel,
+        "target": subscription.target,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "next_attempt_at": _when(row.next_attempt_at),
+        "sent_at": _when(row.sent_at),
+    }
+
+
+def list_deliveries(reader, uow: UnitOfWork, *, status: str | None = None, limit: int = 500) -> list[dict]:
+    """The deliveries of the reader's sites (every site's for an admin), oldest first."""
+    with uow:
+        sites = None if reader.role == "admin" else sorted(reader.sites)
+        return [delivery_json(*row) for row in deliveries.listing(uow.session, status=status, sites=sites,
+                                                                   limit=limit)]

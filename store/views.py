@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.criteria import CRITERIA
 from domain.identity import Caller
+from store import audit, protocols
 from store.models import Alert, Patient, ScreeningRow
 from store.screening import expand
 
@@ -265,3 +266,19 @@ def attestations_of(session: Session, row: Patient) -> list[tuple]:
         .where(Fact.patient_pk == row.pk, Fact.kind == "Attestation").order_by(Fact.pk)).all()
     return [(at, p.get("criterion"), p.get("verdict"), p.get("performer"), body if channel == "ui" else None)
             for at, p, body, channel in rows]
+
+
+def audit_entries(session: Session, limit: int) -> list[tuple]:
+    """(at, actor, action, target) of the latest audited acts, newest first."""
+    return [(e.at, e.actor, e.action, e.target) for e in audit.latest(session, limit)]
+
+
+def protocol_activations(session: Session) -> list[tuple]:
+    """(activated_at, name, version, activated_by, patients) of the protocol activations, newest first."""
+    return [(r.activated_at, r.name, r.version, r.activated_by, r.patients) for r in protocols.activations(session)]
+
+
+def last_shadow_report(session: Session) -> dict | None:
+    """The last shadow run's report (contract §10), if any."""
+    last = protocols.last_shadow_report(session)
+    return last.report if last is not None else None

@@ -14,7 +14,6 @@ from ingest.bounds import date_in_range
 from service import alerts, fhir, hl7, replay, screenings
 from service.commands import (AcknowledgeAlert, ReceiveFhirBundle, ReceiveFhirResource, ReceiveHl7, ReplayAlert,
                               ScreenAsOf, ScreenKnownAt)
-from service.errors import NotFound
 from store.tokens import Caller
 from ingest import hl7v2
 from web.auth import require
@@ -135,22 +134,19 @@ def eligibility(request: Request, patient_id: str, as_of: date | None = Query(No
     rt = request.app.state.rt
     if as_of is not None and not date_in_range(as_of):
         raise HTTPException(400, "as_of must lie between 1900-01-01 and 2200-12-31")
-    try:
-        if known_at is not None:
-            moment = _instant(known_at)
-            # Without as_of the day is known_at's at the sites, which an offset can push past a bound.
-            day = as_of or moment.astimezone(ZoneInfo(rt.settings.timezone)).date()
-            if not date_in_range(day):
-                raise HTTPException(400, "known_at, read at the sites' time zone, must lie between 1900-01-01 "
-                                    "and 2200-12-31")
-            return replay.screen_known_at(ScreenKnownAt(patient_id, caller, day, moment), rt.uow(),
-                                          protocol=rt.protocol, clock=rt.clock)
-        if as_of is not None:
-            return screenings.screen_as_of(ScreenAsOf(patient_id, caller, as_of), rt.uow(), protocol=rt.protocol,
-                                           clock=rt.clock)
-        stored = screenings.latest_stored(patient_id, caller, rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    if known_at is not None:
+        moment = _instant(known_at)
+        # Without as_of the day is known_at's at the sites, which an offset can push past a bound.
+        day = as_of or moment.astimezone(ZoneInfo(rt.settings.timezone)).date()
+        if not date_in_range(day):
+            raise HTTPException(400, "known_at, read at the sites' time zone, must lie between 1900-01-01 "
+                                "and 2200-12-31")
+        return replay.screen_known_at(ScreenKnownAt(patient_id, caller, day, moment), rt.uow(),
+                                      protocol=rt.protocol, clock=rt.clock)
+    if as_of is not None:
+        return screenings.screen_as_of(ScreenAsOf(patient_id, caller, as_of), rt.uow(), protocol=rt.protocol,
+                                       clock=rt.clock)
+    stored = screenings.latest_stored(patient_id, caller, rt.uow(), clock=rt.clock)
     if stored is None:
         response = outcome(202, "informational", f"the screening of {patient_id} is pending: its first evaluation "
                            "is not stored yet; retry shortly", severity="information")
@@ -185,19 +181,13 @@ def _instant(text: str) -> datetime:
             summary="An alert with the stored screening that raised it and the facts it used (contract §11)")
 def get_alert(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    try:
-        return replay.replay_alert(ReplayAlert(alert_id, caller), rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return replay.replay_alert(ReplayAlert(alert_id, caller), rt.uow(), clock=rt.clock)
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert", responses=answers(404))
 def acknowledge(request: Request, alert_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    try:
-        return alerts.acknowledge_alert(AcknowledgeAlert(alert_id, caller), rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return alerts.acknowledge_alert(AcknowledgeAlert(alert_id, caller), rt.uow(), clock=rt.clock)
 
 
 __all__ = ["router"]

@@ -9,8 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from store import audit
-from store.tokens import Caller, authenticate, token_hash
+from service.access import caller_of_token
+from store.tokens import Caller, token_hash
 from web.session import SignInThrottle
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `myocit token create`.")
@@ -48,7 +48,9 @@ async def current_caller(request: Request,
     caller = known.get(key)
     if caller is None:
         address = client_address(request)
-        caller = await run_in_threadpool(_look_up, state.rt, credentials.credentials, address)
+        rt = state.rt
+        caller = await run_in_threadpool(caller_of_token, credentials.credentials, address, rt.uow(),
+                                         clock=rt.clock)
         if caller is None:
             # Slowed, and more so with every unknown token from the same address (contract §13).
             await asyncio.sleep(state.unknown_token_throttle.failed(address))
@@ -59,17 +61,6 @@ async def current_caller(request: Request,
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _look_up(rt, token: str, address: str) -> Caller | None:
-    """The token's caller; an unknown or revoked token is audited (never its value: a mistyped token
-    is still most of a token)."""
-    with rt.uow() as uow:
-        caller = authenticate(uow.session, token)
-        if caller is None:
-            audit.record(uow.session, "anonymous", "unknown-token", f"address {address}", rt.clock.now())
-            uow.commit()
-        return caller
 
 
 def install(app) -> None:

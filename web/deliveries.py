@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from service import administration
+from service import administration, deliveries
 from service.commands import CreateSubscription, DeactivateSubscription, RetryDelivery
-from service.deliveries import retry_delivery as retry
-from service.errors import Conflict, Invalid, NotFound
-from store import deliveries
-from store.models import Delivery, Subscription
 from store.tokens import Caller
 from web.auth import require
 from web.openapi import answers
@@ -26,66 +22,31 @@ class NewSubscription(BaseModel):
     target: str = Field(min_length=3, max_length=500, description="An email address, or an http(s) URL.")
 
 
-def _when(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _delivery_json(row: Delivery, subscription: Subscription, patient_id: str) -> dict:
-    return {
-        "id": row.pk,
-        "alert": row.alert_pk,
-        "patient": patient_id,
-        "site": subscription.site,
-        "channel": subscription.channel,
-        "target": subscription.target,
-        "status": row.status,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "next_attempt_at": _when(row.next_attempt_at),
-        "sent_at": _when(row.sent_at),
-    }
-
-
-def _subscription_json(row: Subscription) -> dict:
-    return {"id": row.pk, "site": row.site, "channel": row.channel, "target": row.target,
-            "active": row.active, "created_at": _when(row.created_at)}
-
-
 @router.get("/deliveries", summary="Alert deliveries (a coordinator sees their site's), oldest first")
 def list_deliveries(request: Request,
                     status: Literal["pending", "sent", "failed", "stopped"] | None = Query(None),
                     limit: int = Query(500, ge=1, le=5000),
                     caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        sites = None if caller.role == "admin" else sorted(caller.sites)
-        rows = deliveries.listing(uow.session, status=status, sites=sites, limit=limit)
-        return [_delivery_json(*row) for row in rows]
+    return deliveries.list_deliveries(caller, rt.uow(), status=status, limit=limit)
 
 
 @router.post("/deliveries/{delivery_id}/retry", summary="Send a failed delivery again, with fresh attempts",
              responses=answers(404, 409))
 def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(require("coordinator"))):
     rt = request.app.state.rt
-    try:
-        found = retry(RetryDelivery(delivery_id, caller), rt.uow(), clock=rt.clock, dispatch=rt.dispatch)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return _delivery_json(*found)
+    found = deliveries.retry_delivery(RetryDelivery(delivery_id, caller), rt.uow(), clock=rt.clock,
+                                      dispatch=rt.dispatch)
+    return deliveries.delivery_json(*found)
 
 
 @router.post("/subscriptions", status_code=201, responses=answers(400),
              summary="Subscribe a site to its alerts; a webhook's signing secret is shown only here")
 def create_subscription(request: Request, body: NewSubscription, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    try:
-        made = administration.create_subscription(
-            CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
-    except Invalid as exc:
-        raise HTTPException(400, str(exc)) from None
-    answer = _subscription_json(made.subscription)
+    made = administration.create_subscription(
+        CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
+    answer = administration.subscription_json(made.subscription)
     if made.secret:
         answer["secret"] = made.secret
     return answer
@@ -94,17 +55,13 @@ def create_subscription(request: Request, body: NewSubscription, caller: Caller 
 @router.get("/subscriptions", summary="Every site's subscriptions (secrets are never listed)")
 def list_subscriptions(request: Request, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        return [_subscription_json(row) for row in deliveries.subscriptions(uow.session)]
+    return administration.list_subscriptions(rt.uow())
 
 
 @router.post("/subscriptions/{subscription_id}/deactivate", responses=answers(404),
              summary="Stop delivering a site's alerts to this subscription (kept for history)")
 def deactivate_subscription(request: Request, subscription_id: int, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    try:
-        row = administration.deactivate_subscription(DeactivateSubscription(subscription_id, caller.name), rt.uow(),
-                                                     clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    return _subscription_json(row)
+    row = administration.deactivate_subscription(DeactivateSubscription(subscription_id, caller.name), rt.uow(),
+                                                 clock=rt.clock)
+    return administration.subscription_json(row)

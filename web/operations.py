@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from store.overview import overview
+from service.operations import work_overview
 from store.tokens import Caller
 from web.auth import require
 
@@ -15,5 +15,4 @@ router = APIRouter(tags=["service"])
             "undelivered alerts (admins)")
 def status(request: Request, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        return overview(uow.session, rt.clock.today(), rt.clock.now()).to_json()
+    return work_overview(rt.uow(), clock=rt.clock).to_json()

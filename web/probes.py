@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
 
 from service import metrics
-from store.overview import overview
+from service.operations import observe_work
 from store.tokens import Caller
 from web.auth import require
 from web.openapi import content
@@ -64,6 +64,5 @@ def healthz(request: Request, response: Response) -> dict:
             responses={200: content("text/plain; version=0.0.4", "The Prometheus text format", {"type": "string"})})
 def prometheus(request: Request, caller: Caller = Depends(require("admin"))) -> Response:
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        metrics.observe_state(overview(uow.session, rt.clock.today(), rt.clock.now()))
+    observe_work(rt.uow(), clock=rt.clock)
     return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

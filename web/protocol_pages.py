@@ -6,13 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from domain.criteria import ORDER
-from service import amendments, replay
+from service import amendments, pages, replay
 from service.commands import ReplayAlert
-from service.errors import Invalid, NotFound
-from store import audit, protocols
+from service.errors import Invalid
 from store.tokens import Caller
-from web.pages import _render
-from web.session import PageError
+from web.page_kit import render
 from web.session import page_caller as role
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -36,23 +34,15 @@ def protocols_page(request: Request, a: str | None = Query(None), b: str | None 
                 changes = amendments.compare_versions(old.protocol, new.protocol)
             except Invalid as exc:
                 problem = str(exc)
-    with rt.uow() as uow:
-        history = [(r.activated_at, r.name, r.version, r.activated_by, r.patients)
-                   for r in protocols.activations(uow.session)]
-        last = protocols.last_shadow_report(uow.session)
-        report = last.report if last is not None else None
-        audit.record(uow.session, caller.name, "view-protocols", None, rt.clock.now())
-        uow.commit()
-    return _render(request, "protocols.html", versions=found, active=active, history=history, report=report,
-                   changes=changes, problem=problem, a=a or active, b=b or "", page="protocols", criteria=ORDER)
+    stored = pages.protocol_history(caller, rt.uow(), clock=rt.clock)
+    return render(request, "protocols.html", versions=found, active=active, history=stored.activations,
+                  report=stored.shadow_report, changes=changes, problem=problem, a=a or active, b=b or "",
+                  page="protocols", criteria=ORDER)
 
 
 @router.get("/alerts/{alert_id}/known")
 def known_page(request: Request, alert_id: int, caller: Caller = Depends(role("coordinator"))):
     """What was known when the alert was raised: its stored screening and the facts it used."""
     rt = request.app.state.rt
-    try:
-        body = replay.replay_alert(ReplayAlert(alert_id, caller), rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise PageError(404, f"No alert {alert_id} for this site.") from exc
-    return _render(request, "known.html", alert=body, screening=body["screening"], facts=body["facts"])
+    body = replay.replay_alert(ReplayAlert(alert_id, caller), rt.uow(), clock=rt.clock)
+    return render(request, "known.html", alert=body, screening=body["screening"], facts=body["facts"])

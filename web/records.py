@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse, Response
 from ingest.bounds import date_in_range
 from service import confirmations, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
-from service.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from store.tokens import Caller
 from web.auth import require
 from web.openapi import answers, content
@@ -47,12 +46,7 @@ def post_outcome(request: Request, patient_id: str, body: dict = Body(...),
                  caller: Caller = Depends(require("coordinator", "investigator"))):
     rt = request.app.state.rt
     command = RecordOutcome(patient_id, _text(body, "outcome") or "", _text(body, "reason") or "", caller)
-    try:
-        recorded = screening_log.record_outcome(command, rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except Invalid as exc:
-        return outcome(400, "invalid", str(exc))
+    recorded = screening_log.record_outcome(command, rt.uow(), clock=rt.clock)
     return JSONResponse(recorded, status_code=201)
 
 
@@ -72,10 +66,7 @@ def get_screening_log(request: Request, site: str | None = Query(None), first_fr
                       first_to: str | None = Query(None, alias="to"),
                       caller: Caller = Depends(require("coordinator", "investigator"))):
     rt = request.app.state.rt
-    try:
-        rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
     if _wants_json(request.headers.get("accept", "")):
         return JSONResponse(rows)
     return Response(screening_log.to_csv(rows), media_type=CSV,
@@ -99,10 +90,7 @@ def get_funnel(request: Request, site: str | None = Query(None), first_from: str
                first_to: str | None = Query(None, alias="to"),
                caller: Caller = Depends(require("coordinator", "investigator"))):
     rt = request.app.state.rt
-    try:
-        return screening_log.funnel(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return screening_log.funnel(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
 
 
 @router.post("/patients/{patient_id}/confirmation", status_code=201, tags=["confirmation"],
@@ -117,16 +105,7 @@ def post_confirmation(request: Request, patient_id: str, body: dict = Body(...),
         return outcome(400, "required", "as_of is required (YYYY-MM-DD)", expression="as_of")
     command = ConfirmEligibility(patient_id, as_of, _text(body, "meaning"), _text(body, "reauth") or "", caller)
     rt = request.app.state.rt
-    try:
-        signed = confirmations.confirm_eligibility(command, rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except NotAuthenticated as exc:
-        return outcome(401, "login", str(exc))
-    except Conflict as exc:
-        return outcome(409, "conflict", str(exc))
-    except Invalid as exc:
-        return outcome(400, "invalid", str(exc))
+    signed = confirmations.confirm_eligibility(command, rt.uow(), clock=rt.clock)
     return JSONResponse(signed, status_code=201)
 
 
@@ -135,7 +114,4 @@ def post_confirmation(request: Request, patient_id: str, body: dict = Body(...),
 def get_confirmations(request: Request, patient_id: str,
                       caller: Caller = Depends(require("coordinator", "investigator"))):
     rt = request.app.state.rt
-    try:
-        return confirmations.list_confirmations(patient_id, caller, rt.uow(), clock=rt.clock)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return confirmations.list_confirmations(patient_id, caller, rt.uow(), clock=rt.clock)

@@ -13,27 +13,20 @@ import hmac
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta
 
 from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
-from store import ui_sessions
-from store.models import ApiToken
-from store.tokens import Caller, caller_of, live_token, token_hash
+
+from service.sessions import PAGE_ROLES, SESSION_SECONDS, session_caller
+from store.tokens import Caller
+from web.page_kit import PageError
+
+__all__ = ["COOKIE", "LOGIN_COOKIE", "MAX_AGE", "PAGE_ROLES", "SignInThrottle", "check_csrf",
+           "login_csrf", "login_value", "new_csrf", "page_caller", "same", "session_cookie", "signed_in"]
 
 COOKIE = "myocit_session"
 LOGIN_COOKIE = "myocit_login"
-MAX_AGE = 12 * 3600
-PAGE_ROLES = ("coordinator", "investigator", "admin")
-
-
-class PageError(Exception):
-    """A page that cannot be shown; rendered as HTML (401 becomes a redirect to sign-in)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+MAX_AGE = SESSION_SECONDS
 
 
 class Signer:
@@ -99,17 +92,9 @@ def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def start_session(request: Request, session, token: ApiToken, now: datetime) -> str:
-    """Store a new session for ``token``; the cookie value that carries it."""
-    session_id = secrets.token_urlsafe(32)
-    ui_sessions.start(session, session_id, token, now)
+def session_cookie(request: Request, session_id: str) -> str:
+    """The cookie value that carries a stored session, with the CSRF token of its forms."""
     return _signer(request, "session").dumps({"s": session_id, "c": new_csrf()})
-
-
-def end_session(request: Request, session, now: datetime) -> None:
-    session_id = getattr(request.state, "session_id", None)
-    if session_id:
-        ui_sessions.end(session, session_id, now)
 
 
 def login_value(request: Request, csrf: str) -> str:
@@ -125,22 +110,14 @@ def same(expected: str | None, submitted: str | None) -> bool:
     return bool(expected) and bool(submitted) and hmac.compare_digest(str(expected), str(submitted))
 
 
-def page_token(session, token: str) -> ApiToken | None:
-    """The live token a pasted value stands for, if any."""
-    return live_token(session, token_hash(token)) if token.strip() else None
-
-
 def signed_in(request: Request) -> Caller | None:
     """The caller behind the session cookie, if its session is live and its token may use the pages."""
     payload = _signer(request, "session").loads(request.cookies.get(COOKIE), MAX_AGE)
     if not payload or not isinstance(payload.get("s"), str):
         return None
     rt = request.app.state.rt
-    oldest = rt.clock.now() - timedelta(seconds=MAX_AGE)
-    with rt.uow() as uow:
-        row = ui_sessions.live_token(uow.session, payload["s"], oldest)
-        caller = caller_of(row) if row is not None else None
-    if caller is None or caller.role not in PAGE_ROLES:
+    caller = session_caller(payload["s"], rt.uow(), clock=rt.clock)
+    if caller is None:
         return None
     request.state.csrf = payload.get("c")
     request.state.session_id = payload["s"]

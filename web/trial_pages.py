@@ -2,49 +2,42 @@
 per-criterion charts (SVG drawn on the server: the pages' CSP allows nothing from elsewhere), the
 outcome and confirmation forms of the patient page, and the printable eligibility checklist.
 
-Like every page, these read ``store.views`` within the caller's sites and act through the service
-layer (``service.screening_log``, ``service.confirmations``)."""
+Like every page, these read through the service layer (``service.pages``, ``service.screening_log``:
+``store.views`` within the caller's sites) and act through it (``service.screening_log``,
+``service.confirmations``); what a use case refuses is shown by ``web.errors``."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from domain.confirmation import stands
 from ingest.bounds import date_in_range
-from service import confirmations, screening_log
+from service import confirmations, pages, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
-from service.errors import Conflict, Invalid, NotAuthenticated, NotFound
-from store import audit, views
+from store import views
 from store.tokens import Caller
-from web import pages, worklist
-from web.session import PAGE_ROLES, PageError, check_csrf
+from web import worklist
+from web.errors import failing_as
+from web.page_kit import HEADERS, PageError, render, see_other
+from web.session import PAGE_ROLES, check_csrf
 from web.session import page_caller as role
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 OUTCOME_LABELS = {"approached": "Approached", "declined": "Declined", "enrolled": "Enrolled",
                   "not-approached": "Not approached"}
 REASON_PREFIX = "Reason for change: "
-pages.NOTICES.update({
-    "outcome": "Outcome recorded.",
-    "confirmed": "Eligibility confirmed and signed. The signature is kept unchanged; it is flagged if later data "
-                 "overturns it.",
-})
 
 
 # --- the patient page's part ------------------------------------------------------------------------
 
 
-def patient_records(session, row, caller: Caller, stored, name=lambda cid: cid) -> dict:
+def patient_records(found: pages.PatientFile, caller: Caller, name=lambda cid: cid) -> dict:
     """What the patient page shows of the trial's records, and the timeline entries they add
     (``name``: a criterion's name for its id)."""
-    outcomes = views.outcomes_of(session, row)
-    signed = [(c, stands(result, c.sha256, c.signed_keys, since))
-              for c, result, since in views.confirmations_of(session, row)]
-    attested = views.attestations_of(session, row)
+    outcomes, signed, attested, stored = found.outcomes, found.signatures, found.attestations, found.stored
     events = [worklist.Event(o.recorded_at, f"outcome recorded: {OUTCOME_LABELS.get(o.outcome, o.outcome)} by "
                              f"{o.recorded_by}") for o in outcomes]
     events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
@@ -53,7 +46,7 @@ def patient_records(session, row, caller: Caller, stored, name=lambda cid: cid) 
         [worklist.Attested(at, criterion, verdict, performer, _reason_of(body, criterion))
          for at, criterion, verdict, performer, body in attested], name)
     result = stored.result if stored is not None else None
-    signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(row))
+    signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(found.patient))
     return {
         "outcomes": list(reversed(outcomes)), "outcome_labels": OUTCOME_LABELS,
         "confirmations": signed, "may_confirm": caller.role == "investigator",
@@ -85,26 +78,16 @@ def _reason_of(body: str | None, criterion: str) -> str | None:
     return None
 
 
-def _act(call):
-    try:
-        return call()
-    except NotFound as exc:
-        raise PageError(404, str(exc)) from exc
-    except Invalid as exc:
-        raise PageError(400, f"The form could not be recorded: {exc}.") from exc
-
-
 @router.post("/patients/{patient_id}/outcome")
 def record_outcome(request: Request, patient_id: str, outcome: str = Form(""), reason: str = Form(""),
                    csrf: str = Form(""), caller: Caller = Depends(role("coordinator", "investigator"))):
     check_csrf(request, csrf)
     rt = request.app.state.rt
-    _act(lambda: screening_log.record_outcome(RecordOutcome(patient_id, outcome, reason, caller), rt.uow(),
-                                              clock=rt.clock))
-    return pages._see_other(f"/ui/patients/{patient_id}?done=outcome")
+    screening_log.record_outcome(RecordOutcome(patient_id, outcome, reason, caller), rt.uow(), clock=rt.clock)
+    return see_other(f"/ui/patients/{patient_id}?done=outcome")
 
 
-@router.post("/patients/{patient_id}/confirmation")
+@router.post("/patients/{patient_id}/confirmation", dependencies=[failing_as("Not signed")])
 def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: str = Form(""),
             reauth: str = Form(""), csrf: str = Form(""),
             caller: Caller = Depends(role("investigator", admin=False))):
@@ -114,19 +97,9 @@ def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: s
         day = date.fromisoformat(as_of)
     except ValueError:
         raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
-    try:
-        confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller), rt.uow(),
-                                          clock=rt.clock)
-    except NotAuthenticated as exc:
-        raise PageError(403, "The token you entered again is not yours: nothing was signed. Go back and paste "
-                             "the token you signed in with.") from exc
-    except Conflict as exc:
-        raise PageError(409, f"Not signed: {exc}.") from exc
-    except NotFound as exc:
-        raise PageError(404, str(exc)) from exc
-    except Invalid as exc:
-        raise PageError(400, f"Not signed: {exc}.") from exc
-    return pages._see_other(f"/ui/patients/{patient_id}?done=confirmed")
+    confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller), rt.uow(),
+                                      clock=rt.clock)
+    return see_other(f"/ui/patients/{patient_id}?done=confirmed")
 
 
 @router.get("/patients/{patient_id}/checklist")
@@ -134,17 +107,12 @@ def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*
     """The eligibility checklist to print: the 34 criteria of the latest stored screening, and the
     signature block of each confirmation of it."""
     rt = request.app.state.rt
-    with rt.uow() as uow:
-        row = pages._patient(uow.session, caller, patient_id)
-        stored = views.latest_screening(uow.session, row)
-        signed = [(c, stands(result, c.sha256, c.signed_keys, since))
-                  for c, result, since in views.confirmations_of(uow.session, row)]
-        audit.record(uow.session, caller.name, "view-checklist", f"Patient/{row.id}", rt.clock.now())
-        uow.commit()
-        patient = {"id": row.id, "site": row.site, "pending": views.is_pending(row),
-                   "screened_at": stored.screened_at if stored else None}
-    return pages._render(request, "checklist.html", patient=patient, result=stored.result if stored else None,
-                         confirmations=signed)
+    found = pages.checklist(patient_id, caller, rt.uow(), clock=rt.clock)
+    row, stored = found.patient, found.stored
+    patient = {"id": row.id, "site": row.site, "pending": views.is_pending(row),
+               "screened_at": stored.screened_at if stored else None}
+    return render(request, "checklist.html", patient=patient, result=stored.result if stored else None,
+                  confirmations=found.signatures)
 
 
 # --- the screening log ------------------------------------------------------------------------------
@@ -177,11 +145,11 @@ def log_page(request: Request, caller: Caller = Depends(role("coordinator", "inv
     funnel = screening_log.funnel(caller, rt.uow(), clock=rt.clock, **chosen)
     query = "&".join(f"{k}={v}" for k, v in (("site", chosen.get("site")), ("from", funnel["from"]),
                                                 ("to", funnel["to"])) if v)
-    return pages._render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel,
-                         steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
-                         columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
-                         chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),
-                                 "site": chosen.get("site") or ""})
+    return render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel,
+                  steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
+                  columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
+                  chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),
+                          "site": chosen.get("site") or ""})
 
 
 @router.get("/screening-log.csv")
@@ -192,7 +160,7 @@ def log_csv(request: Request, caller: Caller = Depends(role("coordinator", "inve
         raise PageError(400, problem)
     rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **chosen)
     return Response(screening_log.to_csv(rows), media_type="text/csv; charset=utf-8",
-                    headers={**pages.HEADERS, "Content-Disposition": 'attachment; filename="screening-log.csv"'})
+                    headers={**HEADERS, "Content-Disposition": 'attachment; filename="screening-log.csv"'})
 
 
 def _steps(funnel: dict) -> list[dict]:

@@ -18,29 +18,11 @@ PACKAGES: tuple[str, ...] = tuple(
 MAX_FUNCTION_LINES = 60
 
 CIRCLES_BEING_BROKEN = {
-    # Private helpers shared by two page modules, and NOTICES changed on import: a page kit breaks it.
-    frozenset({"web.pages", "web.trial_pages"}),
     # The protocol commands call the main command module's private _migrate_quietly: a cli package.
     frozenset({"myocit.cli", "myocit.protocol_cli"}),
 }
 LONG_FUNCTIONS_BEING_SPLIT: set[str] = set()
-TRANSACTIONS_IN_ROUTES_BEING_MOVED = {
-    # Each opens a unit of work or commits in web/; to become service functions called by the route.
-    "web/auth.py::_look_up",
-    "web/deliveries.py::list_deliveries",
-    "web/deliveries.py::list_subscriptions",
-    "web/operations.py::status",
-    "web/pages.py::_sign_in",
-    "web/pages.py::logout",
-    "web/pages.py::worklist_page",
-    "web/pages.py::patient_page",
-    "web/pages.py::alerts_page",
-    "web/pages.py::audit_page",
-    "web/probes.py::prometheus",
-    "web/protocol_pages.py::protocols_page",
-    "web/session.py::signed_in",
-    "web/trial_pages.py::checklist",
-}
+TRANSACTIONS_IN_ROUTES_BEING_MOVED: set[str] = set()
 SCHEMA_AS_SHIPPED = "store/migrations/versions/"
 """A migration records a schema as it was released and is never edited afterwards, whatever its
 length. (Classes are not measured: ``ingest/fhir_fast.py``'s schema table is classes.)"""

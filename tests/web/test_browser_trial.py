@@ -3,7 +3,8 @@
 A lab posts an eligible child's record (its attestations posted by the site's investigator, contract
 §13) and an incomplete one; the coordinator records that the eligible child was approached and sees
 the funnel of the screening log change; the investigator signs the child's eligibility on the patient
-page (pasting the token again), sees the signature block and opens the printable checklist.
+page (pasting the token again), sees the signature block and opens the printable checklist; a
+signature with another's token, and a child of no site of theirs, end on the error page.
 `MYOCIT_SCREENSHOTS=docs` refreshes docs/screening-log.png, docs/confirmation.png and
 docs/checklist.png, as in tests/web/test_browser.py.
 """
@@ -124,5 +125,17 @@ def test_an_outcome_moves_the_funnel_then_the_investigator_signs_and_prints_the_
             expect(page.get_by_role("navigation", name="Breadcrumb")).to_be_hidden()
             expect(page.get_by_role("heading", name=f"MYOCIT eligibility checklist: {KID}")).to_be_visible()
             page.screenshot(path=str(shots / "checklist.png"), full_page=True)
+
+            # What the service refuses comes back as the error page (web/errors.py), in the page's words.
+            page.emulate_media(media="screen")
+            page.goto(f"{base}/ui/patients/{KID}")
+            confirmation = page.get_by_role("region", name="Investigator's confirmation of eligibility")
+            confirmation.get_by_label("Paste your token again to sign").fill(tokens["coordinator"])
+            confirmation.get_by_role("button", name=f"Sign: confirm eligibility as of {DAY.isoformat()}").click()
+            expect(page.get_by_role("heading", name="Not allowed", level=1)).to_be_visible()
+            expect(page.get_by_role("alert")).to_have_text(re.compile(r"^The token you entered again is not yours"))
+            page.goto(f"{base}/ui/patients/nobody-here")
+            expect(page.get_by_role("heading", name="Not found", level=1)).to_be_visible()
+            expect(page.get_by_role("alert")).to_have_text("No patient nobody-here for this site.")
         finally:
             browser.close()

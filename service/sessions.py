@@ -1,0 +1,68 @@
+"""Signing in to the pages, signing out, and who a live session is (contract §13).
+
+A session is a row on the server (a hash of its random id, the token, when); the browser's cookie
+carries the id, signed by the pages. Every attempt is audited, never with the pasted value: a
+mistyped token is still most of a token."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from store import audit, ui_sessions
+from store.tokens import Caller, caller_of, live_token, token_hash
+from store.uow import UnitOfWork
+from service.ports import Clock
+
+PAGE_ROLES = ("coordinator", "investigator", "admin")
+SESSION_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A new session (``session_id``), or why there is none: ``"unknown"`` (no live token has that
+    value) or ``"role"`` (``role``'s tokens do not use the pages)."""
+
+    session_id: str | None = None
+    caller: Caller | None = None
+    refused: str | None = None
+    role: str | None = None
+
+
+def sign_in(token: str, address: str, uow: UnitOfWork, *, clock: Clock) -> SignIn:
+    with uow:
+        now = clock.now()
+        row = live_token(uow.session, token_hash(token)) if token.strip() else None
+        caller = caller_of(row) if row is not None else None
+        if caller is None:
+            audit.record(uow.session, "anonymous", "sign-in-failed", f"address {address}", now)
+            uow.commit()
+            return SignIn(refused="unknown")
+        if caller.role not in PAGE_ROLES:
+            audit.record(uow.session, caller.name, "sign-in-refused", f"role {caller.role}", now)
+            uow.commit()
+            return SignIn(refused="role", role=caller.role)
+        session_id = secrets.token_urlsafe(32)
+        ui_sessions.start(uow.session, session_id, row, now)
+        audit.record(uow.session, caller.name, "sign-in", None, now)
+        uow.commit()
+    return SignIn(session_id=session_id, caller=caller)
+
+
+def sign_out(session_id: str | None, caller: Caller, uow: UnitOfWork, *, clock: Clock) -> None:
+    with uow:
+        if session_id:
+            ui_sessions.end(uow.session, session_id, clock.now())
+        audit.record(uow.session, caller.name, "sign-out", None, clock.now())
+        uow.commit()
+
+
+def session_caller(session_id: str, uow: UnitOfWork, *, clock: Clock) -> Caller | None:
+    """The caller of a session neither ended nor older than ``SESSION_SECONDS``, whose token is live
+    and may use the pages."""
+    oldest = clock.now() - timedelta(seconds=SESSION_SECONDS)
+    with uow:
+        row = ui_sessions.live_token(uow.session, session_id, oldest)
+        caller = caller_of(row) if row is not None else None
+    return caller if caller is not None and caller.role in PAGE_ROLES else None

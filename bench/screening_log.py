@@ -31,7 +31,7 @@ from service.screening_log import funnel, screening_log_rows, to_csv  # noqa: E4
 from store.migrate import upgrade  # noqa: E402
 from store.screening import compact  # noqa: E402
 from store.models import ApiToken, Confirmation, Patient, ScreeningRow, ScreeningOutcome  # noqa: E402
-from store.tokens import Caller  # noqa: E402
+from domain.identity import Caller  # noqa: E402
 from store.uow import UnitOfWork  # noqa: E402
 
 ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"

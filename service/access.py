@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from store import audit
-from store.tokens import Caller, authenticate
+from domain.identity import Caller
+from store.tokens import authenticate
 from store.uow import UnitOfWork
 from service.ports import Clock
 

@@ -10,7 +10,7 @@ from datetime import date
 from domain.confirmation import stands
 from store import audit, views
 from store.models import Alert, Patient
-from store.tokens import Caller
+from domain.identity import Caller
 from store.uow import UnitOfWork
 from service.errors import NotFound
 from service.ports import Clock

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from store import audit, ui_sessions
-from store.tokens import Caller, caller_of, live_token, token_hash
+from domain.identity import Caller
+from store.tokens import caller_of, live_token, token_hash
 from store.uow import UnitOfWork
 from service.ports import Clock
 

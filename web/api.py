@@ -14,7 +14,7 @@ from ingest.bounds import date_in_range
 from service import alerts, fhir, hl7, replay, screenings
 from service.commands import (AcknowledgeAlert, ReceiveFhirBundle, ReceiveFhirResource, ReceiveHl7, ReplayAlert,
                               ScreenAsOf, ScreenKnownAt)
-from store.tokens import Caller
+from domain.identity import Caller
 from ingest import hl7v2
 from web.auth import require
 from web.openapi import answers, body, content

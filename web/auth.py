@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from service.access import caller_of_token
-from store.tokens import Caller, token_hash
+from domain.identity import Caller
+from store.tokens import token_hash
 from web.session import SignInThrottle
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `myocit token create`.")

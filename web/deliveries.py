@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from service import administration, deliveries
 from service.commands import CreateSubscription, DeactivateSubscription, RetryDelivery
-from store.tokens import Caller
+from domain.identity import Caller
 from web.auth import require
 from web.openapi import answers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from service.operations import work_overview
-from store.tokens import Caller
+from domain.identity import Caller
 from web.auth import require
 
 router = APIRouter(tags=["service"])

@@ -24,7 +24,7 @@ from service import alerts, judgements, pages, screenings, sessions
 from service.commands import AcknowledgeAlert, Judgement, RecordAttestations, RecordConsentDecision, ScreenAsOf
 from store import views
 from store.models import Alert
-from store.tokens import Caller
+from domain.identity import Caller
 from web import trial_pages, worklist
 from web.page_kit import render, see_other
 from web.session import (

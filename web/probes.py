@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from service import metrics
 from service.operations import observe_work
-from store.tokens import Caller
+from domain.identity import Caller
 from web.auth import require
 from web.openapi import content
 

@@ -9,7 +9,7 @@ from domain.criteria import ORDER
 from service import amendments, pages, replay
 from service.commands import ReplayAlert
 from service.errors import Invalid
-from store.tokens import Caller
+from domain.identity import Caller
 from web.page_kit import render
 from web.session import page_caller as role
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from ingest.bounds import date_in_range
 from service import confirmations, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
-from store.tokens import Caller
+from domain.identity import Caller
 from web.auth import require
 from web.openapi import answers, content
 from web.outcomes import outcome

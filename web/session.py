@@ -18,7 +18,7 @@ from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from service.sessions import PAGE_ROLES, SESSION_SECONDS, session_caller
-from store.tokens import Caller
+from domain.identity import Caller
 from web.page_kit import PageError
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "MAX_AGE", "PAGE_ROLES", "SignInThrottle", "check_csrf",

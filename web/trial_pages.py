@@ -18,7 +18,7 @@ from ingest.bounds import date_in_range
 from service import confirmations, pages, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
 from store import views
-from store.tokens import Caller
+from domain.identity import Caller
 from web import worklist
 from web.errors import failing_as
 from web.page_kit import HEADERS, PageError, render, see_other

@@ -27,7 +27,7 @@ from service.hl7 import receive_hl7
 from service.intake import record_message
 from store.models import Fact, Message, Patient, PatientIdentifier
 from store.senders import create_sender
-from store.tokens import Caller
+from domain.identity import Caller
 from tests.api.test_identity import MRN_A, MRN_B, oru
 from tests.inprocess import make_runtime
 

@@ -74,7 +74,7 @@ def worker(
 
 def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) -> None:
     """Run the scheduler (celery beat): timed re-screening of due patients, and the sweeper."""
-    # Beat keeps its schedule in the home and never touches the database: no migration here.
+    # Beat only sends tasks when they fall due; the processes that read the database migrate it.
     from bootstrap import private_home, runtime
 
     configured = settings()
@@ -126,7 +126,7 @@ def run(
     """
     from myocit.supervisor import AlreadyRunning, home_lock
 
-    # The lock comes first: a second `myocit run` on the same home must not migrate under the first.
+    # The lock comes first: a second `myocit run` on this home is refused before it touches anything.
     try:
         with home_lock(settings().home):
             code = _supervise(port=port, concurrency=concurrency, mllp_port=mllp_port)

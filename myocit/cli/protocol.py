@@ -9,21 +9,15 @@ from datetime import date
 
 import typer
 
+from myocit.cli.kit import COMMAND_LINE, with_runtime
+
 protocol_app = typer.Typer(help="Protocol versions and amendments (contract §10).", no_args_is_help=True)
-ACTOR = "command line"
 
 
 def _fail(message: str) -> None:
+    """The protocol commands' own error line: it has always begun with "error:", and scripts read it."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
-
-
-def _runtime():
-    from myocit.cli import _migrate_quietly
-    from bootstrap import runtime
-
-    _migrate_quietly()
-    return runtime()
 
 
 def _candidate(version: str, rt):
@@ -37,12 +31,12 @@ def _candidate(version: str, rt):
 
 
 @protocol_app.command("list")
-def list_() -> None:
+@with_runtime
+def list_(rt) -> None:
     """The versions found (shipped, and in MYOCIT_PROTOCOLS) and which is active."""
     from config.protocol_files import ProtocolError
     from service import amendments
 
-    rt = _runtime()
     active = amendments.active_name(rt.uow(), rt.settings.protocol_version)
     try:
         found = amendments.versions(rt.settings.protocols)
@@ -57,12 +51,12 @@ def list_() -> None:
 
 
 @protocol_app.command("diff")
-def diff(a: str = typer.Argument(..., help="A version, or a version folder's path."),
+@with_runtime
+def diff(rt, a: str = typer.Argument(..., help="A version, or a version folder's path."),
          b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
     """What changed from A to B: thresholds, windows, validities, choices and code lists, old → new."""
     from service.amendments import compare_versions
 
-    rt = _runtime()
     old, new = _candidate(a, rt), _candidate(b, rt)
     changes = compare_versions(old.protocol, new.protocol)
     typer.echo(f"{old.name} ({old.protocol.version}) → {new.name} ({new.protocol.version}): "
@@ -81,13 +75,17 @@ def shadow(
 ) -> None:
     """Screen every registered child under the active version and under B from the stored facts;
     store no screening, raise no alert; print every child whose status would change."""
+    if format not in ("text", "json", "csv"):
+        _fail("--format must be text, json or csv")
+    _print_shadow(_shadow(b, site=site, as_of=as_of, jobs=jobs), format)
+
+
+@with_runtime
+def _shadow(rt, b: str, *, site: str | None, as_of: str | None, jobs: int) -> dict:
     from bootstrap.shadow_pool import pool_mapper
     from service import amendments
     from service.commands import ShadowAmendment
 
-    if format not in ("text", "json", "csv"):
-        _fail("--format must be text, json or csv")
-    rt = _runtime()
     try:
         day = date.fromisoformat(as_of) if as_of else rt.clock.today()
     except ValueError:
@@ -102,9 +100,12 @@ def shadow(
             sys.stderr.write("\n")
         sys.stderr.flush()
 
-    report = amendments.shadow(ShadowAmendment(b, day, site, ACTOR), rt.uow(), active_version=name,
-                               active=active, candidate=candidate, clock=rt.clock,
-                               mapper=pool_mapper(jobs, active, candidate.protocol, day), progress=progress)
+    return amendments.shadow(ShadowAmendment(b, day, site, COMMAND_LINE), rt.uow(), active_version=name,
+                             active=active, candidate=candidate, clock=rt.clock,
+                             mapper=pool_mapper(jobs, active, candidate.protocol, day), progress=progress)
+
+
+def _print_shadow(report: dict, format: str) -> None:
     if format == "json":
         typer.echo(json.dumps(report, indent=2))
     elif format == "csv":
@@ -128,17 +129,17 @@ def shadow(
 
 
 @protocol_app.command("activate")
-def activate(b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
+@with_runtime
+def activate(rt, b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
     """Make B the active version for every process (stored, audited), then re-screen every registered
     child under it through the workers; `myocit status` shows the progress."""
     from service import amendments
     from service.commands import ActivateProtocol
     from service.errors import Invalid
 
-    rt = _runtime()
     candidate = _candidate(b, rt)
     try:
-        done = amendments.activate(ActivateProtocol(b, ACTOR), rt.uow(), candidate=candidate,
+        done = amendments.activate(ActivateProtocol(b, COMMAND_LINE), rt.uow(), candidate=candidate,
                                    current=rt.protocol, clock=rt.clock, dispatch=rt.dispatch)
     except Invalid as exc:
         _fail(str(exc))

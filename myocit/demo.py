@@ -26,7 +26,8 @@ from service.commands import (CreateToken, EvaluatePatient, RecordAttestation, R
 from service.evaluation import evaluate_patient
 from service.intake import record_message
 from store import views
-from store.tokens import Caller, authenticate
+from domain.identity import Caller
+from store.tokens import authenticate
 
 TEMPLATE = Path(__file__).with_name("demo_child.json")
 TEMPLATE_DAY = date(2026, 12, 1)

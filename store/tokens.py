@@ -15,10 +15,6 @@ from store.models import ApiToken
 MAX_SITE_LENGTH = 64
 
 
-__all__ = ["ROLES", "SITE_BOUND_ROLES", "Caller", "TokenError", "authenticate", "caller_of", "check_sites",
-           "create_token", "live_token", "revoke_token", "set_sites", "token_hash", "tokens", "unbound_tokens"]
-"""``Caller`` and the roles live in ``domain.identity``; named here too so that adapters importing them from
-the store keep working."""
 
 
 class TokenError(ValueError):

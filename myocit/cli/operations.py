@@ -65,7 +65,7 @@ def screening_log_command(
 @with_runtime
 def _write_screening_log(rt, *, site: str | None, first_from: date | None, first_to: date | None) -> None:
     from service.screening_log import screening_log_rows, to_csv
-    from store.tokens import Caller
+    from domain.identity import Caller
 
     rows = handled(lambda: screening_log_rows(Caller(COMMAND_LINE, "admin"), rt.uow(), clock=rt.clock, site=site,
                                               first_from=first_from, first_to=first_to))

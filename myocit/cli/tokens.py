@@ -31,7 +31,8 @@ def token_create(
 @with_runtime
 def token_list(rt) -> None:
     """List the tokens: id, role, sites, holder, created, revoked (a token itself is never shown again)."""
-    from store.tokens import SITE_BOUND_ROLES, tokens
+    from domain.identity import SITE_BOUND_ROLES
+    from store.tokens import tokens
 
     shown = rt.clock.shown
     with rt.uow() as uow:

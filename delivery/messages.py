@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
@@ -36,6 +36,8 @@ class AlertContent:
     confirmed: bool = False
     """A signed confirmation of the child's eligibility (contract §9) is overturned by this change."""
     eligible_until: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    """Criterion id -> its short name in the protocol version in force (``criteria.yaml``)."""
     """The screening's last day of the window of opportunity (contract §1.2), ISO, if any."""
 
 
@@ -80,10 +82,15 @@ def _window(content: AlertContent) -> dict | None:
 def _changes(content: AlertContent) -> list[dict]:
     by_id = {c["id"]: c for c in content.criteria}
     return [
-        {"id": cid, "verdict": by_id.get(cid, {}).get("verdict"),
+        {"id": cid, **({"name": content.names[cid]} if cid in content.names else {}),
+         "verdict": by_id.get(cid, {}).get("verdict"),
          "reason": in_human_units(scrub(by_id.get(cid, {}).get("reason", ""), content.birth_date))}
         for cid in content.changed
     ]
+
+
+def _named(change: dict) -> str:
+    return f"{change['name']} ({change['id']})" if change.get("name") else change["id"]
 
 
 def build(content: AlertContent, base_url: str) -> Message:
@@ -121,7 +128,7 @@ def build(content: AlertContent, base_url: str) -> Message:
         f"Raised at: {content.created_at.isoformat()}",
         "",
         "What changed:" if changes else "No criterion verdict changed.",
-        *(f"- {c['id']}: {c['verdict']} ({c['reason']})" for c in changes),
+        *(f"- {_named(c)}: {c['verdict']} ({c['reason']})" for c in changes),
         "",
         f"Open the screening: {link}",
     ]

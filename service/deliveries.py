@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from typing import Callable
 
 from delivery.channels import attempt
 from delivery.messages import AlertContent
@@ -17,7 +19,8 @@ from service.ports import Clock, Dispatcher
 
 log = logging.getLogger("myocit.deliveries")
 
-def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, settings) -> int:
+def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, settings,
+                  criterion_name: Callable[[str], str] | None = None) -> int:
     """Plan an alert's deliveries (one per active subscription of its site), then send each one due;
     the number sent.
 
@@ -38,7 +41,10 @@ def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, setting
         with uow:
             job = deliveries.claim(uow.session, delivery_pk, clock.now())
             if job is not None:
-                error = attempt(job.channel, job.target, job.secret, AlertContent(**job.alert),
+                content = AlertContent(**job.alert)
+                if criterion_name is not None:
+                    content = replace(content, names={cid: criterion_name(cid) for cid in content.changed})
+                error = attempt(job.channel, job.target, job.secret, content,
                                 settings=settings, now=clock.now(), delivery_id=job.delivery_id)
                 outcome = deliveries.record_attempt(uow.session, delivery_pk, clock.now(), error)
                 sent += outcome == "sent"

@@ -112,4 +112,5 @@ def sweep() -> dict:
 def deliver_alert(alert_pk: int) -> int:
     """Deliver an alert to its site's subscriptions (``service.deliveries.deliver_alert``)."""
     rt = runtime()
-    return deliveries.deliver_alert(PlanDeliveries(alert_pk), rt.uow(), clock=rt.clock, settings=rt.settings)
+    return deliveries.deliver_alert(PlanDeliveries(alert_pk), rt.uow(), clock=rt.clock, settings=rt.settings,
+                                    criterion_name=rt.protocol.criterion_name)

@@ -71,7 +71,7 @@ def test_an_alert_is_mailed_once_to_its_sites_subscribers_and_to_no_other_site(c
     mail = smtp.mails[0]
     assert mail.subject == "MYOCIT screening p-1: ineligible → eligible"
     assert "Screening id: p-1" in mail.text
-    assert "- EXC-CMV-PCR: pass (" in mail.text
+    assert "- Positive blood CMV PCR (EXC-CMV-PCR): pass (" in mail.text  # criteria by name, id beside
     assert f"{BASE_URL}/ui/patients/p-1" in mail.text
     assert [(d["channel"], d["status"], d["attempts"]) for d in deliveries_of(client, tokens)] == [
         ("email", "sent", 1)]

@@ -73,6 +73,22 @@ def test_a_message_names_the_screening_its_change_the_reasons_and_a_link():
     assert "https://myocit.example.org/ui/patients/p-001" in message.text
 
 
+def test_criteria_that_changed_are_named_in_the_email_and_the_webhook_when_the_names_are_known():
+    content = AlertContent(
+        alert=8, screening_id="p-002", from_status="incomplete", to_status="eligible",
+        changed=["EXC-ORAL", "EXC-HB"], created_at=datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc),
+        criteria=[{"id": "EXC-ORAL", "verdict": "pass", "reason": "does not apply"},
+                  {"id": "EXC-HB", "verdict": "pass", "reason": "12 g/dL"}],
+        names={"EXC-ORAL": "Cannot take oral treatment"},
+    )
+    message = build(content, "https://myocit.example.org/")
+    assert "- Cannot take oral treatment (EXC-ORAL): pass (does not apply)" in message.text
+    assert "- EXC-HB: pass (12 g/dL)" in message.text  # a name not known: the id alone
+    assert message.data["changed"][0] == {"id": "EXC-ORAL", "name": "Cannot take oral treatment",
+                                          "verdict": "pass", "reason": "does not apply"}
+    assert "name" not in message.data["changed"][1]
+
+
 def test_a_new_candidate_says_so_and_shows_when_its_window_closes():
     content = AlertContent(
         alert=8, screening_id="p-002", from_status=None, to_status="eligible", changed=[],

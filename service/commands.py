@@ -219,6 +219,22 @@ class RevokeSender:
 
 
 @dataclass(frozen=True)
+class MapGroup:
+    """Give the people of a provider's group a role and sites (contract §14)."""
+
+    group: str
+    role: str
+    sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class UnmapGroup:
+    mapping_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
 class CreateSubscription:
     site: str
     channel: str

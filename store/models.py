@@ -215,6 +215,20 @@ class SiteIdentifierSystem(Base):
     __table_args__ = (UniqueConstraint("system", "site", name="uq_site_identifier_system"),)
 
 
+class AccessMapping(Base):
+    """A group of the hospital's OpenID provider mapped to a role and sites (contract §14,
+    ``myocit access map``). Unmapping keeps the row with ``removed_at``: the audit can still say what
+    a past session was granted by."""
+
+    __tablename__ = "access_mappings"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_name: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class UiSession(Base):
     """A signed-in browser. The cookie carries a random id; only its hash is kept. Signing out ends
     the row, so a copied cookie stops working at once."""

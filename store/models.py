@@ -236,9 +236,34 @@ class UiSession(Base):
     __tablename__ = "ui_sessions"
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk"), index=True)
+    token_pk: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.pk"), index=True)
+    """The token pasted to sign in; None for a person signed in through the provider (contract §14)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issuer: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    person_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(16))
+    sites: Mapped[list | None] = mapped_column(JSON)
+    mapping_pks: Mapped[list | None] = mapped_column(JSON)
+    """The group mappings that granted the role and sites: removing one ends the session."""
+    id_token: Mapped[str | None] = mapped_column(Text)
+    """Kept for the provider's sign-out (``id_token_hint``)."""
+
+
+class OidcLogin(Base):
+    """A sign-in under way at the provider: its ``state`` (hashed), the browser it is bound to
+    (a hash of the random value in that browser's cookie), the ``nonce`` and the PKCE verifier.
+    Used once, within 10 minutes (contract §14)."""
+
+    __tablename__ = "oidc_logins"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

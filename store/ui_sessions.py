@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from store.models import ApiToken, UiSession
+from store.models import AccessMapping, ApiToken, UiSession
 
 
 def _id_hash(session_id: str) -> str:
@@ -31,3 +31,27 @@ def live_token(session: Session, session_id: str, started_after: datetime) -> Ap
         select(ApiToken).join(UiSession, UiSession.token_pk == ApiToken.pk)
         .where(UiSession.id_hash == _id_hash(session_id), UiSession.ended_at.is_(None),
                UiSession.created_at > started_after, ApiToken.revoked_at.is_(None)))
+
+
+def start_person(session: Session, session_id: str, person: dict, now: datetime) -> None:
+    """A session of a person signed in through the provider: ``person`` holds ``issuer``, ``subject``,
+    ``person_name``, ``role``, ``sites``, ``mapping_pks`` and ``id_token``."""
+    session.add(UiSession(id_hash=_id_hash(session_id), created_at=now, **person))
+
+
+def live_person(session: Session, session_id: str, started_after: datetime) -> UiSession | None:
+    """The provider's session neither ended nor older than ``started_after``, none of whose granting
+    mappings has been removed since (contract §14: unmapping ends the sessions it granted)."""
+    row = session.scalar(select(UiSession).where(UiSession.id_hash == _id_hash(session_id),
+                                                 UiSession.ended_at.is_(None), UiSession.token_pk.is_(None),
+                                                 UiSession.created_at > started_after))
+    if row is None:
+        return None
+    granting = [int(pk) for pk in row.mapping_pks or ()]
+    live = session.scalar(select(func.count()).select_from(AccessMapping)
+                          .where(AccessMapping.pk.in_(granting), AccessMapping.removed_at.is_(None)))
+    return row if granting and live == len(granting) else None
+
+
+def id_token_of(session: Session, session_id: str) -> str | None:
+    return session.scalar(select(UiSession.id_token).where(UiSession.id_hash == _id_hash(session_id)))

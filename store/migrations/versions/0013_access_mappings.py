@@ -1,10 +1,11 @@
-"""group mappings of the hospital's OpenID provider: a group, a role, sites (contract §14)
+"""signing in through the hospital's OpenID provider (contract §14): group mappings, sign-ins under
+way, and page sessions that name a person instead of a token
 
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-03 15:30:00
 
-A new table only: nothing stored before changes.
+New tables, and new nullable columns on ui_sessions: the sessions stored before keep their token.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -27,8 +28,34 @@ def upgrade() -> None:
                     sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
                     sa.PrimaryKeyConstraint('pk'))
     op.create_index('ix_access_mappings_group_name', 'access_mappings', ['group_name'], unique=False)
+    op.create_table('oidc_logins',
+                    sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+                              nullable=False),
+                    sa.Column('state_hash', sa.String(length=64), nullable=False),
+                    sa.Column('browser_hash', sa.String(length=64), nullable=False),
+                    sa.Column('nonce', sa.String(length=64), nullable=False),
+                    sa.Column('code_verifier', sa.String(length=128), nullable=False),
+                    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+                    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+                    sa.PrimaryKeyConstraint('pk'),
+                    sa.UniqueConstraint('state_hash'))
+    with op.batch_alter_table('ui_sessions', schema=None) as batch_op:
+        batch_op.alter_column('token_pk', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True)
+        batch_op.add_column(sa.Column('issuer', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('subject', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('person_name', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('role', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('sites', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('mapping_pks', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('id_token', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM ui_sessions WHERE token_pk IS NULL")
+    with op.batch_alter_table('ui_sessions', schema=None) as batch_op:
+        for column in ('id_token', 'mapping_pks', 'sites', 'role', 'person_name', 'subject', 'issuer'):
+            batch_op.drop_column(column)
+        batch_op.alter_column('token_pk', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False)
+    op.drop_table('oidc_logins')
     op.drop_index('ix_access_mappings_group_name', table_name='access_mappings')
     op.drop_table('access_mappings')

@@ -1,0 +1,144 @@
+"""Signing in to the pages through a real OpenID provider (contract §14): the npm package
+``oidc-provider`` started by the tests, the pages in process. A coordinator gets the sites of their
+groups' mappings; no matching group, two roles, a tampered or replayed state, a callback in another
+browser are refused on the sign-in page with a sentence, audited; unmapping ends a live session;
+signing out ends the session here and sends the browser to the provider's sign-out."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from service import access_mappings
+from service.commands import MapGroup, UnmapGroup
+from store import audit
+from tests.inprocess import make_runtime
+from tests.oidc_provider import Account, OidcProvider, oidc_provider  # noqa: F401 - the fixture
+from web.app import create_app
+
+BASE = "http://127.0.0.1"
+NURSE = Account("nurse-1", "Nadia Nurse", "nadia@example.org", ["necker-coordinators", "staff"])
+DOCTOR = Account("doctor-1", "Paul Doctor", "paul@example.org", ["necker-coordinators", "necker-investigators"])
+VISITOR = Account("visitor-1", "Vera Visitor", "vera@example.org", ["staff"])
+
+
+@pytest.fixture()
+def rt(tmp_path, oidc_provider: OidcProvider):
+    oidc_provider.write_accounts([NURSE, DOCTOR, VISITOR])
+    (tmp_path / "home").mkdir()
+    runtime = make_runtime(tmp_path / "home", ui_secret="test-secret", base_url=BASE,
+                           oidc_issuer=oidc_provider.issuer, oidc_client_id=oidc_provider.client_id,
+                           oidc_client_secret=oidc_provider.client_secret)
+    for group, role in (("necker-coordinators", "coordinator"), ("necker-investigators", "investigator")):
+        access_mappings.map_group(MapGroup(group, role, ("necker",), "test"), runtime.uow(), clock=runtime.clock)
+    yield runtime
+    runtime.dispose()
+
+
+@pytest.fixture()
+def pages(rt):
+    with TestClient(create_app(rt), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as client:
+        yield client
+
+
+def _form_action(page: httpx.Response) -> str:
+    match = re.search(r'<form[^>]*action="([^"]+)"', page.text)
+    assert match, page.text
+    return urljoin(str(page.url), unescape(match.group(1)))
+
+
+def _until_back(at_provider: httpx.Client, response: httpx.Response) -> httpx.Response:
+    while response.is_redirect:
+        location = urljoin(str(response.url), response.headers["location"])
+        if location.startswith(f"{BASE}/ui/"):
+            return response
+        response = at_provider.get(location)
+    return response
+
+
+def to_provider_and_back(pages: TestClient, account: Account) -> str:
+    """Start at /ui/oidc/login, sign in on the provider's own forms; the callback URL it sends us to."""
+    started = pages.get("/ui/oidc/login")
+    assert started.status_code == 303, started.text
+    with httpx.Client(timeout=30) as at_provider:
+        page = _until_back(at_provider, at_provider.get(started.headers["location"]))
+        page = _until_back(at_provider, at_provider.post(_form_action(page), data={
+            "prompt": "login", "login": account.sub, "password": "any"}))
+        if not page.is_redirect:
+            page = _until_back(at_provider, at_provider.post(_form_action(page), data={"prompt": "consent"}))
+    return page.headers["location"]
+
+
+def callback(pages: TestClient, location: str):
+    parts = urlparse(location)
+    return pages.get(f"{parts.path}?{parts.query}")
+
+
+def sign_in(pages: TestClient, account: Account):
+    return callback(pages, to_provider_and_back(pages, account))
+
+
+def audited(rt) -> list[tuple[str, str, str | None]]:
+    with rt.uow() as uow:
+        return [(e.actor, e.action, e.target) for e in reversed(audit.latest(uow.session))]
+
+
+def test_a_coordinator_signs_in_with_the_sites_of_their_groups(rt, pages):
+    login = pages.get("/ui/login")
+    assert "Sign in with the hospital account" in login.text and 'name="token"' not in login.text
+    done = sign_in(pages, NURSE)
+    assert done.status_code == 200 and 'url=/ui"' in done.text
+    home = pages.get("/ui")
+    assert home.status_code == 200
+    assert ("Nadia Nurse (nurse-1 at " + rt.settings.oidc_issuer + ")", "sign-in", "oidc role coordinator") in \
+        audited(rt)
+
+
+def test_no_matching_group_or_two_roles_are_refused_with_a_sentence(rt, pages):
+    visitor = sign_in(pages, VISITOR)
+    assert visitor.status_code == 401 and "in no group that has access" in visitor.text
+    doctor = sign_in(pages, DOCTOR)
+    assert doctor.status_code == 401 and "more than one role" in doctor.text
+    assert pages.get("/ui").status_code in (303, 307, 401)
+    failures = [a for a in audited(rt) if a[1] == "sign-in-failed"]
+    assert [f[2].split(";")[0] for f in failures] == ["oidc no-role", "oidc no-role"]
+    assert all("Vera" not in f[0] and "Paul" not in f[0] for f in failures)
+
+
+def test_a_tampered_state_a_replayed_callback_and_another_browser_are_refused(rt, pages):
+    location = to_provider_and_back(pages, NURSE)
+    tampered = callback(pages, re.sub(r"state=[^&]+", "state=forged", location))
+    assert tampered.status_code == 401 and "unknown or was used already" in tampered.text
+    location = to_provider_and_back(pages, NURSE)
+    assert callback(pages, location).status_code == 200
+    replayed = callback(pages, location)
+    assert replayed.status_code == 401 and "unknown or was used already" in replayed.text
+    location = to_provider_and_back(pages, NURSE)
+    pages.cookies.delete("myocit_oidc")
+    elsewhere = callback(pages, location)
+    assert elsewhere.status_code == 401 and "another browser" in elsewhere.text
+
+
+def test_unmapping_ends_the_sessions_the_mapping_granted(rt, pages):
+    assert sign_in(pages, NURSE).status_code == 200
+    assert pages.get("/ui").status_code == 200
+    access_mappings.unmap_group(UnmapGroup(1, "test"), rt.uow(), clock=rt.clock)
+    assert pages.get("/ui").status_code != 200
+
+
+def test_sign_out_ends_the_session_and_goes_to_the_providers_sign_out(rt, pages, oidc_provider):
+    assert sign_in(pages, NURSE).status_code == 200
+    home = pages.get("/ui")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)
+    out = pages.post("/ui/logout", data={"csrf": csrf})
+    assert out.status_code == 303
+    sent_to = urlparse(out.headers["location"])
+    query = parse_qs(sent_to.query)
+    assert f"{sent_to.scheme}://{sent_to.netloc}".startswith(oidc_provider.issuer)
+    assert query["post_logout_redirect_uri"] == [f"{BASE}/ui/login"] and query["id_token_hint"]
+    assert pages.get("/ui").status_code != 200

@@ -77,3 +77,18 @@ def mapping_problem(group: str, role: str, sites: Iterable[str]) -> str | None:
     if any(len(s) > MAX_SITE_LENGTH or "," in s for s in clean):
         return f"a site is at most {MAX_SITE_LENGTH} characters, without commas"
     return None
+
+
+def reauthentication_problem(signer: tuple[str, str], vouched: tuple[str, str], auth_time: int | float | None,
+                             signing_began: float) -> str | None:
+    """Why the provider's answer does not re-authenticate the signer for a signature (contract §9,
+    §14), or None: the same person (issuer and ``sub``) must have entered their credentials again
+    after the signing began. ``auth_time`` and ``signing_began`` are seconds since the epoch; the
+    provider counts whole seconds, so the second the signing began counts as after it."""
+    if vouched != signer:
+        return "The hospital account that signed in again is not the one signing. Nothing was signed."
+    if not isinstance(auth_time, (int, float)) or isinstance(auth_time, bool):
+        return "The hospital's sign-in service did not say when you signed in again. Nothing was signed."
+    if auth_time < int(signing_began):
+        return "You were not asked for your credentials again for this signature. Nothing was signed."
+    return None

@@ -295,6 +295,18 @@ class ConfirmEligibility:
     meaning: str | None
     reauth: str
     signer: Caller
+    reauthenticated: Reauthenticated | None = None
+    """Set when the hospital's provider re-authenticated the signer (contract §14); ``reauth`` unused."""
+
+
+@dataclass(frozen=True)
+class Reauthenticated:
+    """The signer as the provider vouched for them on signing: issuer, ``sub``, name, ``auth_time``."""
+
+    issuer: str
+    subject: str
+    name: str | None
+    auth_time: datetime
 
 
 

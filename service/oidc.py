@@ -15,19 +15,21 @@ import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlencode
 
 import jwt
 from sqlalchemy import select
 
-from domain.access import Granted, grant
+from domain.access import Granted, grant, reauthentication_problem
+from domain.identity import Caller
 from store import access, audit, ui_sessions
 from store.models import OidcLogin
 from store.uow import UnitOfWork
 from service.ports import Clock
-from service.sessions import PAGE_ROLES, person_label
+from service.commands import Reauthenticated
+from service.sessions import PAGE_ROLES, SESSION_SECONDS, person_label
 
 LOGIN_SECONDS = 600
 LEEWAY_SECONDS = 60
@@ -136,19 +138,35 @@ class Started:
     browser_secret: str
 
 
-def start_sign_in(provider: Provider, uow: UnitOfWork, *, clock: Clock, extra: dict | None = None) -> Started:
+def start_sign_in(provider: Provider, uow: UnitOfWork, *, clock: Clock) -> Started:
     """Keep a new sign-in's state, nonce and PKCE verifier; the provider's authorization URL."""
+    return _start(provider, uow, clock, {}, {})
+
+
+def start_signing(provider: Provider, session_id: str, signing: dict, uow: UnitOfWork, *, clock: Clock) -> Started:
+    """Send a signer signed in through the provider back to it to enter their credentials again
+    (``prompt=login``, ``max_age=0``) before their confirmation is signed (contract §9, §14).
+    ``signing`` holds ``patient``, ``as_of`` (ISO day) and ``meaning``."""
+    with uow:
+        person = ui_sessions.live_person(uow.session, session_id, clock.now() - timedelta(seconds=SESSION_SECONDS))
+    if person is None:
+        raise SignInFailed("reauth-no-person", "Only a person signed in with the hospital account signs this way.")
+    row = {"purpose": "sign", "session_hash": ui_sessions.id_hash(session_id), "signing": signing}
+    return _start(provider, uow, clock, row, {"prompt": "login", "max_age": "0"})
+
+
+def _start(provider: Provider, uow: UnitOfWork, clock: Clock, row: dict, extra: dict) -> Started:
     endpoint = provider.metadata()["authorization_endpoint"]
     state, nonce, browser = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     with uow:
         uow.session.add(OidcLogin(state_hash=_hash(state), browser_hash=_hash(browser), nonce=nonce,
-                                  code_verifier=verifier, created_at=clock.now()))
+                                  code_verifier=verifier, created_at=clock.now(), **row))
         uow.commit()
     query = {"response_type": "code", "client_id": provider.config.client_id,
              "redirect_uri": provider.config.redirect_uri, "scope": provider.config.scopes, "state": state,
-             "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256", **(extra or {})}
+             "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256", **extra}
     return Started(f"{endpoint}?{urlencode(query)}", browser)
 
 
@@ -221,7 +239,19 @@ class Returned:
     address: str
 
 
-def finish_sign_in(provider: Provider, back: Returned, uow: UnitOfWork, *, clock: Clock) -> SignedIn:
+@dataclass(frozen=True)
+class SigningProven:
+    """The provider re-authenticated the signer: what they began to sign, and how they are named."""
+
+    patient_id: str
+    as_of: date
+    meaning: str
+    reauthenticated: Reauthenticated
+    signer: Caller
+
+
+def finish_sign_in(provider: Provider, back: Returned, uow: UnitOfWork, *,
+                   clock: Clock) -> SignedIn | SigningProven:
     """Open a page session for the person the provider vouches for, with the role and sites of their
     group mappings; SignInFailed (audited) otherwise."""
     with uow:
@@ -241,10 +271,11 @@ def _finish(provider: Provider, back: Returned, uow: UnitOfWork, clock: Clock) -
         raise SignInFailed(f"provider-error {back.error or 'no-code'}"[:60],
                            "The hospital's sign-in service did not sign you in. " + AGAIN)
     login = _claim_login(uow, back.state or "", back.browser_secret, clock.now())
-    nonce, verifier = login.nonce, login.code_verifier
     uow.session.flush()
-    tokens = provider.redeem(back.code, verifier)
-    claims = checked_id_token(provider, str(tokens.get("id_token", "")), nonce, clock.now())
+    tokens = provider.redeem(back.code, login.code_verifier)
+    claims = checked_id_token(provider, str(tokens.get("id_token", "")), login.nonce, clock.now())
+    if login.purpose == "sign":
+        return _signing_proven(provider, login, claims, back, uow, clock)
     groups = _groups(provider, claims, tokens)
     decided = grant(groups, access.active_mappings(uow.session, groups))
     if not isinstance(decided, Granted):
@@ -275,3 +306,28 @@ def signed_out_url(provider: Provider, id_token: str | None) -> str | None:
     if id_token:
         query["id_token_hint"] = id_token
     return f"{endpoint}?{urlencode(query)}"
+
+
+def _signing_proven(provider: Provider, login: OidcLogin, claims: dict, back: Returned, uow: UnitOfWork,
+                    clock: Clock) -> SigningProven:
+    """The signer's own session came back, re-authenticated by the provider after the signing began."""
+    oldest = clock.now() - timedelta(seconds=SESSION_SECONDS)
+    # The browser is the one that began the signature (its cookie); the session must still be live.
+    person = ui_sessions.live_person_by_hash(uow.session, login.session_hash, oldest)
+    if person is None:
+        raise SignInFailed("reauth-session-ended", "Your session ended before the signature. Nothing was signed.")
+    issuer = provider.metadata()["issuer"]
+    began = login.created_at if login.created_at.tzinfo else login.created_at.replace(tzinfo=UTC)
+    problem = reauthentication_problem((person.issuer, person.subject), (issuer, str(claims["sub"])),
+                                       claims.get("auth_time"), began.timestamp())
+    if problem is not None:
+        raise SignInFailed("reauth-refused", problem)
+    signing = login.signing or {}
+    proof = Reauthenticated(issuer, person.subject, person.person_name,
+                            datetime.fromtimestamp(claims["auth_time"], UTC))
+    audit.record(uow.session, person_label(issuer, person.subject, person.person_name), "reauthenticated",
+                 f"Patient/{signing.get('patient', '')}", clock.now())
+    signer = Caller(person_label(issuer, person.subject, person.person_name), person.role,
+                    frozenset(person.sites or ()))
+    return SigningProven(str(signing.get("patient", "")), date.fromisoformat(signing["as_of"]),
+                         str(signing.get("meaning", "")), proof, signer)

@@ -264,6 +264,12 @@ class OidcLogin(Base):
     code_verifier: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purpose: Mapped[str | None] = mapped_column(String(16))
+    """None: signing in; ``sign``: re-authenticating to sign a confirmation (contract §9, §14)."""
+    session_hash: Mapped[str | None] = mapped_column(String(64))
+    """For a signature: the hash of the signer's page session, which must be the one coming back."""
+    signing: Mapped[dict | None] = mapped_column(JSON)
+    """For a signature: the patient, the screening day and the meaning being signed."""
 
 
 class AuditEntry(Base):
@@ -337,8 +343,13 @@ class Confirmation(Base):
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
     screening_pk: Mapped[int] = mapped_column(ForeignKey("screenings.pk"))
-    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk"))
+    token_pk: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.pk"))
+    """The signer's token, re-entered; None when the provider re-authenticated the signer."""
     signer_name: Mapped[str] = mapped_column(String(120))
+    signer_issuer: Mapped[str | None] = mapped_column(String(255))
+    signer_subject: Mapped[str | None] = mapped_column(String(255))
+    auth_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the provider re-authenticated the signer (``auth_time``), after the signing began."""
     role: Mapped[str] = mapped_column(String(16))
     site: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi import APIRouter, Request
+from datetime import date
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from delivery.oidc_http import HttpxProviderHttp
-from service import oidc
+from domain.identity import Caller
+from service import confirmations, oidc
+from service.commands import ConfirmEligibility
 from web.page_kit import HEADERS, PageError, see_other
-from web.session import COOKIE, LOGIN_COOKIE, MAX_AGE, session_cookie
+from web.errors import failing_as
+from web.session import COOKIE, LOGIN_COOKIE, MAX_AGE, check_csrf, session_cookie
+from web.session import page_caller as role
 from web.signin_page import address_of, login_page
 
 router = APIRouter(prefix="/ui/oidc", include_in_schema=False)
@@ -62,6 +69,8 @@ async def oidc_callback(request: Request, code: str | None = None, state: str | 
         response = login_page(request, failed.sentence, 401)
         response.delete_cookie(BROWSER_COOKIE, path="/ui/oidc")
         return response
+    if isinstance(signed_in, oidc.SigningProven):
+        return await run_in_threadpool(_sign, request, signed_in)
     response = _continue_to("/ui")
     response.set_cookie(COOKIE, session_cookie(request, signed_in.session_id), max_age=MAX_AGE, path="/ui",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
@@ -79,4 +88,38 @@ def _continue_to(url: str) -> HTMLResponse:
             f'<body><main><p><a href="{target}">Continue to myocit</a></p></main></body></html>')
     response = HTMLResponse(body)
     response.headers.update(HEADERS)
+    return response
+
+
+@router.post("/sign", dependencies=[failing_as("Not signed")])
+async def begin_signing(request: Request, patient_id: str = Form(""), as_of: str = Form(""),
+                        meaning: str = Form(""), csrf: str = Form(""),
+                        caller: Caller = Depends(role("investigator", admin=False))):
+    """The confirmation form of a signer signed in through the provider: off to the provider to enter
+    their credentials again (contract §9, §14)."""
+    check_csrf(request, csrf)
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
+    provider, rt = _configured(request), request.app.state.rt
+    signing = {"patient": patient_id, "as_of": day.isoformat(), "meaning": meaning[:2000]}
+    try:
+        started = await run_in_threadpool(oidc.start_signing, provider, request.state.session_id, signing,
+                                          rt.uow(), clock=rt.clock)
+    except oidc.SignInFailed as failed:
+        raise PageError(403, failed.sentence) from None
+    response = see_other(started.url)
+    response.set_cookie(BROWSER_COOKIE, started.browser_secret, max_age=oidc.LOGIN_SECONDS, path="/ui/oidc",
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+def _sign(request: Request, proven: oidc.SigningProven) -> HTMLResponse:
+    rt = request.app.state.rt
+    command = ConfirmEligibility(proven.patient_id, proven.as_of, proven.meaning, "", proven.signer,
+                                 proven.reauthenticated)
+    confirmations.confirm_eligibility(command, rt.uow(), clock=rt.clock)
+    response = _continue_to(f"/ui/patients/{quote(proven.patient_id, safe='')}?done=confirmed")
+    response.delete_cookie(BROWSER_COOKIE, path="/ui/oidc")
     return response

@@ -10,14 +10,21 @@ import re
 from html import unescape
 from urllib.parse import parse_qs, urljoin, urlparse
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlalchemy import select
+
 from service import access_mappings
 from service.commands import MapGroup, UnmapGroup
 from store import audit
-from tests.inprocess import make_runtime
+from store.models import Confirmation
+from tests.fhir_samples import eligible_record
+from tests.inprocess import make_runtime, make_tokens, post_record, run_pending
+from tests.web.conftest import DAY
 from tests.oidc_provider import Account, OidcProvider, oidc_provider  # noqa: F401 - the fixture
 from web.app import create_app
 
@@ -25,17 +32,20 @@ BASE = "http://127.0.0.1"
 NURSE = Account("nurse-1", "Nadia Nurse", "nadia@example.org", ["necker-coordinators", "staff"])
 DOCTOR = Account("doctor-1", "Paul Doctor", "paul@example.org", ["necker-coordinators", "necker-investigators"])
 VISITOR = Account("visitor-1", "Vera Visitor", "vera@example.org", ["staff"])
+SIGNER = Account("investigator-1", "Ines Investigator", "ines@example.org", ["site-a-investigators"])
 
 
 @pytest.fixture()
 def rt(tmp_path, oidc_provider: OidcProvider):
-    oidc_provider.write_accounts([NURSE, DOCTOR, VISITOR])
+    oidc_provider.write_accounts([NURSE, DOCTOR, VISITOR, SIGNER])
     (tmp_path / "home").mkdir()
     runtime = make_runtime(tmp_path / "home", ui_secret="test-secret", base_url=BASE,
                            oidc_issuer=oidc_provider.issuer, oidc_client_id=oidc_provider.client_id,
                            oidc_client_secret=oidc_provider.client_secret)
     for group, role in (("necker-coordinators", "coordinator"), ("necker-investigators", "investigator")):
         access_mappings.map_group(MapGroup(group, role, ("necker",), "test"), runtime.uow(), clock=runtime.clock)
+    access_mappings.map_group(MapGroup("site-a-investigators", "investigator", ("site-a",), "test"), runtime.uow(),
+                              clock=runtime.clock)
     yield runtime
     runtime.dispose()
 
@@ -61,9 +71,10 @@ def _until_back(at_provider: httpx.Client, response: httpx.Response) -> httpx.Re
     return response
 
 
-def to_provider_and_back(pages: TestClient, account: Account) -> str:
-    """Start at /ui/oidc/login, sign in on the provider's own forms; the callback URL it sends us to."""
-    started = pages.get("/ui/oidc/login")
+def to_provider_and_back(pages: TestClient, account: Account, started=None) -> str:
+    """Start at /ui/oidc/login (or ``started``, a redirect to the provider), sign in on the provider's
+    own forms; the callback URL it sends us to."""
+    started = started or pages.get("/ui/oidc/login")
     assert started.status_code == 303, started.text
     with httpx.Client(timeout=30) as at_provider:
         page = _until_back(at_provider, at_provider.get(started.headers["location"]))
@@ -142,3 +153,48 @@ def test_sign_out_ends_the_session_and_goes_to_the_providers_sign_out(rt, pages,
     assert f"{sent_to.scheme}://{sent_to.netloc}".startswith(oidc_provider.issuer)
     assert query["post_logout_redirect_uri"] == [f"{BASE}/ui/login"] and query["id_token_hint"]
     assert pages.get("/ui").status_code != 200
+
+
+def _eligible_child(rt, pages) -> None:
+    tokens = make_tokens(rt)
+    assert post_record(pages, tokens, eligible_record("kid-s", DAY)).status_code == 202
+    run_pending(rt)
+
+
+def _sign_form(pages: TestClient) -> dict:
+    page = pages.get("/ui/patients/kid-s").text
+    assert 'action="/ui/oidc/sign"' in page and 'name="reauth"' not in page
+    return {"csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1), "patient_id": "kid-s",
+            "as_of": DAY.isoformat(), "meaning": "I confirm."}
+
+
+def test_a_signature_reauthenticates_the_signer_at_the_provider(rt, pages):
+    _eligible_child(rt, pages)
+    assert sign_in(pages, SIGNER).status_code == 200
+    begun = pages.post("/ui/oidc/sign", data=_sign_form(pages))
+    asked = parse_qs(urlparse(begun.headers["location"]).query)
+    assert asked["prompt"] == ["login"] and asked["max_age"] == ["0"]
+    signed = callback(pages, to_provider_and_back(pages, SIGNER, begun))
+    assert signed.status_code == 200 and "done=confirmed" in signed.text
+    listed = pages.get("/ui/patients/kid-s").text
+    assert "Ines Investigator (investigator-1 at " in listed and "re-authenticated by" in listed
+    with rt.uow() as uow:
+        row = uow.session.scalars(select(Confirmation)).one()
+        assert (row.token_pk, row.signer_issuer, row.signer_subject) == (None, rt.settings.oidc_issuer,
+                                                                         "investigator-1")
+        assert row.auth_time is not None
+
+
+def test_a_signature_whose_reauthentication_is_older_than_its_start_is_refused(rt, pages, monkeypatch):
+    _eligible_child(rt, pages)
+    assert sign_in(pages, SIGNER).status_code == 200
+    form = _sign_form(pages)
+    # The signing begins, by this service's clock, ten minutes after the provider's sign-in.
+    real_now = rt.clock.now
+    monkeypatch.setattr(rt.clock, "now", lambda: real_now() + timedelta(minutes=10))
+    begun = pages.post("/ui/oidc/sign", data=form)
+    monkeypatch.undo()
+    refused = callback(pages, to_provider_and_back(pages, SIGNER, begun))
+    assert refused.status_code == 401 and "not asked for your credentials again" in refused.text
+    with rt.uow() as uow:
+        assert uow.session.scalars(select(Confirmation)).all() == []

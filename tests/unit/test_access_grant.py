@@ -56,3 +56,22 @@ def test_no_mapping_at_all_refuses_everyone():
 def test_which_mappings_can_be_made(group, role, sites, problem):
     found = mapping_problem(group, role, sites)
     assert found is None if problem is None else problem in found
+
+
+NURSE = ("https://idp.example.org", "nurse-1")
+
+
+@pytest.mark.parametrize(("vouched", "auth_time", "problem"), [
+    (NURSE, 1_000, None),
+    (NURSE, 1_007, None),
+    (NURSE, 999, "not asked for your credentials again"),
+    (NURSE, None, "did not say when"),
+    (NURSE, True, "did not say when"),
+    (("https://idp.example.org", "doctor-1"), 1_007, "not the one signing"),
+    (("https://other.example.org", "nurse-1"), 1_007, "not the one signing"),
+])
+def test_a_signature_needs_the_same_person_reauthenticated_after_it_began(vouched, auth_time, problem):
+    from domain.access import reauthentication_problem
+
+    found = reauthentication_problem(NURSE, vouched, auth_time, 1_000.4)
+    assert found is None if problem is None else problem in found

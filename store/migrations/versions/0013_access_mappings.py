@@ -37,6 +37,9 @@ def upgrade() -> None:
                     sa.Column('code_verifier', sa.String(length=128), nullable=False),
                     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
                     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+                    sa.Column('purpose', sa.String(length=16), nullable=True),
+                    sa.Column('session_hash', sa.String(length=64), nullable=True),
+                    sa.Column('signing', sa.JSON(), nullable=True),
                     sa.PrimaryKeyConstraint('pk'),
                     sa.UniqueConstraint('state_hash'))
     with op.batch_alter_table('ui_sessions', schema=None) as batch_op:
@@ -48,9 +51,33 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sites', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('mapping_pks', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('id_token', sa.Text(), nullable=True))
+    _confirmations_signed_by_a_person()
+
+
+IMMUTABLE = "a signed confirmation is never changed or deleted (21 CFR Part 11)"
+
+
+def _confirmations_signed_by_a_person() -> None:
+    """A confirmation names its signer by the provider's issuer, sub and auth_time when the provider
+    re-authenticated them, and then has no token. SQLite changes a column's nullability only by
+    rebuilding the table, which drops its triggers: they are made again, the same as 0005's."""
+    bigint = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+    if op.get_bind().dialect.name == 'sqlite':
+        with op.batch_alter_table('confirmations', recreate='always') as batch_op:
+            batch_op.alter_column('token_pk', existing_type=bigint, nullable=True)
+        for event in ('UPDATE', 'DELETE'):
+            op.execute(f"""
+                CREATE TRIGGER IF NOT EXISTS confirmations_no_{event.lower()} BEFORE {event} ON confirmations
+                BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END""")
+    else:
+        op.alter_column('confirmations', 'token_pk', existing_type=bigint, nullable=True)
+    op.add_column('confirmations', sa.Column('signer_issuer', sa.String(length=255), nullable=True))
+    op.add_column('confirmations', sa.Column('signer_subject', sa.String(length=255), nullable=True))
+    op.add_column('confirmations', sa.Column('auth_time', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    """Confirmations keep their new columns: a signature is never changed (21 CFR Part 11)."""
     op.execute("DELETE FROM ui_sessions WHERE token_pk IS NULL")
     with op.batch_alter_table('ui_sessions', schema=None) as batch_op:
         for column in ('id_token', 'mapping_pks', 'sites', 'role', 'person_name', 'subject', 'issuer'):

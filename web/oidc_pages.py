@@ -71,7 +71,7 @@ async def oidc_callback(request: Request, code: str | None = None, state: str | 
         return response
     if isinstance(signed_in, oidc.SigningProven):
         return await run_in_threadpool(_sign, request, signed_in)
-    response = _continue_to("/ui")
+    response = continue_to("/ui")
     response.set_cookie(COOKIE, session_cookie(request, signed_in.session_id), max_age=MAX_AGE, path="/ui",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
     response.delete_cookie(BROWSER_COOKIE, path="/ui/oidc")
@@ -79,13 +79,14 @@ async def oidc_callback(request: Request, code: str | None = None, state: str | 
     return response
 
 
-def _continue_to(url: str) -> HTMLResponse:
-    """A page that moves on by itself: the browser arrived from the provider's site, so a redirect
-    would not carry the strict session cookie; a navigation from this page does."""
+def continue_to(url: str, title: str = "Signed in", words: str = "Continue to myocit") -> HTMLResponse:
+    """A page that moves on by itself. Back from the provider's site, a redirect would not carry the
+    strict session cookie, and after a form, the pages' ``form-action 'self'`` forbids redirecting to
+    the provider; a navigation from this page is neither."""
     target = escape(url)
-    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed in</title>'
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta http-equiv="refresh" content="0;url={target}"></head>'
-            f'<body><main><p><a href="{target}">Continue to myocit</a></p></main></body></html>')
+            f'<body><main><p><a href="{target}">{escape(words)}</a></p></main></body></html>')
     response = HTMLResponse(body)
     response.headers.update(HEADERS)
     return response
@@ -120,6 +121,6 @@ def _sign(request: Request, proven: oidc.SigningProven) -> HTMLResponse:
     command = ConfirmEligibility(proven.patient_id, proven.as_of, proven.meaning, "", proven.signer,
                                  proven.reauthenticated)
     confirmations.confirm_eligibility(command, rt.uow(), clock=rt.clock)
-    response = _continue_to(f"/ui/patients/{quote(proven.patient_id, safe='')}?done=confirmed")
+    response = continue_to(f"/ui/patients/{quote(proven.patient_id, safe='')}?done=confirmed")
     response.delete_cookie(BROWSER_COOKIE, path="/ui/oidc")
     return response

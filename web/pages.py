@@ -86,7 +86,8 @@ def logout(request: Request, csrf: str = Form(""), caller: Caller = Depends(role
                                                clock=rt.clock)
     provider = oidc_pages.provider_of(request)
     at_provider = oidc.signed_out_url(provider, id_token) if provider is not None and id_token else None
-    response = see_other(at_provider or "/ui/login?done=signed-out")
+    response = (oidc_pages.continue_to(at_provider, "Signing out", "Sign out at the hospital's sign-in service")
+                if at_provider else see_other("/ui/login?done=signed-out"))
     response.delete_cookie(COOKIE, path="/ui")
     return response
 

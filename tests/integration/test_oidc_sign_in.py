@@ -147,8 +147,8 @@ def test_sign_out_ends_the_session_and_goes_to_the_providers_sign_out(rt, pages,
     home = pages.get("/ui")
     csrf = re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)
     out = pages.post("/ui/logout", data={"csrf": csrf})
-    assert out.status_code == 303
-    sent_to = urlparse(out.headers["location"])
+    assert out.status_code == 200
+    sent_to = urlparse(unescape(re.search(r'url=([^"]+)"', out.text).group(1)))
     query = parse_qs(sent_to.query)
     assert f"{sent_to.scheme}://{sent_to.netloc}".startswith(oidc_provider.issuer)
     assert query["post_logout_redirect_uri"] == [f"{BASE}/ui/login"] and query["id_token_hint"]
@@ -198,3 +198,19 @@ def test_a_signature_whose_reauthentication_is_older_than_its_start_is_refused(r
     assert refused.status_code == 401 and "not asked for your credentials again" in refused.text
     with rt.uow() as uow:
         assert uow.session.scalars(select(Confirmation)).all() == []
+
+
+def test_a_token_signed_by_a_new_key_is_checked_after_the_keys_are_fetched_again(rt, pages, oidc_provider):
+    assert sign_in(pages, NURSE).status_code == 200
+    kid = oidc_provider.add_signing_key(replace=True)
+    assert oidc_provider.signing_kids() == [kid]
+    pages.cookies.clear()
+    assert sign_in(pages, NURSE).status_code == 200 and pages.get("/ui").status_code == 200
+
+
+def test_what_a_person_does_is_audited_under_their_name_sub_and_issuer(rt, pages):
+    assert sign_in(pages, NURSE).status_code == 200
+    home = pages.get("/ui")
+    assert home.status_code == 200
+    person = f"Nadia Nurse (nurse-1 at {rt.settings.oidc_issuer})"
+    assert any(actor == person and action.startswith("view") for actor, action, _ in audited(rt))

@@ -86,9 +86,13 @@ class Provider:
     def metadata(self) -> dict:
         if self._metadata is None:
             found = self._fetch(f"{self.config.issuer}/.well-known/openid-configuration")
-            if found.get("issuer", "").rstrip("/") != self.config.issuer:
+            if str(found.get("issuer", "")).rstrip("/") != self.config.issuer:
                 raise SignInFailed("discovery-issuer", "The hospital's sign-in service answered as another "
                                    "issuer. " + AGAIN)
+            if not all(isinstance(found.get(k), str) for k in ("authorization_endpoint", "token_endpoint",
+                                                               "jwks_uri")):
+                raise SignInFailed("discovery-incomplete", "The hospital's sign-in service does not describe "
+                                   "its endpoints. Please tell the trial's administrator.")
             self._metadata = found
         return self._metadata
 
@@ -103,7 +107,11 @@ class Provider:
         with self._lock:
             if kid not in self._keys:
                 document = self._fetch(self.metadata()["jwks_uri"])
-                self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
+                try:
+                    self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
+                except jwt.PyJWTError:
+                    raise SignInFailed("jwks-unreadable", "The sign-in could not be verified (the keys of the "
+                                       "hospital's sign-in service do not read). " + AGAIN) from None
             if kid not in self._keys:
                 raise SignInFailed("unknown-key", "The sign-in could not be verified (unknown signing key). "
                                    + AGAIN)

@@ -76,3 +76,37 @@ def test_a_good_token_is_accepted_and_a_new_key_is_fetched_once_named():
     assert checked_id_token(provider, signed(), "n-1", NOW)["sub"] == "nurse-1" and http.fetched == 1
     http.published.append(LATER_JWK)
     assert checked_id_token(provider, signed(LATER, "k2"), "n-1", NOW)["sub"] == "nurse-1" and http.fetched == 2
+
+
+def test_a_discovery_without_its_endpoints_or_unreadable_keys_is_a_sentence_not_a_crash():
+    class Incomplete(ProviderStandIn):
+        def get_json(self, url, bearer=None):
+            if url.endswith("/.well-known/openid-configuration"):
+                return {"issuer": ISSUER}
+            return {"keys": "none"}
+
+    with pytest.raises(SignInFailed) as refused:
+        checked_id_token(Provider(SETTINGS, Incomplete()), signed(), "n-1", NOW)
+    assert refused.value.reason == "discovery-incomplete"
+
+    class Unreadable(ProviderStandIn):
+        def get_json(self, url, bearer=None):
+            return super().get_json(url, bearer) if url.endswith("configuration") else {"keys": [{"kty": "??"}]}
+
+    with pytest.raises(SignInFailed) as refused:
+        checked_id_token(Provider(SETTINGS, Unreadable()), signed(), "n-1", NOW)
+    assert refused.value.reason in ("jwks-unreadable", "unknown-key")
+
+
+@pytest.mark.parametrize(("issuer", "client", "token_signin", "offered"), [
+    (None, None, None, True), (ISSUER, "myocit", None, False), (ISSUER, "myocit", True, True),
+    (None, None, False, False),
+])
+def test_the_token_form_is_offered_by_default_only_without_a_provider(tmp_path, issuer, client, token_signin,
+                                                                      offered):
+    from config.settings import Settings
+
+    settings = Settings(home=tmp_path, oidc_issuer=issuer, oidc_client_id=client, ui_token_signin=token_signin,
+                        base_url="https://myocit.example/")
+    assert settings.token_signin_offered is offered
+    assert settings.oidc_redirect_uri == "https://myocit.example/ui/oidc/callback"

@@ -97,6 +97,17 @@ class Settings(BaseSettings):
                                             "certificate it signed.")
     ui_secret: str | None = Field(None, description="Signs the pages' session cookies; default: a secret "
                                   "generated once in `home/ui-secret` (set it when API hosts share no home).")
+    oidc_issuer: str | None = Field(None, description="The hospital's OpenID provider (contract §14); its "
+                                    "discovery is at `{issuer}/.well-known/openid-configuration`.")
+    oidc_client_id: str | None = Field(None, description="myocit's client id at the provider.")
+    oidc_client_secret: str | None = Field(None, description="myocit's client secret, sent as "
+                                           "`client_secret_basic`.")
+    oidc_scopes: str = Field("openid profile email", description="The scopes asked for at sign-in.")
+    oidc_groups_claim: str = Field("groups", description="The claim naming the person's groups (ID token, "
+                                   "else userinfo), matched by `myocit access map`.")
+    oidc_label: str = Field("Sign in with the hospital account", description="The words of the sign-in button.")
+    ui_token_signin: bool | None = Field(None, description="Offer pasting a token on the sign-in page; "
+                                         "default: only when no OpenID provider is configured.")
 
     @field_validator("home")
     @classmethod
@@ -159,6 +170,19 @@ class Settings(BaseSettings):
             finally:
                 draft.unlink()
         return path.read_text().strip()
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def token_signin_offered(self) -> bool:
+        """``MYOCIT_UI_TOKEN_SIGNIN``, defaulting to true exactly when no provider is configured."""
+        return (not self.oidc_configured) if self.ui_token_signin is None else self.ui_token_signin
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        return f"{self.base_url.rstrip('/')}/ui/oidc/callback"
 
     @property
     def embedded(self) -> bool:

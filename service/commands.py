@@ -219,6 +219,22 @@ class RevokeSender:
 
 
 @dataclass(frozen=True)
+class MapGroup:
+    """Give the people of a provider's group a role and sites (contract §14)."""
+
+    group: str
+    role: str
+    sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class UnmapGroup:
+    mapping_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
 class CreateSubscription:
     site: str
     channel: str
@@ -279,6 +295,18 @@ class ConfirmEligibility:
     meaning: str | None
     reauth: str
     signer: Caller
+    reauthenticated: Reauthenticated | None = None
+    """Set when the hospital's provider re-authenticated the signer (contract §14); ``reauth`` unused."""
+
+
+@dataclass(frozen=True)
+class Reauthenticated:
+    """The signer as the provider vouched for them on signing: issuer, ``sub``, name, ``auth_time``."""
+
+    issuer: str
+    subject: str
+    name: str | None
+    auth_time: datetime
 
 
 

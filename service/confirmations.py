@@ -25,13 +25,21 @@ MAX_MEANING = 1000
 def confirmation_json(row, patient_id: str, *, valid: bool | None = None) -> dict:
     body = {
         "id": row.pk, "patient": patient_id,
-        "signer": {"token": row.token_pk, "name": row.signer_name}, "role": row.role, "site": row.site,
+        "signer": _signer_json(row), "role": row.role, "site": row.site,
         "signed_at": views.utc(row.signed_at).isoformat(), "meaning": row.meaning, "as_of": row.as_of.isoformat(),
         "protocol_version": row.protocol_version, "screening": row.screening_pk, "sha256": row.sha256,
     }
     if valid is not None:
         body["valid"] = valid
     return body
+
+
+def _signer_json(row) -> dict:
+    signer = {"token": row.token_pk, "name": row.signer_name}
+    if row.signer_subject is not None:
+        signer |= {"issuer": row.signer_issuer, "sub": row.signer_subject,
+                   "auth_time": views.utc(row.auth_time).isoformat() if row.auth_time else None}
+    return signer
 
 
 def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Clock) -> dict:
@@ -49,7 +57,9 @@ def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Cloc
         row = views.visible_patient(session, cmd.signer, cmd.patient_id)
         if row is None:
             raise NotFound(f"no patient {cmd.patient_id} for this site")
-        if not screening_log.token_matches(session, cmd.signer.token_pk, token_hash(cmd.reauth or "")):
+        proof = cmd.reauthenticated
+        if proof is None and not screening_log.token_matches(session, cmd.signer.token_pk,
+                                                             token_hash(cmd.reauth or "")):
             raise NotAuthenticated("the re-entered token is not the signer's own: nothing was signed")
         locked = screening.lock_patient(session, row.pk)
         latest = screening_log.latest_screening_row(session, row.pk)
@@ -63,7 +73,8 @@ def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Cloc
             signer_name=cmd.signer.name[:120], role=cmd.signer.role, site=row.site, signed_at=now,
             meaning=meaning or default_meaning(latest.protocol_version, latest.as_of), as_of=latest.as_of,
             protocol_version=latest.protocol_version, sha256=signature_hash(latest.result),
-            signed_keys=keys_recorded())
+            signed_keys=keys_recorded(), signer_issuer=proof.issuer[:255] if proof else None,
+            signer_subject=proof.subject[:255] if proof else None, auth_time=proof.auth_time if proof else None)
         audit.record(session, cmd.signer.name, "confirm-eligibility", f"Patient/{row.id}", now)
         body = confirmation_json(signed, row.id, valid=True)
         uow.commit()

@@ -59,11 +59,33 @@ def sign_out(session_id: str | None, caller: Caller, uow: UnitOfWork, *, clock: 
         uow.commit()
 
 
+def person_label(issuer: str, subject: str, name: str | None) -> str:
+    """How a person signed in through the provider is named in the audit and on what they record:
+    by issuer, ``sub`` and the ``name`` claim (contract §14)."""
+    return f"{name or subject} ({subject} at {issuer})"
+
+
 def session_caller(session_id: str, uow: UnitOfWork, *, clock: Clock) -> Caller | None:
-    """The caller of a session neither ended nor older than ``SESSION_SECONDS``, whose token is live
-    and may use the pages."""
+    """The caller of a session neither ended nor older than ``SESSION_SECONDS``: a token's that is live
+    and may use the pages, or a person's whose granting mappings are all still in force."""
     oldest = clock.now() - timedelta(seconds=SESSION_SECONDS)
     with uow:
         row = ui_sessions.live_token(uow.session, session_id, oldest)
         caller = caller_of(row) if row is not None else None
+        if caller is None:
+            person = ui_sessions.live_person(uow.session, session_id, oldest)
+            caller = None if person is None else Caller(
+                person_label(person.issuer, person.subject, person.person_name), person.role,
+                frozenset(person.sites or ()))
     return caller if caller is not None and caller.role in PAGE_ROLES else None
+
+
+def ended_session_id_token(session_id: str | None, caller: Caller, uow: UnitOfWork, *, clock: Clock) -> str | None:
+    """Sign out; the ID token the session was opened with, for the provider's own sign-out."""
+    with uow:
+        id_token = ui_sessions.id_token_of(uow.session, session_id) if session_id else None
+        if session_id:
+            ui_sessions.end(uow.session, session_id, clock.now())
+        audit.record(uow.session, caller.name[:120], "sign-out", None, clock.now())
+        uow.commit()
+    return id_token

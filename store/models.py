@@ -215,6 +215,20 @@ class SiteIdentifierSystem(Base):
     __table_args__ = (UniqueConstraint("system", "site", name="uq_site_identifier_system"),)
 
 
+class AccessMapping(Base):
+    """A group of the hospital's OpenID provider mapped to a role and sites (contract §14,
+    ``myocit access map``). Unmapping keeps the row with ``removed_at``: the audit can still say what
+    a past session was granted by."""
+
+    __tablename__ = "access_mappings"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_name: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class UiSession(Base):
     """A signed-in browser. The cookie carries a random id; only its hash is kept. Signing out ends
     the row, so a copied cookie stops working at once."""
@@ -222,9 +236,40 @@ class UiSession(Base):
     __tablename__ = "ui_sessions"
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk"), index=True)
+    token_pk: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.pk"), index=True)
+    """The token pasted to sign in; None for a person signed in through the provider (contract §14)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issuer: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    person_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(16))
+    sites: Mapped[list | None] = mapped_column(JSON)
+    mapping_pks: Mapped[list | None] = mapped_column(JSON)
+    """The group mappings that granted the role and sites: removing one ends the session."""
+    id_token: Mapped[str | None] = mapped_column(Text)
+    """Kept for the provider's sign-out (``id_token_hint``)."""
+
+
+class OidcLogin(Base):
+    """A sign-in under way at the provider: its ``state`` (hashed), the browser it is bound to
+    (a hash of the random value in that browser's cookie), the ``nonce`` and the PKCE verifier.
+    Used once, within 10 minutes (contract §14)."""
+
+    __tablename__ = "oidc_logins"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purpose: Mapped[str | None] = mapped_column(String(16))
+    """None: signing in; ``sign``: re-authenticating to sign a confirmation (contract §9, §14)."""
+    session_hash: Mapped[str | None] = mapped_column(String(64))
+    """For a signature: the hash of the signer's page session, which must be the one coming back."""
+    signing: Mapped[dict | None] = mapped_column(JSON)
+    """For a signature: the patient, the screening day and the meaning being signed."""
 
 
 class AuditEntry(Base):
@@ -298,8 +343,13 @@ class Confirmation(Base):
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
     screening_pk: Mapped[int] = mapped_column(ForeignKey("screenings.pk"))
-    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk"))
+    token_pk: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.pk"))
+    """The signer's token, re-entered; None when the provider re-authenticated the signer."""
     signer_name: Mapped[str] = mapped_column(String(120))
+    signer_issuer: Mapped[str | None] = mapped_column(String(255))
+    signer_subject: Mapped[str | None] = mapped_column(String(255))
+    auth_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the provider re-authenticated the signer (``auth_time``), after the signing began."""
     role: Mapped[str] = mapped_column(String(16))
     site: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

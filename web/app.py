@@ -16,8 +16,8 @@ touch is re-evaluated against the 34 criteria; coordinators read results and ale
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import (api, deliveries, docs, metadata, openapi, operations, pages, probes, protocol_pages, records,
-                     trial_pages)
+    from web import (api, deliveries, docs, metadata, oidc_pages, openapi, operations, pages, probes, protocol_pages,
+                     records, trial_pages)
     from web.session import SignInThrottle
 
     if rt is None:
@@ -36,6 +36,7 @@ def create_app(rt=None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(protocol_pages.router)
     app.include_router(pages.router)
+    app.include_router(oidc_pages.router)
     app.include_router(trial_pages.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.state.sign_in_throttle = SignInThrottle()

@@ -20,12 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from domain.alerting import change_said
 from domain.criteria import CRITERIA
 from ingest.bounds import date_in_range
-from service import alerts, judgements, pages, screenings, sessions
+from service import alerts, judgements, oidc, pages, screenings, sessions
 from service.commands import AcknowledgeAlert, Judgement, RecordAttestations, RecordConsentDecision, ScreenAsOf
 from store import views
 from store.models import Alert
 from domain.identity import Caller
-from web import trial_pages, worklist
+from web import oidc_pages, trial_pages, worklist
+from web.signin_page import address_of, login_page
 from web.page_kit import render, see_other
 from web.session import (
     COOKIE,
@@ -53,29 +54,23 @@ ATTESTED = [c for c in CRITERIA if c.attested]
 def login_form(request: Request):
     if signed_in(request) is not None:
         return see_other("/ui")
-    return _login_page(request)
-
-
-def _login_page(request: Request, problem: str | None = None, status: int = 200) -> HTMLResponse:
-    csrf = new_csrf()
-    response = render(request, "login.html", status, login_csrf=csrf, problem=problem, caller=None)
-    response.set_cookie(LOGIN_COOKIE, login_value(request, csrf), max_age=3600, path="/ui", httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
-    return response
+    return login_page(request)
 
 
 @router.post("/login")
 async def login(request: Request, token: str = Form(""), csrf: str = Form("")):
+    if not request.app.state.rt.settings.token_signin_offered:
+        return login_page(request, "Signing in with a token is not offered here: use the hospital account.", 403)
     if not same(login_csrf(request), csrf):
-        return _login_page(request, "The sign-in form expired. Please paste your token again.", 403)
+        return login_page(request, "The sign-in form expired. Please paste your token again.", 403)
     rt = request.app.state.rt
-    attempt = await run_in_threadpool(sessions.sign_in, token, _address(request), rt.uow(), clock=rt.clock)
+    attempt = await run_in_threadpool(sessions.sign_in, token, address_of(request), rt.uow(), clock=rt.clock)
     if attempt.refused == "unknown":
         # Slowed, and more so with every failure from the same address (contract §13).
-        await asyncio.sleep(request.app.state.sign_in_throttle.failed(_address(request)))
-        return _login_page(request, "This token is unknown or revoked.", 401)
+        await asyncio.sleep(request.app.state.sign_in_throttle.failed(address_of(request)))
+        return login_page(request, "This token is unknown or revoked.", 401)
     if attempt.refused == "role":
-        return _login_page(request, f"A {attempt.role} token cannot sign in to these pages.", 403)
+        return login_page(request, f"A {attempt.role} token cannot sign in to these pages.", 403)
     response = see_other("/ui")
     response.set_cookie(COOKIE, session_cookie(request, attempt.session_id), max_age=MAX_AGE, path="/ui",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
@@ -83,16 +78,16 @@ async def login(request: Request, token: str = Form(""), csrf: str = Form("")):
     return response
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form(""), caller: Caller = Depends(role(*PAGE_ROLES))):
     check_csrf(request, csrf)
     rt = request.app.state.rt
-    sessions.sign_out(getattr(request.state, "session_id", None), caller, rt.uow(), clock=rt.clock)
-    response = see_other("/ui/login?done=signed-out")
+    id_token = sessions.ended_session_id_token(getattr(request.state, "session_id", None), caller, rt.uow(),
+                                               clock=rt.clock)
+    provider = oidc_pages.provider_of(request)
+    at_provider = oidc.signed_out_url(provider, id_token) if provider is not None and id_token else None
+    response = (oidc_pages.continue_to(at_provider, "Signing out", "Sign out at the hospital's sign-in service")
+                if at_provider else see_other("/ui/login?done=signed-out"))
     response.delete_cookie(COOKIE, path="/ui")
     return response
 

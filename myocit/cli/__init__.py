@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from myocit.cli.access import access_app
 from myocit.cli.demo import demo
 from myocit.cli.imports import import_
 from myocit.cli.messages import messages_app
@@ -38,7 +39,8 @@ app.command("screening-log")(screening_log_command)
 app.command()(demo)
 app.command("import")(import_)
 for group, name in ((token_app, "token"), (sender_app, "sender"), (site_app, "site"), (messages_app, "messages"),
-                    (patient_app, "patient"), (subscription_app, "subscription"), (protocol_app, "protocol")):
+                    (patient_app, "patient"), (subscription_app, "subscription"), (protocol_app, "protocol"),
+                    (access_app, "access")):
     app.add_typer(group, name=name)
 
 

@@ -14,6 +14,8 @@ EVALUATE_BATCH = "myocit.evaluate_patients"
 RESCREEN_DUE = "myocit.rescreen_due"
 SWEEP = "myocit.sweep"
 DELIVER = "myocit.deliver_alert"
+NOTIFY = "myocit.fhir_notify"
+HEARTBEATS = "myocit.fhir_heartbeats"
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -39,6 +41,7 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule={
             "sweep": {"task": SWEEP, "schedule": settings.sweep_every_seconds},
             "rescreen-due": {"task": RESCREEN_DUE, "schedule": settings.rescreen_every_seconds},
+            "fhir-heartbeats": {"task": HEARTBEATS, "schedule": settings.heartbeat_every_seconds},
         },
         worker_hijack_root_logger=False,
     )

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH
+from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, NOTIFY
 from config.logs import request_id
 
 log = logging.getLogger("myocit.dispatch")
@@ -62,6 +62,11 @@ class CeleryDispatcher:
         rid = request_id.get()
         for pk in alert_pks:
             self._send(DELIVER, [pk], headers={"request_id": rid} if rid else None)
+
+    def notify(self, subscription_pks: list[int]) -> None:
+        rid = request_id.get()
+        for pk in subscription_pks:
+            self._send(NOTIFY, [pk], headers={"request_id": rid} if rid else None)
 
     def flush(self) -> None:
         """Send what is being gathered now (at exit, and for tests)."""

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     sweep_after_seconds: int = Field(30, description="Re-enqueue stored work not picked up after this long.")
     sweep_every_seconds: float = 10.0
     rescreen_every_seconds: float = 300.0
+    heartbeat_every_seconds: float = Field(30.0, description="How often the scheduler looks for FHIR "
+                                           "subscriptions due a heartbeat (contract §16).")
     base_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
     smtp_port: int = 25

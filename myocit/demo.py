@@ -167,6 +167,9 @@ class EvaluatedHere:
     def deliver(self, alert_pks: list[int]) -> None:
         self._workers.deliver(alert_pks)
 
+    def notify(self, subscription_pks: list[int]) -> None:
+        self._workers.notify(subscription_pks)
+
 
 @dataclass
 class Loaded:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from store import audit, deliveries, tokens
+from store import audit, deliveries, fhir_subscriptions, tokens
 from store.models import ApiToken, Subscription, row_id_in_range
 from store.tokens import TokenError
 from store.uow import UnitOfWork
@@ -127,6 +127,14 @@ def subscription_json(row: Subscription) -> dict:
 
 
 def list_subscriptions(uow: UnitOfWork) -> list[dict]:
-    """Every site's subscriptions."""
+    """Every site's subscriptions; a FHIR one (channel ``fhir``) with its FHIR ``status`` and
+    ``last_event_number`` (contract §16)."""
     with uow:
-        return [subscription_json(row) for row in deliveries.subscriptions(uow.session)]
+        fhir = fhir_subscriptions.listing(uow.session)
+        listed = []
+        for row in deliveries.subscriptions(uow.session):
+            answer = subscription_json(row)
+            if row.pk in fhir:
+                answer |= {"status": fhir[row.pk].status, "last_event_number": fhir[row.pk].last_event_number}
+            listed.append(answer)
+        return listed

@@ -352,3 +352,58 @@ class UnbindIdentifierSystem:
     system: str
     sites: tuple[str, ...]
     actor: str
+
+
+# --- FHIR outputs (contract §16) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadResearchSubject:
+    subject_id: str
+    reader: Caller
+
+
+@dataclass(frozen=True)
+class SearchResearchSubjects:
+    reader: Caller
+    study: str | None = None
+    statuses: tuple[str, ...] = ()
+    updated_after: datetime | None = None
+    """``_lastUpdated=gt...``: only subjects whose status changed after this instant."""
+    count: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class CreateFhirSubscription:
+    """A FHIR Subscription resource as posted (JSON), by an admin or a coordinator for its sites."""
+
+    resource: dict
+    creator: Caller
+
+
+@dataclass(frozen=True)
+class ReadFhirSubscription:
+    subscription_id: str
+    reader: Caller
+
+
+@dataclass(frozen=True)
+class DeleteFhirSubscription:
+    subscription_id: str
+    reader: Caller
+
+
+@dataclass(frozen=True)
+class ReadFhirEvents:
+    subscription_id: str
+    reader: Caller
+    since: int | None = None
+    until: int | None = None
+
+
+@dataclass(frozen=True)
+class SendFhirNotifications:
+    """Handshake (while ``requested``) or events in order (while ``active``) of one FHIR subscription."""
+
+    subscription_pk: int

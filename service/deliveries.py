@@ -8,13 +8,14 @@ from typing import Callable
 
 from delivery.channels import attempt
 from delivery.messages import AlertContent
-from store import deliveries
+from store import deliveries, fhir_subscriptions
 from store.delivery_state import mark_dispatched
 from store.models import Delivery, Subscription, row_id_in_range
 from store.uow import UnitOfWork
 from service.commands import PlanDeliveries, RetryDelivery
 from service.errors import Conflict, NotFound
 from service import metrics
+from service.fhir_subscriptions import send_events
 from service.ports import Clock, Dispatcher
 
 log = logging.getLogger("myocit.deliveries")
@@ -29,12 +30,14 @@ def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, setting
     row lock, and only while it is still 'pending': a second run, or a second worker, never re-sends a
     row marked sent. A crash after the channel accepted a message but before the commit leaves the row
     pending, so it is sent once more: at-least-once to the channel (receivers can drop repeats by the
-    alert id), exactly-once per row otherwise.
+    alert id), exactly-once per row otherwise. FHIR subscriptions' events are sent by
+    ``service.fhir_subscriptions.send_events``: each subscription's earliest pending event first.
     """
     with uow:
         deliveries.plan_deliveries(uow.session, cmd.alert_pk, clock.now())
         mark_dispatched(uow.session, cmd.alert_pk, clock.now())
         due = deliveries.due(uow.session, clock.now(), alert_pk=cmd.alert_pk)
+        hooks = fhir_subscriptions.with_pending(uow.session, cmd.alert_pk)
         uow.commit()
     sent = 0
     for delivery_pk in due:
@@ -53,6 +56,8 @@ def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, setting
                 log.info("delivery %s of alert %s by %s: %s", delivery_pk, cmd.alert_pk, job.channel,
                          "sent" if error is None else f"failed ({error}), now {outcome}")
             uow.commit()
+    for subscription_pk in hooks:
+        sent += send_events(subscription_pk, uow, clock=clock, settings=settings)
     return sent
 
 

@@ -18,3 +18,7 @@ class Conflict(ValueError):
 
 class NotAuthenticated(PermissionError):
     """The caller failed to prove again who they are (a signature's re-entered token)."""
+
+
+class Forbidden(PermissionError):
+    """The caller may not do this (a subscription beyond its sites): answered 403."""

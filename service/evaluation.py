@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from domain import evaluate
 from domain.alerting import AlertsStopped, EligibilityChanged, decide, status_changed
-from store import audit, screening, screening_log
+from store import audit, fhir_subscriptions, screening, screening_log
 from store.uow import UnitOfWork
 from service import metrics
 from service import amendments
@@ -67,6 +67,8 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocols: Protoc
                 alert_pk = screening.add_alert(session, row, screening_pk, event, now)
         screening.record_evaluation(session, row, result, now=now, alerts_stopped_at=alerts_stopped_at)
         if alert_pk is not None:
+            fhir_subscriptions.number_events(session, alert_pk=alert_pk, patient_id=row.id, site=row.site,
+                                             to_status=result.status.value, now=now)
             uow.on_commit(lambda: dispatch.deliver([alert_pk]))
         uow.commit()
     metrics.EVALUATIONS.inc()

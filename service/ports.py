@@ -18,6 +18,10 @@ class Dispatcher(Protocol):
 
     def deliver(self, alert_pks: list[int]) -> None: ...
 
+    def notify(self, subscription_pks: list[int]) -> None:
+        """Handshake, or send the pending events of, FHIR subscriptions (contract §16)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from store import deliveries, screening
+from store import deliveries, fhir_subscriptions, screening
 from store.uow import UnitOfWork
 from service.commands import RescreenDue, SweepStalledWork
 from service.ports import Clock, Dispatcher
@@ -36,7 +36,7 @@ def rescreen_due(cmd: RescreenDue, uow: UnitOfWork, *, clock: Clock, dispatch: D
 
 def sweep(cmd: SweepStalledWork, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher) -> dict:
     """Re-send pending patients (oldest first, those failed for good left out), undelivered alerts,
-    and deliveries whose next attempt has come.
+    deliveries whose next attempt has come, and FHIR subscriptions whose handshake was never sent.
 
     Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
     """
@@ -47,7 +47,10 @@ def sweep(cmd: SweepStalledWork, uow: UnitOfWork, *, clock: Clock, dispatch: Dis
         alerts = [o.payload.get("alert") for o in screening.undispatched(uow.session, cmd.older_than)
                   if o.topic == "alert.created"]
         retries = [a for a in deliveries.requeue_due(uow.session, now, cmd.older_than) if a not in alerts]
+        handshakes = fhir_subscriptions.to_handshake(uow.session, cmd.older_than)
         uow.on_commit(lambda: dispatch.evaluate(pks))
+        if handshakes:
+            uow.on_commit(lambda: dispatch.notify(handshakes))
         uow.on_commit(lambda: dispatch.deliver([a for a in alerts + retries if a]))
         uow.commit()
     if pks or alerts or retries:

@@ -75,8 +75,11 @@ def plan_deliveries(session: Session, alert_pk: int, now: datetime) -> None:
     ).first()
     if found is None or found.alerts_stopped_at is not None or found.site is None:
         return
+    # FHIR subscriptions (channel ``fhir``) are planned with their event numbers, in the alert's own
+    # transaction (``store/fhir_subscriptions.py``).
     targets = session.scalars(
-        select(Subscription.pk).where(Subscription.site == found.site, Subscription.active.is_(True))
+        select(Subscription.pk).where(Subscription.site == found.site, Subscription.active.is_(True),
+                                      Subscription.channel.in_(CHANNELS))
     ).all()
     if not targets:
         return
@@ -91,7 +94,9 @@ def plan_deliveries(session: Session, alert_pk: int, now: datetime) -> None:
 
 
 def due(session: Session, now: datetime, *, alert_pk: int | None = None, limit: int = 1000) -> list[int]:
-    query = select(Delivery.pk).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+    """Email and webhook deliveries due (FHIR events are sent in event order by their subscription)."""
+    query = (select(Delivery.pk).join(Subscription, Subscription.pk == Delivery.subscription_pk)
+             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, Subscription.channel.in_(CHANNELS)))
     if alert_pk is not None:
         query = query.where(Delivery.alert_pk == alert_pk)
     return list(session.scalars(query.order_by(Delivery.pk).limit(limit)))

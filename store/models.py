@@ -387,3 +387,54 @@ class ShadowReport(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(120))
     report: Mapped[dict] = mapped_column(JSON)
+
+
+# --- FHIR outputs: topic-based subscriptions (contract §16) -----------------------------------------
+
+
+class FhirSubscription(Base):
+    """A FHIR Subscription (R5 Backport IG, R4) to the eligibility-changed topic: its ``subscriptions``
+    row (channel ``fhir``) is what deliveries name, this row what FHIR says of it. ``last_event_number``
+    is the subscription's event counter, raised under this row's lock in the transaction that stores
+    the alert, so numbers never skip and never repeat."""
+
+    __tablename__ = "fhir_subscriptions"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_pk: Mapped[int] = mapped_column(ForeignKey("subscriptions.pk"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    """requested, active, error or off."""
+    sites: Mapped[list | None] = mapped_column(JSON)
+    """The sites it reaches (its creator's, narrowed by a ``site`` filter); None: every site (an admin's)."""
+    statuses: Mapped[list | None] = mapped_column(JSON)
+    """The ``status`` filter: the §1 statuses it is told of; None: every one."""
+    filters: Mapped[list] = mapped_column(JSON, default=list)
+    """The filter criteria as given (``backport-filter-criteria``), answered back on a read."""
+    content: Mapped[str] = mapped_column(String(16))
+    """id-only or full-resource."""
+    headers: Mapped[list] = mapped_column(JSON, default=list)
+    heartbeat_seconds: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    last_event_number: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """The last notification (handshake, event or heartbeat) the endpoint accepted."""
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FhirEvent(Base):
+    """One numbered event of a FHIR subscription: an alert, as the ResearchSubject stood when it was
+    raised (no name, birth date or record number). Kept for ``$events``."""
+
+    __tablename__ = "fhir_events"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_pk: Mapped[int] = mapped_column(ForeignKey("subscriptions.pk"))
+    event_number: Mapped[int] = mapped_column(BigInteger)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.pk"), index=True)
+    focus: Mapped[str] = mapped_column(String(100))
+    """``ResearchSubject/{id}``."""
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resource: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("subscription_pk", "event_number", name="uq_fhir_event_number"),
+                      UniqueConstraint("subscription_pk", "alert_pk", name="uq_fhir_event_alert"))

@@ -16,8 +16,8 @@ touch is re-evaluated against the 34 criteria; coordinators read results and ale
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import (api, deliveries, docs, metadata, oidc_pages, openapi, operations, pages, probes, protocol_pages,
-                     records, trial_pages)
+    from web import (api, deliveries, docs, fhir_outputs, metadata, oidc_pages, openapi, operations, pages, probes,
+                     protocol_pages, records, trial_pages)
     from web.session import SignInThrottle
 
     if rt is None:
@@ -33,6 +33,8 @@ def create_app(rt=None) -> FastAPI:
     auth.install(app)
     app.include_router(probes.router)
     docs.install(app)
+    # Before the intake routes: their POST /fhir/{type} would take POST /fhir/Subscription.
+    app.include_router(fhir_outputs.router)
     app.include_router(api.router)
     app.include_router(protocol_pages.router)
     app.include_router(pages.router)

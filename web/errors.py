@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.identity import Refused
-from service.errors import Conflict, Invalid, NotAuthenticated, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from web.outcomes import outcome
 from web.page_kit import PageError, render, see_other
 
@@ -58,6 +58,8 @@ def _api_answer(exc: Exception):
         return outcome(401, "login", str(exc))
     if isinstance(exc, Conflict):
         return outcome(409, "conflict", str(exc))
+    if isinstance(exc, Forbidden):
+        return outcome(403, "forbidden", str(exc))
     if isinstance(exc, Refused):
         status = exc.refusal.http_status
         return outcome(status, _REFUSAL_CODES[status], exc.refusal.explanation)
@@ -70,6 +72,8 @@ def page_error_of(exc: Exception, failure_words: str = FORM_NOT_RECORDED) -> Pag
         return PageError(404, sentence(str(exc)))
     if isinstance(exc, NotAuthenticated):
         return PageError(403, NOT_YOURS)
+    if isinstance(exc, Forbidden):
+        return PageError(403, sentence(str(exc)))
     if isinstance(exc, Refused):
         return PageError(exc.refusal.http_status, f"{failure_words}: {ended(exc.refusal.explanation)}")
     status = 409 if isinstance(exc, Conflict) else 400
@@ -133,7 +137,7 @@ async def _database_down(_request: Request, exc: Exception):
 
 def install(app: FastAPI) -> None:
     """Answer every error ``app`` lets rise."""
-    for kind in (NotFound, Invalid, Conflict, NotAuthenticated, Refused):
+    for kind in (NotFound, Invalid, Conflict, NotAuthenticated, Forbidden, Refused):
         app.add_exception_handler(kind, _service_error)
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -14,10 +14,12 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SWEEP, task_header
+from bootstrap.celery_app import (DELIVER, EVALUATE, EVALUATE_BATCH, HEARTBEATS, NOTIFY, RESCREEN_DUE, SWEEP,
+                                  task_header)
 from config.logs import request_id
-from service import deliveries, evaluation, schedule
-from service.commands import EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SweepStalledWork
+from service import deliveries, evaluation, fhir_subscriptions, schedule
+from service.commands import (EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SendFhirNotifications,
+                              SweepStalledWork)
 
 log = logging.getLogger("myocit.workers")
 
@@ -114,3 +116,21 @@ def deliver_alert(alert_pk: int) -> int:
     rt = runtime()
     return deliveries.deliver_alert(PlanDeliveries(alert_pk), rt.uow(), clock=rt.clock, settings=rt.settings,
                                     criterion_name=rt.protocol.criterion_name)
+
+
+@shared_task(name=NOTIFY, acks_late=True, **TRANSIENT)
+def fhir_notify(subscription_pk: int) -> int:
+    """Handshake a FHIR subscription, or send its pending events in order
+    (``service.fhir_subscriptions.notify``, idempotent: the handshake only while ``requested``, each
+    event only while its delivery is pending)."""
+    rt = runtime()
+    return fhir_subscriptions.notify(SendFhirNotifications(subscription_pk), rt.uow(), clock=rt.clock,
+                                     settings=rt.settings)
+
+
+@shared_task(name=HEARTBEATS, **TRANSIENT)
+def fhir_heartbeats() -> int:
+    """Heartbeats to the FHIR subscriptions due one (``service.fhir_subscriptions.send_heartbeats``;
+    idempotent: a heartbeat carries no event)."""
+    rt = runtime()
+    return fhir_subscriptions.send_heartbeats(rt.uow(), clock=rt.clock, settings=rt.settings)

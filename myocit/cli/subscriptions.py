@@ -37,12 +37,18 @@ def _subscribe(rt, site: str, email: str | None, webhook: str | None) -> None:
 @subscription_app.command("list")
 @with_runtime
 def subscription_list(rt) -> None:
-    """List the subscriptions: id, site, channel, target, active (secrets are never shown again)."""
-    from store.deliveries import subscriptions
+    """List the subscriptions: id, site, channel, target, active (secrets are never shown again); a
+    FHIR subscription (channel fhir, its sites or * for every site) with its FHIR status and last event
+    number."""
+    from service import administration
 
-    with rt.uow() as uow:
-        for row in subscriptions(uow.session):
-            typer.echo(f"{row.pk}\t{row.site}\t{row.channel}\t{row.target}\t{'active' if row.active else 'inactive'}")
+    for row in administration.list_subscriptions(rt.uow()):
+        line = f"{row['id']}\t{row['site']}\t{row['channel']}\t{row['target']}\t"
+        if row["channel"] == "fhir":
+            line += f"{row['status']}\tlast event {row['last_event_number']}"
+        else:
+            line += "active" if row["active"] else "inactive"
+        typer.echo(line)
 
 
 @subscription_app.command("deactivate")

@@ -18,11 +18,36 @@ SECURITY = ("Every request but GET /metadata, /healthz, /livez and /readyz carri
             "tokens (contract §13).")
 
 
+BACKPORT_IG = "http://hl7.org/fhir/uv/subscriptions-backport/ImplementationGuide/hl7.fhir.uv.subscriptions-backport"
+_OPERATIONS = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-"
+_READERS = "Coordinators, investigators and admins; a child's subscriber reads only its sites' (contract §16)."
+OUTPUTS = [
+    {"type": "ResearchStudy", "interaction": [{"code": "read"}],
+     "documentation": "GET /fhir/ResearchStudy/myocit"},
+    {"type": "ResearchSubject", "interaction": [{"code": "read"}, {"code": "search-type"}],
+     "searchParam": [{"name": "study", "type": "reference"}, {"name": "status", "type": "token"},
+                     {"name": "_lastUpdated", "type": "date", "documentation": "gt<instant> only"},
+                     {"name": "_count", "type": "number"}],
+     "documentation": "One per registered child of the caller's sites; extensions "
+                      "urn:myocit:extension:eligibility-status and urn:myocit:extension:eligible-from. " + _READERS},
+    {"type": "Basic", "interaction": [{"code": "read"}],
+     "documentation": "GET /fhir/Basic/eligibility-changed: the topic urn:myocit:topic:eligibility-changed "
+                      "(a SubscriptionTopic in its R4 form), filtered by site and status"},
+    {"type": "Subscription", "interaction": [{"code": "create"}, {"code": "read"}, {"code": "delete"}],
+     "supportedProfile": ["http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription"],
+     "operation": [{"name": "status", "definition": _OPERATIONS + "status"},
+                   {"name": "events", "definition": _OPERATIONS + "events"}],
+     "documentation": "Topic-based subscriptions (R5 Backport IG 1.1): rest-hook, id-only or full-resource, "
+                      "heartbeats; admins, or coordinators for their sites"},
+]
+
+
 def capability_statement(version: str, base_url: str, date: str) -> dict:
     resources = [{"type": kind, "interaction": [{"code": "create"}, {"code": "update"}],
                   "documentation": "POST /fhir/{type} (one resource) or inside a Bundle to POST /fhir; "
                                    "202 once stored"}
                  for kind in sorted(SUPPORTED_TYPES)]
+    resources += OUTPUTS
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -33,6 +58,7 @@ def capability_statement(version: str, base_url: str, date: str) -> dict:
         "implementation": {"description": "MYOCIT eligibility screening: FHIR R4 and HL7 v2 ORU^R01 intake",
                            "url": base_url},
         "fhirVersion": "4.0.1",
+        "implementationGuide": [BACKPORT_IG],
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",

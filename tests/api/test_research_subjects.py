@@ -7,22 +7,13 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
-from fhir.resources.R4B import get_fhir_model_class
-
 from domain import research
 from tests.api.conftest import run_pending
+from tests.fhir_hook import valid
 from tests.fhir_samples import bundle, consent, eligible_record, immunization, patient
 from tests.inprocess import post_record
 
 DAY = date(2026, 12, 1)
-
-
-def valid(resource: dict) -> dict:
-    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    for entry in resource.get("entry", []):
-        if "resource" in entry:
-            valid(entry["resource"])
-    return resource
 
 
 def _subject(client, tokens, pid, who="coordinator"):

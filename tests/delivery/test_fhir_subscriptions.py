@@ -6,17 +6,14 @@ against the R4 (R4B) models."""
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import date
 
 import pytest
-from fhir.resources.R4B import get_fhir_model_class
 
 from config.settings import Settings
 from domain import research
 from tests.delivery.conftest import MovableClock
+from tests.fhir_hook import event_part, parameter, running_hook, valid
 from tests.fhir_samples import DETECTED, bundle, coded, eligible_record, patient
 from tests.inprocess import make_runtime, post_record, run_pending
 from workers import tasks
@@ -26,76 +23,10 @@ BASE = "https://screening.example.org"
 NAME, BIRTH, MRN = "Durand-Lefebvre", "2016-01-15", "MRN-7788991"
 
 
-def valid(resource: dict) -> dict:
-    """``resource`` validated by the fhir.resources R4B model of its type (R4B = R4 for these)."""
-    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    for entry in resource.get("entry", []):
-        if "resource" in entry:
-            valid(entry["resource"])
-    return resource
-
-
-@dataclass
-class Hook:
-    """A subscriber's endpoint: keeps every notification and the headers it came with."""
-
-    url: str = ""
-    answer: int = 200
-    received: list[dict] = field(default_factory=list)
-    headers: list[dict] = field(default_factory=list)
-    refused: int = 0
-    refuse_events: set[int] = field(default_factory=set)
-    """Event numbers answered 500 (as a receiver down while they were being sent)."""
-
-    def of_type(self, kind: str) -> list[dict]:
-        return [b for b in self.received if parameter(b, "type") == kind]
-
-    def numbers(self) -> list[int]:
-        return [int(event_part(b, "event-number")) for b in self.of_type("event-notification")]
-
-
-def parameter(notification: dict, name: str):
-    for p in notification["entry"][0]["resource"]["parameter"]:
-        if p["name"] == name:
-            return next(v for k, v in p.items() if k.startswith("value"))
-    return None
-
-
-def event_part(notification: dict, name: str, index: int = 0):
-    events = [p for p in notification["entry"][0]["resource"]["parameter"] if p["name"] == "notification-event"]
-    part = next(p for p in events[index]["part"] if p["name"] == name)
-    return next(v for k, v in part.items() if k.startswith("value"))
-
-
 @pytest.fixture()
 def hook():
-    state = Hook()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            notification = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            number = int(event_part(notification, "event-number")) \
-                if parameter(notification, "type") == "event-notification" else None
-            answer = 500 if number in state.refuse_events else state.answer
-            if answer >= 300:
-                state.refused += 1
-            else:
-                state.received.append(notification)
-                state.headers.append(dict(self.headers))
-            self.send_response(answer)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/notifications"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with running_hook() as state:
+        yield state
 
 
 @pytest.fixture()

@@ -368,8 +368,8 @@ class SearchResearchSubjects:
     reader: Caller
     study: str | None = None
     statuses: tuple[str, ...] = ()
-    updated_after: datetime | None = None
-    """``_lastUpdated=gt...``: only subjects whose status changed after this instant."""
+    last_updated: tuple[str, datetime] | None = None
+    """``_lastUpdated``: a comparator (gt, ge, lt, le) and an instant, against when the status last changed."""
     count: int = 50
     offset: int = 0
 

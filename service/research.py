@@ -21,6 +21,23 @@ def _sites(reader: Caller) -> list[str] | None:
     return None if reader.role == "admin" else sorted(reader.sites)
 
 
+def _this_study(study: str | None) -> bool:
+    """No ``study``, or one naming ResearchStudy/myocit (by id, reference or full URL)."""
+    wanted = f"ResearchStudy/{research.STUDY_ID}"
+    return study is None or study == research.STUDY_ID or study.rstrip("/").endswith(wanted)
+
+
+_COMPARE = {"gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}
+
+
+def _updated_within(facts, last_updated) -> bool:
+    """Whether the child's status last changed within ``_lastUpdated`` (a child never screened has no
+    change to compare: it matches no bound)."""
+    if last_updated is None:
+        return True
+    return facts.status_changed_at is not None and _COMPARE[last_updated[0]](facts.status_changed_at, last_updated[1])
+
+
 def read_subject(cmd: ReadResearchSubject, uow: UnitOfWork, *, clock) -> dict:
     """``NotFound`` for a child of another site, as for one that does not exist."""
     with uow:
@@ -36,13 +53,11 @@ def search_subjects(cmd: SearchResearchSubjects, uow: UnitOfWork, *, clock, base
     """A ``searchset`` Bundle of the reader's children, by id, ``count`` a page, with a ``next`` link
     while more remain. A ``study`` other than ResearchStudy/myocit finds nobody."""
     with uow:
-        facts = subject_facts(uow.session, sites=_sites(cmd.reader)) \
-            if cmd.study in (None, f"ResearchStudy/{research.STUDY_ID}", research.STUDY_ID) else []
+        facts = subject_facts(uow.session, sites=_sites(cmd.reader)) if _this_study(cmd.study) else []
         audit.record(uow.session, cmd.reader.name, "fhir-search", "ResearchSubject", clock.now())
         uow.commit()
     now = clock.now()
-    subjects = [research.research_subject(f, now) for f in facts
-                if (cmd.updated_after is None or (f.status_changed_at and f.status_changed_at > cmd.updated_after))]
+    subjects = [research.research_subject(f, now) for f in facts if _updated_within(f, cmd.last_updated)]
     if cmd.statuses:
         subjects = [s for s in subjects if s["status"] in cmd.statuses]
     page = subjects[cmd.offset:cmd.offset + cmd.count]
@@ -50,8 +65,8 @@ def search_subjects(cmd: SearchResearchSubjects, uow: UnitOfWork, *, clock, base
     query = {"study": f"ResearchStudy/{research.STUDY_ID}"}
     if cmd.statuses:
         query["status"] = ",".join(cmd.statuses)
-    if cmd.updated_after is not None:
-        query["_lastUpdated"] = "gt" + research.instant(cmd.updated_after)
+    if cmd.last_updated is not None:
+        query["_lastUpdated"] = cmd.last_updated[0] + research.instant(cmd.last_updated[1])
     links = [{"relation": "self", "url": f"{root}?{urlencode({**query, '_count': cmd.count, '_offset': cmd.offset})}"}]
     if cmd.offset + cmd.count < len(subjects):
         links.append({"relation": "next",

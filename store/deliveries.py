@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Alert, Delivery, Patient, ScreeningRow, Subscription
+from store.models import Alert, Delivery, FhirSubscription, Patient, ScreeningRow, Subscription
 
 CHANNELS = ("email", "webhook")
 STATUSES = ("pending", "sent", "failed", "stopped")
@@ -61,6 +61,8 @@ def deactivate_subscription(session: Session, pk: int) -> Subscription | None:
     row = session.get(Subscription, pk)
     if row is not None:
         row.active = False
+        # A FHIR subscription deactivated here is ``off`` for FHIR too (contract §16).
+        session.execute(update(FhirSubscription).where(FhirSubscription.subscription_pk == pk).values(status="off"))
     return row
 
 

@@ -50,18 +50,22 @@ def read_topic(topic_id: str, caller: Caller = Depends(require(*READERS))):
     return _fhir(shapes.topic())
 
 
-def _last_updated(text: str | None) -> datetime | None:
+_LAST_UPDATED = "_lastUpdated: gt, ge, lt or le, then an instant with its offset (gt2026-12-01T00:00:00Z)"
+
+
+def _last_updated(text: str | None) -> tuple[str, datetime] | None:
     if text is None:
         return None
-    if not text.startswith("gt"):
-        raise Invalid("_lastUpdated: gt followed by an instant (gt2026-12-01T00:00:00Z)")
+    prefix, rest = text[:2], text[2:]
+    if prefix not in ("gt", "ge", "lt", "le"):
+        raise Invalid(_LAST_UPDATED)
     try:
-        moment = datetime.fromisoformat(text[2:].replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(rest.replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid("_lastUpdated: gt followed by an instant (gt2026-12-01T00:00:00Z)") from None
+        raise Invalid(_LAST_UPDATED) from None
     if moment.tzinfo is None or not 1900 <= moment.year <= 2200:
-        raise Invalid("_lastUpdated: an instant with its offset, between 1900 and 2200")
-    return moment
+        raise Invalid(_LAST_UPDATED + ", between 1900 and 2200")
+    return prefix, moment
 
 
 @router.get("/fhir/ResearchSubject", summary="The children of the caller's sites as ResearchSubjects (searchset)",
@@ -70,12 +74,13 @@ def _last_updated(text: str | None) -> datetime | None:
 def search_subjects(request: Request, study: str | None = Query(None, max_length=100),
                     status: str | None = Query(None, max_length=200),
                     last_updated: str | None = Query(None, alias="_lastUpdated", max_length=64),
-                    count: int = Query(50, alias="_count", ge=1, le=research.MAX_COUNT),
+                    count: int = Query(50, alias="_count", ge=1, le=10**6),
                     offset: int = Query(0, alias="_offset", ge=0, le=10**9),
                     caller: Caller = Depends(require(*READERS))):
     rt = request.app.state.rt
     statuses = tuple(s for s in (status or "").split(",") if s)
-    cmd = SearchResearchSubjects(caller, study, statuses, _last_updated(last_updated), count, offset)
+    cmd = SearchResearchSubjects(caller, study, statuses, _last_updated(last_updated), min(count, research.MAX_COUNT),
+                                 offset)
     return _fhir(research.search_subjects(cmd, rt.uow(), clock=rt.clock, base_url=rt.settings.base_url))
 
 

@@ -104,7 +104,15 @@ def test_a_search_pages_with_next_links_and_filters_by_status_and_last_updated(c
     assert earlier.json()["total"] == 7  # all but the child never screened, whose status never changed
     assert client.get("/fhir/ResearchSubject?study=ResearchStudy/other", headers=tokens["coordinator"]).json()[
         "total"] == 0
-    for bad in ("_lastUpdated=lt2026", "_lastUpdated=gt2026-13-01", "_count=0", "_lastUpdated=gt2026-12-01T00:00:00"):
+    assert client.get("/fhir/ResearchSubject?study=https://screening.example.org/fhir/ResearchStudy/myocit",
+                      headers=tokens["coordinator"]).json()["total"] == 8
+    assert client.get("/fhir/ResearchSubject?_lastUpdated=le2000-01-01T00:00:00Z",
+                      headers=tokens["coordinator"]).json()["total"] == 0
+    assert client.get("/fhir/ResearchSubject?_lastUpdated=lt2100-01-01T00:00:00%2B01:00",
+                      headers=tokens["coordinator"]).json()["total"] == 7
+    assert client.get("/fhir/ResearchSubject?_count=100000", headers=tokens["coordinator"]).json()["total"] == 8
+    for bad in ("_lastUpdated=eq2026", "_lastUpdated=gt2026-13-01", "_count=0", "_lastUpdated=gt2026-12-01T00:00:00",
+                "_lastUpdated=gt9999-01-01T00:00:00Z"):
         assert client.get(f"/fhir/ResearchSubject?{bad}", headers=tokens["coordinator"]).status_code == 400, bad
 
 

@@ -331,3 +331,26 @@ def test_subscription_list_shows_fhir_beside_email_and_webhook(client, tokens, r
     lines = listed.stdout.strip().splitlines()
     assert "1\tsite-a\temail\tc@site-a.example.org\tactive" in lines
     assert f"{made['id']}\tsite-a\tfhir\t{hook.url}\tactive\tlast event 2" in lines
+
+
+def test_a_handshake_never_sent_is_sent_by_the_sweeper(client, tokens, rt, hook):
+    answer = client.post("/fhir/Subscription", json=subscription(hook.url), headers=tokens["coordinator"])
+    assert answer.status_code == 201
+    rt.celery.sent.clear()  # the process stopped before its task reached a worker
+    assert hook.received == []
+    rt.clock.advance(rt.settings.sweep_after_seconds + 1)
+    tasks.sweep.run()
+    run_pending(rt)
+    assert [parameter(n, "type") for n in hook.received] == ["handshake"]
+    assert client.get(f"/fhir/Subscription/{answer.json()['id']}", headers=tokens["coordinator"]).json()[
+        "status"] == "active"
+
+
+def test_deactivating_a_fhir_subscription_as_any_other_turns_it_off(client, tokens, rt, hook):
+    made = subscribe(client, tokens, rt, hook.url)
+    listed = client.get("/subscriptions", headers=tokens["admin"]).json()
+    assert [(s["channel"], s["status"], s["last_event_number"]) for s in listed] == [("fhir", "active", 0)]
+    assert client.post(f"/subscriptions/{made['id']}/deactivate", headers=tokens["admin"]).status_code == 200
+    assert client.get(f"/fhir/Subscription/{made['id']}", headers=tokens["admin"]).json()["status"] == "off"
+    candidate(client, tokens, rt, "p-1")
+    assert hook.numbers() == []

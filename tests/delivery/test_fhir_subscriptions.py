@@ -354,3 +354,37 @@ def test_deactivating_a_fhir_subscription_as_any_other_turns_it_off(client, toke
     assert client.get(f"/fhir/Subscription/{made['id']}", headers=tokens["admin"]).json()["status"] == "off"
     candidate(client, tokens, rt, "p-1")
     assert hook.numbers() == []
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"[]", b'"x"', b"{", b'{"resourceType": "Subscription"}', b"[" * 200 + b"]" * 200,
+    json.dumps({"resourceType": "Subscription", "criteria": research.TOPIC_URL, "channel": []}).encode(),
+    json.dumps({"resourceType": "Subscription", "criteria": research.TOPIC_URL, "_criteria": "x",
+                "channel": {"type": "rest-hook", "endpoint": "https://x.example", "_payload": "x",
+                            "extension": ["x"], "header": "x"}}).encode(),
+    json.dumps({"resourceType": "Subscription", "criteria": research.TOPIC_URL, "reason": 3,
+                "channel": {"type": "rest-hook", "endpoint": "https://x.example", "extension": [
+                    {"url": research.HEARTBEAT_PERIOD, "valueUnsignedInt": True}]}}).encode(),
+])
+def test_no_subscription_body_answers_500(client, tokens, raw):
+    answer = client.post("/fhir/Subscription", content=raw, headers=tokens["coordinator"] | {
+        "Content-Type": "application/fhir+json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("path", [
+    "/fhir/Subscription/abc", "/fhir/Subscription/0", "/fhir/Subscription/99999999999999999999999",
+    "/fhir/Subscription/-1/$status", "/fhir/Subscription/9223372036854775808/$events",
+    "/fhir/ResearchSubject/" + "x" * 300, "/fhir/Basic/other",
+])
+def test_unknown_ids_are_not_found(client, tokens, path):
+    assert client.get(path, headers=tokens["admin"]).status_code == 404
+
+
+def test_event_numbers_out_of_range_are_bad_requests(client, tokens, rt, hook):
+    made = subscribe(client, tokens, rt, hook.url)
+    for query in ("eventsSinceNumber=0", "eventsUntilNumber=-3", "eventsSinceNumber=x",
+                  "eventsSinceNumber=99999999999999999999999"):
+        answer = client.get(f"/fhir/Subscription/{made['id']}/$events?{query}", headers=tokens["coordinator"])
+        assert answer.status_code == 400, query

@@ -132,6 +132,18 @@ def _reaches(reader: Caller, row: FhirSubscription) -> bool:
     return row.sites is not None and set(row.sites) <= set(reader.sites)
 
 
+def search_subscriptions(reader: Caller, uow: UnitOfWork, *, now) -> dict:
+    """The FHIR subscriptions the reader sees (an admin: all; a coordinator: those reaching only its
+    sites), as a ``searchset`` Bundle, oldest first."""
+    with uow:
+        found = [pair for pair in stored.all_of(uow.session) if _reaches(reader, pair[1])]
+        subscriptions = [subscription_resource(*pair) for pair in found]
+    return {"resourceType": "Bundle", "type": "searchset", "timestamp": research.instant(now),
+            "total": len(subscriptions),
+            "entry": [{"fullUrl": f"Subscription/{s['id']}", "resource": s, "search": {"mode": "match"}}
+                      for s in subscriptions]}
+
+
 def read_subscription(cmd: ReadFhirSubscription, uow: UnitOfWork) -> dict:
     with uow:
         return subscription_resource(*_visible(uow.session, cmd.subscription_id, cmd.reader))

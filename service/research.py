@@ -1,6 +1,6 @@
 """FHIR reads for the trial's other systems (contract §16): ResearchStudy/myocit, the topic, and one
 ResearchSubject per registered child, for callers of the child's site (an admin: every site). Each
-read is audited in the transaction that reads it, naming no child."""
+read is audited in the transaction that reads it (a search naming no child)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def read_subject(cmd: ReadResearchSubject, uow: UnitOfWork, *, clock) -> dict:
         found = subject_facts(uow.session, sites=_sites(cmd.reader), patient_id=cmd.subject_id[:64])
         if not found:
             raise NotFound(f"no ResearchSubject/{cmd.subject_id[:64]} for this caller")
-        audit.record(uow.session, cmd.reader.name, "fhir-read", "ResearchSubject", clock.now())
+        audit.record(uow.session, cmd.reader.name, "fhir-read", f"Patient/{found[0].patient_id}", clock.now())
         uow.commit()
     return research.research_subject(found[0], clock.now())
 

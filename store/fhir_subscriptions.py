@@ -49,6 +49,12 @@ def find(session: Session, pk: int, *, lock: bool = False) -> tuple[Subscription
     return tuple(found) if found else None
 
 
+def all_of(session: Session) -> list[tuple[Subscription, FhirSubscription]]:
+    return [tuple(r) for r in session.execute(
+        select(Subscription, FhirSubscription).join(FhirSubscription, FhirSubscription.subscription_pk == Subscription.pk)
+        .order_by(Subscription.pk))]
+
+
 def listing(session: Session) -> dict[int, FhirSubscription]:
     """The FHIR part of every FHIR subscription, by its subscription's pk."""
     return {row.subscription_pk: row for row in session.scalars(select(FhirSubscription))}

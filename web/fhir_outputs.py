@@ -115,6 +115,13 @@ def _create(request: Request, raw: bytes, caller: Caller):
     return response
 
 
+@router.get("/fhir/Subscription", summary="The FHIR subscriptions the caller sees (searchset)",
+            responses={200: content(FHIR_JSON, "A searchset Bundle of Subscriptions")})
+def search_subscriptions(request: Request, caller: Caller = Depends(require(*SUBSCRIBERS))):
+    rt = request.app.state.rt
+    return _fhir(fhir_subscriptions.search_subscriptions(caller, rt.uow(), now=rt.clock.now()))
+
+
 @router.get("/fhir/Subscription/{subscription_id}", summary="A FHIR subscription (its headers are never shown)",
             responses={200: content(FHIR_JSON, "The Subscription"), **answers(404)})
 def read_subscription(request: Request, subscription_id: str, caller: Caller = Depends(require(*SUBSCRIBERS))):

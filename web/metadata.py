@@ -33,7 +33,8 @@ OUTPUTS = [
     {"type": "Basic", "interaction": [{"code": "read"}],
      "documentation": "GET /fhir/Basic/eligibility-changed: the topic urn:myocit:topic:eligibility-changed "
                       "(a SubscriptionTopic in its R4 form), filtered by site and status"},
-    {"type": "Subscription", "interaction": [{"code": "create"}, {"code": "read"}, {"code": "delete"}],
+    {"type": "Subscription", "interaction": [{"code": "create"}, {"code": "read"}, {"code": "delete"},
+                                             {"code": "search-type"}],
      "supportedProfile": ["http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription"],
      "operation": [{"name": "status", "definition": _OPERATIONS + "status"},
                    {"name": "events", "definition": _OPERATIONS + "events"}],

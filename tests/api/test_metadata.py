@@ -25,6 +25,6 @@ def test_the_fhir_outputs_and_their_operations_are_listed(client):
     by_type = {r.type: r for r in statement.rest[0].resource}
     assert {i.code for i in by_type["ResearchSubject"].interaction} == {"read", "search-type"}
     assert {p.name for p in by_type["ResearchSubject"].searchParam} == {"study", "status", "_lastUpdated", "_count"}
-    assert {i.code for i in by_type["Subscription"].interaction} == {"create", "read", "delete"}
+    assert {i.code for i in by_type["Subscription"].interaction} == {"create", "read", "delete", "search-type"}
     assert {o.name for o in by_type["Subscription"].operation} == {"status", "events"}
     assert any("subscriptions-backport" in ig for ig in statement.implementationGuide)

@@ -157,6 +157,10 @@ def test_a_coordinator_cannot_subscribe_beyond_its_sites(client, tokens, rt, hoo
     assert client.get(f"/fhir/Subscription/{made['id']}/$events", headers=tokens["coordinator-site-b"]).status_code == 404
     candidate(client, tokens, rt, "p-9", site="site-b")
     assert hook.numbers() == []
+    mine = valid(client.get("/fhir/Subscription", headers=tokens["coordinator"]).json())
+    assert [e["resource"]["id"] for e in mine["entry"]] == [made["id"]]
+    assert client.get("/fhir/Subscription", headers=tokens["coordinator-site-b"]).json()["total"] == 0
+    assert client.get("/fhir/Subscription", headers=tokens["admin"]).json()["total"] == 1
 
 
 @pytest.mark.parametrize("change, words", [

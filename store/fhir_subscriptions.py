@@ -51,8 +51,8 @@ def find(session: Session, pk: int, *, lock: bool = False) -> tuple[Subscription
 
 def all_of(session: Session) -> list[tuple[Subscription, FhirSubscription]]:
     return [tuple(r) for r in session.execute(
-        select(Subscription, FhirSubscription).join(FhirSubscription, FhirSubscription.subscription_pk == Subscription.pk)
-        .order_by(Subscription.pk))]
+        select(Subscription, FhirSubscription)
+        .join(FhirSubscription, FhirSubscription.subscription_pk == Subscription.pk).order_by(Subscription.pk))]
 
 
 def listing(session: Session) -> dict[int, FhirSubscription]:

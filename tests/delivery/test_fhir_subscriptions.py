@@ -75,7 +75,8 @@ def candidate(client, tokens, rt, pid: str, site: str = "site-a") -> None:
 
 def cmv_positive(client, tokens, rt, pid: str) -> None:
     """A positive CMV PCR, replacing the negative one: the child becomes ineligible (one alert)."""
-    answer = client.post("/fhir", json=bundle([coded(pid, "4996-5", DETECTED, DAY.isoformat(), oid=f"cmv-{pid}")]), headers=tokens["lab"])
+    positive = coded(pid, "4996-5", DETECTED, DAY.isoformat(), oid=f"cmv-{pid}")
+    answer = client.post("/fhir", json=bundle([positive]), headers=tokens["lab"])
     assert answer.status_code == 202, answer.text
     run_pending(rt)
 
@@ -154,7 +155,8 @@ def test_a_coordinator_cannot_subscribe_beyond_its_sites(client, tokens, rt, hoo
     assert client.get(f"/fhir/Subscription/{made['id']}", headers=tokens["coordinator-site-b"]).status_code == 404
     assert client.delete(f"/fhir/Subscription/{made['id']}",
                          headers=tokens["coordinator-site-b"]).status_code == 404
-    assert client.get(f"/fhir/Subscription/{made['id']}/$events", headers=tokens["coordinator-site-b"]).status_code == 404
+    assert client.get(f"/fhir/Subscription/{made['id']}/$events",
+                      headers=tokens["coordinator-site-b"]).status_code == 404
     candidate(client, tokens, rt, "p-9", site="site-b")
     assert hook.numbers() == []
     mine = valid(client.get("/fhir/Subscription", headers=tokens["coordinator"]).json())

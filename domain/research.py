@@ -215,6 +215,7 @@ def read_filters(criteria: list[str]) -> Filters:
             if not sep or not values:
                 raise FilterError("filter criteria: name=value expected")
             if name == "site":
+                values = {v.removeprefix("Organization/") for v in values}
                 sites = values if sites is None else sites & values
             elif name == "status":
                 if not values <= set(SCREENING_STATUSES):

@@ -55,7 +55,9 @@ def read_request(resource: dict) -> Asked:
     """The Subscription as posted; ``Invalid`` naming the first element that does not fit."""
     if not isinstance(resource, dict) or resource.get("resourceType") != "Subscription":
         raise Invalid("a Subscription resource is expected")
-    if resource.get("criteria") != research.TOPIC_URL:
+    criteria = resource.get("criteria")
+    if criteria != research.TOPIC_URL and not (isinstance(criteria, str)
+                                               and criteria.rstrip("/").endswith(f"Basic/{research.TOPIC_ID}")):
         raise Invalid(f"Subscription.criteria: the topic is {research.TOPIC_URL}")
     if resource.get("status", "requested") != "requested":
         raise Invalid("Subscription.status: a new subscription is 'requested'")

@@ -115,7 +115,10 @@ def test_the_receiver_sees_the_handshake_then_events_1_to_n_in_order(client, tok
 
 
 def test_id_only_notifications_name_the_subject_without_the_resource(client, tokens, rt, hook):
-    subscribe(client, tokens, rt, hook.url, content="id-only", headers=())
+    resource = subscription(hook.url, content="id-only", headers=()) | {
+        "criteria": f"{BASE}/fhir/Basic/eligibility-changed"}  # the topic named by its R4 resource
+    assert client.post("/fhir/Subscription", json=resource, headers=tokens["coordinator"]).status_code == 201
+    run_pending(rt)
     candidate(client, tokens, rt, "p-1")
     [event] = hook.of_type("event-notification")
     valid(event)

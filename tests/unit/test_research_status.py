@@ -53,6 +53,7 @@ def test_a_subject_carries_the_extensions_only_when_set():
 @pytest.mark.parametrize("criteria, expected", [
     ([], Filters(None, None)),
     (["ResearchSubject?site=a"], Filters(frozenset({"a"}), None)),
+    (["ResearchSubject?site=Organization/a"], Filters(frozenset({"a"}), None)),
     (["site=a,b&status=eligible"], Filters(frozenset({"a", "b"}), frozenset({"eligible"}))),
     (["site=a,b", "site=b,c"], Filters(frozenset({"b"}), None)),
     (["?status=waiting,ineligible"], Filters(None, frozenset({"waiting", "ineligible"}))),

@@ -157,6 +157,7 @@ def delete_subscription(cmd: DeleteFhirSubscription, uow: UnitOfWork, *, clock: 
     with uow:
         plain, row = _visible(uow.session, cmd.subscription_id, cmd.reader, lock=True)
         plain.active, row.status = False, "off"
+        stored.stop_pending(uow.session, plain.pk, "subscription off")
         audit.record(uow.session, cmd.reader.name, "fhir-subscription-delete", f"Subscription/{plain.pk}",
                      clock.now())
         uow.commit()
@@ -245,6 +246,8 @@ def notify(cmd: SendFhirNotifications, uow: UnitOfWork, *, clock: Clock, setting
             if locked.status == "requested":
                 locked.status, locked.error = ("active", None) if error is None else ("error", error[:200])
                 locked.last_sent_at = clock.now() if error is None else None
+                if error is not None:
+                    stored.stop_pending(uow.session, cmd.subscription_pk, "handshake refused")
             uow.commit()
         log.info("handshake of subscription %s: %s", cmd.subscription_pk, error or "accepted")
     return send_events(cmd.subscription_pk, uow, clock=clock, settings=settings)
@@ -269,6 +272,9 @@ def send_events(subscription_pk: int, uow: UnitOfWork, *, clock: Clock, settings
         with uow:
             found = stored.find(uow.session, subscription_pk)
             unsent = stored.next_unsent(uow.session, subscription_pk) if found else None
+            if unsent is not None and found[1].status in ("off", "error"):
+                stored.stop_pending(uow.session, subscription_pk, f"subscription {found[1].status}")
+                uow.commit()
             if unsent is None or found[1].status != "active":
                 return sent
             now = clock.now()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.research import matches, research_subject
@@ -138,6 +138,15 @@ def claim(session: Session, delivery_pk: int, now: datetime) -> ClaimedEvent | N
         row.status, row.next_attempt_at, row.enqueued_at, row.last_error = "stopped", None, None, "subscription off"
         return None
     return ClaimedEvent(row.pk, event)
+
+
+def stop_pending(session: Session, subscription_pk: int, why: str) -> int:
+    """Stop the deliveries still pending of a subscription that will send nothing more (``off``, or
+    ``error`` after its handshake), so that the sweeper stops offering them; their events stay for
+    ``$events``."""
+    return session.execute(
+        update(Delivery).where(Delivery.subscription_pk == subscription_pk, Delivery.status == "pending")
+        .values(status="stopped", next_attempt_at=None, enqueued_at=None, last_error=why[:200])).rowcount
 
 
 def events(session: Session, subscription_pk: int, since: int, until: int | None, limit: int) -> list[FhirEvent]:

@@ -195,6 +195,8 @@ def test_a_refused_handshake_leaves_the_subscription_in_error(client, tokens, rt
     hook.answer = 200
     candidate(client, tokens, rt, "p-1")
     assert hook.received == []
+    listed = client.get("/deliveries", headers=tokens["coordinator"]).json()
+    assert [d for d in listed if d["channel"] == "fhir"] == []
 
 
 def _fail_for_good(rt, clock_steps: int = 6) -> None:
@@ -265,10 +267,19 @@ def test_heartbeats_as_asked(client, tokens, rt, hook):
 
 def test_a_deleted_subscription_is_off_and_told_nothing_more(client, tokens, rt, hook):
     made = subscribe(client, tokens, rt, hook.url)
+    hook.answer = 503
+    candidate(client, tokens, rt, "p-0")  # event 1, pending a retry when the subscription ends
+    hook.answer = 200
     assert client.delete(f"/fhir/Subscription/{made['id']}", headers=tokens["coordinator"]).status_code == 204
     assert client.get(f"/fhir/Subscription/{made['id']}", headers=tokens["coordinator"]).json()["status"] == "off"
     candidate(client, tokens, rt, "p-1")
+    rt.clock.advance(60)
+    assert tasks.sweep.run()["retries"] == 0
     assert hook.numbers() == []
+    listed = client.get("/deliveries", headers=tokens["coordinator"]).json()
+    assert [(d["status"], d["last_error"]) for d in listed] == [("stopped", "subscription off")]
+    kept = client.get(f"/fhir/Subscription/{made['id']}/$events", headers=tokens["coordinator"]).json()
+    assert event_part(kept, "event-number") == "1"
 
 
 def _shape(value):

@@ -38,6 +38,20 @@ def rt(tmp_path):
     runtime.dispose()
 
 
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory):
+    """One service for the tests of refused input, which store nothing: (client, tokens)."""
+    from fastapi.testclient import TestClient
+
+    from tests.inprocess import bearer, make_tokens
+    from web.app import create_app
+
+    runtime = make_runtime(tmp_path_factory.mktemp("refusing"), base_url=BASE)
+    with TestClient(create_app(runtime), raise_server_exceptions=False) as test_client:
+        yield test_client, {key: bearer(token) for key, token in make_tokens(runtime).items()}
+    runtime.dispose()
+
+
 def subscription(endpoint: str, *, content: str = "full-resource", filters=(), heartbeat: int | None = None,
                  headers=("Authorization: Bearer receiver-secret",)) -> dict:
     channel = {"type": "rest-hook", "endpoint": endpoint, "payload": "application/fhir+json",
@@ -180,7 +194,8 @@ def test_a_coordinator_cannot_subscribe_beyond_its_sites(client, tokens, rt, hoo
         {"url": research.PAYLOAD_CONTENT, "valueCode": "empty"}]}}}, "id-only or full-resource"),
     (lambda s: s | {"channel": s["channel"] | {"header": ["no colon"]}}, "header"),
 ])
-def test_a_subscription_that_does_not_fit_is_answered_400(client, tokens, change, words):
+def test_a_subscription_that_does_not_fit_is_answered_400(refusing, change, words):
+    client, tokens = refusing
     answer = client.post("/fhir/Subscription", json=change(subscription("https://ctms.example.org/hook")),
                          headers=tokens["coordinator"])
     assert answer.status_code == 400, answer.text
@@ -386,7 +401,8 @@ def test_deactivating_a_fhir_subscription_as_any_other_turns_it_off(client, toke
                 "channel": {"type": "rest-hook", "endpoint": "https://x.example", "extension": [
                     {"url": research.HEARTBEAT_PERIOD, "valueUnsignedInt": True}]}}).encode(),
 ])
-def test_no_subscription_body_answers_500(client, tokens, raw):
+def test_no_subscription_body_answers_500(refusing, raw):
+    client, tokens = refusing
     answer = client.post("/fhir/Subscription", content=raw, headers=tokens["coordinator"] | {
         "Content-Type": "application/fhir+json"})
     assert answer.status_code == 400, answer.text
@@ -398,7 +414,8 @@ def test_no_subscription_body_answers_500(client, tokens, raw):
     "/fhir/Subscription/-1/$status", "/fhir/Subscription/9223372036854775808/$events",
     "/fhir/ResearchSubject/" + "x" * 300, "/fhir/Basic/other",
 ])
-def test_unknown_ids_are_not_found(client, tokens, path):
+def test_unknown_ids_are_not_found(refusing, path):
+    client, tokens = refusing
     assert client.get(path, headers=tokens["admin"]).status_code == 404
 
 

@@ -28,7 +28,7 @@ def post(bundle: dict, endpoint: str, headers: list[str], *, timeout: float) -> 
     sent = {**header_pairs(headers), "Content-Type": FHIR_JSON, "User-Agent": "myocit-subscriptions"}
     try:
         response = httpx.post(endpoint, content=body, headers=sent, timeout=timeout)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise DeliveryError(f"endpoint unreachable: {type(exc).__name__}") from exc
     if not response.is_success:
         raise DeliveryError(f"endpoint answered {response.status_code}")

@@ -68,7 +68,8 @@ def read_request(resource: dict) -> Asked:
     if not isinstance(channel, dict) or channel.get("type") != "rest-hook":
         raise Invalid("Subscription.channel.type: only rest-hook is offered")
     endpoint = channel.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")) or len(endpoint) > 500:
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")) or len(endpoint) > 500 \
+            or not endpoint.isascii() or not endpoint.isprintable() or " " in endpoint:
         raise Invalid("Subscription.channel.endpoint: an http(s) URL of at most 500 characters is expected")
     if channel.get("payload", "application/fhir+json") not in ("application/fhir+json", "application/json"):
         raise Invalid("Subscription.channel.payload: application/fhir+json")
@@ -78,7 +79,7 @@ def read_request(resource: dict) -> Asked:
         raise Invalid("Subscription.channel.payload content: id-only or full-resource")
     headers = channel.get("header", [])
     if not isinstance(headers, list) or len(headers) > MAX_HEADERS or not all(
-            isinstance(h, str) and ":" in h and len(h) <= 500 and "\n" not in h and "\r" not in h for h in headers):
+            isinstance(h, str) and ":" in h and len(h) <= 500 and h.isascii() and h.isprintable() for h in headers):
         raise Invalid(f"Subscription.channel.header: at most {MAX_HEADERS} 'Name: value' strings")
     beats = [e.get("valueUnsignedInt") for e in _extensions(channel, research.HEARTBEAT_PERIOD)]
     heartbeat = beats[0] if beats else None
@@ -121,7 +122,7 @@ def create_subscription(cmd: CreateFhirSubscription, uow: UnitOfWork, *, clock: 
 
 def _visible(session, subscription_id: str, reader: Caller, *, lock: bool = False):
     found = stored.find(session, int(subscription_id), lock=lock) \
-        if subscription_id.isdigit() and 0 < int(subscription_id) < 2**63 else None
+        if subscription_id.isascii() and subscription_id.isdigit() and 0 < int(subscription_id) < 2**63 else None
     if found is None or not _reaches(reader, found[1]):
         raise NotFound(f"no Subscription/{subscription_id[:64]} for this caller")
     return found

@@ -193,6 +193,8 @@ def test_a_coordinator_cannot_subscribe_beyond_its_sites(client, tokens, rt, hoo
     (lambda s: s | {"channel": s["channel"] | {"_payload": {"extension": [
         {"url": research.PAYLOAD_CONTENT, "valueCode": "empty"}]}}}, "id-only or full-resource"),
     (lambda s: s | {"channel": s["channel"] | {"header": ["no colon"]}}, "header"),
+    (lambda s: s | {"channel": s["channel"] | {"header": ["X-Site: Hôpital"]}}, "header"),
+    (lambda s: s | {"channel": s["channel"] | {"endpoint": "https://ctms.example/a b"}}, "endpoint"),
 ])
 def test_a_subscription_that_does_not_fit_is_answered_400(refusing, change, words):
     client, tokens = refusing
@@ -410,7 +412,7 @@ def test_no_subscription_body_answers_500(refusing, raw):
 
 
 @pytest.mark.parametrize("path", [
-    "/fhir/Subscription/abc", "/fhir/Subscription/0", "/fhir/Subscription/99999999999999999999999",
+    "/fhir/Subscription/abc", "/fhir/Subscription/0", "/fhir/Subscription/²", "/fhir/Subscription/%C2%B2/$status", "/fhir/Subscription/99999999999999999999999",
     "/fhir/Subscription/-1/$status", "/fhir/Subscription/9223372036854775808/$events",
     "/fhir/ResearchSubject/" + "x" * 300, "/fhir/Basic/other",
 ])

@@ -22,6 +22,7 @@ import hashlib
 import ipaddress
 import logging
 import signal
+import socket
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
@@ -70,29 +71,73 @@ def _fingerprint(writer: asyncio.StreamWriter) -> str | None:
     return hashlib.sha256(certificate).hexdigest() if certificate else None
 
 
+class Slots:
+    """How many connections are open, against ``MYOCIT_MLLP_MAX_CONNECTIONS``: a plain count in one
+    process, or a count in shared memory (``multiprocessing.Value``) that every listener process of one
+    port takes from, so the limit is the port's, whatever the number of processes."""
+
+    def __init__(self, shared=None) -> None:
+        self.shared = shared
+        self.local = 0
+
+    @property
+    def count(self) -> int:
+        return self.shared.value if self.shared is not None else self.local
+
+    def take(self, limit: int) -> bool:
+        if self.shared is None:
+            if self.local >= limit:
+                return False
+            self.local += 1
+            return True
+        with self.shared.get_lock():
+            if self.shared.value >= limit:
+                return False
+            self.shared.value += 1
+            return True
+
+    def give_back(self) -> None:
+        if self.shared is None:
+            self.local -= 1
+            return
+        with self.shared.get_lock():
+            self.shared.value -= 1
+
+
 class Listener:
     def __init__(self, rt: Runtime, *, host: str, port: int, allow: list, idle_seconds: float,
-                 tls: ssl.SSLContext | None = None, threads: int = 8, max_connections: int = 64) -> None:
+                 tls: ssl.SSLContext | None = None, threads: int = 8, max_connections: int = 64,
+                 sock: socket.socket | None = None, slots: Slots | None = None) -> None:
         self.rt = rt
         self.host, self.port = host, port
         self.allow = allow
         self.idle_seconds = idle_seconds
         self.max_connections = max_connections
-        self.connections = 0
+        self.slots = slots or Slots()
+        self.sock = sock
         self.tls = tls
         self.limit = rt.settings.max_body_bytes
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp")
         self.server: asyncio.Server | None = None
 
     @classmethod
-    def from_settings(cls, rt: Runtime, *, host: str | None = None, port: int | None = None) -> "Listener":
+    def from_settings(cls, rt: Runtime, *, host: str | None = None, port: int | None = None,
+                      sock: socket.socket | None = None, slots: Slots | None = None) -> "Listener":
         settings = rt.settings
         return cls(rt, host=host or settings.mllp_host, port=settings.mllp_port if port is None else port,
                    allow=settings.mllp_networks(), idle_seconds=settings.mllp_idle_seconds,
-                   tls=tls_context(settings), max_connections=settings.mllp_max_connections)
+                   tls=tls_context(settings), max_connections=settings.mllp_max_connections, sock=sock,
+                   slots=slots)
+
+    @property
+    def connections(self) -> int:
+        return self.slots.count
 
     async def start(self) -> asyncio.Server:
-        self.server = await asyncio.start_server(self._connection, self.host, self.port)
+        if self.sock is not None:  # a socket shared by several listener processes (``mllp.processes``)
+            self.server = await asyncio.start_server(self._connection, sock=self.sock)
+        else:
+            self.server = await asyncio.start_server(self._connection, self.host, self.port)
         self.port = self.server.sockets[0].getsockname()[1]
         log.info("mllp: listening on %s:%s%s", self.host, self.port, " (TLS)" if self.tls else "")
         return self.server
@@ -115,16 +160,15 @@ class Listener:
             log.warning("mllp: connection from %s refused: not in MYOCIT_MLLP_ALLOW", shown)
             writer.transport.abort()
             return
-        if self.connections >= self.max_connections:
+        if not self.slots.take(self.max_connections):
             log.warning("mllp: connection from %s refused: %s connections already open (MYOCIT_MLLP_MAX_CONNECTIONS)",
                         shown, self.connections)
             writer.transport.abort()
             return
-        self.connections += 1
         try:
             await self._serve(reader, writer, shown)
         finally:
-            self.connections -= 1
+            self.slots.give_back()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, shown: str) -> None:
         try:
@@ -200,9 +244,10 @@ class Listener:
         return answered.ack.encode(answered.encoding, errors="replace")
 
 
-async def serve(rt: Runtime, *, host: str | None = None, port: int | None = None) -> None:
-    """Listen until SIGTERM or SIGINT."""
-    listener = Listener.from_settings(rt, host=host, port=port)
+async def serve(rt: Runtime, *, host: str | None = None, port: int | None = None,
+                sock: socket.socket | None = None, slots: Slots | None = None) -> None:
+    """Listen until SIGTERM or SIGINT (on ``sock`` when given: one of several listener processes)."""
+    listener = Listener.from_settings(rt, host=host, port=port, sock=sock, slots=slots)
     await listener.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

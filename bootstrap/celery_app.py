@@ -14,6 +14,7 @@ EVALUATE_BATCH = "myocit.evaluate_patients"
 RESCREEN_DUE = "myocit.rescreen_due"
 SWEEP = "myocit.sweep"
 DELIVER = "myocit.deliver_alert"
+SHADOW_CHUNK = "myocit.shadow_chunk"
 
 
 def create_celery(settings: Settings) -> Celery:

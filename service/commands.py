@@ -311,6 +311,13 @@ class Reauthenticated:
 
 
 @dataclass(frozen=True)
+class ScreenShadowChunk:
+    """Screen one chunk of a shadow run (its children under both versions), storing what it found."""
+
+    chunk_pk: int
+
+
+@dataclass(frozen=True)
 class ShadowAmendment:
     """Screen every registered child under the active version and a candidate, storing nothing."""
 

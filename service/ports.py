@@ -18,6 +18,10 @@ class Dispatcher(Protocol):
 
     def deliver(self, alert_pks: list[int]) -> None: ...
 
+    def shadow_chunks(self, chunk_pks: list[int]) -> None:
+        """One task per chunk of a shadow run (``service.shadow_runs``)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

@@ -26,6 +26,8 @@ def run_pending(rt) -> None:
             tasks.evaluate_patients.run(*args, **kwargs)
         elif name == "myocit.deliver_alert":
             tasks.deliver_alert.run(*args, **kwargs)
+        elif name == "myocit.shadow_chunk":
+            tasks.shadow_chunk.run(*args, **kwargs)
 
 
 def evaluations_sent(rt, *, with_kwargs: bool = False) -> list:

@@ -14,10 +14,11 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SWEEP, task_header
+from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SHADOW_CHUNK, SWEEP, task_header
 from config.logs import request_id
-from service import deliveries, evaluation, schedule
-from service.commands import EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SweepStalledWork
+from service import deliveries, evaluation, schedule, shadow_runs
+from service.commands import (EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, ScreenShadowChunk,
+                              SweepStalledWork)
 
 log = logging.getLogger("myocit.workers")
 
@@ -114,3 +115,13 @@ def deliver_alert(alert_pk: int) -> int:
     rt = runtime()
     return deliveries.deliver_alert(PlanDeliveries(alert_pk), rt.uow(), clock=rt.clock, settings=rt.settings,
                                     criterion_name=rt.protocol.criterion_name)
+
+
+@shared_task(name=SHADOW_CHUNK, acks_late=True, **TRANSIENT)
+def shadow_chunk(chunk_pk: int) -> int | None:
+    """Screen one chunk of a shadow run (``service.shadow_runs.screen_chunk``).
+
+    Idempotent: it reads facts and stores no screening; a chunk already done is skipped, and a second
+    result for it (a chunk sent again after its worker seemed lost) is dropped, the first one standing."""
+    rt = runtime()
+    return shadow_runs.screen_chunk(ScreenShadowChunk(chunk_pk), rt.uow(), clock=rt.clock)

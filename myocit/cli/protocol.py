@@ -71,18 +71,30 @@ def shadow(
     site: str | None = typer.Option(None, "--site", help="Only the children of this site."),
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD; default: today."),
     format: str = typer.Option("text", "--format", help="text | json | csv"),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes."),
 ) -> None:
     """Screen every registered child under the active version and under B from the stored facts;
-    store no screening, raise no alert; print every child whose status would change."""
+    store no screening, raise no alert; print every child whose status would change.
+
+    With PostgreSQL and a broker, the children are screened in chunks by the Celery workers (as many
+    as run, on any machine), gathered here with progress; the embedded default screens them in this
+    process."""
     if format not in ("text", "json", "csv"):
         _fail("--format must be text, json or csv")
-    _print_shadow(_shadow(b, site=site, as_of=as_of, jobs=jobs), format)
+    _print_shadow(_shadow(b, site=site, as_of=as_of), format)
+
+
+def _chunked(rt, cmd, candidate):
+    """The workers' mapper (``service.shadow_runs``), or None for the embedded default: this process."""
+    from service.shadow_runs import ChunkedShadow
+
+    if rt.settings.embedded:
+        return None
+    return ChunkedShadow(cmd, rt.uow(), active=rt.protocols.files(), candidate=(candidate.name, candidate.files),
+                         dispatch=rt.dispatch, clock=rt.clock, lease_seconds=rt.settings.shadow_chunk_seconds)
 
 
 @with_runtime
-def _shadow(rt, b: str, *, site: str | None, as_of: str | None, jobs: int) -> dict:
-    from bootstrap.shadow_pool import pool_mapper
+def _shadow(rt, b: str, *, site: str | None, as_of: str | None) -> dict:
     from service import amendments
     from service.commands import ShadowAmendment
 
@@ -100,9 +112,9 @@ def _shadow(rt, b: str, *, site: str | None, as_of: str | None, jobs: int) -> di
             sys.stderr.write("\n")
         sys.stderr.flush()
 
-    return amendments.shadow(ShadowAmendment(b, day, site, COMMAND_LINE), rt.uow(), active_version=name,
-                             active=active, candidate=candidate, clock=rt.clock,
-                             mapper=pool_mapper(jobs, active, candidate.protocol, day), progress=progress)
+    cmd = ShadowAmendment(b, day, site, COMMAND_LINE)
+    return amendments.shadow(cmd, rt.uow(), active_version=name, active=active, candidate=candidate,
+                             clock=rt.clock, mapper=_chunked(rt, cmd, candidate), progress=progress)
 
 
 def _print_shadow(report: dict, format: str) -> None:

@@ -120,18 +120,18 @@ def test_shadow_lists_exactly_the_children_whose_status_moves_and_stores_nothing
     registered(client, tokens, rt)
     before = counts(rt)
     draft = amendment(tmp_path / "drafts")
-    for jobs in ("1", "2"):
-        shown = myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "json", "--jobs", jobs)
-        assert shown.returncode == 0, shown.stderr
-        report = json.loads(shown.stdout)
-        assert (report["active"], report["candidate"], report["as_of"]) == ("myocit-2026-11", NAME, "2026-12-01")
-        assert report["screened"] == len(CHILDREN)
-        found = {c["patient"]: (c["from"], c["to"], [(x["id"], x["from"], x["to"]) for x in c["criteria"]])
-                 for c in report["changes"]}
-        assert found == EXPECTED
-        assert report["failed"] == []
-        assert {c["site"] for c in report["changes"]} == {"site-a"}
-        assert "screened" in shown.stderr  # progress
+    shown = myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert (report["active"], report["candidate"], report["as_of"]) == ("myocit-2026-11", NAME, "2026-12-01")
+    assert report["screened"] == len(CHILDREN)
+    found = {c["patient"]: (c["from"], c["to"], [(x["id"], x["from"], x["to"]) for x in c["criteria"]])
+             for c in report["changes"]}
+    assert found == EXPECTED
+    assert report["failed"] == []
+    assert {c["site"] for c in report["changes"]} == {"site-a"}
+    assert "screened" in shown.stderr  # progress
+    assert "--jobs" not in myocit(tmp_path, "protocol", "shadow", "--help").stdout  # the workers, not local jobs
     assert counts(rt) == before  # no screening stored, no alert raised
     only_b = json.loads(myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "json",
                                "--site", "site-b").stdout)

@@ -164,6 +164,16 @@ class RescreenDue:
 
 
 @dataclass(frozen=True)
+class DrainBacklog:
+    """Screen the children still pending, beyond a task's own, until none is left or ``seconds`` pass."""
+
+    seconds: float
+    done: frozenset[int] = frozenset()
+    """The task's own children, screened (or handed on) already."""
+    batch: int = 64
+
+
+@dataclass(frozen=True)
 class SweepStalledWork:
     """Re-send what was stored but never finished."""
 

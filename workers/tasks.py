@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 from bootstrap import runtime
 from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SHADOW_CHUNK, SWEEP, task_header
 from config.logs import request_id
-from service import deliveries, evaluation, schedule, shadow_runs
-from service.commands import (EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, ScreenShadowChunk,
+from service import backlog, deliveries, evaluation, schedule, shadow_runs
+from service.commands import (DrainBacklog, EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, ScreenShadowChunk,
                               SweepStalledWork)
 
 log = logging.getLogger("myocit.workers")
@@ -52,7 +52,8 @@ def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) ->
     lock (``service.evaluation.evaluate_patient``): Celery's cost per task is paid once per batch.
 
     Idempotent: each patient's evaluation is (a second delivery finds nothing pending for those already
-    done). A patient whose evaluation fails is handed to ``evaluate_patient`` alone, which retries it
+    done). Where the backlog is drained (``MYOCIT_DRAIN_BACKLOG``, on for the embedded default), the task
+    then screens every other child still pending (``service.backlog``), the same way. A patient whose evaluation fails is handed to ``evaluate_patient`` alone, which retries it
     with backoff and then marks it failed: one child's failure never fails, repeats or delays the others.
     """
     rt = runtime()
@@ -69,6 +70,11 @@ def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) ->
             rt.dispatch.evaluate_alone(pk, as_of)
             done["handed_on"] += 1
     request_id.set(shared_id)
+    if rt.settings.drains_backlog and as_of is None:
+        drained = backlog.drain_backlog(DrainBacklog(rt.settings.drain_seconds, frozenset(patient_pks)), rt.uow(),
+                                        clock=rt.clock, evaluate=lambda pk: _evaluate(rt, pk, None),
+                                        hand_on=lambda pk, _exc: rt.dispatch.evaluate_alone(pk))
+        done = {key: done[key] + drained[key] for key in done}
     return done
 
 

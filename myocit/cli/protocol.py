@@ -142,7 +142,9 @@ def _print_shadow(report: dict, format: str) -> None:
 
 @protocol_app.command("activate")
 @with_runtime
-def activate(rt, b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
+def activate(rt, b: str = typer.Argument(..., help="A version, or a version folder's path."),
+             wait: bool = typer.Option(False, "--wait", help="Stay until every child is re-screened, showing the "
+                                       "progress (the embedded default screens them in this process).")) -> None:
     """Make B the active version for every process (stored, audited), then re-screen every registered
     child under it through the workers; `myocit status` shows the progress."""
     from service import amendments
@@ -158,3 +160,35 @@ def activate(rt, b: str = typer.Argument(..., help="A version, or a version fold
     rt.protocols.forget()
     typer.echo(f"{done['name']} (version {done['version']}) is active; {done['patients']} patients sent for "
                "re-screening (see `myocit status`)")
+    if wait:
+        _rescreened(rt, done["patients"])
+
+
+def _rescreened(rt, marked: int) -> None:
+    """The re-screening's progress until no child is pending: screened here on the embedded default
+    (the same handler as the workers', ``service.backlog``), else by the workers, counted down."""
+    import time
+
+    from service import amendments, backlog, evaluation
+    from service.commands import DrainBacklog, EvaluatePatient
+
+    def progress() -> int:
+        left = amendments.still_pending(rt.uow())
+        sys.stderr.write(f"\rre-screening: {max(0, marked - left)}/{marked} patients screened")
+        sys.stderr.flush()
+        return left
+
+    def screen(pk: int) -> None:
+        evaluation.evaluate_patient(EvaluatePatient(pk, rt.clock.today()), rt.uow(), protocols=rt.protocols,
+                                    clock=rt.clock, dispatch=rt.dispatch)
+
+    while progress():
+        if not rt.settings.embedded:
+            time.sleep(0.5)
+            continue
+        drained = backlog.drain_backlog(DrainBacklog(2.0), rt.uow(), clock=rt.clock, evaluate=screen,
+                                        hand_on=lambda pk, _exc: rt.dispatch.evaluate_alone(pk))
+        if not drained["evaluated"]:
+            sys.stderr.write("\nthe children left could not be screened here; the worker retries them")
+            break
+    sys.stderr.write("\n")

@@ -20,12 +20,16 @@ from config.protocol_files import load_protocol_files
 from domain import Protocol
 from service.amendments import ShadowBatch, shadow_batch
 from service.commands import ScreenShadowChunk, ShadowAmendment
+from service.errors import Conflict
 from service.ports import Clock
 from store import shadow_runs
 from store.uow import UnitOfWork
 
 log = logging.getLogger("myocit.amendments")
 _VERSIONS: dict[int, tuple[Protocol, Protocol]] = {}
+ATTEMPTS = 5
+"""Takes of one chunk before the run stops: a chunk failing this often fails for a reason of its own
+(a child's screening failing is reported in the chunk, never raised), which sending it again will not mend."""
 
 
 class ChunkedShadow:
@@ -71,6 +75,9 @@ class ChunkedShadow:
                 now = self.clock.now()
                 done = [(row.pk, row.screened, ShadowBatch(row.result["changes"], row.result["failed"]))
                         for row in shadow_runs.done_since(uow.session, self.run_pk, seen)]
+                if shadow_runs.worn_out(uow.session, self.run_pk, ATTEMPTS):
+                    raise Conflict(f"a chunk of the shadow run was taken {ATTEMPTS} times and never finished; "
+                                   "see the workers' logs")
                 lost = shadow_runs.lost(uow.session, self.run_pk, _seconds_before(now, self.lease_seconds))
                 if lost:
                     shadow_runs.sent_again(uow.session, lost, now)

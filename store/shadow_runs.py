@@ -69,6 +69,12 @@ def lost(session: Session, run_pk: int, before: datetime) -> list[int]:
         .order_by(ShadowChunk.pk)))
 
 
+def worn_out(session: Session, run_pk: int, attempts: int) -> int:
+    """How many of the run's chunks are not done after ``attempts`` takes."""
+    return len(list(session.scalars(select(ShadowChunk.pk).where(
+        ShadowChunk.run_pk == run_pk, ShadowChunk.done_at.is_(None), ShadowChunk.attempts >= attempts))))
+
+
 def sent_again(session: Session, chunk_pks: list[int], now: datetime) -> None:
     session.execute(update(ShadowChunk).where(ShadowChunk.pk.in_(chunk_pks)).values(sent_at=now, taken_at=None))
 

@@ -97,6 +97,7 @@ def _chunked(rt, cmd, candidate):
 def _shadow(rt, b: str, *, site: str | None, as_of: str | None) -> dict:
     from service import amendments
     from service.commands import ShadowAmendment
+    from service.errors import Conflict
 
     try:
         day = date.fromisoformat(as_of) if as_of else rt.clock.today()
@@ -113,8 +114,12 @@ def _shadow(rt, b: str, *, site: str | None, as_of: str | None) -> dict:
         sys.stderr.flush()
 
     cmd = ShadowAmendment(b, day, site, COMMAND_LINE)
-    return amendments.shadow(cmd, rt.uow(), active_version=name, active=active, candidate=candidate,
-                             clock=rt.clock, mapper=_chunked(rt, cmd, candidate), progress=progress)
+    try:
+        return amendments.shadow(cmd, rt.uow(), active_version=name, active=active, candidate=candidate,
+                                 clock=rt.clock, mapper=_chunked(rt, cmd, candidate), progress=progress)
+    except Conflict as exc:
+        sys.stderr.write("\n")
+        _fail(str(exc))
 
 
 def _print_shadow(report: dict, format: str) -> None:

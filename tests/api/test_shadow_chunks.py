@@ -5,11 +5,13 @@ is left behind but the report."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from config.protocol_files import PROTOCOLS_DIR, read_version_files
 from service import amendments, shadow_runs
 from service.commands import ScreenShadowChunk, ShadowAmendment
+from service.errors import Conflict
 from store.models import ShadowChunk, ShadowRun
 from tests.api.test_protocol_amendments import CHILDREN, DAY, EXPECTED, NAME, amendment, counts, registered
 from tests.inprocess import run_pending
@@ -105,3 +107,20 @@ def test_a_second_result_for_a_chunk_is_dropped_and_a_gathered_runs_chunk_is_ski
         rows.close_run(uow.session, run, rt.clock.now())
         uow.commit()
     assert shadow_runs.screen_chunk(ScreenShadowChunk(chunk), rt.uow(), clock=rt.clock) is None
+
+
+def test_a_chunk_that_never_finishes_stops_the_run_after_a_few_takes(tmp_path, client, tokens, rt, monkeypatch):
+    registered(client, tokens, rt)
+
+    def worker_that_always_dies(rt) -> None:
+        from store import shadow_runs as rows
+
+        while rt.celery.sent:
+            _, args, _ = rt.celery.sent.pop(0)
+            with rt.uow() as uow:
+                rows.take(uow.session, args[0], rt.clock.now())
+                uow.commit()
+
+    with pytest.raises(Conflict, match="taken 5 times"):
+        _run(rt, tmp_path, monkeypatch, worker=worker_that_always_dies, lease=0.0)
+    assert _left(rt) == (0, 0)  # the run closed all the same

@@ -1,7 +1,8 @@
 """Several MLLP listener processes on one port (contract §6): the parent binds and listens once, then
 forks ``processes`` children that each accept on that same socket with their own event loop, thread
 pool and database connections (``bootstrap.runtime`` is rebuilt after a fork). The kernel gives each
-new connection to one child, which keeps it to its end: the messages of a connection are answered by
+new connection to one child (a child holding more connections than the least busy one leaves it
+to that one first: ``Listener._accept``), which keeps it to its end: the messages of a connection are answered by
 one process, one at a time, in order, exactly as with one process.
 
 Every child is ``mllp.server.Listener``: the same framing, allow-list, TLS and limits, and the ACK
@@ -69,7 +70,7 @@ def _child(sock: socket.socket, slots: Slots, parent: int) -> None:
 def serve_processes(processes: int, *, host: str, port: int) -> int:
     """Listen on ``host:port`` with ``processes`` processes until SIGTERM or SIGINT; the exit code."""
     sock = listening_socket(host, port)
-    slots = Slots(multiprocessing.Value("i", 0))
+    slots = Slots(multiprocessing.Value("i", 0), multiprocessing.Array("i", processes))
     parent = os.getpid()
     stopping = False
 
@@ -81,10 +82,10 @@ def serve_processes(processes: int, *, host: str, port: int) -> int:
     signal.signal(signal.SIGINT, stop)
     bound = sock.getsockname()[1]
     children = []
-    for _ in range(processes):
+    for index in range(processes):
         pid = os.fork()
         if pid == 0:
-            _child(sock, slots, parent)
+            _child(sock, slots.mine(index), parent)
         children.append(pid)
     sock.close()
     log.info("mllp: %d listener processes on %s:%s", processes, host, bound)

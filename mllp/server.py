@@ -38,6 +38,9 @@ from service.hl7 import receive_hl7
 
 log = logging.getLogger("myocit.mllp")
 READ_BYTES = 65536
+BALANCE_SECONDS = 0.005
+"""How long a listener process waits, per connection it holds beyond the least busy process, before
+it accepts a new connection (several processes on one port: ``mllp.processes``)."""
 CHANNEL = "mllp"
 
 
@@ -74,11 +77,30 @@ def _fingerprint(writer: asyncio.StreamWriter) -> str | None:
 class Slots:
     """How many connections are open, against ``MYOCIT_MLLP_MAX_CONNECTIONS``: a plain count in one
     process, or a count in shared memory (``multiprocessing.Value``) that every listener process of one
-    port takes from, so the limit is the port's, whatever the number of processes."""
+    port takes from, so the limit is the port's, whatever the number of processes. With ``each`` (a
+    shared ``multiprocessing.Array``, one count per process) and this process's ``index``, it also says
+    how many more connections this process holds than the least busy one (``excess``)."""
 
-    def __init__(self, shared=None) -> None:
+    def __init__(self, shared=None, each=None, index: int = 0) -> None:
         self.shared = shared
+        self.each, self.index = each, index
         self.local = 0
+
+    def mine(self, index: int) -> "Slots":
+        """The same counts, seen from the listener process ``index``."""
+        return Slots(self.shared, self.each, index)
+
+    def excess(self) -> int:
+        if self.each is None:
+            return 0
+        counts = list(self.each)
+        return counts[self.index] - min(counts)
+
+    def own(self, step: int) -> None:
+        """This process's count of accepted connections, up (1) or down (-1)."""
+        if self.each is not None:
+            with self.each.get_lock():
+                self.each[self.index] += step
 
     @property
     def count(self) -> int:
@@ -94,7 +116,7 @@ class Slots:
             if self.shared.value >= limit:
                 return False
             self.shared.value += 1
-            return True
+        return True
 
     def give_back(self) -> None:
         if self.shared is None:
@@ -119,6 +141,8 @@ class Listener:
         self.limit = rt.settings.max_body_bytes
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp")
         self.server: asyncio.Server | None = None
+        self.acceptor: asyncio.Task | None = None
+        self.tasks: set[asyncio.Task] = set()
 
     @classmethod
     def from_settings(cls, rt: Runtime, *, host: str | None = None, port: int | None = None,
@@ -133,19 +157,57 @@ class Listener:
     def connections(self) -> int:
         return self.slots.count
 
-    async def start(self) -> asyncio.Server:
+    async def start(self) -> asyncio.Server | None:
         if self.sock is not None:  # a socket shared by several listener processes (``mllp.processes``)
-            self.server = await asyncio.start_server(self._connection, sock=self.sock)
+            self.acceptor = asyncio.create_task(self._accept())
+            self.port = self.sock.getsockname()[1]
         else:
             self.server = await asyncio.start_server(self._connection, self.host, self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
+            self.port = self.server.sockets[0].getsockname()[1]
         log.info("mllp: listening on %s:%s%s", self.host, self.port, " (TLS)" if self.tls else "")
         return self.server
+
+    async def _accept(self) -> None:
+        """Accept on the shared socket, leaving a connection to a less busy process first: every
+        process is woken by a new connection, and one holding more than the least busy waits a few
+        milliseconds per connection in excess before it takes it (whichever process accepts, the
+        connection is served, so a process that is stuck never holds others back for longer)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            excess = self.slots.excess()
+            if excess > 0:
+                await asyncio.sleep(min(0.05, BALANCE_SECONDS * excess))
+            try:
+                conn, _ = await loop.sock_accept(self.sock)
+            except OSError as exc:
+                log.warning("mllp: accept failed (%s)", type(exc).__name__)
+                await asyncio.sleep(0.1)
+                continue
+            self.slots.own(1)  # counted at once: the next turn of this loop sees it
+            task = asyncio.create_task(self._accepted(conn))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _accepted(self, conn: socket.socket) -> None:
+        try:
+            try:
+                reader, writer = await asyncio.open_connection(sock=conn)
+            except OSError:
+                conn.close()
+                return
+            await self._connection(reader, writer)
+        finally:
+            self.slots.own(-1)
 
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+        if self.acceptor is not None:
+            self.acceptor.cancel()
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(self.acceptor, *self.tasks, return_exceptions=True)
         self.executor.shutdown(wait=True)
 
     def allowed(self, peer) -> bool:

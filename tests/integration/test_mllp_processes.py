@@ -49,6 +49,14 @@ def test_two_processes_keep_each_connections_order_and_store_a_duplicate_once(rt
             messages = [oru(f"kid-{n}-{i}", control=f"C{n}-{i}") for i in range(6)]
             answers[n] = [msa(a) for a in send(sock, *messages)]
 
+    child = processes.children[-1]
+    held = [connect(port) for _ in range(8)]
+    try:  # eight connections open at once are shared between the two processes, four each
+        wait_until(lambda: sorted(_held(pid, port) for pid in _children(child.pid)) == [4, 4],
+                   what="the connections shared evenly")
+    finally:
+        for sock in held:
+            sock.close()
     threads = [threading.Thread(target=converse, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
@@ -111,6 +119,25 @@ def _answered(port: int, control: str) -> socket.socket | None:
         pass
     sock.close()
     return None
+
+
+def _held(pid: int, port: int) -> int:
+    """Established connections to ``port`` whose socket process ``pid`` holds (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    inodes.add(fields[9])
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        count += target.startswith("socket:[") and target[8:-1] in inodes
+    return count
 
 
 def _children(pid: int) -> list[int]:

@@ -3,9 +3,9 @@ taken and finished by the workers, read back by the command as they finish."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Patient, ShadowChunk, ShadowRun
@@ -61,12 +61,24 @@ def done_since(session: Session, run_pk: int, seen: set[int]) -> list[ShadowChun
 
 
 def lost(session: Session, run_pk: int, before: datetime) -> list[int]:
-    """The run's chunks not done, sent (and not taken) or taken before ``before``: their worker is gone,
-    or the task never reached one."""
-    return list(session.scalars(select(ShadowChunk.pk).where(
-        ShadowChunk.run_pk == run_pk, ShadowChunk.done_at.is_(None),
-        or_(ShadowChunk.taken_at < before, ShadowChunk.taken_at.is_(None) & (ShadowChunk.sent_at < before)))
-        .order_by(ShadowChunk.pk)))
+    """The run's chunks not done whose worker is gone: taken before ``before``; or, while no chunk of
+    the run was taken or finished since ``before`` (no worker is taking any), sent before it. A chunk
+    waiting in the queue behind others while the workers make progress is not lost."""
+    taken_long_ago = list(session.scalars(select(ShadowChunk.pk).where(
+        ShadowChunk.run_pk == run_pk, ShadowChunk.done_at.is_(None), ShadowChunk.taken_at < before)))
+    latest = session.execute(select(func.max(ShadowChunk.taken_at), func.max(ShadowChunk.done_at))
+                             .where(ShadowChunk.run_pk == run_pk)).one()
+    if any(moment is not None and _aware(moment) >= before for moment in latest):
+        return taken_long_ago
+    waiting = session.scalars(select(ShadowChunk.pk).where(
+        ShadowChunk.run_pk == run_pk, ShadowChunk.done_at.is_(None), ShadowChunk.taken_at.is_(None),
+        ShadowChunk.sent_at < before))
+    return sorted(set(taken_long_ago) | set(waiting))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def worn_out(session: Session, run_pk: int, attempts: int) -> int:

@@ -124,3 +124,24 @@ def test_a_chunk_that_never_finishes_stops_the_run_after_a_few_takes(tmp_path, c
     with pytest.raises(Conflict, match="taken 5 times"):
         _run(rt, tmp_path, monkeypatch, worker=worker_that_always_dies, lease=0.0)
     assert _left(rt) == (0, 0)  # the run closed all the same
+
+
+def test_a_chunk_waiting_behind_others_is_not_lost_while_the_workers_make_progress(rt):
+    from datetime import timedelta
+
+    from store import shadow_runs as rows
+
+    start = rt.clock.now()
+    with rt.uow() as uow:
+        run = rows.create_run(uow.session, actor="test", site=None, as_of=DAY, active=ACTIVE, candidate=ACTIVE,
+                              now=start)
+        first, second = (rows.add_chunk(uow.session, run, n, n, start) for n in (1, 2))
+        uow.commit()
+    later = start + timedelta(seconds=120)
+    with rt.uow() as uow:
+        assert rows.lost(uow.session, run, later - timedelta(seconds=60)) == [first, second]  # no worker at all
+        rows.take(uow.session, first, later)  # a worker takes the first: the second waits its turn
+        uow.commit()
+    with rt.uow() as uow:
+        assert rows.lost(uow.session, run, later - timedelta(seconds=60)) == []
+        assert rows.lost(uow.session, run, later + timedelta(seconds=1)) == [first, second]  # all gone quiet

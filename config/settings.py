@@ -68,8 +68,9 @@ class Settings(BaseSettings):
                                       "concurrent messages into one evaluation task; 0 sends each message's "
                                       "task at once.")
     sweep_after_seconds: int = Field(30, description="Re-enqueue stored work not picked up after this long.")
-    shadow_chunk_seconds: float = Field(60.0, description="A shadow run's chunk sent or taken this long ago "
-                                        "without a result is sent again (its worker was lost).")
+    shadow_chunk_seconds: float = Field(60.0, description="A shadow run's chunk taken this long ago without a "
+                                        "result (its worker was lost), or sent this long ago while no worker "
+                                        "takes any, is sent again.")
     sweep_every_seconds: float = 10.0
     rescreen_every_seconds: float = 300.0
     base_url: str = "http://127.0.0.1:8000"

@@ -5,8 +5,9 @@ any machine, takes a chunk, reads its children's facts in a few set-based statem
 gathers the chunks as they finish, with progress, into the one report ``service.amendments.shadow``
 writes and audits.
 
-A chunk whose worker is lost (killed, its machine gone) is sent again once it has been sent or taken
-longer than ``lease_seconds`` ago without a result: screening reads only, and a chunk's result is
+A chunk whose worker is lost (killed, its machine gone) is sent again once it was taken longer than
+``lease_seconds`` ago without a result, and every chunk waiting is sent again when no worker has taken
+or finished any for that long (none running, or the broker lost the tasks): screening reads only, and a chunk's result is
 stored once (the first one; any other is the same), so taking a chunk twice changes nothing.
 """
 

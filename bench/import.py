@@ -7,8 +7,12 @@ should keep up with, measured in the same run. Figures are printed, never assert
    ``myocit import``'s use case, then every child screened once: resources/s and children screened/s,
    on the embedded default (SQLite) and on PostgreSQL; beside it, the same resources posted to the
    API alone (POST /fhir, 20 a Bundle, 8 clients, no worker): the intake ceiling of bench/pipeline.py.
-2. MLLP (PostgreSQL): --messages ORU^R01 messages over one connection and over 8, messages/s and ACK
-   latency p50/p99; beside it, the same messages to POST /hl7v2 from 8 clients.
+2. MLLP (PostgreSQL): --messages ORU^R01 messages over one connection and over 8, to ``myocit mllp
+   --processes N`` (--mllp-processes, 2), messages/s and ACK latency p50/p99; beside it, the same
+   messages to POST /hl7v2 from 8 clients (``myocit api --workers=2``).
+
+--runs whole measurements (3), each on a fresh database, then a summary: median, min-max, spread.
+--mllp-only skips the import.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
+from bench.summary import Figure, summary  # noqa: E402
 from bootstrap import Runtime  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from service import evaluation  # noqa: E402
@@ -50,6 +55,13 @@ from testkit.processes import free_port  # noqa: E402
 from mllp.framing import framed  # noqa: E402
 
 DAY = date(2026, 12, 1)
+FIGURES = [
+    Figure("mllp1", "mllp, 1 connection: messages/s"),
+    Figure("mllp8", "mllp, 8 connections: messages/s"),
+    Figure("hl7", "post-hl7v2, 8 clients: messages/s"),
+    Figure("mllp_share", "mllp / post-hl7v2 messages/s", ".2f", (">=", 1.0)),
+    Figure("p99", "mllp, 8 connections: ACK p99, ms", ".1f"),
+]
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
@@ -174,13 +186,13 @@ def p99(values: list[float]) -> float:
     return values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
-def measure_mllp(env: dict, url: str, count: int, workdir: Path) -> None:
+def measure_mllp(env: dict, url: str, count: int, workdir: Path, processes: int = 2) -> dict[str, float]:
     settings = Settings(database_url=url, broker_url=env["MYOCIT_BROKER_URL"], home=workdir, today=DAY)
     rt = Runtime(settings, celery=Calls())
     register_sender(RegisterSender("LIS", "LAB", ("site-a",), "bench"), rt.uow(), clock=rt.clock)
     rt.dispose()
     port, api_port = free_port(), free_port()
-    listener = start(["mllp", f"--port={port}"], env, workdir / "mllp.log")
+    listener = start(["mllp", f"--port={port}", f"--processes={processes}"], env, workdir / "mllp.log")
     api = start(["api", f"--port={api_port}", "--workers=2"], env, workdir / "api-hl7.log")
     try:
         wait_http(api_port)
@@ -191,13 +203,19 @@ def measure_mllp(env: dict, url: str, count: int, workdir: Path) -> None:
         def messages(tag: str) -> list[str]:
             return [oru(f"m-{n % 200:04d}", 2.0 + n % 3, f"{tag}-{n}") for n in range(count)]
 
+        figures = {}
         for connections in (1, 8):
             took, latencies = mllp_run(port, [framed(m.encode()) for m in messages(f"M{connections}")], connections)
-            print(f"  MLLP, {connections} connection(s): {count / took:,.0f} messages/s; ACK latency p50 "
-                  f"{statistics.median(latencies):.1f} ms, p99 {p99(latencies):.1f} ms")
+            figures[f"mllp{connections}"] = count / took
+            print(f"  MLLP ({processes} processes), {connections} connection(s): {count / took:,.0f} messages/s; "
+                  f"ACK latency p50 {statistics.median(latencies):.1f} ms, p99 {p99(latencies):.1f} ms", flush=True)
+        figures["p99"] = p99(latencies)
         headers = {"Authorization": f"Bearer {token(env, 'lab')}", "Content-Type": "x-application/hl7-v2+er7"}
         took = post_all(api_port, headers, "/hl7v2", [m.encode() for m in messages("H")], 8)
-        print(f"  POST /hl7v2, 8 clients: {count / took:,.0f} messages/s")
+        figures["hl7"] = count / took
+        figures["mllp_share"] = figures["mllp8"] / figures["hl7"]
+        print(f"  POST /hl7v2, 8 clients: {count / took:,.0f} messages/s", flush=True)
+        return figures
     finally:
         stop(listener)
         stop(api)
@@ -207,38 +225,55 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--children", type=int, default=200)
     parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--redis-db", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mllp-processes", type=int, default=2)
+    parser.add_argument("--mllp-only", action="store_true", help="skip the import")
     args = parser.parse_args()
     print(f"machine: {describe()}")
+    runs = []
+    for number in range(1, args.runs + 1):
+        print(f"\nrun {number} of {args.runs}", flush=True)
+        runs.append(measure(args))
+    print(f"\nsummary over {len(runs)} run(s): median, min-max, spread = (max - min) / median")
+    print(summary(FIGURES, runs))
+
+
+def measure(args) -> dict[str, float]:
+    from testkit import services
+
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        resources = export(workdir / "export", args.children)
-        print(f"import of {args.children} children ({len(resources)} resources), embedded default (SQLite):")
-        measure_import(Settings(home=workdir / "embedded", today=DAY), workdir / "export", len(resources))
         embedded_env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
         embedded_env.update(MYOCIT_HOME=str(workdir / "embedded-api"), MYOCIT_TODAY=DAY.isoformat())
-        measure_api(embedded_env, resources, workdir)
+        resources = export(workdir / "export", args.children)
+        if not args.mllp_only:
+            print(f"import of {args.children} children ({len(resources)} resources), embedded default (SQLite):")
+            measure_import(Settings(home=workdir / "embedded", today=DAY), workdir / "export", len(resources))
+            measure_api(embedded_env, resources, workdir)
 
         name = f"myocit_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = f"postgresql+psycopg://postgres@127.0.0.1/{name}"
-        broker = f"redis://127.0.0.1:6379/{args.redis_db}"
+        number, broker = services.redis_database()  # a number no other test or benchmark holds now
         env = {**embedded_env, "MYOCIT_DATABASE_URL": url, "MYOCIT_BROKER_URL": broker, "MYOCIT_HOME": str(workdir)}
         try:
-            print("import, PostgreSQL + Redis:")
-            measure_import(Settings(database_url=url, broker_url=broker, home=workdir, today=DAY),
-                           workdir / "export", len(resources))
-            with psycopg.connect(ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-                conn.execute(f'CREATE DATABASE "{name}"')
+            if not args.mllp_only:
+                print("import, PostgreSQL + Redis:")
+                measure_import(Settings(database_url=url, broker_url=broker, home=workdir, today=DAY),
+                               workdir / "export", len(resources))
+                with psycopg.connect(ADMIN, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                    conn.execute(f'CREATE DATABASE "{name}"')
             upgrade(url)
-            measure_api(env, resources, workdir)
+            if not args.mllp_only:
+                measure_api(env, resources, workdir)
             print(f"HL7 v2, {args.messages} ORU^R01 messages, PostgreSQL:")
-            measure_mllp(env, url, args.messages, workdir)
+            return measure_mllp(env, url, args.messages, workdir, args.mllp_processes)
         finally:
             with psycopg.connect(ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            services.release_redis(number)
 
 
 if __name__ == "__main__":

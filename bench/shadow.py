@@ -1,18 +1,25 @@
-"""A shadow run (contract §10) over many stored children on PostgreSQL: patients/s with --jobs 1 and
---jobs 2, beside the pure engine's evaluations/s in the same run. A shadow run evaluates each child
-twice (active version, candidate), so the ratio printed is patients/s × 2 ÷ engine evaluations/s:
-what is left after 1 is the store's share of the cost (reading and decoding facts, building records).
+"""A shadow run (contract §10) over many stored children on PostgreSQL, screened by Celery workers
+(``service.shadow_runs``: chunks sent through Redis, gathered by this process), beside the pure
+engine's evaluations/s in the same run. A shadow run evaluates each child twice (active version,
+candidate), so children/s ÷ engine evaluations/s is at most 0.5 per process doing the screening: what
+is missing from it is the store's share (reading and decoding facts, building records) and the
+chunks' travel.
 
-    python -m bench.shadow [--children 20000] [--database-url postgresql+psycopg://...]
+    python -m bench.shadow [--runs 3] [--children 20000]
 
-Without --database-url a throwaway database is made on the test PostgreSQL (testkit/services.py). Prints
-figures; asserts nothing about time.
+Each run: a throwaway database on the test PostgreSQL and a Redis database number nobody holds
+(testkit/services.py) with --children children,
+one ``myocit worker --concurrency=1`` timed, then ``--concurrency=2``. A summary over the runs follows
+(median, min-max, spread). Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, datetime, timezone
@@ -20,14 +27,15 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert
 
+from bench.summary import Figure, summary
 from bootstrap import Runtime, install
-from bootstrap.shadow_pool import pool_mapper
 from config.protocol_files import PROTOCOLS_DIR, load_protocol
 from config.settings import Settings
 from domain import PatientRecord, evaluate
 from ingest.fhir import read_bundle, screening_input
 from service import amendments
 from service.commands import ShadowAmendment
+from service.shadow_runs import ChunkedShadow
 from store import codec
 from store.migrate import upgrade
 from store.models import Fact, Message, Patient
@@ -52,7 +60,7 @@ def template(protocol, hb: float):
     return profile, facts
 
 
-def store_children(url: str, n: int, protocol) -> None:
+def store_children(url: str, n: int, protocol, site: str = "site-a") -> None:
     """``n`` children, one in ten with a haemoglobin the candidate moves, written straight to the tables."""
     engine = create_engine(url)
     kinds = {hb: template(protocol, hb) for hb in (12.1, 9.0)}
@@ -62,13 +70,13 @@ def store_children(url: str, n: int, protocol) -> None:
             "received_at": now, "channel": "bench", "content_type": "application/fhir+json", "body": "{}",
             "sha256": "0" * 64, "fact_count": 0}).scalar_one()
         for start in range(0, n, 1000):
-            rows = [{"id": f"bench-{i}", "registered": True, "site": "site-a", "birth_date": kinds[12.1][0].birth_date,
+            rows = [{"id": f"{site}-{i}", "registered": True, "site": site, "birth_date": kinds[12.1][0].birth_date,
                      "sex": kinds[12.1][0].sex.value, "pending_seq": 0, "evaluated_seq": 0}
                     for i in range(start, min(n, start + 1000))]
             pks = conn.execute(insert(Patient).returning(Patient.pk, Patient.id), rows).all()
             facts = []
             for pk, pid in pks:
-                _, template_facts = kinds[9.0 if int(pid.split("-")[1]) % 10 == 0 else 12.1]
+                _, template_facts = kinds[9.0 if int(pid.rsplit("-", 1)[1]) % 10 == 0 else 12.1]
                 for j, fact in enumerate(template_facts):
                     facts.append({"message_pk": message, "patient_pk": pk, "subject_key": f"Patient/{pid}",
                                   "scope": None, "kind": type(fact).__name__, "source": fact.source,
@@ -88,46 +96,86 @@ def engine_rate(protocol, seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--children", type=int, default=20_000)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    made = None
-    url = args.database_url
-    if url is None:
-        from testkit import services
+FIGURES = [
+    Figure("engine", "engine alone: evaluations/s"),
+    Figure("one", "shadow, 1 worker: children/s"),
+    Figure("two", "shadow, 2 workers: children/s"),
+    Figure("share", "shadow children/s / engine evaluations/s", ".2f", (">=", 0.5)),
+    Figure("scale", "shadow 2 workers / 1 worker", ".2f", (">=", 1.6)),
+]
+ROOT = Path(__file__).resolve().parents[1]
 
-        made, url = services.create_database()
+
+def timed_run(rt, url: str, broker: str, home: Path, candidate, protocol, concurrency: int, children: int) -> float:
+    """Children/s of a shadow run on a worker of ``concurrency`` processes (started, warmed, stopped)."""
+    env = {**os.environ, "MYOCIT_DATABASE_URL": url, "MYOCIT_BROKER_URL": broker, "MYOCIT_HOME": str(home),
+           "MYOCIT_TODAY": AS_OF.isoformat()}
+    with open(home / f"worker-{concurrency}.log", "ab") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "myocit.cli", "worker", f"--concurrency={concurrency}",
+                                   "--loglevel=WARNING"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        def shadow(site: str) -> dict:
+            cmd = ShadowAmendment("bench", AS_OF, site)
+            mapper = ChunkedShadow(cmd, rt.uow(), active=rt.protocols.files(),
+                                   candidate=(candidate.name, candidate.files), dispatch=rt.dispatch,
+                                   clock=rt.clock, lease_seconds=60)
+            return amendments.shadow(cmd, rt.uow(), active_version="myocit-2026-11", active=protocol,
+                                     candidate=candidate, clock=rt.clock, mapper=mapper)
+
+        shadow("warm")  # the worker up, its processes' protocols loaded
+        start = time.perf_counter()
+        report = shadow("site-a")
+        took = time.perf_counter() - start
+        assert report["screened"] == children and len(report["changes"]) == (children + 9) // 10, report["screened"]
+        return children / took
+    finally:
+        worker.terminate()
+        worker.wait(60)
+
+
+def measure(children: int) -> dict[str, float]:
+    from testkit import services
+
+    made, url = services.create_database()
+    number, broker = services.redis_database()  # a number no other test or benchmark holds now
     try:
         upgrade(url)
         protocol = load_protocol()
-        print(f"storing {args.children:,} children ...", flush=True)
-        store_children(url, args.children, protocol)
+        print(f"storing {children:,} children ...", flush=True)
+        store_children(url, children, protocol)
+        store_children(url, 4 * amendments.BATCH, protocol, site="warm")
+        figures = {}
         with tempfile.TemporaryDirectory() as folder:
             candidate = amendments.load_candidate(str(draft(Path(folder))), None)
-            rt = Runtime(Settings(database_url=url, home=Path(folder), today=AS_OF.isoformat()))
+            rt = Runtime(Settings(database_url=url, broker_url=broker, home=Path(folder), today=AS_OF.isoformat()))
             install(rt)
-            rates = {}
-            for jobs in (1, 2):
-                start = time.perf_counter()
-                report = amendments.shadow(ShadowAmendment("bench", AS_OF), rt.uow(), active_version="myocit-2026-11",
-                                           active=protocol, candidate=candidate, clock=rt.clock,
-                                           mapper=pool_mapper(jobs, protocol, candidate.protocol, AS_OF))
-                rates[jobs] = report["screened"] / (time.perf_counter() - start)
-                print(f"shadow --jobs {jobs}: {report['screened']:,} children, {len(report['changes']):,} would move, "
-                      f"{rates[jobs]:,.0f} patients/s")
+            for concurrency, key in ((1, "one"), (2, "two")):
+                figures[key] = timed_run(rt, url, broker, Path(folder), candidate, protocol, concurrency, children)
+                print(f"  shadow, worker of {concurrency}: {children:,} children, {figures[key]:,.0f} children/s",
+                      flush=True)
             rt.dispose()
-        pure = engine_rate(protocol, 2.0)
-        print(f"pure engine (bench/engine.py's evaluate, typical child): {pure:,.0f} evaluations/s")
-        for jobs, r in rates.items():
-            print(f"ratio --jobs {jobs}: {2 * r / pure:.2f} of the engine's rate (2 evaluations per patient); "
-                  f"the store's share of the cost ≈ {1 - 2 * r / pure:.0%}")
+        figures["engine"] = engine_rate(protocol, 2.0)
+        print(f"  pure engine (bench/engine.py's evaluate, typical child): {figures['engine']:,.0f} evaluations/s")
+        figures["share"] = figures["one"] / figures["engine"]
+        figures["scale"] = figures["two"] / figures["one"]
+        return figures
     finally:
-        if made is not None:
-            from testkit import services
+        services.drop_database(made)
+        services.release_redis(number)
 
-            services.drop_database(made)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--children", type=int, default=20_000)
+    args = parser.parse_args()
+    runs = []
+    for number in range(1, args.runs + 1):
+        print(f"\nrun {number} of {args.runs}", flush=True)
+        runs.append(measure(args.children))
+    print(f"\nsummary over {len(runs)} run(s): median, min-max, spread = (max - min) / median")
+    print(summary(FIGURES, runs))
 
 
 if __name__ == "__main__":

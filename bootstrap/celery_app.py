@@ -16,6 +16,7 @@ SWEEP = "myocit.sweep"
 DELIVER = "myocit.deliver_alert"
 NOTIFY = "myocit.fhir_notify"
 HEARTBEATS = "myocit.fhir_heartbeats"
+SHADOW_CHUNK = "myocit.shadow_chunk"
 
 
 def create_celery(settings: Settings) -> Celery:

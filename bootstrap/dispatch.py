@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, NOTIFY
+from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, NOTIFY, SHADOW_CHUNK
 from config.logs import request_id
 
 log = logging.getLogger("myocit.dispatch")
@@ -67,6 +67,9 @@ class CeleryDispatcher:
         rid = request_id.get()
         for pk in subscription_pks:
             self._send(NOTIFY, [pk], headers={"request_id": rid} if rid else None)
+    def shadow_chunks(self, chunk_pks: list[int]) -> None:
+        for pk in chunk_pks:
+            self._send(SHADOW_CHUNK, [pk])
 
     def flush(self) -> None:
         """Send what is being gathered now (at exit, and for tests)."""

@@ -11,7 +11,7 @@ from typing import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from config.protocol_files import load_protocol, load_protocol_files
+from config.protocol_files import load_protocol, load_protocol_files, locate, read_version_files
 from config.settings import Settings
 from domain import Protocol
 from service.ports import ProtocolSource
@@ -51,6 +51,16 @@ class ActiveProtocol(ProtocolSource):
 
     def in_session(self, session: Session) -> Protocol:
         return self._for(session, protocols.active_pk(session))
+
+    def files(self) -> tuple[str, dict[str, str]]:
+        """The active version's name and files, as stored by its activation or as installed (the
+        configured version): what a worker on another machine loads to screen under it."""
+        with Session(self._engine()) as session:
+            row = protocols.active(session)
+            if row is not None:
+                return row.name, dict(row.files)
+        name = self._settings.protocol_version
+        return name, read_version_files(locate(name, self._settings.protocols))
 
     def forget(self) -> None:
         """Read the active version again at the next use (after an activation in this process)."""

@@ -59,10 +59,18 @@ class Settings(BaseSettings):
                                      "failed (until new data arrives).")
     evaluation_batch: int = Field(32, ge=1, description="Patients evaluated by one worker task at most "
                                   "(each under its own row lock and transaction).")
+    drain_backlog: bool | None = Field(None, description="A worker's evaluation task goes on with every child "
+                                       "still pending (a backlog screened at the engine's pace, not the "
+                                       "broker's); default: on for the embedded default, off with a broker.")
+    drain_seconds: float = Field(20.0, gt=0, description="How long one task drains the backlog at most before "
+                                 "leaving the rest to the next task.")
     dispatch_window_ms: float = Field(5.0, ge=0, description="How long a process gathers the patients of "
                                       "concurrent messages into one evaluation task; 0 sends each message's "
                                       "task at once.")
     sweep_after_seconds: int = Field(30, description="Re-enqueue stored work not picked up after this long.")
+    shadow_chunk_seconds: float = Field(60.0, description="A shadow run's chunk taken this long ago without a "
+                                        "result (its worker was lost), or sent this long ago while no worker "
+                                        "takes any, is sent again.")
     sweep_every_seconds: float = 10.0
     rescreen_every_seconds: float = 300.0
     heartbeat_every_seconds: float = Field(30.0, description="How often the scheduler looks for FHIR "
@@ -189,6 +197,10 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def drains_backlog(self) -> bool:
+        return self.embedded if self.drain_backlog is None else self.drain_backlog
 
 
 @lru_cache(maxsize=1)

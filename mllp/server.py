@@ -22,6 +22,7 @@ import hashlib
 import ipaddress
 import logging
 import signal
+import socket
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,6 +38,9 @@ from service.hl7 import receive_hl7
 
 log = logging.getLogger("myocit.mllp")
 READ_BYTES = 65536
+BALANCE_SECONDS = 0.005
+"""How long a listener process waits, per connection it holds beyond the least busy process, before
+it accepts a new connection (several processes on one port: ``mllp.processes``)."""
 CHANNEL = "mllp"
 
 
@@ -70,37 +74,140 @@ def _fingerprint(writer: asyncio.StreamWriter) -> str | None:
     return hashlib.sha256(certificate).hexdigest() if certificate else None
 
 
+class Slots:
+    """How many connections are open, against ``MYOCIT_MLLP_MAX_CONNECTIONS``: a plain count in one
+    process, or a count in shared memory (``multiprocessing.Value``) that every listener process of one
+    port takes from, so the limit is the port's, whatever the number of processes. With ``each`` (a
+    shared ``multiprocessing.Array``, one count per process) and this process's ``index``, it also says
+    how many more connections this process holds than the least busy one (``excess``)."""
+
+    def __init__(self, shared=None, each=None, index: int = 0) -> None:
+        self.shared = shared
+        self.each, self.index = each, index
+        self.local = 0
+
+    def mine(self, index: int) -> "Slots":
+        """The same counts, seen from the listener process ``index``."""
+        return Slots(self.shared, self.each, index)
+
+    def excess(self) -> int:
+        if self.each is None:
+            return 0
+        counts = list(self.each)
+        return counts[self.index] - min(counts)
+
+    def own(self, step: int) -> None:
+        """This process's count of accepted connections, up (1) or down (-1)."""
+        if self.each is not None:
+            with self.each.get_lock():
+                self.each[self.index] += step
+
+    @property
+    def count(self) -> int:
+        return self.shared.value if self.shared is not None else self.local
+
+    def take(self, limit: int) -> bool:
+        if self.shared is None:
+            if self.local >= limit:
+                return False
+            self.local += 1
+            return True
+        with self.shared.get_lock():
+            if self.shared.value >= limit:
+                return False
+            self.shared.value += 1
+        return True
+
+    def give_back(self) -> None:
+        if self.shared is None:
+            self.local -= 1
+            return
+        with self.shared.get_lock():
+            self.shared.value -= 1
+
+
 class Listener:
     def __init__(self, rt: Runtime, *, host: str, port: int, allow: list, idle_seconds: float,
-                 tls: ssl.SSLContext | None = None, threads: int = 8, max_connections: int = 64) -> None:
+                 tls: ssl.SSLContext | None = None, threads: int = 8, max_connections: int = 64,
+                 sock: socket.socket | None = None, slots: Slots | None = None) -> None:
         self.rt = rt
         self.host, self.port = host, port
         self.allow = allow
         self.idle_seconds = idle_seconds
         self.max_connections = max_connections
-        self.connections = 0
+        self.slots = slots or Slots()
+        self.sock = sock
         self.tls = tls
         self.limit = rt.settings.max_body_bytes
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mllp")
         self.server: asyncio.Server | None = None
+        self.acceptor: asyncio.Task | None = None
+        self.tasks: set[asyncio.Task] = set()
 
     @classmethod
-    def from_settings(cls, rt: Runtime, *, host: str | None = None, port: int | None = None) -> "Listener":
+    def from_settings(cls, rt: Runtime, *, host: str | None = None, port: int | None = None,
+                      sock: socket.socket | None = None, slots: Slots | None = None) -> "Listener":
         settings = rt.settings
         return cls(rt, host=host or settings.mllp_host, port=settings.mllp_port if port is None else port,
                    allow=settings.mllp_networks(), idle_seconds=settings.mllp_idle_seconds,
-                   tls=tls_context(settings), max_connections=settings.mllp_max_connections)
+                   tls=tls_context(settings), max_connections=settings.mllp_max_connections, sock=sock,
+                   slots=slots)
 
-    async def start(self) -> asyncio.Server:
-        self.server = await asyncio.start_server(self._connection, self.host, self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
+    @property
+    def connections(self) -> int:
+        return self.slots.count
+
+    async def start(self) -> asyncio.Server | None:
+        if self.sock is not None:  # a socket shared by several listener processes (``mllp.processes``)
+            self.acceptor = asyncio.create_task(self._accept())
+            self.port = self.sock.getsockname()[1]
+        else:
+            self.server = await asyncio.start_server(self._connection, self.host, self.port)
+            self.port = self.server.sockets[0].getsockname()[1]
         log.info("mllp: listening on %s:%s%s", self.host, self.port, " (TLS)" if self.tls else "")
         return self.server
+
+    async def _accept(self) -> None:
+        """Accept on the shared socket, leaving a connection to a less busy process first: every
+        process is woken by a new connection, and one holding more than the least busy waits a few
+        milliseconds per connection in excess before it takes it (whichever process accepts, the
+        connection is served, so a process that is stuck never holds others back for longer)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            excess = self.slots.excess()
+            if excess > 0:
+                await asyncio.sleep(min(0.05, BALANCE_SECONDS * excess))
+            try:
+                conn, _ = await loop.sock_accept(self.sock)
+            except OSError as exc:
+                log.warning("mllp: accept failed (%s)", type(exc).__name__)
+                await asyncio.sleep(0.1)
+                continue
+            self.slots.own(1)  # counted at once: the next turn of this loop sees it
+            task = asyncio.create_task(self._accepted(conn))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _accepted(self, conn: socket.socket) -> None:
+        try:
+            try:
+                reader, writer = await asyncio.open_connection(sock=conn)
+            except OSError:
+                conn.close()
+                return
+            await self._connection(reader, writer)
+        finally:
+            self.slots.own(-1)
 
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+        if self.acceptor is not None:
+            self.acceptor.cancel()
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.gather(self.acceptor, *self.tasks, return_exceptions=True)
         self.executor.shutdown(wait=True)
 
     def allowed(self, peer) -> bool:
@@ -115,16 +222,15 @@ class Listener:
             log.warning("mllp: connection from %s refused: not in MYOCIT_MLLP_ALLOW", shown)
             writer.transport.abort()
             return
-        if self.connections >= self.max_connections:
+        if not self.slots.take(self.max_connections):
             log.warning("mllp: connection from %s refused: %s connections already open (MYOCIT_MLLP_MAX_CONNECTIONS)",
                         shown, self.connections)
             writer.transport.abort()
             return
-        self.connections += 1
         try:
             await self._serve(reader, writer, shown)
         finally:
-            self.connections -= 1
+            self.slots.give_back()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, shown: str) -> None:
         try:
@@ -200,9 +306,10 @@ class Listener:
         return answered.ack.encode(answered.encoding, errors="replace")
 
 
-async def serve(rt: Runtime, *, host: str | None = None, port: int | None = None) -> None:
-    """Listen until SIGTERM or SIGINT."""
-    listener = Listener.from_settings(rt, host=host, port=port)
+async def serve(rt: Runtime, *, host: str | None = None, port: int | None = None,
+                sock: socket.socket | None = None, slots: Slots | None = None) -> None:
+    """Listen until SIGTERM or SIGINT (on ``sock`` when given: one of several listener processes)."""
+    listener = Listener.from_settings(rt, host=host, port=port, sock=sock, slots=slots)
     await listener.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

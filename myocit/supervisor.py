@@ -60,7 +60,7 @@ def metrics_folder(home: Path) -> Path:
 
 
 def supervise(*, port: int, concurrency: int, mllp_port: int = 0, home: Path = Path("var"),
-              log_level: str = "INFO") -> int:
+              log_level: str = "INFO", mllp_processes: int = 1) -> int:
     """``mllp_port`` 0: no MLLP listener. The caller holds ``home_lock(home)``. The worker logs at
     ``log_level`` (contract §12: a line per screening stored and per delivery attempted); the scheduler
     at WARNING, as its own lines are one per tick."""
@@ -73,7 +73,7 @@ def supervise(*, port: int, concurrency: int, mllp_port: int = 0, home: Path = P
         _spawn("api", f"--port={port}"),
     ]
     if mllp_port:
-        children.append(_spawn("mllp", f"--port={mllp_port}"))
+        children.append(_spawn("mllp", f"--port={mllp_port}", f"--processes={mllp_processes}"))
     stopping = False
 
     def stop(_signum=None, _frame=None) -> None:

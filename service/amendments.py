@@ -185,6 +185,12 @@ def activate(cmd: ActivateProtocol, uow: UnitOfWork, *, candidate: Candidate, cu
             "activated_at": now.isoformat(), "by": cmd.actor, "patients": marked}
 
 
+def still_pending(uow: UnitOfWork) -> int:
+    """How many registered children wait for their screening (what an activation's progress counts down)."""
+    with uow:
+        return protocols.pending_count(uow.session)
+
+
 def trigger_for(screened_version: str | None, version: str, asked: str) -> str:
     """``protocol-amendment`` when the child's last stored screening (``screened_version``, read with
     its row under the lock) was made under another version (whatever sent this evaluation: the

@@ -164,6 +164,16 @@ class RescreenDue:
 
 
 @dataclass(frozen=True)
+class DrainBacklog:
+    """Screen the children still pending, beyond a task's own, until none is left or ``seconds`` pass."""
+
+    seconds: float
+    done: frozenset[int] = frozenset()
+    """The task's own children, screened (or handed on) already."""
+    batch: int = 64
+
+
+@dataclass(frozen=True)
 class SweepStalledWork:
     """Re-send what was stored but never finished."""
 
@@ -308,6 +318,13 @@ class Reauthenticated:
     name: str | None
     auth_time: datetime
 
+
+
+@dataclass(frozen=True)
+class ScreenShadowChunk:
+    """Screen one chunk of a shadow run (its children under both versions), storing what it found."""
+
+    chunk_pk: int
 
 
 @dataclass(frozen=True)

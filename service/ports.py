@@ -22,6 +22,10 @@ class Dispatcher(Protocol):
         """Handshake, or send the pending events of, FHIR subscriptions (contract §16)."""
         ...
 
+    def shadow_chunks(self, chunk_pks: list[int]) -> None:
+        """One task per chunk of a shadow run (``service.shadow_runs``)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

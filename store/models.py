@@ -438,3 +438,36 @@ class FhirEvent(Base):
 
     __table_args__ = (UniqueConstraint("subscription_pk", "event_number", name="uq_fhir_event_number"),
                       UniqueConstraint("subscription_pk", "alert_pk", name="uq_fhir_event_alert"))
+class ShadowRun(Base):
+    """A shadow run split into chunks for the workers (contract §10): what every chunk screens with
+    (both versions' files, the day, the site), kept while the command that started it gathers them."""
+
+    __tablename__ = "shadow_runs"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    active_name: Mapped[str] = mapped_column(String(200))
+    active_files: Mapped[dict] = mapped_column(JSON)
+    candidate_name: Mapped[str] = mapped_column(String(200))
+    candidate_files: Mapped[dict] = mapped_column(JSON)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ShadowChunk(Base):
+    """One chunk of a shadow run: the registered children with pk from ``first_pk`` to ``last_pk`` (of
+    the run's site). Done once ``done_at`` is set, with what it found in ``result``; a chunk sent or
+    taken long ago and not done is sent again by the gatherer (its worker was lost)."""
+
+    __tablename__ = "shadow_chunks"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(BigId, ForeignKey("shadow_runs.pk", ondelete="CASCADE"), index=True)
+    first_pk: Mapped[int] = mapped_column(BigInteger)
+    last_pk: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    screened: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -61,6 +61,12 @@ def pending_batch(session: Session, after: int, limit: int) -> list[int]:
                                 .order_by(Patient.pk).limit(limit)))
 
 
+def pending_count(session: Session) -> int:
+    """Registered children still pending (an activation's re-screening not finished)."""
+    return session.scalar(select(func.count()).select_from(Patient)
+                          .where(Patient.registered.is_(True), Patient.pending_seq > Patient.evaluated_seq)) or 0
+
+
 def rescreened(session: Session, row: ProtocolActivation) -> int:
     """Children with a screening stored under the activation's version since it was activated."""
     return session.scalar(select(func.count(func.distinct(ScreeningRow.patient_pk)))

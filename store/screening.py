@@ -212,6 +212,17 @@ def mark_for_review(session: Session, patient_pks: list[int], now: datetime) -> 
         )
 
 
+def pending(session: Session, limit: int, skip: set[int] = frozenset()) -> list[int]:
+    """Registered patients still pending (those failed for good left out), longest waiting first,
+    without those of ``skip``."""
+    query = select(Patient.pk).where(Patient.pending_seq > Patient.evaluated_seq, Patient.registered.is_(True),
+                                     _NOT_FAILED)
+    if skip:
+        query = query.where(Patient.pk.not_in(skip))
+    return list(session.scalars(query.order_by(Patient.enqueued_at.is_not(None), Patient.enqueued_at, Patient.pk)
+                                .limit(limit)))
+
+
 def stalled(session: Session, older_than: datetime, limit: int = 1000) -> list[int]:
     """Patients still pending whose task was sent long ago: it never reached a worker, or died. The
     oldest first, so that no patient waits behind newer ones; those failed for good are left out."""

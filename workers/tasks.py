@@ -14,11 +14,12 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import (DELIVER, EVALUATE, EVALUATE_BATCH, HEARTBEATS, NOTIFY, RESCREEN_DUE, SWEEP,
-                                  task_header)
+from bootstrap.celery_app import (DELIVER, EVALUATE, EVALUATE_BATCH, HEARTBEATS, NOTIFY, RESCREEN_DUE, SHADOW_CHUNK,
+                                  SWEEP, task_header)
 from config.logs import request_id
-from service import deliveries, evaluation, fhir_subscriptions, schedule
-from service.commands import (EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SendFhirNotifications,
+from service import backlog, deliveries, evaluation, fhir_subscriptions, schedule, shadow_runs
+from service.commands import (DrainBacklog, EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue,
+                              ScreenShadowChunk, SendFhirNotifications,
                               SweepStalledWork)
 
 log = logging.getLogger("myocit.workers")
@@ -53,7 +54,8 @@ def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) ->
     lock (``service.evaluation.evaluate_patient``): Celery's cost per task is paid once per batch.
 
     Idempotent: each patient's evaluation is (a second delivery finds nothing pending for those already
-    done). A patient whose evaluation fails is handed to ``evaluate_patient`` alone, which retries it
+    done). Where the backlog is drained (``MYOCIT_DRAIN_BACKLOG``, on for the embedded default), the task
+    then screens every other child still pending (``service.backlog``), the same way. A patient whose evaluation fails is handed to ``evaluate_patient`` alone, which retries it
     with backoff and then marks it failed: one child's failure never fails, repeats or delays the others.
     """
     rt = runtime()
@@ -70,6 +72,11 @@ def evaluate_patients(self, patient_pks: list[int], as_of: str | None = None) ->
             rt.dispatch.evaluate_alone(pk, as_of)
             done["handed_on"] += 1
     request_id.set(shared_id)
+    if rt.settings.drains_backlog and as_of is None:
+        drained = backlog.drain_backlog(DrainBacklog(rt.settings.drain_seconds, frozenset(patient_pks)), rt.uow(),
+                                        clock=rt.clock, evaluate=lambda pk: _evaluate(rt, pk, None),
+                                        hand_on=lambda pk, _exc: rt.dispatch.evaluate_alone(pk))
+        done = {key: done[key] + drained[key] for key in done}
     return done
 
 
@@ -134,3 +141,11 @@ def fhir_heartbeats() -> int:
     idempotent: a heartbeat carries no event)."""
     rt = runtime()
     return fhir_subscriptions.send_heartbeats(rt.uow(), clock=rt.clock, settings=rt.settings)
+@shared_task(name=SHADOW_CHUNK, acks_late=True, **TRANSIENT)
+def shadow_chunk(chunk_pk: int) -> int | None:
+    """Screen one chunk of a shadow run (``service.shadow_runs.screen_chunk``).
+
+    Idempotent: it reads facts and stores no screening; a chunk already done is skipped, and a second
+    result for it (a chunk sent again after its worker seemed lost) is dropped, the first one standing."""
+    rt = runtime()
+    return shadow_runs.screen_chunk(ScreenShadowChunk(chunk_pk), rt.uow(), clock=rt.clock)

@@ -91,6 +91,8 @@ def mllp(
     rt,
     host: str | None = typer.Option(None, help="Interface to listen on (default MYOCIT_MLLP_HOST, 127.0.0.1)."),
     port: int | None = typer.Option(None, help="MLLP port (default MYOCIT_MLLP_PORT, 2575)."),
+    processes: int = typer.Option(1, "--processes", min=1,
+                                  help="Listener processes sharing the port (each its own cores and connections)."),
 ) -> None:
     """Listen for HL7 v2 over MLLP (contract §6): ORU^R01 from registered senders (`myocit sender`),
     each answered with its ACK once stored. Addresses allowed: MYOCIT_MLLP_ALLOW (default loopback)."""
@@ -108,6 +110,13 @@ def mllp(
         fail("MYOCIT_MLLP_TLS_CERT and MYOCIT_MLLP_TLS_KEY go together")
     logs()
     try:
+        if processes > 1:
+            from mllp.processes import serve_processes
+
+            rt.dispose()  # each listener process opens its own connections
+            code = serve_processes(processes, host=host or configured.mllp_host,
+                                   port=configured.mllp_port if port is None else port)
+            raise typer.Exit(code)
         asyncio.run(serve(rt, host=host, port=port))
     except OSError as exc:
         fail(f"cannot listen for MLLP: {exc.strerror or exc}")
@@ -117,6 +126,7 @@ def run(
     port: int = typer.Option(8000, help="HTTP port on 127.0.0.1."),
     concurrency: int = typer.Option(1, help="Worker processes."),
     mllp_port: int = typer.Option(2575, "--mllp-port", help="MLLP port (HL7 v2 over TCP); 0 turns it off."),
+    mllp_processes: int = typer.Option(2, "--mllp-processes", min=1, help="MLLP listener processes on that port."),
 ) -> None:
     """Run the whole service in one process tree: API, worker, scheduler and MLLP listener.
 
@@ -129,14 +139,15 @@ def run(
     # The lock comes first: a second `myocit run` on this home is refused before it touches anything.
     try:
         with home_lock(settings().home):
-            code = _supervise(port=port, concurrency=concurrency, mllp_port=mllp_port)
+            code = _supervise(port=port, concurrency=concurrency, mllp_port=mllp_port,
+                              mllp_processes=mllp_processes)
     except AlreadyRunning as exc:
         fail(str(exc))
     raise typer.Exit(code)
 
 
 @with_runtime
-def _supervise(rt, *, port: int, concurrency: int, mllp_port: int) -> int:
+def _supervise(rt, *, port: int, concurrency: int, mllp_port: int, mllp_processes: int) -> int:
     from myocit.supervisor import supervise
 
     configured = settings()
@@ -147,4 +158,4 @@ def _supervise(rt, *, port: int, concurrency: int, mllp_port: int) -> int:
                + (f"; MLLP on {configured.mllp_host}:{mllp_port}" if mllp_port else "")
                + "; Ctrl-C stops everything")
     return supervise(port=port, concurrency=concurrency, mllp_port=mllp_port, home=configured.home,
-                     log_level=configured.log_level)
+                     log_level=configured.log_level, mllp_processes=mllp_processes)

@@ -71,20 +71,33 @@ def shadow(
     site: str | None = typer.Option(None, "--site", help="Only the children of this site."),
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD; default: today."),
     format: str = typer.Option("text", "--format", help="text | json | csv"),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes."),
 ) -> None:
     """Screen every registered child under the active version and under B from the stored facts;
-    store no screening, raise no alert; print every child whose status would change."""
+    store no screening, raise no alert; print every child whose status would change.
+
+    With PostgreSQL and a broker, the children are screened in chunks by the Celery workers (as many
+    as run, on any machine), gathered here with progress; the embedded default screens them in this
+    process."""
     if format not in ("text", "json", "csv"):
         _fail("--format must be text, json or csv")
-    _print_shadow(_shadow(b, site=site, as_of=as_of, jobs=jobs), format)
+    _print_shadow(_shadow(b, site=site, as_of=as_of), format)
+
+
+def _chunked(rt, cmd, candidate):
+    """The workers' mapper (``service.shadow_runs``), or None for the embedded default: this process."""
+    from service.shadow_runs import ChunkedShadow
+
+    if rt.settings.embedded:
+        return None
+    return ChunkedShadow(cmd, rt.uow(), active=rt.protocols.files(), candidate=(candidate.name, candidate.files),
+                         dispatch=rt.dispatch, clock=rt.clock, lease_seconds=rt.settings.shadow_chunk_seconds)
 
 
 @with_runtime
-def _shadow(rt, b: str, *, site: str | None, as_of: str | None, jobs: int) -> dict:
-    from bootstrap.shadow_pool import pool_mapper
+def _shadow(rt, b: str, *, site: str | None, as_of: str | None) -> dict:
     from service import amendments
     from service.commands import ShadowAmendment
+    from service.errors import Conflict
 
     try:
         day = date.fromisoformat(as_of) if as_of else rt.clock.today()
@@ -100,9 +113,13 @@ def _shadow(rt, b: str, *, site: str | None, as_of: str | None, jobs: int) -> di
             sys.stderr.write("\n")
         sys.stderr.flush()
 
-    return amendments.shadow(ShadowAmendment(b, day, site, COMMAND_LINE), rt.uow(), active_version=name,
-                             active=active, candidate=candidate, clock=rt.clock,
-                             mapper=pool_mapper(jobs, active, candidate.protocol, day), progress=progress)
+    cmd = ShadowAmendment(b, day, site, COMMAND_LINE)
+    try:
+        return amendments.shadow(cmd, rt.uow(), active_version=name, active=active, candidate=candidate,
+                                 clock=rt.clock, mapper=_chunked(rt, cmd, candidate), progress=progress)
+    except Conflict as exc:
+        sys.stderr.write("\n")
+        _fail(str(exc))
 
 
 def _print_shadow(report: dict, format: str) -> None:
@@ -130,7 +147,9 @@ def _print_shadow(report: dict, format: str) -> None:
 
 @protocol_app.command("activate")
 @with_runtime
-def activate(rt, b: str = typer.Argument(..., help="A version, or a version folder's path.")) -> None:
+def activate(rt, b: str = typer.Argument(..., help="A version, or a version folder's path."),
+             wait: bool = typer.Option(False, "--wait", help="Stay until every child is re-screened, showing the "
+                                       "progress (the embedded default screens them in this process).")) -> None:
     """Make B the active version for every process (stored, audited), then re-screen every registered
     child under it through the workers; `myocit status` shows the progress."""
     from service import amendments
@@ -146,3 +165,35 @@ def activate(rt, b: str = typer.Argument(..., help="A version, or a version fold
     rt.protocols.forget()
     typer.echo(f"{done['name']} (version {done['version']}) is active; {done['patients']} patients sent for "
                "re-screening (see `myocit status`)")
+    if wait:
+        _rescreened(rt, done["patients"])
+
+
+def _rescreened(rt, marked: int) -> None:
+    """The re-screening's progress until no child is pending: screened here on the embedded default
+    (the same handler as the workers', ``service.backlog``), else by the workers, counted down."""
+    import time
+
+    from service import amendments, backlog, evaluation
+    from service.commands import DrainBacklog, EvaluatePatient
+
+    def progress() -> int:
+        left = amendments.still_pending(rt.uow())
+        sys.stderr.write(f"\rre-screening: {max(0, marked - left)}/{marked} patients screened")
+        sys.stderr.flush()
+        return left
+
+    def screen(pk: int) -> None:
+        evaluation.evaluate_patient(EvaluatePatient(pk, rt.clock.today()), rt.uow(), protocols=rt.protocols,
+                                    clock=rt.clock, dispatch=rt.dispatch)
+
+    while progress():
+        if not rt.settings.embedded:
+            time.sleep(0.5)
+            continue
+        drained = backlog.drain_backlog(DrainBacklog(2.0), rt.uow(), clock=rt.clock, evaluate=screen,
+                                        hand_on=lambda pk, _exc: rt.dispatch.evaluate_alone(pk))
+        if not drained["evaluated"]:
+            sys.stderr.write("\nthe children left could not be screened here; the worker retries them")
+            break
+    sys.stderr.write("\n")

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from config.protocol_files import PROTOCOLS_DIR
 from service import amendments, schedule
 from service.commands import ActivateProtocol, ShadowAmendment, SweepStalledWork
-from store.models import Alert, AuditEntry, ScreeningRow
+from store.models import Alert, AuditEntry, Patient, ScreeningRow
 from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, quantity
 from tests.inprocess import post_record, run_pending
 
@@ -120,18 +120,18 @@ def test_shadow_lists_exactly_the_children_whose_status_moves_and_stores_nothing
     registered(client, tokens, rt)
     before = counts(rt)
     draft = amendment(tmp_path / "drafts")
-    for jobs in ("1", "2"):
-        shown = myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "json", "--jobs", jobs)
-        assert shown.returncode == 0, shown.stderr
-        report = json.loads(shown.stdout)
-        assert (report["active"], report["candidate"], report["as_of"]) == ("myocit-2026-11", NAME, "2026-12-01")
-        assert report["screened"] == len(CHILDREN)
-        found = {c["patient"]: (c["from"], c["to"], [(x["id"], x["from"], x["to"]) for x in c["criteria"]])
-                 for c in report["changes"]}
-        assert found == EXPECTED
-        assert report["failed"] == []
-        assert {c["site"] for c in report["changes"]} == {"site-a"}
-        assert "screened" in shown.stderr  # progress
+    shown = myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert (report["active"], report["candidate"], report["as_of"]) == ("myocit-2026-11", NAME, "2026-12-01")
+    assert report["screened"] == len(CHILDREN)
+    found = {c["patient"]: (c["from"], c["to"], [(x["id"], x["from"], x["to"]) for x in c["criteria"]])
+             for c in report["changes"]}
+    assert found == EXPECTED
+    assert report["failed"] == []
+    assert {c["site"] for c in report["changes"]} == {"site-a"}
+    assert "screened" in shown.stderr  # progress
+    assert "--jobs" not in myocit(tmp_path, "protocol", "shadow", "--help").stdout  # the workers, not local jobs
     assert counts(rt) == before  # no screening stored, no alert raised
     only_b = json.loads(myocit(tmp_path, "protocol", "shadow", str(draft), "--format", "json",
                                "--site", "site-b").stdout)
@@ -231,3 +231,16 @@ def test_a_version_with_a_nan_threshold_or_an_endless_window_is_not_activated(tm
         audited = uow.session.scalar(select(func.count()).select_from(AuditEntry)
                                      .where(AuditEntry.action == "protocol-activate"))
     assert audited == 0
+
+
+def test_activate_wait_rescreens_everyone_on_the_embedded_default_with_progress(tmp_path, client, tokens, rt):
+    registered(client, tokens, rt)
+    draft = amendment(tmp_path / "drafts")
+    done = myocit(tmp_path, "protocol", "activate", str(draft), "--wait")
+    assert done.returncode == 0, done.stderr
+    assert f"re-screening: {len(CHILDREN)}/{len(CHILDREN)} patients screened" in done.stderr
+    with rt.uow() as uow:
+        stamped = {(pid, version) for pid, version in uow.session.execute(
+            select(Patient.id, ScreeningRow.protocol_version).join(Patient, Patient.pk == ScreeningRow.patient_pk)
+            .where(ScreeningRow.trigger == "protocol-amendment"))}
+    assert stamped == {(pid, "2027-01") for pid in CHILDREN}

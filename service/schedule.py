@@ -6,6 +6,7 @@ import logging
 
 from store import deliveries, screening
 from store.uow import UnitOfWork
+from service import cds_hooks
 from service.commands import RescreenDue, SweepStalledWork
 from service.ports import Clock, Dispatcher
 
@@ -36,7 +37,7 @@ def rescreen_due(cmd: RescreenDue, uow: UnitOfWork, *, clock: Clock, dispatch: D
 
 def sweep(cmd: SweepStalledWork, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher) -> dict:
     """Re-send pending patients (oldest first, those failed for good left out), undelivered alerts,
-    and deliveries whose next attempt has come.
+    and deliveries whose next attempt has come; forget the CDS Hooks JWT ids of expired tokens.
 
     Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
     """
@@ -47,6 +48,7 @@ def sweep(cmd: SweepStalledWork, uow: UnitOfWork, *, clock: Clock, dispatch: Dis
         alerts = [o.payload.get("alert") for o in screening.undispatched(uow.session, cmd.older_than)
                   if o.topic == "alert.created"]
         retries = [a for a in deliveries.requeue_due(uow.session, now, cmd.older_than) if a not in alerts]
+        cds_hooks.sweep_jtis(uow.session, now)
         uow.on_commit(lambda: dispatch.evaluate(pks))
         uow.on_commit(lambda: dispatch.deliver([a for a in alerts + retries if a]))
         uow.commit()

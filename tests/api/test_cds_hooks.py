@@ -19,6 +19,8 @@ from service.ehrs import add_ehr
 from store.models import AuditEntry, CdsFeedback
 from testkit.ehr import Ehr, patient_view
 from tests.api.conftest import run_pending
+from tests.inprocess import make_runtime
+from tests.web.conftest import Browser
 from tests.fhir_samples import DETECTED, coded, consent, eligible_record, immunization, patient
 from tests.inprocess import post_record
 
@@ -52,6 +54,13 @@ def ehr_patient(pid: str, *, site: str = "site-a", with_id: bool = False) -> dic
     """The Patient as the EHR holds it: its own id, the hospital's record number, a name, a birth date."""
     named = patient("ehr-internal-9" if not with_id else pid, birth=BIRTHS[pid], site=site, mrn=MRNS[pid])
     return named | {"name": [{"family": NAMES[pid], "given": ["Inès"]}]}
+
+
+@pytest.fixture()
+def rt(tmp_path):
+    runtime = make_runtime(tmp_path, ui_secret="test-secret")
+    yield runtime
+    runtime.dispose()
 
 
 @pytest.fixture()
@@ -249,10 +258,11 @@ def test_feedback_is_recorded_audited_shown_on_the_patient_page_and_counted_on_t
         audited = uow.session.scalars(select(AuditEntry.target).where(AuditEntry.action.like("cds-card-%"))).all()
     assert kept == [("accepted", None), ("overridden", "family-not-interested"), ("overridden", "already-discussed")]
     assert audited == ["Patient/cds-ok", "Patient/cds-ok", "Patient/cds-wait"]
-    page = client.get("/ui/patients/cds-ok", headers=tokens["coordinator"]).text
+    browser = Browser(client.app, tokens["coordinator"]["Authorization"].split()[1])
+    page = browser.get("/ui/patients/cds-ok").text
     assert "Card in the EHR accepted" in page and "Card in the EHR dismissed: Family not interested" in page
     assert "Mme Moreau" not in page
-    log = client.get("/ui/screening-log", headers=tokens["coordinator"]).text
+    log = browser.get("/ui/screening-log").text
     assert "Cards in the EHR: 3 shown, 1 accepted, 2 dismissed" in log
     assert "Family not interested: 1" in log and "Already discussed with the research team: 1" in log
 

@@ -259,7 +259,8 @@ def _card(hooks: CdsHooks, card_uuid: str, words, patient_id: str) -> dict:
     page = f"{hooks.base_url.rstrip('/')}/ui/patients/{quote(patient_id, safe='')}"
     return {"uuid": card_uuid, "summary": words.summary, "indicator": words.indicator, "detail": words.detail,
             "source": {"label": SOURCE_LABEL},
-            "links": [{"label": "Open the MYOCIT screening in myocit", "url": page, "type": "absolute"}],
+            "links": [{"label": "Open the MYOCIT screening in myocit", "url": page, "type": "absolute",
+                       "autoLaunchable": False}],
             "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": code, "display": display}
                                 for code, display in OVERRIDE_REASONS]}
 

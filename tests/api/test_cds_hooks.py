@@ -121,7 +121,8 @@ def test_a_card_for_each_status_that_may_lead_to_the_trial(client, world, ehr, r
         assert len(card["summary"]) <= 140
         assert card["source"] == {"label": "MYOCIT trial screening"}
         assert card["links"] == [{"label": "Open the MYOCIT screening in myocit",
-                                  "url": f"http://127.0.0.1:8000/ui/patients/{pid}", "type": "absolute"}]
+                                  "url": f"http://127.0.0.1:8000/ui/patients/{pid}", "type": "absolute",
+                                  "autoLaunchable": False}]
         assert [r["display"] for r in card["overrideReasons"]] == [d for _, d in OVERRIDE_REASONS]
         assert re.fullmatch(r"[0-9a-f-]{36}", card["uuid"])
         assert card["detail"] and all(v not in ("", None, [], {}) for v in card.values())

@@ -125,10 +125,12 @@ def _registered(uow: UnitOfWork, issuer: object) -> Ehr:
         return Ehr(row.pk, row.issuer, row.jwks_url, row.fhir_server, frozenset(row.sites or ()))
 
 
-def verified_claims(token: str, ehr: Ehr, keys: EhrKeys, audiences: tuple[str, ...], now: datetime) -> dict:
+def verified_claims(token: str, ehr: Ehr, keys: EhrKeys, audiences: tuple[str, ...], now: datetime,
+                    header: dict | None = None) -> dict:
     """The JWT's claims once its algorithm, signature, ``iss``, ``aud``, ``exp``, ``iat`` and ``jti``
-    hold (the replay check is the caller's: it needs the database); ``Refusal`` otherwise."""
-    header, _ = _unverified(token)
+    hold (the replay check is the caller's: it needs the database); ``Refusal`` otherwise. ``header``:
+    the token's header, when already read."""
+    header = header if header is not None else _unverified(token)[0]
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in ALGORITHMS:
         raise Refusal("algorithm")
@@ -169,10 +171,10 @@ def authenticated(cmd: CallCdsService, uow: UnitOfWork, hooks: CdsHooks, action:
     try:
         if not cmd.token:
             raise Refusal("no-bearer")
-        issuer = _unverified(cmd.token)[1].get("iss")
-        ehr = _registered(uow, issuer)
+        header, unverified = _unverified(cmd.token)
+        ehr = _registered(uow, unverified.get("iss"))
         actor = ehr.actor
-        return ehr, verified_claims(cmd.token, ehr, hooks.keys, cmd.audiences, hooks.clock.now())
+        return ehr, verified_claims(cmd.token, ehr, hooks.keys, cmd.audiences, hooks.clock.now(), header)
     except Refusal as refusal:
         raise _refused(uow, hooks.clock, actor, action, str(refusal)) from None
 

@@ -267,7 +267,8 @@ def _card(hooks: CdsHooks, card_uuid: str, words, patient_id: str) -> dict:
                                 for code, display in OVERRIDE_REASONS]}
 
 
-def _cards_for(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, names: tuple[Subject, ...]) -> tuple[list[dict], str]:
+def _cards_for(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, names: tuple[Subject, ...],
+               criterion_name) -> tuple[list[dict], str]:
     """Inside ``with uow``: the cards for the child ``names`` find, and what the audit says of them."""
     if not names:
         return [], "no patient"
@@ -278,7 +279,7 @@ def _cards_for(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, names: tuple[Subject,
     child = store.child_with_latest_screening(uow.session, found.patient)
     if child is None or child.result is None:
         return [], "not screened yet"
-    words = card_words(child.result, hooks.protocols.current().criterion_name)
+    words = card_words(child.result, criterion_name)
     if words is None:
         return [], f"Screening/{child.screening_pk} no card"
     card_uuid = str(uuid.uuid4())
@@ -294,10 +295,12 @@ def patient_view(cmd: CallCdsService, uow: UnitOfWork, *, hooks: CdsHooks) -> di
     patient_id, body = _request(cmd.body)
     patient = patient_of(ehr, patient_id, body, hooks.http)
     names = names_of(patient) if patient is not None else ()
+    # The protocol is read before the transaction: reading it may take a connection of its own.
+    criterion_name = hooks.protocols.current().criterion_name
     with uow:
         if not claim_jti(uow, ehr, claims):
             raise _replayed(uow, hooks, ehr, "cds-patient-view")
-        cards, said = _cards_for(uow, hooks, ehr, names)
+        cards, said = _cards_for(uow, hooks, ehr, names, criterion_name)
         audit.record(uow.session, ehr.actor, "cds-patient-view", said, hooks.clock.now())
         uow.commit()
     return {"cards": cards}

@@ -5,7 +5,7 @@ replay store. The EHR is real: its keys are published over HTTP by testkit.ehr."
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import jwt
 import pytest
@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from service import cds_hooks
 from service.commands import AddEhr, RemoveEhr
 from service.ehrs import add_ehr, remove_ehr
-from store.models import AuditEntry, CdsJti
+from domain.criteria import CRITERIA
+from store.models import AuditEntry, CdsJti, Patient, PatientIdentifier, ScreeningRow
 from testkit.ehr import Ehr, SigningKey, patient_view
-from tests.fhir_samples import eligible_record
-from tests.inprocess import post_record, run_pending
 
+DAY = date(2026, 12, 1)
 URL = "http://testserver/cds-services/myocit-eligibility"
 PATH = "/cds-services/myocit-eligibility"
 MRN = "urn:oid:1.2.250.1.71.4.2.7"
@@ -29,14 +29,27 @@ def register(rt, ehr: Ehr, sites=("site-a",)) -> int:
     return add_ehr(AddEhr(ehr.issuer, ehr.jwks_url, None, sites, "test"), rt.uow(), clock=rt.clock).pk
 
 
-@pytest.fixture()
-def ehr(rt, client, tokens):
-    from tests.fhir_samples import patient
+def screened_child(rt) -> None:
+    """A child of site-a with a record number and a stored eligible screening, written directly: what is
+    tested here is who may read its card."""
+    with rt.uow() as uow:
+        row = Patient(id="jwt-ok", registered=True, site="site-a", birth_date=DAY.replace(year=2016), sex="male",
+                      pending_seq=1, evaluated_seq=1, status="eligible", as_of=DAY)
+        uow.session.add(row)
+        uow.session.flush()
+        uow.session.add(PatientIdentifier(patient_pk=row.pk, system=MRN, value="MRN-JWT-1"))
+        result = {"patient": "jwt-ok", "protocol": "MYOCIT", "protocol_version": "2026-11", "as_of": DAY.isoformat(),
+                  "status": "eligible", "eligible_from": None, "eligible_until": None, "next_review_at": None,
+                  "criteria": [{"id": c.id, "kind": c.kind.value, "verdict": "pass", "reason": "ok", "evidence": []}
+                               for c in CRITERIA]}
+        uow.session.add(ScreeningRow(patient_pk=row.pk, created_at=rt.clock.now(), as_of=DAY, status="eligible",
+                                     protocol_version="2026-11", result=result, fact_pks=[], trigger="data"))
+        uow.commit()
 
-    record = [patient("jwt-ok", mrn="MRN-JWT-1") if r["resourceType"] == "Patient" else r
-              for r in eligible_record("jwt-ok", datetime(2026, 12, 1).date())]
-    assert post_record(client, tokens, record).status_code == 202
-    run_pending(rt)
+
+@pytest.fixture()
+def ehr(rt):
+    screened_child(rt)
     running = Ehr()
     register(rt, running)
     yield running

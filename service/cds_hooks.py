@@ -40,6 +40,7 @@ SERVICE_ID = "myocit-eligibility"
 ALGORITHMS = ("RS256", "RS384", "ES256", "ES384")
 SKEW_SECONDS = 60
 FHIR_TIMEOUT_SECONDS = 3.0
+JWKS_TIMEOUT_SECONDS = 5.0
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 MAX_NAMES = 20
 """At most this many identifiers of a prefetched Patient are looked up."""
@@ -71,27 +72,36 @@ class Ehr:
 
 class EhrKeys:
     """Each EHR's signing keys by ``kid``, kept between calls; fetched again from its JWKS URL when a
-    token names a ``kid`` not among them (the EHR rotated its keys)."""
+    token names a ``kid`` not among them (the EHR rotated its keys). One EHR's fetch waits for no other
+    EHR's (a lock per EHR), and gives up after ``JWKS_TIMEOUT_SECONDS``."""
 
     def __init__(self, http: JsonOverHttp) -> None:
         self.http = http
         self._keys: dict[tuple[str, str], dict[str, jwt.PyJWK]] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, where: tuple[str, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(where, threading.Lock())
 
     def key(self, ehr: Ehr, kid: str) -> jwt.PyJWK:
         where = (ehr.issuer, ehr.jwks_url)
-        with self._lock:
+        held = self._keys.get(where, {})
+        if kid in held:
+            return held[kid]
+        with self._lock(where):
             held = self._keys.get(where, {})
-            if kid not in held:
+            if kid not in held:  # another call may have fetched them meanwhile
                 try:
-                    document = self.http.get_json(ehr.jwks_url)
+                    document = self.http.get_json(ehr.jwks_url, None, JWKS_TIMEOUT_SECONDS)
                     held = {k.key_id: k for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
                 except Exception as exc:  # noqa: BLE001 - unreachable or unreadable keys refuse the call
                     raise Refusal(f"jwks-unavailable {type(exc).__name__}") from None
                 self._keys[where] = held
-            if kid not in held:
-                raise Refusal("unknown-kid")
-            return held[kid]
+        if kid not in held:
+            raise Refusal("unknown-kid")
+        return held[kid]
 
 
 @dataclass

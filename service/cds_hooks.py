@@ -253,8 +253,8 @@ def names_of(patient: dict) -> tuple[Subject, ...]:
     value alone: within the EHR's sites) and its id (within the EHR's sites, as a value without a
     system: the EHR's ids are its own)."""
     names: list[Subject] = []
-    for identifier in (patient.get("identifier") or [])[:MAX_NAMES] if isinstance(patient.get("identifier"),
-                                                                                   list) else []:
+    identifiers = patient.get("identifier")
+    for identifier in identifiers[:MAX_NAMES] if isinstance(identifiers, list) else ():
         if not isinstance(identifier, dict):
             continue
         value, system = identifier.get("value"), identifier.get("system")

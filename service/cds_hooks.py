@@ -14,6 +14,7 @@ child's latest stored screening. Nothing is written but the JWT id, the card sho
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import uuid
@@ -39,6 +40,9 @@ log = logging.getLogger("myocit.cds")
 SERVICE_ID = "myocit-eligibility"
 ALGORITHMS = ("RS256", "RS384", "ES256", "ES384")
 SKEW_SECONDS = 60
+LONGEST_LIFE_SECONDS = 86_400
+"""A token expiring later than this is refused: its ``jti`` would have to be kept as long (CDS Hooks
+asks for lifetimes of minutes)."""
 FHIR_TIMEOUT_SECONDS = 3.0
 JWKS_TIMEOUT_SECONDS = 5.0
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -135,6 +139,11 @@ def _registered(uow: UnitOfWork, issuer: object) -> Ehr:
         return Ehr(row.pk, row.issuer, row.jwks_url, row.fhir_server, frozenset(row.sites or ()))
 
 
+def _seconds(value: object) -> bool:
+    """A NumericDate: a finite number of seconds (never a boolean, a string, NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def verified_claims(token: str, ehr: Ehr, keys: EhrKeys, audiences: tuple[str, ...], now: datetime,
                     header: dict | None = None) -> dict:
     """The JWT's claims once its algorithm, signature, ``iss``, ``aud``, ``exp``, ``iat`` and ``jti``
@@ -156,9 +165,11 @@ def verified_claims(token: str, ehr: Ehr, keys: EhrKeys, audiences: tuple[str, .
     except jwt.PyJWTError as exc:
         raise Refusal(f"jwt {type(exc).__name__}") from None
     instant = now.timestamp()
-    if not isinstance(claims["exp"], (int, float)) or claims["exp"] + SKEW_SECONDS < instant:
+    if not _seconds(claims["exp"]) or claims["exp"] + SKEW_SECONDS < instant:
         raise Refusal("expired")
-    if not isinstance(claims["iat"], (int, float)) or claims["iat"] - SKEW_SECONDS > instant:
+    if claims["exp"] > instant + LONGEST_LIFE_SECONDS:
+        raise Refusal("expires-too-late")
+    if not _seconds(claims["iat"]) or claims["iat"] - SKEW_SECONDS > instant:
         raise Refusal("issued-in-future")
     if not isinstance(claims["jti"], str) or not claims["jti"] or len(claims["jti"]) > 255:
         raise Refusal("jti")

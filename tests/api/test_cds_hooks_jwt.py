@@ -168,6 +168,16 @@ def test_issued_in_the_future_with_60_seconds_of_skew(client, ehr):
     accepted(call(client, ehr.token(URL, iat=int(now) + 30)))
 
 
+@pytest.mark.parametrize("claims", [{"exp": 10**20}, {"exp": float("nan")}, {"exp": "tomorrow"}, {"exp": True},
+                                    {"iat": float("inf")}, {"jti": 42}, {"jti": ""}, {"aud": 5}])
+def test_claims_that_are_not_what_they_should_be(client, ehr, claims):
+    refused(call(client, ehr.token(URL, **claims)))
+
+
+def test_a_token_living_longer_than_a_day(client, ehr):
+    refused(call(client, ehr.token(URL, exp=int(time.time()) + 2 * 86_400)))
+
+
 @pytest.mark.parametrize("claim", ["exp", "iat", "jti", "iss"])
 def test_a_required_claim_missing(client, ehr, claim):
     refused(call(client, ehr.token(URL, **{claim: None})))

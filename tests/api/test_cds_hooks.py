@@ -19,7 +19,7 @@ from service.ehrs import add_ehr
 from store.models import AuditEntry, CdsFeedback
 from testkit.ehr import Ehr, patient_view
 from tests.api.conftest import run_pending
-from tests.inprocess import make_runtime
+from tests.inprocess import copied_runtime, make_runtime
 from tests.web.conftest import Browser
 from tests.fhir_samples import DETECTED, coded, consent, eligible_record, immunization, patient
 from tests.inprocess import post_record
@@ -56,19 +56,36 @@ def ehr_patient(pid: str, *, site: str = "site-a", with_id: bool = False) -> dic
     return named | {"name": [{"family": NAMES[pid], "given": ["Inès"]}]}
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The children of every status, screened once for the module: each test starts from a copy."""
+    from fastapi.testclient import TestClient
+
+    from tests.inprocess import bearer, make_tokens
+    from web.app import create_app
+
+    home = tmp_path_factory.mktemp("cds-world")
+    runtime = make_runtime(home, ui_secret="test-secret")
+    tokens = {key: bearer(token) for key, token in make_tokens(runtime).items()}
+    with TestClient(create_app(runtime)) as client:
+        for pid, (record, where) in _records().items():
+            named = [ehr_patient(pid, site=where, with_id=True) if r["resourceType"] == "Patient" else r
+                     for r in record]
+            assert post_record(client, tokens, named, site=where).status_code == 202
+        run_pending(runtime)
+    runtime.dispose()
+    return home
+
+
 @pytest.fixture()
-def rt(tmp_path):
-    runtime = make_runtime(tmp_path, ui_secret="test-secret")
+def rt(tmp_path, template):
+    runtime = copied_runtime(template, tmp_path, ui_secret="test-secret")
     yield runtime
     runtime.dispose()
 
 
 @pytest.fixture()
-def world(client, tokens, rt):
-    for pid, (record, where) in _records().items():
-        named = [ehr_patient(pid, site=where, with_id=True) if r["resourceType"] == "Patient" else r for r in record]
-        assert post_record(client, tokens, named, site=where).status_code == 202
-    run_pending(rt)
+def world(client, tokens):
     statuses = {}
     for pid, (_, where) in _records().items():
         who = "coordinator" if where == "site-a" else "coordinator-site-b"

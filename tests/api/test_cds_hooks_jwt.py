@@ -17,6 +17,7 @@ from service.ehrs import add_ehr, remove_ehr
 from domain.criteria import CRITERIA
 from store.models import AuditEntry, CdsJti, Patient, PatientIdentifier, ScreeningRow
 from testkit.ehr import Ehr, SigningKey, patient_view
+from tests.inprocess import copied_runtime, make_runtime
 
 DAY = date(2026, 12, 1)
 URL = "http://testserver/cds-services/myocit-eligibility"
@@ -47,9 +48,24 @@ def screened_child(rt) -> None:
         uow.commit()
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    home = tmp_path_factory.mktemp("cds-jwt")
+    runtime = make_runtime(home)
+    screened_child(runtime)
+    runtime.dispose()
+    return home
+
+
+@pytest.fixture()
+def rt(tmp_path, template):
+    runtime = copied_runtime(template, tmp_path)
+    yield runtime
+    runtime.dispose()
+
+
 @pytest.fixture()
 def ehr(rt):
-    screened_child(rt)
     running = Ehr()
     register(rt, running)
     yield running

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from delivery.cds_http import HttpxJson
@@ -63,7 +64,8 @@ async def discovery():
 async def patient_view(request: Request):
     command = await _command(request, SERVICE)
     hooks, rt = hooks_of(request), request.app.state.rt
-    return await run_in_threadpool(cds_hooks.patient_view, command, rt.uow(), hooks=hooks)
+    # Answered as built (plain JSON types): no second pass of FastAPI's encoder within the 500 ms budget.
+    return JSONResponse(await run_in_threadpool(cds_hooks.patient_view, command, rt.uow(), hooks=hooks))
 
 
 @router.post(f"{SERVICE}/feedback", summary="CDS Hooks feedback: what the clinician did with a card",

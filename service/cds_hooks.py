@@ -89,6 +89,10 @@ class EhrKeys:
         with self._guard:
             return self._locks.setdefault(where, threading.Lock())
 
+    def holds(self, ehr: Ehr, kid: object) -> bool:
+        """Whether the key ``kid`` of ``ehr`` is known without fetching."""
+        return kid in self._keys.get((ehr.issuer, ehr.jwks_url), {})
+
     def key(self, ehr: Ehr, kid: str) -> jwt.PyJWK:
         where = (ehr.issuer, ehr.jwks_url)
         held = self._keys.get(where, {})
@@ -130,13 +134,13 @@ def _unverified(token: str) -> tuple[dict, dict]:
 
 
 def _registered(uow: UnitOfWork, issuer: object) -> Ehr:
+    """Inside ``with uow``: the active EHR registered with this issuer."""
     if not isinstance(issuer, str) or not issuer:
         raise Refusal("no-iss")
-    with uow:
-        row = store.active_ehr(uow.session, issuer)
-        if row is None:
-            raise Refusal("unknown-iss")
-        return Ehr(row.pk, row.issuer, row.jwks_url, row.fhir_server, frozenset(row.sites or ()))
+    row = store.active_ehr(uow.session, issuer)
+    if row is None:
+        raise Refusal("unknown-iss")
+    return Ehr(row.pk, row.issuer, row.jwks_url, row.fhir_server, frozenset(row.sites or ()))
 
 
 def _seconds(value: object) -> bool:
@@ -177,17 +181,18 @@ def verified_claims(token: str, ehr: Ehr, keys: EhrKeys, audiences: tuple[str, .
 
 
 def _refused(uow: UnitOfWork, clock: Clock, actor: str, action: str, why: str) -> NotAuthenticated:
-    with uow:
-        audit.record(uow.session, actor, f"{action}-refused", why, clock.now())
-        uow.commit()
+    """Inside ``with uow``: the refusal audited (nothing else of the call kept)."""
+    uow.session.rollback()
+    audit.record(uow.session, actor, f"{action}-refused", why, clock.now())
+    uow.commit()
     log.info("CDS Hooks call refused: %s", why)
     return NotAuthenticated(REFUSED)
 
 
 def authenticated(cmd: CallCdsService, uow: UnitOfWork, hooks: CdsHooks, action: str) -> tuple[Ehr, dict]:
-    """The registered EHR that signed ``cmd.token``, and the token's claims; ``NotAuthenticated``
-    (audited) otherwise. The ``jti`` is not claimed yet: ``claim_jti`` does it in the call's own
-    transaction."""
+    """Inside ``with uow``: the registered EHR that signed ``cmd.token`` and the token's claims, its
+    ``jti`` claimed in this transaction; ``NotAuthenticated`` (audited, committed) otherwise. When the
+    EHR's keys must be fetched, the transaction is ended first: nothing waits on the EHR holding it."""
     actor = "anonymous"
     try:
         if not cmd.token:
@@ -195,22 +200,14 @@ def authenticated(cmd: CallCdsService, uow: UnitOfWork, hooks: CdsHooks, action:
         header, unverified = _unverified(cmd.token)
         ehr = _registered(uow, unverified.get("iss"))
         actor = ehr.actor
-        return ehr, verified_claims(cmd.token, ehr, hooks.keys, cmd.audiences, hooks.clock.now(), header)
+        if not hooks.keys.holds(ehr, header.get("kid")):
+            uow.session.rollback()
+        claims = verified_claims(cmd.token, ehr, hooks.keys, cmd.audiences, hooks.clock.now(), header)
+        if not store.claim_jti(uow.session, ehr.issuer, claims["jti"], datetime.fromtimestamp(claims["exp"], UTC)):
+            raise Refusal("replayed-jti")
+        return ehr, claims
     except Refusal as refusal:
         raise _refused(uow, hooks.clock, actor, action, str(refusal)) from None
-
-
-def claim_jti(uow: UnitOfWork, ehr: Ehr, claims: dict) -> bool:
-    """Inside ``with uow``: keep the token's ``jti``; False for a replay."""
-    expires = datetime.fromtimestamp(claims["exp"], UTC)
-    return store.claim_jti(uow.session, ehr.issuer, claims["jti"], expires)
-
-
-def _replayed(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, action: str) -> NotAuthenticated:
-    """Inside ``with uow``: a token whose ``jti`` this issuer used before, refused and audited."""
-    audit.record(uow.session, ehr.actor, f"{action}-refused", "replayed-jti", hooks.clock.now())
-    uow.commit()
-    return NotAuthenticated(REFUSED)
 
 
 def sweep_jtis(session, now: datetime) -> int:
@@ -233,9 +230,10 @@ def _request(body: object) -> tuple[str, dict]:
     return patient_id, body
 
 
-def _read_from_ehr(ehr: Ehr, patient_id: str, body: dict, http: JsonOverHttp) -> dict | None:
-    """The Patient read from the EHR's FHIR server, only when the request names the base registered
-    for that EHR (myocit calls no other address a request names); None when it cannot be read in 3 s."""
+def _ehr_read(ehr: Ehr, patient_id: str, body: dict) -> tuple[str, str | None] | None:
+    """Where to read the Patient without a prefetch, and with which access token: only when the
+    request names the FHIR base registered for that EHR (myocit calls no other address a request
+    names) and the id is a FHIR id; None otherwise."""
     server = body.get("fhirServer")
     if not ehr.fhir_server or not isinstance(server, str) or server.rstrip("/") != ehr.fhir_server:
         return None
@@ -243,19 +241,24 @@ def _read_from_ehr(ehr: Ehr, patient_id: str, body: dict, http: JsonOverHttp) ->
         return None
     authorization = body.get("fhirAuthorization")
     token = authorization.get("access_token") if isinstance(authorization, dict) else None
+    return f"{ehr.fhir_server}/Patient/{quote(patient_id, safe='')}", token if isinstance(token, str) else None
+
+
+def _read_from_ehr(read: tuple[str, str | None], http: JsonOverHttp) -> object:
+    """The Patient from the EHR's FHIR server; None when it cannot be read in 3 s."""
     try:
-        return http.get_json(f"{ehr.fhir_server}/Patient/{quote(patient_id, safe='')}",
-                             token if isinstance(token, str) else None, FHIR_TIMEOUT_SECONDS)
+        return http.get_json(read[0], read[1], FHIR_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - a slow or failing EHR gives no card, never an error
         log.info("the EHR's FHIR server did not give the Patient: %s", type(exc).__name__)
         return None
 
 
-def patient_of(ehr: Ehr, patient_id: str, body: dict, http: JsonOverHttp) -> dict | None:
+def _prefetched(body: dict) -> object:
     prefetch = body.get("prefetch")
-    found = prefetch.get("patient") if isinstance(prefetch, dict) else None
-    if found is None:
-        found = _read_from_ehr(ehr, patient_id, body, http)
+    return prefetch.get("patient") if isinstance(prefetch, dict) else None
+
+
+def _a_patient(found: object) -> dict | None:
     return found if isinstance(found, dict) and found.get("resourceType") == "Patient" else None
 
 
@@ -293,12 +296,12 @@ def _cards_for(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, names: tuple[Subject,
     """Inside ``with uow``: the cards for the child ``names`` find, and what the audit says of them."""
     if not names:
         return [], "no patient"
-    known, _ = lookup(uow.session.connection(), [Item(names)], lock=False)
+    known, pks = lookup(uow.session.connection(), [Item(names)], lock=False)
     found = reader_match(names, known, Authority(ehr.sites))
     if found.patient is None:
         return [], "not found" if found.refusal is None else f"not matched ({found.refusal.value})"
-    child = store.child_with_latest_screening(uow.session, found.patient)
-    if child is None or child.result is None:
+    child = store.child_with_latest_screening(uow.session, found.patient, pks[found.patient])
+    if child.result is None:
         return [], "not screened yet"
     words = card_words(child.result, criterion_name)
     if words is None:
@@ -311,17 +314,19 @@ def _cards_for(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, names: tuple[Subject,
 def patient_view(cmd: CallCdsService, uow: UnitOfWork, *, hooks: CdsHooks) -> dict:
     """The CDS Hooks response (``{"cards": [...]}``) for a patient-view call: ``NotAuthenticated`` for
     any failure of the JWT, ``Invalid`` for a body that is not a patient-view request; no card when
-    the child is not found, is of another site, refused consent, is ineligible or was never screened."""
-    ehr, claims = authenticated(cmd, uow, hooks, "cds-patient-view")
-    patient_id, body = _request(cmd.body)
-    patient = patient_of(ehr, patient_id, body, hooks.http)
-    names = names_of(patient) if patient is not None else ()
-    # The protocol is read before the transaction: reading it may take a connection of its own.
+    the child is not found, is of another site, refused consent, is ineligible or was never screened.
+    One transaction, ended (the ``jti`` kept) before any wait on the EHR's FHIR server."""
+    # Read before the transaction: reading the protocol may take a connection of its own.
     criterion_name = hooks.protocols.current().criterion_name
     with uow:
-        if not claim_jti(uow, ehr, claims):
-            raise _replayed(uow, hooks, ehr, "cds-patient-view")
-        cards, said = _cards_for(uow, hooks, ehr, names, criterion_name)
+        ehr, _ = authenticated(cmd, uow, hooks, "cds-patient-view")
+        patient_id, body = _request(cmd.body)
+        found = _prefetched(body)
+        if found is None and (read := _ehr_read(ehr, patient_id, body)) is not None:
+            uow.commit()
+            found = _read_from_ehr(read, hooks.http)
+        patient = _a_patient(found)
+        cards, said = _cards_for(uow, hooks, ehr, names_of(patient) if patient else (), criterion_name)
         audit.record(uow.session, ehr.actor, "cds-patient-view", said, hooks.clock.now())
         uow.commit()
     return {"cards": cards}
@@ -368,15 +373,13 @@ def _outcome(entry: object, now: datetime) -> Outcome:
 def feedback(cmd: CallCdsService, uow: UnitOfWork, *, hooks: CdsHooks) -> dict:
     """Record the outcome of each card (accepted, or overridden with its reason), audited; feedback on
     a card this EHR was never shown is left out. Answers how many were recorded."""
-    ehr, claims = authenticated(cmd, uow, hooks, "cds-feedback")
-    body = cmd.body
-    if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or len(body["feedback"]) > 100:
-        raise Invalid("a CDS Hooks feedback request carries a list feedback (at most 100)")
     now = hooks.clock.now()
-    outcomes = [_outcome(entry, now) for entry in body["feedback"]]
     with uow:
-        if not claim_jti(uow, ehr, claims):
-            raise _replayed(uow, hooks, ehr, "cds-feedback")
+        ehr, _ = authenticated(cmd, uow, hooks, "cds-feedback")
+        body = cmd.body
+        if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or len(body["feedback"]) > 100:
+            raise Invalid("a CDS Hooks feedback request carries a list feedback (at most 100)")
+        outcomes = [_outcome(entry, now) for entry in body["feedback"]]
         recorded = 0
         for outcome in outcomes:
             found = store.card_of(uow.session, outcome.card, ehr.pk)

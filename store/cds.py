@@ -83,13 +83,11 @@ class ChildFound:
     result: dict | None
 
 
-def child_with_latest_screening(session: Session, patient_id: str) -> ChildFound | None:
-    row = session.execute(select(Patient.pk, Patient.id).where(Patient.id == patient_id)).first()
-    if row is None:
-        return None
-    stored = session.execute(select(ScreeningRow.pk, ScreeningRow.result).where(ScreeningRow.patient_pk == row.pk)
+def child_with_latest_screening(session: Session, patient_id: str, patient_pk: int) -> ChildFound:
+    """The child (its Patient id and row, as the lookup found them) with its latest stored screening."""
+    stored = session.execute(select(ScreeningRow.pk, ScreeningRow.result).where(ScreeningRow.patient_pk == patient_pk)
                              .order_by(ScreeningRow.pk.desc()).limit(1)).first()
-    return ChildFound(row.pk, row.id, stored.pk if stored else None, stored.result if stored else None)
+    return ChildFound(patient_pk, patient_id, stored.pk if stored else None, stored.result if stored else None)
 
 
 def add_card(session: Session, uuid: str, ehr_pk: int, child: ChildFound, status: str, now: datetime) -> None:

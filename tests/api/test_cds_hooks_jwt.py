@@ -11,8 +11,8 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from service import cds_hooks
-from service.commands import AddEhr, RemoveEhr
+from service import schedule
+from service.commands import AddEhr, RemoveEhr, SweepStalledWork
 from service.ehrs import add_ehr, remove_ehr
 from domain.criteria import CRITERIA
 from store.models import AuditEntry, CdsJti, Patient, PatientIdentifier, ScreeningRow
@@ -234,9 +234,13 @@ def test_the_sweep_forgets_jtis_of_expired_tokens_only(client, ehr, rt):
     now = time.time()
     accepted(call(client, ehr.token(URL, exp=int(now) + 10)))
     accepted(call(client, ehr.token(URL, exp=int(now) + 3600)))
-    with rt.uow() as uow:
-        cds_hooks.sweep_jtis(uow.session, datetime.now(UTC) + timedelta(seconds=600))
-        uow.commit()
+    later = datetime.now(UTC) + timedelta(seconds=600)
+
+    class Later:
+        def now(self):
+            return later
+
+    schedule.sweep(SweepStalledWork(later - timedelta(seconds=30)), rt.uow(), clock=Later(), dispatch=rt.dispatch)
     with rt.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(CdsJti)) == 1
 

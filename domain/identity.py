@@ -403,3 +403,11 @@ def judge(claims: Sequence[Claim], known: Known, authority: Authority, role: str
         else:
             patients[index] = found.patient
     return Plan(registrations, patients, refused)
+
+
+def reader_match(subjects: Sequence[Subject], known: Known, authority: Authority) -> Match:
+    """The child a reader's names find (the Patient an EHR prefetched, contract §15): the matching an
+    intake's names get, within the reader's sites. A name that finds a child of another site, or names
+    that find two children, find none (``refusal``); none found: ``patient`` None."""
+    directory = _Directory(known)
+    return match_any([directory.find(subject, authority) for subject in subjects])

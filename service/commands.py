@@ -424,3 +424,33 @@ class SendFhirNotifications:
     """Handshake (while ``requested``) or events in order (while ``active``) of one FHIR subscription."""
 
     subscription_pk: int
+
+
+@dataclass(frozen=True)
+class AddEhr:
+    """Register an EHR that may call the CDS Hooks service for children of ``sites`` (contract §15)."""
+
+    issuer: str
+    jwks_url: str
+    fhir_server: str | None
+    sites: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class RemoveEhr:
+    """Undo ``AddEhr``: that EHR's next calls are refused (401)."""
+
+    ehr_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class CallCdsService:
+    """A call of the CDS Hooks service (``patient-view``, or its feedback) as the EHR made it: the
+    Authorization header's bearer JWT, the URLs the call may have been addressed to (its ``aud``), the
+    JSON body."""
+
+    token: str | None
+    audiences: tuple[str, ...]
+    body: object

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.confirmation import stands
-from store import audit, views
+from store import audit, cds, views
 from store.models import Alert, Patient
 from domain.identity import Caller
 from store.uow import UnitOfWork
@@ -52,6 +52,8 @@ class PatientFile:
     outcomes: list
     signatures: list[tuple]
     attestations: list[tuple]
+    ehr_feedback: list[tuple] = ()
+    """(outcome_at, outcome, reason code) of what clinicians did with its cards in the EHR (§15)."""
 
 
 def patient_file(patient_id: str, reader: Caller, uow: UnitOfWork, *, clock: Clock) -> PatientFile:
@@ -61,7 +63,8 @@ def patient_file(patient_id: str, reader: Caller, uow: UnitOfWork, *, clock: Clo
         row = _visible(session, reader, patient_id)
         found = PatientFile(row, views.latest_screening(session, row), views.screening_history(session, row),
                             views.alerts_of_patient(session, row), views.outcomes_of(session, row),
-                            _signatures(session, row), views.attestations_of(session, row))
+                            _signatures(session, row), views.attestations_of(session, row),
+                            cds.feedback_of(session, row.pk))
         audit.record(session, reader.name, "view", f"Patient/{row.id}", clock.now())
         uow.commit()
     return found

@@ -48,3 +48,10 @@ class ProtocolSource(Protocol):
         child's row lock uses, so that no child marked by an activation is screened under the version
         it replaces."""
         ...
+
+
+class JsonOverHttp(Protocol):
+    """A JSON document read over HTTP(S) (an EHR's JWKS, a Patient from its FHIR server); raises on
+    any failure, a status other than 2xx, a body that is not a JSON object, or ``timeout`` passing."""
+
+    def get_json(self, url: str, bearer: str | None = None, timeout: float | None = None) -> dict: ...

@@ -6,6 +6,7 @@ import logging
 
 from store import deliveries, fhir_subscriptions, screening
 from store.uow import UnitOfWork
+from service import cds_hooks
 from service.commands import RescreenDue, SweepStalledWork
 from service.ports import Clock, Dispatcher
 
@@ -36,7 +37,8 @@ def rescreen_due(cmd: RescreenDue, uow: UnitOfWork, *, clock: Clock, dispatch: D
 
 def sweep(cmd: SweepStalledWork, uow: UnitOfWork, *, clock: Clock, dispatch: Dispatcher) -> dict:
     """Re-send pending patients (oldest first, those failed for good left out), undelivered alerts,
-    deliveries whose next attempt has come, and FHIR subscriptions whose handshake was never sent.
+    deliveries whose next attempt has come, and FHIR subscriptions whose handshake was never sent;
+    forget the CDS Hooks JWT ids of expired tokens.
 
     Idempotent: evaluation and delivery are themselves idempotent, so re-sending is always safe.
     """
@@ -48,6 +50,7 @@ def sweep(cmd: SweepStalledWork, uow: UnitOfWork, *, clock: Clock, dispatch: Dis
                   if o.topic == "alert.created"]
         retries = [a for a in deliveries.requeue_due(uow.session, now, cmd.older_than) if a not in alerts]
         handshakes = fhir_subscriptions.to_handshake(uow.session, cmd.older_than)
+        cds_hooks.sweep_jtis(uow.session, now)
         uow.on_commit(lambda: dispatch.evaluate(pks))
         if handshakes:
             uow.on_commit(lambda: dispatch.notify(handshakes))

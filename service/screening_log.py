@@ -8,7 +8,8 @@ import io
 from datetime import date
 
 from domain.criteria import ORDER
-from store import audit, screening_log, views
+from domain.cds_cards import OVERRIDE_REASONS
+from store import audit, cds, screening_log, views
 from store.uow import UnitOfWork
 from service.commands import RecordOutcome
 from service.errors import Invalid, NotFound
@@ -136,3 +137,16 @@ def funnel(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None, fi
     shown = site if site is not None else (next(iter(reader.sites)) if reader.role != "admin"
                                            and len(reader.sites) == 1 else None)
     return funnel_of(entries, site=shown, first_from=first_from, first_to=first_to)
+
+
+def ehr_cards(reader, uow: UnitOfWork, *, site: str | None = None) -> dict:
+    """The CDS Hooks cards shown in the EHR for children of the reader's sites (or ``site``), and what
+    the clinicians did with them: ``shown``, ``accepted``, ``dismissed`` and ``reasons`` (the override
+    reasons' words, with their counts, most frequent first)."""
+    if site is not None and not reader.sees_site(site):
+        raise NotFound(f"site {site} is not one of yours")
+    with uow:
+        counts = cds.card_counts(uow.session, None if reader.role == "admin" else reader.sites, site)
+    words = dict(OVERRIDE_REASONS)
+    reasons = sorted(((words.get(code, code), n) for code, n in counts["reasons"].items()), key=lambda r: (-r[1], r[0]))
+    return counts | {"reasons": reasons}

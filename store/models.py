@@ -438,6 +438,8 @@ class FhirEvent(Base):
 
     __table_args__ = (UniqueConstraint("subscription_pk", "event_number", name="uq_fhir_event_number"),
                       UniqueConstraint("subscription_pk", "alert_pk", name="uq_fhir_event_alert"))
+
+
 class ShadowRun(Base):
     """A shadow run split into chunks for the workers (contract §10): what every chunk screens with
     (both versions' files, the day, the site), kept while the command that started it gathers them."""
@@ -471,3 +473,61 @@ class ShadowChunk(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     screened: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+# --- inside the EHR: CDS Hooks (contract §15) ---------------------------------------------------------
+
+
+class EhrRegistration(Base):
+    """An EHR that may call the CDS Hooks service (``myocit ehr add``): the issuer of its JWTs, where its
+    keys are, the FHIR base it may name, and the sites whose children it may see cards for. Removing
+    it keeps the row with ``removed_at`` (the audit and the cards shown still name it)."""
+
+    __tablename__ = "ehr_registrations"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(255), index=True)
+    jwks_url: Mapped[str] = mapped_column(String(1000))
+    fhir_server: Mapped[str | None] = mapped_column(String(1000))
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CdsJti(Base):
+    """A JWT id an EHR used (``jti``): never accepted twice from one issuer. Kept until its token's
+    ``exp`` and the clock skew have passed (the sweep deletes it then: the token is refused anyway)."""
+
+    __tablename__ = "cds_jtis"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    jti: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    __table_args__ = (UniqueConstraint("issuer", "jti", name="uq_cds_jtis_issuer_jti"),)
+
+
+class CdsCard(Base):
+    """A card shown in an EHR: which child's screening it spoke of, and its ``uuid`` (what the EHR's
+    feedback names)."""
+
+    __tablename__ = "cds_cards"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    ehr_pk: Mapped[int] = mapped_column(ForeignKey("ehr_registrations.pk"))
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.pk"), index=True)
+    screening_pk: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16))
+    shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CdsFeedback(Base):
+    """What the clinician did with a card (CDS Hooks feedback): ``accepted`` or ``overridden`` with the
+    reason's code, at the time the EHR says it happened. Appended."""
+
+    __tablename__ = "cds_feedback"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    card_pk: Mapped[int] = mapped_column(ForeignKey("cds_cards.pk"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    outcome_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from domain.cds_cards import OVERRIDE_REASONS
 from ingest.bounds import date_in_range
 from service import confirmations, pages, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
@@ -42,6 +43,7 @@ def patient_records(found: pages.PatientFile, caller: Caller, name=lambda cid: c
                              f"{o.recorded_by}") for o in outcomes]
     events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
                               + ("" if valid else " (since overturned)")) for c, valid in signed]
+    events += [worklist.Event(at, _card_feedback(outcome, reason)) for at, outcome, reason in found.ehr_feedback]
     events += worklist.attestation_events(
         [worklist.Attested(at, criterion, verdict, performer, _reason_of(body, criterion))
          for at, criterion, verdict, performer, body in attested], name)
@@ -54,6 +56,13 @@ def patient_records(found: pages.PatientFile, caller: Caller, name=lambda cid: c
         "may_record_outcome": caller.role in ("coordinator", "investigator", "admin"),
         "record_events": events,
     }
+
+
+def _card_feedback(outcome: str, reason: str | None) -> str:
+    if outcome == "accepted":
+        return "Card in the EHR accepted"
+    said = dict(OVERRIDE_REASONS).get(reason or "", reason)
+    return "Card in the EHR dismissed" + (f": {said}" if said else "")
 
 
 def _reason_of(body: str | None, criterion: str) -> str | None:
@@ -143,9 +152,10 @@ def log_page(request: Request, caller: Caller = Depends(role("coordinator", "inv
     chosen, problem = _filters(request, caller)
     rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **chosen)
     funnel = screening_log.funnel(caller, rt.uow(), clock=rt.clock, **chosen)
+    cards = screening_log.ehr_cards(caller, rt.uow(), site=chosen.get("site"))
     query = "&".join(f"{k}={v}" for k, v in (("site", chosen.get("site")), ("from", funnel["from"]),
                                                 ("to", funnel["to"])) if v)
-    return render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel,
+    return render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel, cards=cards,
                   steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
                   columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
                   chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),

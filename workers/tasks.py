@@ -141,6 +141,8 @@ def fhir_heartbeats() -> int:
     idempotent: a heartbeat carries no event)."""
     rt = runtime()
     return fhir_subscriptions.send_heartbeats(rt.uow(), clock=rt.clock, settings=rt.settings)
+
+
 @shared_task(name=SHADOW_CHUNK, acks_late=True, **TRANSIENT)
 def shadow_chunk(chunk_pk: int) -> int | None:
     """Screen one chunk of a shadow run (``service.shadow_runs.screen_chunk``).

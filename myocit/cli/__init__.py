@@ -12,6 +12,7 @@ import typer
 
 from myocit.cli.access import access_app
 from myocit.cli.demo import demo
+from myocit.cli.ehr import ehr_app
 from myocit.cli.imports import import_
 from myocit.cli.messages import messages_app
 from myocit.cli.operations import screening_log_command, status
@@ -40,7 +41,7 @@ app.command()(demo)
 app.command("import")(import_)
 for group, name in ((token_app, "token"), (sender_app, "sender"), (site_app, "site"), (messages_app, "messages"),
                     (patient_app, "patient"), (subscription_app, "subscription"), (protocol_app, "protocol"),
-                    (access_app, "access")):
+                    (access_app, "access"), (ehr_app, "ehr")):
     app.add_typer(group, name=name)
 
 

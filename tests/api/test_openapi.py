@@ -91,6 +91,9 @@ def test_what_the_routes_answer_is_what_the_document_says(client, tokens, rt, sp
         ("POST", "/patients/nobody/outcome", coordinator, {"outcome": "approached"}),
         ("POST", "/patients/nobody/confirmation", investigator, {}),
         ("GET", "/patients/nobody/confirmation", investigator, None),
+        ("GET", "/cds-services", {}, None),
+        ("POST", "/cds-services/myocit-eligibility", {}, {"hook": "patient-view"}),
+        ("POST", "/cds-services/myocit-eligibility/feedback", {"Authorization": "Bearer a.b.c"}, {"feedback": []}),
     ]
     post_record(client, tokens, eligible_record("p-doc", DAY))  # registered, its first screening pending
     calls.append(("GET", "/patients/p-doc/eligibility", coordinator, None))

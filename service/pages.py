@@ -62,7 +62,8 @@ def patient_file(patient_id: str, reader: Caller, uow: UnitOfWork, *, clock: Clo
         found = PatientFile(row, views.latest_screening(session, row), views.screening_history(session, row),
                             views.alerts_of_patient(session, row), views.outcomes_of(session, row),
                             _signatures(session, row), views.attestations_of(session, row))
-        audit.record(session, reader.name, "view", f"Patient/{row.id}", clock.now())
+        audit.record(session, reader.name, "view", None, clock.now(),
+                     role=reader.role, screening_id=row.screening_id)
         uow.commit()
     return found
 
@@ -80,7 +81,8 @@ def checklist(patient_id: str, reader: Caller, uow: UnitOfWork, *, clock: Clock)
     with uow:
         row = _visible(uow.session, reader, patient_id)
         found = Checklist(row, views.latest_screening(uow.session, row), _signatures(uow.session, row))
-        audit.record(uow.session, reader.name, "view-checklist", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, reader.name, "view-checklist", None, clock.now(),
+                     role=reader.role, screening_id=row.screening_id)
         uow.commit()
     return found
 

@@ -21,7 +21,8 @@ def screen_known_at(cmd: ScreenKnownAt, uow: UnitOfWork, *, protocol, clock: Clo
             raise NotFound(f"no patient {cmd.patient_id} for this site")
         record = replay.record_known_at(uow.session, row, protocol, cmd.known_at)
         result = evaluate(record, protocol, cmd.as_of).to_json()
-        audit.record(uow.session, cmd.reader.name, "view", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, cmd.reader.name, "view", None, clock.now(),
+                     role=cmd.reader.role, screening_id=row.screening_id)
         uow.commit()
     return {**result, "stored": False, "known_at": cmd.known_at.isoformat()}
 

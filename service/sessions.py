@@ -17,6 +17,13 @@ from store.uow import UnitOfWork
 from service.ports import Clock
 
 PAGE_ROLES = ("coordinator", "investigator", "admin")
+MONITOR_REFUSAL = ("A monitor reads the screening log and funnel of its sites through the API (GET /screening-log, "
+                   "GET /funnel), with pseudonyms; the pages show children and are not open to monitors.")
+
+
+def role_refusal(role: str | None) -> str:
+    """The sentence a role without pages reads on the sign-in page."""
+    return MONITOR_REFUSAL if role == "monitor" else f"The {role} role has no pages in myocit."
 SESSION_SECONDS = 12 * 3600
 
 

@@ -16,8 +16,8 @@ touch is re-evaluated against the 34 criteria; coordinators read results and ale
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import (api, deliveries, docs, metadata, oidc_pages, openapi, operations, pages, probes, protocol_pages,
-                     records, trial_pages)
+    from web import (api, data_protection, deliveries, docs, metadata, oidc_pages, openapi, operations, pages,
+                     probes, protocol_pages, records, trial_pages)
     from web.session import SignInThrottle
 
     if rt is None:
@@ -44,6 +44,7 @@ def create_app(rt=None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(metadata.router)
     app.include_router(records.router)
+    app.include_router(data_protection.router)
     openapi.install(app)
     errors.install(app)
     return app

@@ -59,8 +59,12 @@ def after_erasure(engine: Engine, tables: set[str] | frozenset[str]) -> None:
     them in the pages) checkpoints and truncates its write-ahead log; PostgreSQL vacuums the tables,
     outside a transaction. A failure here is logged by the caller's process, never undoes the erasure."""
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # On the driver's connection: a checkpoint cannot run inside the transaction SQLAlchemy opens.
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()
         return
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -14,6 +14,7 @@ EVALUATE_BATCH = "myocit.evaluate_patients"
 RESCREEN_DUE = "myocit.rescreen_due"
 SWEEP = "myocit.sweep"
 DELIVER = "myocit.deliver_alert"
+PURGE = "myocit.purge_expired"
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -39,6 +40,7 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule={
             "sweep": {"task": SWEEP, "schedule": settings.sweep_every_seconds},
             "rescreen-due": {"task": RESCREEN_DUE, "schedule": settings.rescreen_every_seconds},
+            "purge-expired": {"task": PURGE, "schedule": settings.purge_every_seconds},
         },
         worker_hijack_root_logger=False,
     )

@@ -14,10 +14,11 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, RESCREEN_DUE, SWEEP, task_header
+from bootstrap.celery_app import DELIVER, EVALUATE, EVALUATE_BATCH, PURGE, RESCREEN_DUE, SWEEP, task_header
 from config.logs import request_id
-from service import deliveries, evaluation, schedule
-from service.commands import EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue, SweepStalledWork
+from service import data_protection, deliveries, evaluation, schedule
+from service.commands import (EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, PurgeExpired, RescreenDue,
+                              SweepStalledWork)
 
 log = logging.getLogger("myocit.workers")
 
@@ -114,3 +115,12 @@ def deliver_alert(alert_pk: int) -> int:
     rt = runtime()
     return deliveries.deliver_alert(PlanDeliveries(alert_pk), rt.uow(), clock=rt.clock, settings=rt.settings,
                                     criterion_name=rt.protocol.criterion_name)
+
+
+@shared_task(name=PURGE, **TRANSIENT)
+def purge_expired() -> dict:
+    """The daily retention purge (``service.data_protection.purge``, contract §17). Idempotent: the
+    children it purged are gone, so a second run the same day purges none (and logs a purge of 0)."""
+    rt = runtime()
+    return data_protection.purge(PurgeExpired("scheduler", rt.settings.retention_days, why="daily retention"),
+                                 rt.uow(), clock=rt.clock)

@@ -49,7 +49,8 @@ def clean_db(pg_url):
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(
             "TRUNCATE deliveries, subscriptions, audit_log, api_tokens, outbox, alerts, screenings, facts, patient_identifiers, "
-            "patients, messages, protocol_activations, shadow_reports RESTART IDENTITY CASCADE"
+            "patients, messages, protocol_activations, shadow_reports, tombstone_keys, erased_children, purges "
+            "RESTART IDENTITY CASCADE"
         ))
     engine.dispose()
     return pg_url

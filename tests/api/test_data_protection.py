@@ -13,6 +13,8 @@ import re
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -221,3 +223,37 @@ def test_the_audit_export_covers_every_kind_of_action_and_rows_cannot_change(cli
             conn.execute(text(statement))
     assert _count(rt, AuditEntry) >= len(rows)
     assert _count(rt, ErasedChild) == 2
+
+
+_LATER = st.sampled_from(["patient", "by-id", "by-mrn", "beside-other", "hl7-mrn", "hl7-id"])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(later=st.lists(_LATER, min_size=1, max_size=4), value=st.floats(0.1, 20, allow_nan=False).map(lambda v: round(v, 2)))
+def test_no_row_written_after_an_objection_mentions_the_child(client, world, rt, later, value):
+    """Property: whatever later data names the objected child, in whatever mix, no table keeps it."""
+    if occurrences(rt.engine, [MRN]):      # the first example records the objection
+        objected(client, world)
+    lab = world["lab"]
+    for n, kind in enumerate(later):
+        day = "2026-12-01"
+        if kind == "patient":
+            body = bundle([named(CHILD, BIRTH, MRN, FAMILY)])
+        elif kind == "by-id":
+            body = bundle([quantity(CHILD, "26499-4", value, "G/L", day)], "batch")
+        elif kind == "by-mrn":
+            observation = quantity(CHILD, "26499-4", value, "G/L", day)
+            observation["subject"] = {"identifier": {"system": "urn:oid:1.2.250.1.71.4.2.7", "value": MRN}}
+            body = bundle([observation], "batch")
+        elif kind == "beside-other":
+            body = bundle([quantity(CHILD, "718-7", value, "g/dL", day), quantity(OTHER, "718-7", value, "g/dL", day)],
+                          "batch")
+        else:
+            pid3 = MRN if kind == "hl7-mrn" else CHILD
+            answer = client.post("/hl7v2", content=_hl7(pid3, f"P-{value}-{n}-{kind}").replace("0.3", str(value))
+                                 .encode(), headers=lab | {"Content-Type": "x-application/hl7-v2+er7"})
+            assert answer.status_code in (200, 202), answer.text
+            continue
+        assert client.post("/fhir", json=body, headers=lab).status_code == 202
+    run_pending(rt)
+    assert occurrences(rt.engine, needles()) == []

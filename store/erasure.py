@@ -135,6 +135,8 @@ def erase_child(session: Session, row: Patient, *, reason: str, by: str, now: da
                 keyring: Keyring | None, purge_pk: int | None = None) -> Erased:
     """Erase everything identifiable about the child of ``row`` and leave its de-identified log row (and,
     for an objection, with ``keyring``, the tombstone's keyed hashes of every name it had)."""
+    # The child's row lock first: an intake naming it waits, then finds it gone and its tombstone.
+    session.execute(select(Patient.pk).where(Patient.pk == row.pk).with_for_update())
     identifiers = [(s, v) for s, v in session.execute(
         select(PatientIdentifier.system, PatientIdentifier.value).where(PatientIdentifier.patient_pk == row.pk))]
     names = child_names(row.id, identifiers, row.site)

@@ -167,8 +167,9 @@ def _in_sites(query, caller: Caller, site: str | None):
 def screening_log(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
                   first_to: date | None = None) -> list[LogEntry]:
     """Every child of the caller's sites (narrowed to ``site``) first screened within the period (by the
-    screening day of its first stored screening), by patient id. Five statements whatever the number of
-    children; no result JSON is read (the screenings' compact verdicts are)."""
+    screening day of its first stored screening), by patient id, then what stays of erased children
+    (``erased_entries``). Six statements whatever the number of children; no result JSON is read (the
+    screenings' compact verdicts are)."""
     from sqlalchemy.orm import aliased
 
     from store.models import Confirmation, ScreeningOutcome
@@ -236,6 +237,8 @@ def erased_entries(session: Session, caller: Caller, *, site: str | None = None,
                                          or (first_to and month > first_to.strftime("%Y-%m"))):
             continue
         objected = row.reason == "objection"
+        if not objected and row.last_status is None:
+            continue    # purged before it was ever screened: it was never in the log
         failing = tuple((cid, "fail") for cid in (row.failing or "").split(";") if cid)
         entries.append(LogEntry(
             patient=row.screening_id if objected else "", site=row.site, first_screened=month,
@@ -298,8 +301,9 @@ def attestations_of(session: Session, row: Patient) -> list[tuple]:
 
 
 def audit_entries(session: Session, limit: int) -> list[tuple]:
-    """(at, actor, action, target) of the latest audited acts, newest first."""
-    return [(e.at, e.actor, e.action, e.target) for e in audit.latest(session, limit)]
+    """(at, actor, action, target) of the latest audited acts, newest first; a child by its screening id."""
+    return [(e.at, e.actor, e.action, " ".join(filter(None, (e.screening_id, e.target))) or None)
+            for e in audit.latest(session, limit)]
 
 
 def protocol_activations(session: Session) -> list[tuple]:

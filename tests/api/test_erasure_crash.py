@@ -55,8 +55,11 @@ def test_a_process_killed_during_an_erasure_leaves_the_child_whole(client, world
     before = _state(rt)
     assert before[0] is not None and before[1] > 0 and before[2] > 0
     rt.dispose()
-    env = {**os.environ, "MYOCIT_HOME": str(rt.settings.home), "MYOCIT_TODAY": "2026-12-01"}
-    env.pop("MYOCIT_DATABASE_URL", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
+    env |= {"MYOCIT_HOME": str(rt.settings.home), "MYOCIT_TODAY": "2026-12-01"}
+    if not rt.settings.embedded:
+        env |= {"MYOCIT_DATABASE_URL": rt.settings.database_url,
+                "MYOCIT_PSEUDONYM_KEY": rt.settings.pseudonym_key.get_secret_value()}
     done = subprocess.run([sys.executable, "-c", KILLED_MID_ERASURE.format(child=CHILD)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == -9, done.stderr

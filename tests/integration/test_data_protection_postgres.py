@@ -22,6 +22,7 @@ from tests.api.test_data_protection import (  # noqa: F401 - collected here, ove
     test_the_audit_export_covers_every_kind_of_action_and_rows_cannot_change,
     world,
 )
+from tests.api.test_erasure_crash import test_a_process_killed_during_an_erasure_leaves_the_child_whole  # noqa: F401
 from tests.inprocess import bearer, make_tokens
 from web.app import create_app
 

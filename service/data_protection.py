@@ -36,7 +36,7 @@ def record_objection(cmd: RecordObjection, uow: UnitOfWork, *, clock: Clock) -> 
         now = clock.now()
         erased = erasure.erase_child(uow.session, row, reason="objection", by=cmd.recorder.name, now=now,
                                      today=clock.today(), keyring=keyring)
-        audit.record(uow.session, cmd.recorder.name, "objection", None, now, role=cmd.recorder.role,
+        audit.record(uow.session, cmd.recorder, "objection", None, now, role=cmd.recorder.role,
                      screening_id=erased.screening_id, outcome="erased")
         engine = uow.session.get_bind()
         uow.commit()
@@ -78,7 +78,7 @@ def purge_log(reader, uow: UnitOfWork, *, clock: Clock) -> list[dict]:
     """Every purge: when, why, how many children; never which."""
     with uow:
         listed = [purges.as_json(p) for p in purges.listed(uow.session)]
-        audit.record(uow.session, reader.name, "view-purges", None, clock.now(), role=reader.role)
+        audit.record(uow.session, reader, "view-purges", None, clock.now(), role=reader.role)
         uow.commit()
     return listed
 
@@ -96,7 +96,7 @@ def export_audit(cmd: ExportAudit, uow: UnitOfWork, *, clock: Clock) -> Iterator
     """The audit rows matching the filters, oldest first, one at a time (a server-side cursor: memory
     stays constant however many). The export is itself audited, before the first row is read."""
     with uow:
-        audit.record(uow.session, cmd.reader.name, "audit-export", None, clock.now(), role=cmd.reader.role)
+        audit.record(uow.session, cmd.reader, "audit-export", None, clock.now(), role=cmd.reader.role)
         if cmd.patient is not None:
             # A child still kept may be asked for by its Patient id: the audit names it by screening id.
             cmd = replace(cmd, patient=screening_id_of(uow.session, cmd.patient) or cmd.patient)

@@ -36,11 +36,11 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
             metrics.MESSAGES.labels(cmd.channel, "duplicate").inc()
             log.info("%s message from %s: a repeat of message %s", cmd.channel, cmd.sender.name, stored.duplicate_of)
             return stored
-        audit.record(uow.session, cmd.sender.name, "post", f"Message/{stored.message_pk}" if stored.message_pk
+        audit.record(uow.session, cmd.sender, "post", f"Message/{stored.message_pk}" if stored.message_pk
                      else "dropped: an objected child", now, role=cmd.sender.role,
                      outcome="dropped" if stored.dropped else None)
         for action, patient_id in cmd.audited:
-            audit.record(uow.session, cmd.sender.name, action, None, now, role=cmd.sender.role,
+            audit.record(uow.session, cmd.sender, action, None, now, role=cmd.sender.role,
                          screening_id=screening_id_of(uow.session, patient_id))
         uow.on_commit(lambda: dispatch.evaluate(stored.enqueue))
         uow.commit()

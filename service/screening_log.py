@@ -49,7 +49,7 @@ def record_outcome(cmd: RecordOutcome, uow: UnitOfWork, *, clock: Clock) -> dict
         now = clock.now()
         stored = screening_log.add_outcome(uow.session, row.pk, cmd.outcome, reason or None, cmd.recorder.name,
                                            now, clock.today())
-        audit.record(uow.session, cmd.recorder.name, f"outcome-{cmd.outcome}", None, now,
+        audit.record(uow.session, cmd.recorder, f"outcome-{cmd.outcome}", None, now,
                      role=cmd.recorder.role, screening_id=row.screening_id)
         body = outcome_json(stored, row.id)
         uow.commit()
@@ -83,7 +83,7 @@ def _entries(reader, uow: UnitOfWork, clock: Clock, site, first_from, first_to, 
         entries = views.screening_log(uow.session, reader, site=site, first_from=first_from, first_to=first_to)
         if reader.role == "monitor":
             entries = pseudonymised(entries, tombstones.keyring_of(uow.session))
-        audit.record(uow.session, reader.name, action, f"Site/{site or reader.site_label}", clock.now(),
+        audit.record(uow.session, reader, action, f"Site/{site or reader.site_label}", clock.now(),
                      role=reader.role)
         uow.commit()
     return entries

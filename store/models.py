@@ -293,6 +293,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(16))
+    token_pk: Mapped[int | None] = mapped_column(BigInteger)
+    """The token the actor used, if any (the export names it: "token 7 (holder)")."""
     screening_id: Mapped[str | None] = mapped_column(String(24), index=True)
     outcome: Mapped[str | None] = mapped_column(String(32))
 

@@ -213,6 +213,8 @@ def test_the_audit_export_covers_every_kind_of_action_and_rows_cannot_change(cli
                       | {"Accept": "application/json"}).json()
     assert {r["action"] for r in mine} >= {"view", "outcome-approached", "objection"}
     assert all(r["screening_id"] == done["screening_id"] for r in mine)
+    objection = next(r for r in mine if r["action"] == "objection")
+    assert re.fullmatch(r"token \d+ \(coordinator\)", objection["actor"]) and objection["role"] == "coordinator"
     assert client.get("/audit?actor=nobody-at-all", headers=world["admin"]
                       | {"Accept": "application/json"}).json() == []
     assert client.get("/audit?from=2199-01-01", headers=world["admin"] | {"Accept": "application/json"}).json() == []

@@ -94,6 +94,7 @@ def _screening_ids(bind) -> dict[str, str]:
 def _audit(bind, ids: dict[str, str]) -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('role', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('token_pk', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('screening_id', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('outcome', sa.String(length=32), nullable=True))
         batch_op.create_index('ix_audit_log_screening_id', ['screening_id'])
@@ -168,6 +169,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_log_screening_id')
         batch_op.drop_column('outcome')
         batch_op.drop_column('screening_id')
+        batch_op.drop_column('token_pk')
         batch_op.drop_column('role')
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.drop_constraint('uq_patients_screening_id', type_='unique')

@@ -61,6 +61,18 @@ def world(client, tokens, rt):
     return tokens
 
 
+def sign_in(client, headers: dict):
+    form = client.get("/ui/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    return client.post("/ui/login", data={"token": headers["Authorization"].split()[1], "csrf": csrf},
+                       follow_redirects=False)
+
+
+def signed_in(client, headers: dict):
+    assert sign_in(client, headers).status_code == 303
+    return client
+
+
 def objected(client, tokens) -> dict:
     response = client.post(f"/patients/{CHILD}/objection", json={"reason": f"the family {FAMILY} objects"},
                            headers=tokens["coordinator"])
@@ -87,6 +99,8 @@ def test_an_objection_erases_everything_identifiable_and_keeps_the_other_childs_
     with rt.uow() as uow:
         shared = [m for m in uow.session.scalars(select(Message.body)) if OTHER in m and "4.4" in m]
         assert shared
+    page = signed_in(client, world["coordinator"]).get("/ui/screening-log")
+    assert page.status_code == 200 and "objected" in page.text and CHILD not in page.text
     log = client.get("/screening-log", headers=world["coordinator"] | {"Accept": "application/json"}).json()
     row = next(r for r in log if r["status"] == "objected")
     assert row["patient"] == done["screening_id"]
@@ -186,11 +200,8 @@ def test_a_monitor_reads_pseudonyms_of_its_sites_and_nothing_else(client, world,
                 f"/patients/{CHILD}/confirmation", "/status", "/deliveries", "/subscriptions"):
         assert client.get(url, headers=monitor).status_code == 403, url
     assert client.post(f"/patients/{CHILD}/objection", json={}, headers=monitor).status_code == 403
-    form = client.get("/ui/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    signed_in = client.post("/ui/login", data={"token": monitor["Authorization"].split()[1], "csrf": csrf},
-                            follow_redirects=False)
-    assert signed_in.status_code == 403 and "not open to monitors" in signed_in.text, signed_in.text
+    refused = sign_in(client, monitor)
+    assert refused.status_code == 403 and "not open to monitors" in refused.text, refused.text
 
 
 def test_the_audit_export_covers_every_kind_of_action_and_rows_cannot_change(client, world, rt):

@@ -101,3 +101,21 @@ def test_what_cannot_be_cut_apart_is_replaced_whole():
     entry = {"resource": {"resourceType": "Observation", "note": "G-9"}}
     weird = json.dumps({"resourceType": "Bundle", "entry": [entry, {"resource": {"id": "ok"}}], "x": "G-9"})
     assert redact(weird, {"G-9"}) == PLACEHOLDER
+
+
+def test_the_key_is_generated_once_owner_only_on_the_embedded_default_and_required_elsewhere(tmp_path):
+    import stat
+
+    from config.settings import Settings, SettingsError
+
+    first = Settings(home=tmp_path).resolved_pseudonym_key()
+    assert Settings(home=tmp_path).resolved_pseudonym_key() == first and len(first) > 40
+    assert stat.S_IMODE((tmp_path / "pseudonym-key").stat().st_mode) == 0o600
+    configured = Settings(home=tmp_path / "other", database_url="postgresql+psycopg://db/myocit")
+    with pytest.raises(SettingsError, match="MYOCIT_PSEUDONYM_KEY"):
+        configured.resolved_pseudonym_key()
+    assert not (tmp_path / "other").exists()
+    chosen = Settings(home=tmp_path, database_url="postgresql+psycopg://db/myocit", pseudonym_key="chosen",
+                      pseudonym_old_keys="old-1, old-2")
+    assert chosen.resolved_pseudonym_key() == "chosen"
+    assert chosen.resolved_old_pseudonym_keys() == ["old-1", "old-2"]

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     pseudonym_old_keys: SecretStr | None = Field(None, description="Earlier pseudonym keys, comma-separated, "
                                                  "after a rotation: tombstones written under them are checked "
                                                  "until `myocit tombstones rekey` rewrites them.")
-    retention_days: int = Field(730, ge=1, description="Children never enrolled whose latest message and latest "
+    retention_days: int = Field(730, ge=0, description="Children never enrolled whose latest message and latest "
                                 "fact are older than this are purged (contract §17).")
     purge_every_seconds: float = Field(86400.0, description="How often the scheduler runs the retention purge.")
 

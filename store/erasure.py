@@ -159,7 +159,8 @@ def erase_child(session: Session, row: Patient, *, reason: str, by: str, now: da
         sealed = {keyring.seal(name) for name in names}
         session.execute(insert(TombstoneKey), [{"erased_pk": erased_pk, "chain": chain, "digest": digest}
                                                for chain, digest in sorted(sealed)])
-    session.expunge(row) if row in session else None
+    if row in session:
+        session.expunge(row)
     return Erased(screening_id, row.site, frozenset(tables | {"patients", "facts"}))
 
 

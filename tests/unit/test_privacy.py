@@ -119,3 +119,16 @@ def test_the_key_is_generated_once_owner_only_on_the_embedded_default_and_requir
                       pseudonym_old_keys="old-1, old-2")
     assert chosen.resolved_pseudonym_key() == "chosen"
     assert chosen.resolved_old_pseudonym_keys() == ["old-1", "old-2"]
+
+
+def test_every_table_referring_to_a_child_is_in_the_one_list_of_what_an_erasure_removes():
+    """A table added later with a reference to a patient, its alerts, screenings or facts must get its
+    line in ``store.erasure.ERASED_PER_CHILD`` (messages are cut apart on their own)."""
+    from store.erasure import ERASED_PER_CHILD
+    from store.models import Base
+
+    child_tables = {"patients", "alerts", "screenings", "facts", "confirmations", "screening_outcomes"}
+    covered = {model.__tablename__ for model, _ in ERASED_PER_CHILD} | {"patients", "messages"}
+    referring = {table.name for table in Base.metadata.sorted_tables
+                 for fk in table.foreign_keys if fk.column.table.name in child_tables}
+    assert referring - covered == set()

@@ -22,6 +22,7 @@ from config.settings import Settings, get_settings
 from domain import Protocol
 from store.db import make_engine, make_session_factory
 from store.uow import UnitOfWork
+from domain.privacy import Keyring
 
 
 class Runtime:
@@ -45,7 +46,15 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return make_session_factory(self.engine)
+        return make_session_factory(self.engine, keyring=self.keyring)
+
+    def keyring(self) -> Keyring:
+        """The pseudonym keys (contract §17), read when first needed: ``SettingsError`` naming
+        ``MYOCIT_PSEUDONYM_KEY`` when a deployment with its own database has none."""
+        if "_keyring" not in self.__dict__:
+            self.__dict__["_keyring"] = Keyring(self.settings.resolved_pseudonym_key(),
+                                                tuple(self.settings.resolved_old_pseudonym_keys()))
+        return self.__dict__["_keyring"]
 
     @property
     def protocol(self) -> Protocol:

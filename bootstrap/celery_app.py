@@ -17,6 +17,7 @@ DELIVER = "myocit.deliver_alert"
 NOTIFY = "myocit.fhir_notify"
 HEARTBEATS = "myocit.fhir_heartbeats"
 SHADOW_CHUNK = "myocit.shadow_chunk"
+PURGE = "myocit.purge_expired"
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -43,6 +44,7 @@ def create_celery(settings: Settings) -> Celery:
             "sweep": {"task": SWEEP, "schedule": settings.sweep_every_seconds},
             "rescreen-due": {"task": RESCREEN_DUE, "schedule": settings.rescreen_every_seconds},
             "fhir-heartbeats": {"task": HEARTBEATS, "schedule": settings.heartbeat_every_seconds},
+            "purge-expired": {"task": PURGE, "schedule": settings.purge_every_seconds},
         },
         worker_hijack_root_logger=False,
     )

@@ -119,6 +119,17 @@ class Settings(BaseSettings):
     ui_token_signin: bool | None = Field(None, description="Offer pasting a token on the sign-in page; "
                                          "default: only when no OpenID provider is configured.")
 
+    pseudonym_key: SecretStr | None = Field(None, description="The key of the keyed hashes of data "
+                                            "protection (contract §17): objection tombstones and the monitor's "
+                                            "pseudonyms. Required once they are used; on the embedded default, "
+                                            "generated once in `home/pseudonym-key` (0600).")
+    pseudonym_old_keys: SecretStr | None = Field(None, description="Earlier pseudonym keys, comma-separated, "
+                                                 "after a rotation: tombstones written under them are checked "
+                                                 "until `myocit tombstones rekey` rewrites them.")
+    retention_days: int = Field(730, ge=0, description="Children never enrolled whose latest message and latest "
+                                "fact are older than this are purged (contract §17).")
+    purge_every_seconds: float = Field(86400.0, description="How often the scheduler runs the retention purge.")
+
     @field_validator("home")
     @classmethod
     def _absolute(cls, home: Path) -> Path:
@@ -165,10 +176,29 @@ class Settings(BaseSettings):
     def resolved_ui_secret(self) -> str:
         if self.ui_secret:
             return self.ui_secret
-        path = self.home / "ui-secret"
+        return self._generated_once("ui-secret")
+
+    def resolved_pseudonym_key(self) -> str:
+        """``MYOCIT_PSEUDONYM_KEY``; on the embedded default, a key generated once in the home (0600).
+        A deployment with its own database must set it: ``SettingsError`` naming it otherwise."""
+        if self.pseudonym_key is not None and self.pseudonym_key.get_secret_value().strip():
+            return self.pseudonym_key.get_secret_value().strip()
+        if not self.embedded:
+            raise SettingsError("MYOCIT_PSEUDONYM_KEY is required (objections, purges and the monitor's "
+                                "pseudonyms use it): set it to a long random secret kept outside the database "
+                                "(docs/data-protection.md)")
+        return self._generated_once("pseudonym-key")
+
+    def resolved_old_pseudonym_keys(self) -> list[str]:
+        if self.pseudonym_old_keys is None:
+            return []
+        return [k.strip() for k in self.pseudonym_old_keys.get_secret_value().split(",") if k.strip()]
+
+    def _generated_once(self, name: str) -> str:
+        path = self.home / name
         if not path.exists():
             self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            draft = path.with_name(f".ui-secret.{os.getpid()}")
+            draft = path.with_name(f".{name}.{os.getpid()}")
             with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
             try:

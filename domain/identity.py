@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.facts import Attestation, ConsentRecord, Fact, PatientProfile
+from domain.privacy import claim_names
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class Authority:
         return "," + ",".join(sorted(self.sites)) + ","
 
 
-ROLES = ("lab", "coordinator", "investigator", "admin")
-SITE_BOUND_ROLES = ("lab", "coordinator", "investigator")
+ROLES = ("lab", "coordinator", "investigator", "admin", "monitor")
+SITE_BOUND_ROLES = ("lab", "coordinator", "investigator", "monitor")
 """Every role but admin acts for named sites only: a token of one of these names at least one."""
 
 
@@ -300,6 +301,10 @@ class Known:
     """Patient id -> the (system, value) pairs it holds (system None: a value without a system)."""
     system_sites: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Identifier system -> the sites it is bound to (``myocit site identifier-system``)."""
+    objected: frozenset[str] = frozenset()
+    """The names (``domain.privacy``) of the message's items that match a tombstone: an objected child."""
+    tombstone_sites: frozenset[str] = frozenset()
+    """The sites holding tombstones: where an admin's value without a system may name an objected child."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +317,8 @@ class Plan:
     registrations: dict[int, str]
     patients: dict[int, str | None]
     refused: dict[int, Refusal]
+    dropped: frozenset[int] = frozenset()
+    """Items naming an objected child (contract §17): acknowledged, never stored, never judged further."""
 
     @property
     def first_refusal(self) -> tuple[int, Refusal] | None:
@@ -376,14 +383,17 @@ def judge(claims: Sequence[Claim], known: Known, authority: Authority, role: str
     identifiers its own), then which child each item's facts belong to, seeing the Patients this
     message registers."""
     refused: dict[int, Refusal] = {}
+    dropped = objected_items(claims, known, authority)
     for index, claim in enumerate(claims):
+        if index in dropped:
+            continue
         if (refusal := judgement_refusal(claim, role)) is not None:
             refused[index] = refusal
     directory = _Directory(known)
     registrations: dict[int, str] = {}
     for index, claim in enumerate(claims):
         reg = claim.registration
-        if reg is None or index in refused:
+        if reg is None or index in refused or index in dropped:
             continue
         site = registration_site(directory.candidate(reg.id), reg.site, authority)
         if not isinstance(site, Refusal):
@@ -395,14 +405,14 @@ def judge(claims: Sequence[Claim], known: Known, authority: Authority, role: str
         directory.register(reg, site)
     patients: dict[int, str | None] = {}
     for index, claim in enumerate(claims):
-        if not claim.facts or not claim.subjects or index in refused:
+        if not claim.facts or not claim.subjects or index in refused or index in dropped:
             continue
         found = match_any([directory.find(subject, authority) for subject in claim.subjects])
         if found.refusal is not None:
             refused[index] = found.refusal
         else:
             patients[index] = found.patient
-    return Plan(registrations, patients, refused)
+    return Plan(registrations, patients, refused, frozenset(dropped))
 
 
 def reader_match(subjects: Sequence[Subject], known: Known, authority: Authority) -> Match:
@@ -411,3 +421,12 @@ def reader_match(subjects: Sequence[Subject], known: Known, authority: Authority
     that find two children, find none (``refusal``); none found: ``patient`` None."""
     directory = _Directory(known)
     return match_any([directory.find(subject, authority) for subject in subjects])
+
+
+def objected_items(claims: Sequence[Claim], known: Known, authority: Authority) -> set[int]:
+    """The items naming a child whose family objected (any of their names matches a tombstone)."""
+    if not known.objected:
+        return set()
+    sites = known.tombstone_sites if authority.sites is None else authority.sites
+    return {index for index, claim in enumerate(claims)
+            if claim_names(claim.subjects, claim.registration, sites) & known.objected}

@@ -47,6 +47,8 @@ class SubjectFacts:
     consent_ended: bool
     """Consent refused or withdrawn (the child's alerts are stopped)."""
     confirmed: bool
+    screening_id: str | None = None
+    """The child's screening id (contract §17): what the audit names it by, never shown in a resource."""
     """A signed confirmation (§9) still stands."""
 
 

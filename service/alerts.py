@@ -36,7 +36,7 @@ def acknowledge_alert(cmd: AcknowledgeAlert, uow: UnitOfWork, *, clock: Clock) -
         if alert.acknowledged_at is None:
             alert.acknowledged_at = now
             alert.acknowledged_by = cmd.coordinator.name
-        audit.record(uow.session, cmd.coordinator.name, "ack", f"Alert/{alert.pk}", now)
+        audit.record(uow.session, cmd.coordinator, "ack", f"Alert/{alert.pk}", now)
         body = alert_json(alert, patient_id)
         uow.commit()
     return body
@@ -46,6 +46,6 @@ def list_alerts(reader, uow: UnitOfWork, *, clock: Clock, after: int = 0, limit:
     """The alerts of the reader's sites after ``after``, oldest first; audited as a view."""
     with uow:
         rows = views.alerts_for(uow.session, reader, after=min(after, MAX_ROW_ID), limit=limit)
-        audit.record(uow.session, reader.name, "view-alerts", f"Site/{reader.site_label}", clock.now())
+        audit.record(uow.session, reader, "view-alerts", f"Site/{reader.site_label}", clock.now())
         uow.commit()
         return [alert_json(alert, pid) for alert, pid in rows]

@@ -292,23 +292,24 @@ def _card(hooks: CdsHooks, card_uuid: str, words, patient_id: str) -> dict:
 
 
 def _cards_for(uow: UnitOfWork, hooks: CdsHooks, ehr: Ehr, names: tuple[Subject, ...],
-               criterion_name) -> tuple[list[dict], str]:
-    """Inside ``with uow``: the cards for the child ``names`` find, and what the audit says of them."""
+               criterion_name) -> tuple[list[dict], str, str | None]:
+    """Inside ``with uow``: the cards for the child ``names`` find, what the audit says of them, and the
+    child's screening id (None when no child was found)."""
     if not names:
-        return [], "no patient"
+        return [], "no patient", None
     known, pks = lookup(uow.session.connection(), [Item(names)], lock=False)
     found = reader_match(names, known, Authority(ehr.sites))
     if found.patient is None:
-        return [], "not found" if found.refusal is None else f"not matched ({found.refusal.value})"
+        return [], "not found" if found.refusal is None else f"not matched ({found.refusal.value})", None
     child = store.child_with_latest_screening(uow.session, found.patient, pks[found.patient])
     if child.result is None:
-        return [], "not screened yet"
+        return [], "not screened yet", child.screening_id
     words = card_words(child.result, criterion_name)
     if words is None:
-        return [], f"Screening/{child.screening_pk} no card"
+        return [], f"Screening/{child.screening_pk} no card", child.screening_id
     card_uuid = str(uuid.uuid4())
     store.add_card(uow.session, card_uuid, ehr.pk, child, child.result["status"], hooks.clock.now())
-    return [_card(hooks, card_uuid, words, child.id)], f"Screening/{child.screening_pk} cards 1"
+    return [_card(hooks, card_uuid, words, child.id)], f"Screening/{child.screening_pk} cards 1", child.screening_id
 
 
 def patient_view(cmd: CallCdsService, uow: UnitOfWork, *, hooks: CdsHooks) -> dict:
@@ -326,8 +327,10 @@ def patient_view(cmd: CallCdsService, uow: UnitOfWork, *, hooks: CdsHooks) -> di
             uow.commit()
             found = _read_from_ehr(read, hooks.http)
         patient = _a_patient(found)
-        cards, said = _cards_for(uow, hooks, ehr, names_of(patient) if patient else (), criterion_name)
-        audit.record(uow.session, ehr.actor, "cds-patient-view", said, hooks.clock.now())
+        cards, said, screening_id = _cards_for(uow, hooks, ehr, names_of(patient) if patient else (),
+                                               criterion_name)
+        audit.record(uow.session, ehr.actor, "cds-patient-view", said, hooks.clock.now(), role="ehr",
+                     screening_id=screening_id, outcome=f"cards {len(cards)}")
         uow.commit()
     return {"cards": cards}
 
@@ -386,7 +389,8 @@ def feedback(cmd: CallCdsService, uow: UnitOfWork, *, hooks: CdsHooks) -> dict:
             if found is None:
                 continue
             store.add_feedback(uow.session, found[0], outcome.outcome, outcome.reason, outcome.at, now)
-            audit.record(uow.session, ehr.actor, f"cds-card-{outcome.outcome}", f"Patient/{found[1]}", now)
+            audit.record(uow.session, ehr.actor, f"cds-card-{outcome.outcome}", None, now,
+                         screening_id=found[1])
             recorded += 1
         uow.commit()
     return {"recorded": recorded}

@@ -23,8 +23,8 @@ class RecordMessage:
     atomic: bool = True
     """A transaction, one resource, an HL7 message: refused whole. A batch: judged entry by entry."""
     audited: tuple[tuple[str, str], ...] = ()
-    """The (action, target) pairs the sender did through this message (one per attestation of a
-    form), each kept as its own audit row with it."""
+    """The (action, Patient id) pairs the sender did through this message (one per attestation of a
+    form), each kept as its own audit row with it, naming the child by its screening id."""
     hl7_sender: tuple[str, str] | None = None
     """HL7 v2: MSH-3 and MSH-4 (first components); with ``control_id``, what a repeat is matched on."""
     ack_code: str | None = None
@@ -454,3 +454,36 @@ class CallCdsService:
     token: str | None
     audiences: tuple[str, ...]
     body: object
+
+
+# --- data protection (contract §17) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordObjection:
+    """A family objects: erase the child, leave a tombstone (contract §17)."""
+
+    patient_id: str
+    reason: str | None
+    recorder: Caller
+
+
+@dataclass(frozen=True)
+class PurgeExpired:
+    """Purge the children never enrolled whose data is older than the retention period."""
+
+    actor: str
+    retention_days: int
+    dry_run: bool = False
+    why: str = "retention"
+
+
+@dataclass(frozen=True)
+class ExportAudit:
+    """The audit rows, filtered, streamed."""
+
+    reader: Caller
+    since: datetime | None = None
+    until: datetime | None = None
+    patient: str | None = None
+    actor: str | None = None

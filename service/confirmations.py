@@ -75,7 +75,8 @@ def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Cloc
             protocol_version=latest.protocol_version, sha256=signature_hash(latest.result),
             signed_keys=keys_recorded(), signer_issuer=proof.issuer[:255] if proof else None,
             signer_subject=proof.subject[:255] if proof else None, auth_time=proof.auth_time if proof else None)
-        audit.record(session, cmd.signer.name, "confirm-eligibility", f"Patient/{row.id}", now)
+        audit.record(session, cmd.signer, "confirm-eligibility", None, now,
+                     role=cmd.signer.role, screening_id=row.screening_id)
         body = confirmation_json(signed, row.id, valid=True)
         uow.commit()
     return body
@@ -91,6 +92,7 @@ def list_confirmations(patient_id: str, reader, uow: UnitOfWork, *, clock: Clock
             raise NotFound(f"no patient {patient_id} for this site")
         listed = [confirmation_json(c, row.id, valid=stands(signed, c.sha256, c.signed_keys, since))
                   for c, signed, since in views.confirmations_of(uow.session, row)]
-        audit.record(uow.session, reader.name, "view-confirmations", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, reader, "view-confirmations", None, clock.now(),
+                     role=reader.role, screening_id=row.screening_id)
         uow.commit()
     return listed

@@ -62,7 +62,7 @@ def evaluate_patient(cmd: EvaluatePatient, uow: UnitOfWork, *, protocols: Protoc
         for event in events:
             if isinstance(event, AlertsStopped):
                 alerts_stopped_at = now
-                audit.record(session, "system", "alerts-stopped", f"Patient/{row.id}", now)
+                audit.record(session, "system", "alerts-stopped", None, now, screening_id=row.screening_id)
             elif isinstance(event, EligibilityChanged):
                 alert_pk = screening.add_alert(session, row, screening_pk, event, now)
         screening.record_evaluation(session, row, result, now=now, alerts_stopped_at=alerts_stopped_at)

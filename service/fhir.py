@@ -86,6 +86,9 @@ def batch_response(parsed: ParsedBundle, stored: Stored) -> dict:
                                    "issue": [{"severity": "error", "code": "invalid", "diagnostics": entry.problem}]}
         entries.append({"response": response})
     duplicate = stored.duplicate_of is not None
+    if stored.message_pk is None:
+        # Every entry named a child whose family objected (contract §17): acknowledged, nothing kept.
+        return {"resourceType": "Bundle", "type": "batch-response", "entry": entries}
     return {"resourceType": "Bundle", "type": "batch-response", "entry": entries,
             "meta": {"tag": [{"system": "urn:myocit:message", "code": str(stored.message_pk),
                               "display": "duplicate" if duplicate else "stored"}]}}
@@ -106,5 +109,5 @@ def receive_resource(cmd: ReceiveFhirResource, uow: UnitOfWork, *, clock: Clock,
     except Refused as exc:
         return _refused(exc.refusal)
     said = "already stored" if stored.duplicate_of is not None else "stored"
-    return FhirAnswer(202, operation_outcome("informational", f"{location} {said} as message {stored.message_pk}",
-                                             severity="information"), location)
+    text = f"{location} {said} as message {stored.message_pk}" if stored.message_pk else f"{location} acknowledged"
+    return FhirAnswer(202, operation_outcome("informational", text, severity="information"), location)

@@ -109,7 +109,7 @@ class _Load:
             for unit in self.pending:
                 if unit.bundle:
                     self._store_file(session, unit, now)
-            audit.record(session, self.sender.name, "import", f"{self.report.read} resources", now)
+            audit.record(session, self.sender, "import", f"{self.report.read} resources", now)
             uow.commit()
         self.pending.clear()
 

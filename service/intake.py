@@ -7,7 +7,7 @@ import logging
 from domain.identity import Refused
 from service import metrics
 from store import audit
-from store.intake import Stored, store_message
+from store.intake import Stored, screening_id_of, store_message
 from store.uow import UnitOfWork
 from service.commands import RecordMessage
 from service.ports import Clock, Dispatcher
@@ -36,9 +36,12 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
             metrics.MESSAGES.labels(cmd.channel, "duplicate").inc()
             log.info("%s message from %s: a repeat of message %s", cmd.channel, cmd.sender.name, stored.duplicate_of)
             return stored
-        audit.record(uow.session, cmd.sender.name, "post", f"Message/{stored.message_pk}", now)
-        for action, target in cmd.audited:
-            audit.record(uow.session, cmd.sender.name, action, target, now)
+        audit.record(uow.session, cmd.sender, "post", f"Message/{stored.message_pk}" if stored.message_pk
+                     else "dropped: an objected child", now, role=cmd.sender.role,
+                     outcome="dropped" if stored.dropped else None)
+        for action, patient_id in cmd.audited:
+            audit.record(uow.session, cmd.sender, action, None, now, role=cmd.sender.role,
+                         screening_id=screening_id_of(uow.session, patient_id))
         uow.on_commit(lambda: dispatch.evaluate(stored.enqueue))
         uow.commit()
     facts = sum(len(item.facts) for index, item in enumerate(cmd.items) if index not in stored.refused)

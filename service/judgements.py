@@ -60,7 +60,7 @@ def _record(resource: dict, caller, action: str, patient_id: str, *, uow, clock,
     except InvalidInput as exc:
         raise Invalid(str(exc)) from exc
     command = RecordMessage(channel="ui", content_type=FHIR_JSON, body=raw, sender=caller, items=items,
-                            audited=((action, f"Patient/{patient_id}"),) * len(items))
+                            audited=((action, patient_id),) * len(items))
     return record_message(command, uow, clock=clock, dispatch=dispatch)
 
 

@@ -29,7 +29,7 @@ from store.models import OidcLogin
 from store.uow import UnitOfWork
 from service.ports import Clock
 from service.commands import Reauthenticated
-from service.sessions import PAGE_ROLES, SESSION_SECONDS, person_label
+from service.sessions import PAGE_ROLES, SESSION_SECONDS, person_label, role_refusal
 
 LOGIN_SECONDS = 600
 LEEWAY_SECONDS = 60
@@ -289,7 +289,7 @@ def _finish(provider: Provider, back: Returned, uow: UnitOfWork, clock: Clock) -
     if not isinstance(decided, Granted):
         raise SignInFailed("no-role", decided.sentence)
     if decided.role not in PAGE_ROLES:
-        raise SignInFailed("role-without-pages", f"The {decided.role} role has no pages in myocit yet.")
+        raise SignInFailed("role-without-pages", role_refusal(decided.role))
     issuer, subject = provider.metadata()["issuer"], str(claims["sub"])
     name = claims.get("name") if isinstance(claims.get("name"), str) else None
     session_id = secrets.token_urlsafe(32)
@@ -334,7 +334,7 @@ def _signing_proven(provider: Provider, login: OidcLogin, claims: dict, back: Re
     proof = Reauthenticated(issuer, person.subject, person.person_name,
                             datetime.fromtimestamp(claims["auth_time"], UTC))
     audit.record(uow.session, person_label(issuer, person.subject, person.person_name), "reauthenticated",
-                 f"Patient/{signing.get('patient', '')}", clock.now())
+                 "signature", clock.now(), role=person.role)
     signer = Caller(person_label(issuer, person.subject, person.person_name), person.role,
                     frozenset(person.sites or ()))
     return SigningProven(str(signing.get("patient", "")), date.fromisoformat(signing["as_of"]),

@@ -35,7 +35,7 @@ def _signatures(session, row: Patient) -> list[tuple]:
 def worklist(reader: Caller, uow: UnitOfWork, *, clock: Clock) -> list[views.WorklistRow]:
     with uow:
         rows = views.worklist(uow.session, reader)
-        audit.record(uow.session, reader.name, "view-worklist", f"Site/{reader.site_label}", clock.now())
+        audit.record(uow.session, reader, "view-worklist", f"Site/{reader.site_label}", clock.now())
         uow.commit()
     return rows
 
@@ -65,7 +65,8 @@ def patient_file(patient_id: str, reader: Caller, uow: UnitOfWork, *, clock: Clo
                             views.alerts_of_patient(session, row), views.outcomes_of(session, row),
                             _signatures(session, row), views.attestations_of(session, row),
                             cds.feedback_of(session, row.pk))
-        audit.record(session, reader.name, "view", f"Patient/{row.id}", clock.now())
+        audit.record(session, reader, "view", None, clock.now(),
+                     role=reader.role, screening_id=row.screening_id)
         uow.commit()
     return found
 
@@ -83,7 +84,8 @@ def checklist(patient_id: str, reader: Caller, uow: UnitOfWork, *, clock: Clock)
     with uow:
         row = _visible(uow.session, reader, patient_id)
         found = Checklist(row, views.latest_screening(uow.session, row), _signatures(uow.session, row))
-        audit.record(uow.session, reader.name, "view-checklist", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, reader, "view-checklist", None, clock.now(),
+                     role=reader.role, screening_id=row.screening_id)
         uow.commit()
     return found
 
@@ -100,7 +102,7 @@ def alert_board(reader: Caller, uow: UnitOfWork, *, clock: Clock) -> AlertBoard:
     with uow:
         rows = views.alerts_with_status(uow.session, reader, limit=ALERTS_PAGE_LIMIT)
         windows = views.alert_windows(uow.session, [row[0].screening_pk for row in rows])
-        audit.record(uow.session, reader.name, "view-alerts", f"Site/{reader.site_label}", clock.now())
+        audit.record(uow.session, reader, "view-alerts", f"Site/{reader.site_label}", clock.now())
         uow.commit()
     return AlertBoard(rows, windows)
 
@@ -109,7 +111,7 @@ def audit_trail(reader: Caller, uow: UnitOfWork, *, clock: Clock) -> list[tuple]
     """(at, actor, action, target) of the latest audited acts, newest first; reading it is audited too."""
     with uow:
         entries = views.audit_entries(uow.session, AUDIT_PAGE_ENTRIES)
-        audit.record(uow.session, reader.name, "view-audit", None, clock.now())
+        audit.record(uow.session, reader, "view-audit", None, clock.now())
         uow.commit()
     return entries
 
@@ -125,6 +127,6 @@ class ProtocolHistory:
 def protocol_history(reader: Caller, uow: UnitOfWork, *, clock: Clock) -> ProtocolHistory:
     with uow:
         found = ProtocolHistory(views.protocol_activations(uow.session), views.last_shadow_report(uow.session))
-        audit.record(uow.session, reader.name, "view-protocols", None, clock.now())
+        audit.record(uow.session, reader, "view-protocols", None, clock.now())
         uow.commit()
     return found

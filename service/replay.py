@@ -21,7 +21,8 @@ def screen_known_at(cmd: ScreenKnownAt, uow: UnitOfWork, *, protocol, clock: Clo
             raise NotFound(f"no patient {cmd.patient_id} for this site")
         record = replay.record_known_at(uow.session, row, protocol, cmd.known_at)
         result = evaluate(record, protocol, cmd.as_of).to_json()
-        audit.record(uow.session, cmd.reader.name, "view", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, cmd.reader, "view", None, clock.now(),
+                     role=cmd.reader.role, screening_id=row.screening_id)
         uow.commit()
     return {**result, "stored": False, "known_at": cmd.known_at.isoformat()}
 
@@ -36,7 +37,7 @@ def replay_alert(cmd: ReplayAlert, uow: UnitOfWork, *, clock: Clock) -> dict:
             raise NotFound(f"no alert {cmd.alert_id} for this site")
         alert, patient, screening = found
         facts = replay.facts_by_pk(uow.session, list(screening.fact_pks or []))
-        audit.record(uow.session, cmd.reader.name, "view-alert", f"Alert/{alert.pk}", clock.now())
+        audit.record(uow.session, cmd.reader, "view-alert", f"Alert/{alert.pk}", clock.now())
         body = {**alert_json(alert, patient.id),
                 "screening": {**screening.result, "screened_at": views.utc(screening.created_at).isoformat(),
                               "trigger": screening.trigger, "stored": True},

@@ -44,7 +44,8 @@ def read_subject(cmd: ReadResearchSubject, uow: UnitOfWork, *, clock) -> dict:
         found = subject_facts(uow.session, sites=_sites(cmd.reader), patient_id=cmd.subject_id[:64])
         if not found:
             raise NotFound(f"no ResearchSubject/{cmd.subject_id[:64]} for this caller")
-        audit.record(uow.session, cmd.reader.name, "fhir-read", f"Patient/{found[0].patient_id}", clock.now())
+        audit.record(uow.session, cmd.reader, "fhir-read", "ResearchSubject", clock.now(),
+                     screening_id=found[0].screening_id)
         uow.commit()
     return research.research_subject(found[0], clock.now())
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import date
 
 from domain.criteria import ORDER
 from domain.cds_cards import OVERRIDE_REASONS
-from store import audit, cds, screening_log, views
+from domain.privacy import Keyring
+from store import audit, cds, screening_log, tombstones, views
 from store.uow import UnitOfWork
 from service.commands import RecordOutcome
 from service.errors import Invalid, NotFound
@@ -48,7 +50,8 @@ def record_outcome(cmd: RecordOutcome, uow: UnitOfWork, *, clock: Clock) -> dict
         now = clock.now()
         stored = screening_log.add_outcome(uow.session, row.pk, cmd.outcome, reason or None, cmd.recorder.name,
                                            now, clock.today())
-        audit.record(uow.session, cmd.recorder.name, f"outcome-{cmd.outcome}", f"Patient/{row.id}", now)
+        audit.record(uow.session, cmd.recorder, f"outcome-{cmd.outcome}", None, now,
+                     role=cmd.recorder.role, screening_id=row.screening_id)
         body = outcome_json(stored, row.id)
         uow.commit()
     return body
@@ -79,9 +82,20 @@ def _entries(reader, uow: UnitOfWork, clock: Clock, site, first_from, first_to, 
         raise NotFound(f"site {site} is not one of yours")
     with uow:
         entries = views.screening_log(uow.session, reader, site=site, first_from=first_from, first_to=first_to)
-        audit.record(uow.session, reader.name, action, f"Site/{site or reader.site_label}", clock.now())
+        if reader.role == "monitor":
+            entries = pseudonymised(entries, tombstones.keyring_of(uow.session))
+        audit.record(uow.session, reader, action, f"Site/{site or reader.site_label}", clock.now(),
+                     role=reader.role)
         uow.commit()
     return entries
+
+
+def pseudonymised(entries: list[views.LogEntry], keyring: Keyring) -> list[views.LogEntry]:
+    """The sponsor's view (contract §17): the ``patient`` column is the keyed pseudonym of the child's
+    site and screening id, never the EHR's id; the log is ordered by it, so order says nothing either."""
+    shown = [replace(e, patient=keyring.pseudonym(e.site, e.screening_id) if e.patient and e.screening_id else "")
+             for e in entries]
+    return sorted(shown, key=lambda e: (e.site or "", e.patient))
 
 
 def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None,

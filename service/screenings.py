@@ -18,7 +18,8 @@ def latest_stored(patient_id: str, reader, uow: UnitOfWork, *, clock: Clock) -> 
         if row is None:
             raise NotFound(f"no patient {patient_id} for this site")
         stored = views.latest_screening(uow.session, row)
-        audit.record(uow.session, reader.name, "view", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, reader, "view", None, clock.now(),
+                     role=reader.role, screening_id=row.screening_id)
         uow.commit()
     return stored.to_json() if stored is not None else None
 
@@ -31,6 +32,7 @@ def screen_as_of(cmd: ScreenAsOf, uow: UnitOfWork, *, protocol, clock: Clock) ->
             raise NotFound(f"no patient {cmd.patient_id} for this site")
         record, _ = screening.load_record(uow.session, row, protocol)
         result = evaluate(record, protocol, cmd.as_of).to_json()
-        audit.record(uow.session, cmd.reader.name, "view", f"Patient/{row.id}", clock.now())
+        audit.record(uow.session, cmd.reader, "view", None, clock.now(),
+                     role=cmd.reader.role, screening_id=row.screening_id)
         uow.commit()
     return {**result, "stored": False}

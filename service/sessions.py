@@ -17,6 +17,13 @@ from store.uow import UnitOfWork
 from service.ports import Clock
 
 PAGE_ROLES = ("coordinator", "investigator", "admin")
+MONITOR_REFUSAL = ("A monitor reads the screening log and funnel of its sites through the API (GET /screening-log, "
+                   "GET /funnel), with pseudonyms; the pages show children and are not open to monitors.")
+
+
+def role_refusal(role: str | None) -> str:
+    """The sentence a role without pages reads on the sign-in page."""
+    return MONITOR_REFUSAL if role == "monitor" else f"The {role} role has no pages in myocit."
 SESSION_SECONDS = 12 * 3600
 
 
@@ -41,12 +48,12 @@ def sign_in(token: str, address: str, uow: UnitOfWork, *, clock: Clock) -> SignI
             uow.commit()
             return SignIn(refused="unknown")
         if caller.role not in PAGE_ROLES:
-            audit.record(uow.session, caller.name, "sign-in-refused", f"role {caller.role}", now)
+            audit.record(uow.session, caller, "sign-in-refused", f"role {caller.role}", now)
             uow.commit()
             return SignIn(refused="role", role=caller.role)
         session_id = secrets.token_urlsafe(32)
         ui_sessions.start(uow.session, session_id, row, now)
-        audit.record(uow.session, caller.name, "sign-in", None, now)
+        audit.record(uow.session, caller, "sign-in", None, now)
         uow.commit()
     return SignIn(session_id=session_id, caller=caller)
 
@@ -55,7 +62,7 @@ def sign_out(session_id: str | None, caller: Caller, uow: UnitOfWork, *, clock: 
     with uow:
         if session_id:
             ui_sessions.end(uow.session, session_id, clock.now())
-        audit.record(uow.session, caller.name, "sign-out", None, clock.now())
+        audit.record(uow.session, caller, "sign-out", None, clock.now())
         uow.commit()
 
 

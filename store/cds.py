@@ -81,13 +81,17 @@ class ChildFound:
     id: str
     screening_pk: int | None
     result: dict | None
+    screening_id: str | None = None
+    """The child's screening id (contract §17), what the audit names it by."""
 
 
 def child_with_latest_screening(session: Session, patient_id: str, patient_pk: int) -> ChildFound:
     """The child (its Patient id and row, as the lookup found them) with its latest stored screening."""
     stored = session.execute(select(ScreeningRow.pk, ScreeningRow.result).where(ScreeningRow.patient_pk == patient_pk)
                              .order_by(ScreeningRow.pk.desc()).limit(1)).first()
-    return ChildFound(patient_pk, patient_id, stored.pk if stored else None, stored.result if stored else None)
+    screening_id = session.scalar(select(Patient.screening_id).where(Patient.pk == patient_pk))
+    return ChildFound(patient_pk, patient_id, stored.pk if stored else None, stored.result if stored else None,
+                      screening_id)
 
 
 def add_card(session: Session, uuid: str, ehr_pk: int, child: ChildFound, status: str, now: datetime) -> None:
@@ -96,8 +100,8 @@ def add_card(session: Session, uuid: str, ehr_pk: int, child: ChildFound, status
 
 
 def card_of(session: Session, uuid: str, ehr_pk: int) -> tuple[CdsCard, str] | None:
-    """The card ``uuid`` shown to that EHR, and its child's Patient id."""
-    found = session.execute(select(CdsCard, Patient.id).join(Patient, Patient.pk == CdsCard.patient_pk)
+    """The card ``uuid`` shown to that EHR, and its child's screening id (contract §17)."""
+    found = session.execute(select(CdsCard, Patient.screening_id).join(Patient, Patient.pk == CdsCard.patient_pk)
                             .where(CdsCard.uuid == uuid, CdsCard.ehr_pk == ehr_pk)).first()
     return (found[0], found[1]) if found else None
 

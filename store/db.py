@@ -21,6 +21,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted content is overwritten, so an erased child leaves nothing in the file (§17).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
@@ -49,5 +51,7 @@ def _json_loads(text: str | bytes):
         return json.loads(text)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, keyring=None) -> sessionmaker[Session]:
+    """``keyring``: a callable giving the pseudonym ``domain.privacy.Keyring``, called only when a
+    tombstone is checked or written (``store.tombstones``)."""
+    return sessionmaker(engine, expire_on_commit=False, info={"keyring": keyring} if keyring else None)

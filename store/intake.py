@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from domain.facts import Attestation, Fact
 from domain.identity import Caller, Known, Plan, Refusal, Refused, judge
 from ingest.items import Item, Registration, Subject
-from store import codec
+from store import codec, tombstones
+from ingest.redaction import PLACEHOLDER, redact
+from domain.privacy import claim_names, plain_values
 from store.models import Fact as FactRow
-from store.models import Message, Patient, PatientIdentifier, SiteIdentifierSystem
+from store.models import Message, Patient, PatientIdentifier, SiteIdentifierSystem, new_screening_id
 
 
 @dataclass
@@ -36,6 +38,9 @@ class Stored:
     """Items of a batch refused (by their index in ``items``); the others are stored."""
     ack_code: str | None = None
     """HL7 v2: the acknowledgement code the message (or, for a duplicate, the original) was given."""
+    dropped: frozenset[int] = frozenset()
+    """Items naming an objected child (contract §17): acknowledged, never stored. When every item is
+    dropped, nothing of the message is kept (``message_pk`` None)."""
 
 
 REVISION_STRIDE = 1 << 24
@@ -192,7 +197,8 @@ def _patient_row(conn, reg: Registration, site: str, pks: dict[str, int], now: d
         conn.execute(update(Patient).where(Patient.pk == pk).values(site=func.coalesce(Patient.site, site), **values))
         return pk
     pk = conn.scalar(_insert_new(conn, Patient).values(id=reg.id, site=site, pending_seq=0, evaluated_seq=0,
-                                                       **values).returning(Patient.pk))
+                                                       screening_id=new_screening_id(), **values)
+                     .returning(Patient.pk))
     if pk is None:
         raise _LostRace
     pks[reg.id] = pk
@@ -232,6 +238,7 @@ def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, n
     new Patient id or identifier first. Raises ``Refused`` for an atomic message with a refusal."""
     for _ in range(RACE_ATTEMPTS):
         known, pks = lookup(session.connection(), items, lock=True)
+        known = tombstones.with_objected(session, known, items, sender.authority)
         plan = judge(items, known, sender.authority, sender.role)
         if atomic and plan.refused:
             index, refusal = plan.first_refusal
@@ -310,9 +317,12 @@ def store_message(
         return _repeat(conn, items, sender, body, key, atomic, ack_code)
     plan, pks = _judged(session, items, sender, atomic, now)
     conn = session.connection()
-    if plan.refused:
+    if plan.dropped and not _drop_objected(conn, message_pk, body, items, plan, sender):
+        return Stored(None, None, refused=plan.refused, ack_code=ack_code, dropped=plan.dropped)
+    if plan.refused or plan.dropped:
         conn.execute(update(Message).where(Message.pk == message_pk).values(
-            fact_count=sum(len(item.facts) for i, item in enumerate(items) if i not in plan.refused)))
+            fact_count=sum(len(item.facts) for i, item in enumerate(items)
+                           if i not in plan.refused and i not in plan.dropped)))
     touched = {pks[items[index].registration.id] for index in plan.registrations}
     rows = []
     for index, patient in plan.patients.items():
@@ -330,7 +340,28 @@ def store_message(
         # An initial load marks its children once, when everything is stored (``service.imports``).
         return Stored(message_pk, None, sorted(touched), plan.refused, ack_code)
     enqueue = mark_pending(session, sorted(touched), now) if touched else []
-    return Stored(message_pk, None, enqueue, plan.refused, ack_code)
+    return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped)
+
+
+def _drop_objected(conn, message_pk: int, body: str, items: list[Item], plan: Plan, sender: Caller) -> bool:
+    """Leave out of the stored message the parts naming an objected child; if nothing else of it would
+    be stored, remove the message itself (False). Nothing of the objected child is kept."""
+    rest = [i for i, item in enumerate(items) if i not in plan.dropped and (item.facts or item.registration)]
+    if not rest:
+        conn.execute(delete(Message).where(Message.pk == message_pk))
+        return False
+    sites = sender.authority.sites or frozenset()
+    names = set()
+    for index in plan.dropped:
+        names |= claim_names(items[index].subjects, items[index].registration, sites)
+    kept = redact(body, plain_values(names))
+    if kept != body:
+        conn.execute(update(Message).where(Message.pk == message_pk).values(body=kept or PLACEHOLDER))
+    return True
+
+
+def screening_id_of(session: Session, patient_id: str) -> str | None:
+    return session.scalar(select(Patient.screening_id).where(Patient.id == patient_id))
 
 
 def _repeat(conn, items: list[Item], sender: Caller, body: str, key: str | None, atomic: bool,

@@ -3,6 +3,7 @@ unit of consistency for evaluation (its lock serialises evaluators of one patien
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -23,6 +24,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 MAX_ROW_ID = 2**63 - 1
+
+
+def new_screening_id() -> str:
+    """A child's screening id: random, so it says nothing of the child or of the order it came in."""
+    return "s-" + secrets.token_hex(6)
 
 
 def row_id_in_range(value: int) -> bool:
@@ -86,8 +92,12 @@ class Patient(Base):
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     screened_version: Mapped[str | None] = mapped_column(String(64))
     """The protocol version of the latest stored screening (what an evaluation compares, under the lock)."""
+    screening_id: Mapped[str | None] = mapped_column(String(24))
+    """myocit's own name for the child (random, never the EHR's): the audit, the tombstone and the log
+    name it by this (contract §17)."""
 
-    __table_args__ = (Index("ix_patients_dirty", "pending_seq", "evaluated_seq"),)
+    __table_args__ = (Index("ix_patients_dirty", "pending_seq", "evaluated_seq"),
+                      UniqueConstraint("screening_id", name="uq_patients_screening_id"))
 
 
 class PatientIdentifier(Base):
@@ -273,12 +283,75 @@ class OidcLogin(Base):
 
 
 class AuditEntry(Base):
+    """Who did or saw what. Never changed or deleted (a trigger refuses both), so it holds nothing that
+    identifies a child: a child is named by its screening id, never by the EHR's id (contract §17)."""
+
     __tablename__ = "audit_log"
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(16))
+    token_pk: Mapped[int | None] = mapped_column(BigInteger)
+    """The token the actor used, if any (the export names it: "token 7 (holder)")."""
+    screening_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- data protection (contract §17) ------------------------------------------------------------------
+
+
+class ErasedChild(Base):
+    """What stays of a child erased on objection (``reason`` "objection": a tombstone) or purged at the
+    end of retention ("retention"): its screening log row, de-identified. Never a name, birth date,
+    identifier or free text."""
+
+    __tablename__ = "erased_children"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    screening_id: Mapped[str] = mapped_column(String(24), unique=True)
+    site: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    erased_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    purge_pk: Mapped[int | None] = mapped_column(ForeignKey("purges.pk"), index=True)
+    first_screened_month: Mapped[str | None] = mapped_column(String(7))
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    failing: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class TombstoneKey(Base):
+    """A keyed hash of one name of an objected child, under a chain of keys (``domain.privacy``)."""
+
+    __tablename__ = "tombstone_keys"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    erased_pk: Mapped[int] = mapped_column(ForeignKey("erased_children.pk"), index=True)
+    chain: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_tombstone_keys_digest", "digest", "chain"),)
+
+
+class Purge(Base):
+    """One retention purge: when, why, how many children; never which (contract §17)."""
+
+    __tablename__ = "purges"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(200))
+    cutoff: Mapped[date] = mapped_column(Date)
+    children: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ErasureUnderWay(Base):
+    """The children being erased by the open transaction: the one case where the confirmations'
+    trigger lets a signed confirmation go. Empty outside an erasure."""
+
+    __tablename__ = "erasures_under_way"
+    patient_pk: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class Subscription(Base):

@@ -24,6 +24,7 @@ def move_patient(session: Session, patient_id: str, site: str, *, actor: str,
     row.site = site
     row.updated_at = now
     session.flush()
-    audit.record(session, actor, "patient-move", f"Patient/{row.id}: {before or '-'} -> {site}", now)
+    audit.record(session, actor, "patient-move", f"site {before or '-'} -> {site}", now,
+                 screening_id=row.screening_id)
     mark_pending(session, [row.pk], now)
     return before, row.pk

@@ -13,7 +13,8 @@ from store.views import utc
 
 def subject_facts(session: Session, *, sites: list[str] | None, patient_id: str | None = None) -> list[SubjectFacts]:
     """The registered children of ``sites`` (None: every site), or the one ``patient_id``, by id."""
-    query = select(Patient.pk, Patient.id, Patient.site, Patient.alerts_stopped_at).where(Patient.registered.is_(True))
+    query = select(Patient.pk, Patient.id, Patient.site, Patient.alerts_stopped_at,
+                   Patient.screening_id).where(Patient.registered.is_(True))
     if sites is not None:
         query = query.where(Patient.site.in_(sites))
     if patient_id is not None:
@@ -67,4 +68,5 @@ def _facts(child, screenings: list, outcome: tuple | None, signatures: list) -> 
         outcome=outcome[0] if outcome else None,
         consent_ended=child.alerts_stopped_at is not None,
         confirmed=standing is not None,
+        screening_id=child.screening_id,
     )

@@ -150,8 +150,9 @@ class LogEntry:
     outcome: str | None
     outcome_date: date | None
     confirmed_at: datetime | None
-    protocol_version: str
+    protocol_version: str | None
     eligible_until: str | None = None
+    screening_id: str | None = None
 
 
 def _in_sites(query, caller: Caller, site: str | None):
@@ -166,8 +167,9 @@ def _in_sites(query, caller: Caller, site: str | None):
 def screening_log(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
                   first_to: date | None = None) -> list[LogEntry]:
     """Every child of the caller's sites (narrowed to ``site``) first screened within the period (by the
-    screening day of its first stored screening), by patient id. Five statements whatever the number of
-    children; no result JSON is read (the screenings' compact verdicts are)."""
+    screening day of its first stored screening), by patient id, then what stays of erased children
+    (``erased_entries``). Six statements whatever the number of children; no result JSON is read (the
+    screenings' compact verdicts are)."""
     from sqlalchemy.orm import aliased
 
     from store.models import Confirmation, ScreeningOutcome
@@ -177,7 +179,7 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
     first, last = aliased(ScreeningRow), aliased(ScreeningRow)
     query = _in_sites(
         select(Patient.pk, Patient.id, Patient.site, first.as_of, last.verdicts, last.eligible_from, last.status,
-               last.protocol_version, last.eligible_until)
+               last.protocol_version, last.eligible_until, Patient.screening_id)
         .join(bounds, bounds.c.patient_pk == Patient.pk)
         .join(first, first.pk == bounds.c.first).join(last, last.pk == bounds.c.last), caller, site)
     if first_from is not None:
@@ -202,7 +204,7 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
         signed.setdefault(patient_pk, []).append((screening_pk, signed_at))
     entries = []
     ids = [c.id for c in CRITERIA]
-    for pk, pid, child_site, first_day, verdicts, eligible_from, status, version, eligible_until in children:
+    for pk, pid, child_site, first_day, verdicts, eligible_from, status, version, eligible_until, sid in children:
         screenings = history.get(pk, [])
         outcome, outcome_day = outcomes.get(pk, (None, None))
         entries.append(LogEntry(
@@ -212,7 +214,37 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
             verdicts=expand(verdicts or "", ids),
             outcome=outcome, outcome_date=outcome_day,
             confirmed_at=_standing_since(signed.get(pk, []), screenings), protocol_version=version,
-            eligible_until=eligible_until.isoformat() if eligible_until else None))
+            eligible_until=eligible_until.isoformat() if eligible_until else None, screening_id=sid))
+    return entries + erased_entries(session, caller, site=site, first_from=first_from, first_to=first_to)
+
+
+def erased_entries(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
+                   first_to: date | None = None) -> list[LogEntry]:
+    """The rows that stay of erased children (contract §17): an objected child's says ``objected`` and
+    nothing else; a purged child's keeps its site, month of first screening, last status, failing
+    criteria and outcome, and no patient."""
+    from store.models import ErasedChild
+
+    query = select(ErasedChild).order_by(ErasedChild.pk)
+    if caller.role != "admin":
+        query = query.where(ErasedChild.site.in_(sorted(caller.sites)))
+    if site is not None:
+        query = query.where(ErasedChild.site == site)
+    entries = []
+    for row in session.scalars(query):
+        month = row.first_screened_month
+        if (first_from or first_to) and (month is None or (first_from and month < first_from.strftime("%Y-%m"))
+                                         or (first_to and month > first_to.strftime("%Y-%m"))):
+            continue
+        objected = row.reason == "objection"
+        if not objected and row.last_status is None:
+            continue    # purged before it was ever screened: it was never in the log
+        failing = tuple((cid, "fail") for cid in (row.failing or "").split(";") if cid)
+        entries.append(LogEntry(
+            patient=row.screening_id if objected else "", site=row.site, first_screened=month,
+            status="objected" if objected else (row.last_status or ""), status_since=None, eligible_from=None,
+            verdicts=failing, outcome=row.outcome, outcome_date=None, confirmed_at=None, protocol_version=None,
+            screening_id=row.screening_id))
     return entries
 
 
@@ -269,8 +301,9 @@ def attestations_of(session: Session, row: Patient) -> list[tuple]:
 
 
 def audit_entries(session: Session, limit: int) -> list[tuple]:
-    """(at, actor, action, target) of the latest audited acts, newest first."""
-    return [(e.at, e.actor, e.action, e.target) for e in audit.latest(session, limit)]
+    """(at, actor, action, target) of the latest audited acts, newest first; a child by its screening id."""
+    return [(e.at, e.actor, e.action, " ".join(filter(None, (e.screening_id, e.target))) or None)
+            for e in audit.latest(session, limit)]
 
 
 def protocol_activations(session: Session) -> list[tuple]:

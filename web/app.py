@@ -16,9 +16,8 @@ touch is re-evaluated against the 34 criteria; coordinators read results and ale
 
 
 def create_app(rt=None) -> FastAPI:
-    from web import (api, cds_hooks, deliveries, docs, fhir_outputs, metadata, oidc_pages, openapi, operations, pages,
-                     probes,
-                     protocol_pages, records, trial_pages)
+    from web import (api, cds_hooks, data_protection, deliveries, docs, fhir_outputs, metadata, oidc_pages, openapi,
+                     operations, pages, probes, protocol_pages, records, trial_pages)
     from web.session import SignInThrottle
 
     if rt is None:
@@ -48,6 +47,7 @@ def create_app(rt=None) -> FastAPI:
     app.include_router(metadata.router)
     app.include_router(records.router)
     app.include_router(cds_hooks.router)
+    app.include_router(data_protection.router)
     openapi.install(app)
     errors.install(app)
     return app

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.identity import Refused
 from service.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from store.tombstones import KeyMissing
 from web.outcomes import outcome
 from web.page_kit import PageError, render, see_other
 
@@ -135,6 +136,11 @@ async def _database_down(_request: Request, exc: Exception):
     return outcome(503, "transient", "the database is unavailable; nothing was stored, retry later")
 
 
+async def _key_missing(_request: Request, exc: Exception):
+    log.error("%s", exc)
+    return outcome(503, "exception", str(exc))
+
+
 def install(app: FastAPI) -> None:
     """Answer every error ``app`` lets rise."""
     for kind in (NotFound, Invalid, Conflict, NotAuthenticated, Forbidden, Refused):
@@ -146,3 +152,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(DBAPIError, _database_down)
+    app.add_exception_handler(KeyMissing, _key_missing)

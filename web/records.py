@@ -64,7 +64,7 @@ _LOG_ROWS = {"description": "One row per child first screened in the period",
             summary="The screening log: CSV (default, or Accept: text/csv) or JSON (Accept: application/json)")
 def get_screening_log(request: Request, site: str | None = Query(None), first_from: str | None = Query(None, alias="from"),
                       first_to: str | None = Query(None, alias="to"),
-                      caller: Caller = Depends(require("coordinator", "investigator"))):
+                      caller: Caller = Depends(require("coordinator", "investigator", "monitor"))):
     rt = request.app.state.rt
     rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
     if _wants_json(request.headers.get("accept", "")):
@@ -88,7 +88,7 @@ def _wants_json(accept: str) -> bool:
             responses=answers(400, 404))
 def get_funnel(request: Request, site: str | None = Query(None), first_from: str | None = Query(None, alias="from"),
                first_to: str | None = Query(None, alias="to"),
-               caller: Caller = Depends(require("coordinator", "investigator"))):
+               caller: Caller = Depends(require("coordinator", "investigator", "monitor"))):
     rt = request.app.state.rt
     return screening_log.funnel(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
 

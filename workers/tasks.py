@@ -14,12 +14,12 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from bootstrap import runtime
-from bootstrap.celery_app import (DELIVER, EVALUATE, EVALUATE_BATCH, HEARTBEATS, NOTIFY, RESCREEN_DUE, SHADOW_CHUNK,
-                                  SWEEP, task_header)
+from bootstrap.celery_app import (DELIVER, EVALUATE, EVALUATE_BATCH, HEARTBEATS, NOTIFY, PURGE, RESCREEN_DUE,
+                                  SHADOW_CHUNK, SWEEP, task_header)
 from config.logs import request_id
-from service import backlog, deliveries, evaluation, fhir_subscriptions, schedule, shadow_runs
-from service.commands import (DrainBacklog, EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, RescreenDue,
-                              ScreenShadowChunk, SendFhirNotifications,
+from service import backlog, data_protection, deliveries, evaluation, fhir_subscriptions, schedule, shadow_runs
+from service.commands import (DrainBacklog, EvaluatePatient, MarkEvaluationFailed, PlanDeliveries, PurgeExpired,
+                              RescreenDue, ScreenShadowChunk, SendFhirNotifications,
                               SweepStalledWork)
 
 log = logging.getLogger("myocit.workers")
@@ -151,3 +151,12 @@ def shadow_chunk(chunk_pk: int) -> int | None:
     result for it (a chunk sent again after its worker seemed lost) is dropped, the first one standing."""
     rt = runtime()
     return shadow_runs.screen_chunk(ScreenShadowChunk(chunk_pk), rt.uow(), clock=rt.clock)
+
+
+@shared_task(name=PURGE, **TRANSIENT)
+def purge_expired() -> dict:
+    """The daily retention purge (``service.data_protection.purge``, contract §17). Idempotent: the
+    children it purged are gone, so a second run the same day purges none (and logs a purge of 0)."""
+    rt = runtime()
+    return data_protection.purge(PurgeExpired("scheduler", rt.settings.retention_days, why="daily retention"),
+                                 rt.uow(), clock=rt.clock)

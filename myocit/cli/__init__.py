@@ -24,6 +24,7 @@ from myocit.cli.senders import sender_app
 from myocit.cli.sites import site_app
 from myocit.cli.subscriptions import subscription_app
 from myocit.cli.tokens import token_app
+from myocit.cli.data_protection import audit_app, purge, tombstones_app
 
 app = typer.Typer(
     help="MYOCIT eligibility screening: screen a FHIR record offline, or run the screening service.",
@@ -39,9 +40,10 @@ for command in (screen, migrate, api, worker, scheduler, mllp, run, status):
 app.command("screening-log")(screening_log_command)
 app.command()(demo)
 app.command("import")(import_)
+app.command()(purge)
 for group, name in ((token_app, "token"), (sender_app, "sender"), (site_app, "site"), (messages_app, "messages"),
                     (patient_app, "patient"), (subscription_app, "subscription"), (protocol_app, "protocol"),
-                    (access_app, "access"), (ehr_app, "ehr")):
+                    (access_app, "access"), (ehr_app, "ehr"), (audit_app, "audit"), (tombstones_app, "tombstones")):
     app.add_typer(group, name=name)
 
 

@@ -34,10 +34,11 @@ def logs() -> None:
 def handled(call):
     """Run a use case; its refusals (not found, invalid) become a one-line error and exit code 2."""
     from service.errors import Conflict, Invalid, NotFound
+    from store.tombstones import KeyMissing
 
     try:
         return call()
-    except (NotFound, Invalid, Conflict) as exc:
+    except (NotFound, Invalid, Conflict, KeyMissing) as exc:
         fail(str(exc))
 
 

@@ -73,7 +73,8 @@ def worker(
 
 
 def scheduler(loglevel: str = typer.Option("INFO", help="Celery log level.")) -> None:
-    """Run the scheduler (celery beat): timed re-screening of due patients, and the sweeper."""
+    """Run the scheduler (celery beat): timed re-screening of due patients, the sweeper, and the daily
+    retention purge (contract §17)."""
     # Beat only sends tasks when they fall due; the processes that read the database migrate it.
     from bootstrap import private_home, runtime
 

@@ -13,9 +13,10 @@ token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=
 @with_runtime
 def token_create(
     rt,
-    role: str = typer.Option(..., help="lab | coordinator | investigator | admin"),
+    role: str = typer.Option(..., help="lab | coordinator | investigator | admin | monitor (the sponsor's: "
+                             "funnel and screening log of its sites, with pseudonyms)"),
     site: list[str] = typer.Option([], "--site", help="A site the token acts for; repeat for several. Required "
-                                   "for lab, coordinator and investigator; none for admin."),
+                                   "for lab, coordinator, investigator and monitor; none for admin."),
     name: str | None = typer.Option(None, help="Who or what holds it (shown in the audit log)."),
 ) -> None:
     """Create a bearer token and print it once (only its hash is stored)."""

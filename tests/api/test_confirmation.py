@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
-from store.models import Alert, AuditEntry, Confirmation, ScreeningRow
+from store.models import Alert, AuditEntry, Confirmation, Patient, ScreeningRow
 from tests.api.conftest import run_pending
 from tests.fhir_samples import bundle, eligible_record, immunization
 from tests.inprocess import post_record
@@ -62,8 +62,10 @@ def test_a_signature_binds_the_signer_the_meaning_and_the_hash_of_the_stored_scr
     listed = client.get(f"/patients/{eligible}/confirmation", headers=tokens["coordinator"]).json()
     assert listed == [signed]
     with rt.uow() as uow:
-        assert ("investigator", "confirm-eligibility", "Patient/c-1") in [
-            (a.actor, a.action, a.target) for a in uow.session.scalars(select(AuditEntry))]
+        # The audit names the child by its screening id, never by the EHR's id (contract §17).
+        sid = uow.session.scalar(select(Patient.screening_id).where(Patient.id == "c-1"))
+        assert ("investigator", "confirm-eligibility", sid) in [
+            (a.actor, a.action, a.screening_id) for a in uow.session.scalars(select(AuditEntry))]
 
 
 def test_a_stated_meaning_is_kept_and_confirmations_are_listed_newest_first(client, tokens, eligible):

@@ -141,8 +141,9 @@ def test_a_child_moves_only_by_the_admin_command_and_it_is_audited(client, token
     assert _row(rt, "kid").site == "site-b"
     assert client.get("/patients/kid/eligibility", headers=tokens["coordinator"]).status_code == 404
     with rt.uow() as uow:
-        audited = uow.session.execute(text("SELECT actor, action, target FROM audit_log WHERE action = 'patient-move'")).all()
-    assert audited == [("command line", "patient-move", "Patient/kid: site-a -> site-b")]
+        audited = uow.session.execute(text("SELECT actor, action, target, screening_id FROM audit_log "
+                                           "WHERE action = 'patient-move'")).all()
+    assert audited == [("command line", "patient-move", "site site-a -> site-b", _row(rt, "kid").screening_id)]
     missing = myocit(rt.settings.home, "patient", "move", "nobody", "--site", "site-b")
     assert missing.returncode == 2 and "no registered patient nobody" in missing.stderr
 

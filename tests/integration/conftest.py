@@ -50,7 +50,7 @@ def clean_db(pg_url):
         conn.execute(text(
             "TRUNCATE deliveries, subscriptions, audit_log, api_tokens, outbox, alerts, screenings, facts, patient_identifiers, "
             "patients, messages, protocol_activations, shadow_reports, shadow_chunks, shadow_runs, ehr_registrations, "
-            "cds_jtis RESTART IDENTITY CASCADE"
+            "cds_jtis, tombstone_keys, erased_children, purges RESTART IDENTITY CASCADE"
         ))
     engine.dispose()
     return pg_url

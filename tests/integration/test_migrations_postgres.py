@@ -52,3 +52,16 @@ def test_a_stored_activation_gets_the_criteria_names_on_postgres():
         services.drop_database(name)
     assert load_protocol_files("myocit-2026-11", files).criterion_name("EXC-VTE-RISK") == \
         "High risk of venous thrombosis"
+
+
+def test_migration_0014_rewrites_audit_rows_before_they_become_unchangeable_on_postgres():
+    from tests.unit.test_migration_data_protection import migrate_and_read as migrate_0014
+
+    name, url = services.create_database()
+    try:
+        read = migrate_0014(url)
+    finally:
+        services.drop_database(name)
+    ids = read["ids"]
+    assert [row[2] for row in read["rows"]] == [ids["p-1"], ids["p-2"], None, None]
+    assert "p-1" not in repr(read["rows"]) and "p-2" not in repr(read["rows"])

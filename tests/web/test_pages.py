@@ -29,7 +29,10 @@ def _section(html: str, status: str) -> str:
 
 def _audit(rt) -> list[tuple[str, str, str | None]]:
     with rt.uow() as uow:
-        return [(e.actor, e.action, e.target) for e in uow.session.scalars(select(AuditEntry).order_by(AuditEntry.pk))]
+        # A child is named by its screening id in the audit (contract §17): shown here as Patient/{id}.
+        ids = dict(uow.session.execute(select(Patient.screening_id, Patient.id)).all())
+        return [(e.actor, e.action, f"Patient/{ids[e.screening_id]}" if e.screening_id in ids else e.target)
+                for e in uow.session.scalars(select(AuditEntry).order_by(AuditEntry.pk))]
 
 
 def test_the_worklist_groups_children_by_status_and_says_what_to_do(app, api, tokens, rt):

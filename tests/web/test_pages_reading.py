@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from store.models import AuditEntry, Message
+from store.models import AuditEntry, Message, Patient
 from tests.api.conftest import run_pending
 from tests.fhir_samples import eligible_record
 from tests.inprocess import post_record
@@ -30,8 +30,10 @@ def _page_attestations(rt) -> list[dict]:
 
 def _attest_audits(rt, pid: str) -> int:
     with rt.uow() as uow:
+        # The audit names a child by its screening id, never by the EHR's id (contract §17).
+        sid = uow.session.scalar(select(Patient.screening_id).where(Patient.id == pid))
         return len(uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "attest",
-                                                                AuditEntry.target == f"Patient/{pid}")).all())
+                                                                AuditEntry.screening_id == sid)).all())
 
 
 def test_one_form_records_several_attestations_each_its_own_observation_and_audit(app, api, tokens, rt):

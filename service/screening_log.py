@@ -92,9 +92,10 @@ def _entries(reader, uow: UnitOfWork, clock: Clock, site, first_from, first_to, 
 
 def pseudonymised(entries: list[views.LogEntry], keyring: Keyring) -> list[views.LogEntry]:
     """The sponsor's view (contract §17): the ``patient`` column is the keyed pseudonym of the child's
-    site and screening id, never the EHR's id; the log is ordered by it, so order says nothing either."""
-    shown = [replace(e, patient=keyring.pseudonym(e.site, e.screening_id) if e.patient and e.screening_id else "")
-             for e in entries]
+    site and of the id the site's own log names it by (the screening id of §3 and §8: its Patient id;
+    an objected child's random screening id), never that id itself; the log is ordered by it, so order
+    says nothing either."""
+    shown = [replace(e, patient=keyring.pseudonym(e.site, e.patient) if e.patient else "") for e in entries]
     return sorted(shown, key=lambda e: (e.site or "", e.patient))
 
 

@@ -21,11 +21,14 @@ from ingest.redaction import PLACEHOLDER, redact
 from store.screening import expand
 from store.models import (
     Alert,
+    CdsCard,
+    CdsFeedback,
     Confirmation,
     Delivery,
     ErasedChild,
     ErasureUnderWay,
     Fact,
+    FhirEvent,
     Message,
     OidcLogin,
     Outbox,
@@ -33,6 +36,7 @@ from store.models import (
     PatientIdentifier,
     ScreeningOutcome,
     ScreeningRow,
+    ShadowChunk,
     ShadowReport,
     TombstoneKey,
 )
@@ -42,8 +46,15 @@ def _alerts(pk: int):
     return select(Alert.pk).where(Alert.patient_pk == pk).scalar_subquery()
 
 
+def _cards(pk: int):
+    return select(CdsCard.pk).where(CdsCard.patient_pk == pk).scalar_subquery()
+
+
 ERASED_PER_CHILD: tuple[tuple[type, Callable[[int], object]], ...] = (
     (Delivery, lambda pk: Delivery.alert_pk.in_(_alerts(pk))),
+    (FhirEvent, lambda pk: FhirEvent.alert_pk.in_(_alerts(pk))),
+    (CdsFeedback, lambda pk: CdsFeedback.card_pk.in_(_cards(pk))),
+    (CdsCard, lambda pk: CdsCard.patient_pk == pk),
     (Outbox, lambda pk: (Outbox.topic == "alert.created") & Outbox.ref.in_(_alerts(pk))),
     (Alert, lambda pk: Alert.patient_pk == pk),
     (Confirmation, lambda pk: Confirmation.patient_pk == pk),
@@ -59,15 +70,25 @@ def _without_patient(items, patient_id: str):
     return [i for i in items if not (isinstance(i, dict) and i.get("patient") == patient_id)]
 
 
-def _scrub_shadow_reports(session: Session, patient_id: str) -> None:
-    for pk, report in session.execute(select(ShadowReport.pk, ShadowReport.report)).all():
+def _scrub_shadow_documents(session: Session, patient_id: str, column) -> None:
+    """Rewrite each shadow report (or chunk's result) naming the child without its lines."""
+    model = column.class_
+    for pk, report in session.execute(select(model.pk, column)).all():
         if not isinstance(report, dict):
             continue
         changes = _without_patient(report.get("changes") or [], patient_id)
         failed = _without_patient(report.get("failed") or [], patient_id)
         if len(changes) != len(report.get("changes") or []) or len(failed) != len(report.get("failed") or []):
-            session.execute(update(ShadowReport).where(ShadowReport.pk == pk)
-                            .values(report={**report, "changes": changes, "failed": failed}))
+            session.execute(update(model).where(model.pk == pk)
+                            .values({column.key: {**report, "changes": changes, "failed": failed}}))
+
+
+def _scrub_shadow_reports(session: Session, patient_id: str) -> None:
+    _scrub_shadow_documents(session, patient_id, ShadowReport.report)
+
+
+def _scrub_shadow_chunks(session: Session, patient_id: str) -> None:
+    _scrub_shadow_documents(session, patient_id, ShadowChunk.result)
 
 
 def _scrub_signings(session: Session, patient_id: str) -> None:
@@ -77,7 +98,8 @@ def _scrub_signings(session: Session, patient_id: str) -> None:
         session.execute(delete(OidcLogin).where(OidcLogin.pk.in_(gone)))
 
 
-SCRUBBED_PER_CHILD: tuple[Callable[[Session, str], None], ...] = (_scrub_shadow_reports, _scrub_signings)
+SCRUBBED_PER_CHILD: tuple[Callable[[Session, str], None], ...] = (_scrub_shadow_reports, _scrub_shadow_chunks,
+                                                                  _scrub_signings)
 """Rows keeping a child's Patient id inside a document, rewritten without it."""
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import create_engine, select, text
 
 from store import screening
 from store.models import Patient
-from tests.fhir_samples import patient, quantity
 from testkit import cli
+from tests.fhir_samples import patient, quantity
 from tests.inprocess import run_pending
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _post_patient(client, tokens, pid: str, site: str = "site-a"):

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from service.commands import ImportResources
 from service.imports import import_resources
 from store.models import Alert, Message, Patient
-from tests.fhir_samples import coded, eligible_record, lab_part, patient, quantity, NOT_DETECTED
 from testkit import cli
+from tests.fhir_samples import coded, eligible_record, lab_part, patient, quantity, NOT_DETECTED
 from tests.inprocess import evaluations_sent, run_pending
 
 DAY = date(2026, 12, 1)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select, update
 
 from service.commands import ReprocessMessages
 from service.messages import reprocess
 from store.models import Alert, Fact, Message
-from tests.fhir_samples import bundle, eligible_record, quantity
 from testkit import cli
+from tests.fhir_samples import bundle, eligible_record, quantity
 from tests.inprocess import post_record, run_pending
 
 DAY = date(2026, 12, 1)
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def myocit(rt, *args: str) -> cli.Done:
     return cli.myocit(*args, env={"MYOCIT_HOME": str(rt.settings.home), "MYOCIT_TODAY": "2026-12-01"})

@@ -16,9 +16,11 @@ from config.protocol_files import PROTOCOLS_DIR
 from service import amendments, schedule
 from service.commands import ActivateProtocol, ShadowAmendment, SweepStalledWork
 from store.models import Alert, AuditEntry, ScreeningRow
-from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, quantity
 from testkit import cli
+from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, quantity
 from tests.inprocess import post_record, run_pending
+
+ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 12, 1)
 NAME = "myocit-2027-01"
 

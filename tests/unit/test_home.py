@@ -8,6 +8,8 @@ from pathlib import Path
 from config.settings import Settings
 from testkit import cli
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_the_default_home_is_one_absolute_folder_whatever_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("MYOCIT_HOME", raising=False)

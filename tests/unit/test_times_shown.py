@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from config.clock import Clock
 from config.settings import Settings
 from testkit import cli
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("zone, moment, seconds, shown", [

@@ -93,4 +93,6 @@ def _end(made) -> None:
         made.dispatch.flush()
     if "celery" in made.__dict__:
         made.celery.close()
+    if "engine" in made.__dict__:
+        made.engine.dispose()  # closes the pooled connections, as a process's end does (``dispose`` keeps them)
     made.dispose()

@@ -94,5 +94,7 @@ def _end(made) -> None:
     if "celery" in made.__dict__:
         made.celery.close()
     if "engine" in made.__dict__:
-        made.engine.dispose()  # closes the pooled connections, as a process's end does (``dispose`` keeps them)
+        # Pooled connections closed, as at a process's end (``dispose`` keeps them, for forks): an
+        # SQLite connection left open here would keep this process's later reads of the file stale.
+        made.engine.dispose()
     made.dispose()

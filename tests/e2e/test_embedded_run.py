@@ -20,7 +20,8 @@ FIXTURE = ROOT / "tests" / "fixtures" / "typical-child.json"
 
 
 def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
-    own = {"MYOCIT_HOME": str(tmp_path / "var"), "MYOCIT_TODAY": "2026-12-01", "MYOCIT_SWEEP_AFTER_SECONDS": "2"}
+    own = {"MYOCIT_HOME": str(tmp_path / "var"), "MYOCIT_TODAY": "2026-12-01",
+           "MYOCIT_SWEEP_AFTER_SECONDS": "2"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | own
     cli = [sys.executable, "-m", "myocit.cli"]
 

@@ -59,7 +59,8 @@ def chromium_path() -> str:
 def service(tmp_path_factory):
     """`myocit run` on the embedded default, with a token per role."""
     home = tmp_path_factory.mktemp("browser")
-    own = {"MYOCIT_HOME": str(home / "var"), "MYOCIT_TODAY": DAY.isoformat(), "MYOCIT_SWEEP_AFTER_SECONDS": "2"}
+    own = {"MYOCIT_HOME": str(home / "var"), "MYOCIT_TODAY": DAY.isoformat(),
+           "MYOCIT_SWEEP_AFTER_SECONDS": "2"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | own
 
     def token(role: str, *extra: str) -> str:

@@ -31,8 +31,8 @@ def demo_service(tmp_path_factory):
                                                                       loaded.stdout, re.M)}
     port = free_port()
     log = home / "api.log"
-    process = subprocess.Popen([sys.executable, "-m", "myocit.cli", "api", f"--port={port}"], env=env, cwd=home,
-                               start_new_session=True,
+    command = [sys.executable, "-m", "myocit.cli", "api", f"--port={port}"]
+    process = subprocess.Popen(command, env=env, cwd=home, start_new_session=True,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

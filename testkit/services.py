@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import NoReturn
 
 import pytest
 
@@ -19,11 +20,21 @@ def required() -> bool:
     return os.environ.get("MYOCIT_REQUIRE_SERVICES") == "1"
 
 
-def unavailable(what: str, exc: Exception) -> None:
-    message = f"{what} is not reachable ({type(exc).__name__}: {exc})"
+def skip_or_fail(message: str) -> NoReturn:
+    """A real part the tests need is missing: skip on a developer machine, fail in CI."""
     if required():
         pytest.fail(message + " and MYOCIT_REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(message)
+
+
+def unavailable(what: str, exc: Exception) -> NoReturn:
+    """A service (PostgreSQL, Redis) does not answer."""
+    skip_or_fail(f"{what} is not reachable ({type(exc).__name__}: {exc})")
+
+
+def cannot_run(part: str, why: str) -> NoReturn:
+    """A real part the tests drive (the OpenID provider, the CDS Hooks client) cannot be started."""
+    skip_or_fail(f"{part} cannot run: {why}")
 
 
 def create_database() -> tuple[str, str]:

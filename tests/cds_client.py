@@ -18,19 +18,15 @@ import pytest
 
 from tests import services
 
+PART = "the healthchain CDS Hooks client"
+"""What a skip or failure names when it cannot run (``services.cannot_run``)."""
+
 CDS_DIR = Path(__file__).resolve().parent / "cds"
 MAKE_VENV = CDS_DIR / "make_venv.sh"
 DRIVER = CDS_DIR / "send_patient_view.py"
 VENV_PYTHON = CDS_DIR / ".venv" / "bin" / "python"
 MAKE_VENV_SECONDS = 600
 SEND_SECONDS = 120
-
-
-def unavailable(why: str) -> None:
-    message = f"the healthchain CDS Hooks client cannot run: {why}"
-    if services.required():
-        pytest.fail(message + " and MYOCIT_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(message)
 
 
 def ensure_venv() -> Path:
@@ -40,7 +36,7 @@ def ensure_venv() -> Path:
             ["bash", str(MAKE_VENV)], check=True, capture_output=True, text=True, timeout=MAKE_VENV_SECONDS
         )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        unavailable(f"tests/cds/make_venv.sh failed ({exc}): {getattr(exc, 'stderr', '')}")
+        services.cannot_run(PART, f"tests/cds/make_venv.sh failed ({exc}): {getattr(exc, 'stderr', '')}")
     return VENV_PYTHON
 
 

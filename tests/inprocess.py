@@ -11,6 +11,7 @@ from store.migrate import upgrade
 from store.tokens import create_token
 from bootstrap import Runtime, install
 from testkit.celery_calls import Calls
+from testkit.schema import migrated_sqlite
 
 ROLES = [("lab", "site-a"), ("lab", "site-b"), ("coordinator", "site-a"), ("coordinator", "site-b"),
          ("investigator", "site-a"), ("investigator", "site-b"), ("admin", None)]
@@ -56,7 +57,9 @@ def make_runtime(home, clock=None, **settings) -> Runtime:
     # Each task screens its own children: what the tests count. Draining is tested on its own.
     settings.setdefault("drain_backlog", False)
     runtime = Runtime(Settings(home=home, today="2026-12-01", **settings), clock=clock, celery=Calls())
-    upgrade(runtime.settings.resolved_database_url())
+    # A new embedded database is a copy of one migrated once per run (testkit.schema); any other is migrated.
+    if runtime.settings.database_url or not migrated_sqlite(runtime.settings.home / "myocit.sqlite"):
+        upgrade(runtime.settings.resolved_database_url())
     install(runtime)
     return runtime
 

@@ -25,28 +25,24 @@ import pytest
 from tests import services
 from tests.processes import free_port, stop_group
 
+PART = "the test OpenID provider"
+"""What a skip or failure names when it cannot run (``services.cannot_run``)."""
+
 OIDC_DIR = Path(__file__).resolve().parent / "oidc"
 PROVIDER_SCRIPT = OIDC_DIR / "provider.mjs"
 READY_SECONDS = 30
 NPM_CI_SECONDS = 300
 
 
-def unavailable(why: str) -> None:
-    message = f"the test OpenID provider cannot run: {why}"
-    if services.required():
-        pytest.fail(message + " and MYOCIT_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(message)
-
-
 def ensure_installed() -> str:
     """The path of ``node``, after ``npm ci`` in tests/oidc when its packages are not there yet."""
     node = shutil.which("node")
     if node is None:
-        unavailable("node is not on PATH")
+        services.cannot_run(PART, "node is not on PATH")
     if not (OIDC_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
         npm = shutil.which("npm")
         if npm is None:
-            unavailable("npm is not on PATH and tests/oidc/node_modules is missing")
+            services.cannot_run(PART, "npm is not on PATH and tests/oidc/node_modules is missing")
         try:
             subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund"],
@@ -57,7 +53,7 @@ def ensure_installed() -> str:
                 timeout=NPM_CI_SECONDS,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            unavailable(f"npm ci in tests/oidc failed ({exc}): {getattr(exc, 'stderr', '')}")
+            services.cannot_run(PART, f"npm ci in tests/oidc failed ({exc}): {getattr(exc, 'stderr', '')}")
     return node
 
 
@@ -174,9 +170,9 @@ def running_provider(
             try:
                 line = output.get(timeout=READY_SECONDS)
             except queue.Empty:
-                unavailable(f"no ready line within {READY_SECONDS} s: {''.join(seen)}")
+                services.cannot_run(PART, f"no ready line within {READY_SECONDS} s: {''.join(seen)}")
             if line is None:
-                unavailable(f"provider.mjs exited ({process.wait()}): {''.join(seen)}")
+                services.cannot_run(PART, f"provider.mjs exited ({process.wait()}): {''.join(seen)}")
             seen.append(line)
             if line.startswith("ready "):
                 break

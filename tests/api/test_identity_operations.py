@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from sqlalchemy import create_engine, select, text
 
 from store import screening
 from store.models import Patient
+from testkit import cli
 from tests.fhir_samples import patient, quantity
 from tests.inprocess import run_pending
 
@@ -124,11 +123,8 @@ def test_the_sweeper_takes_the_oldest_first(client, tokens, rt):
 # --- moving a child; tokens; the store ----------------------------------------------------------------
 
 
-def myocit(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    environ.update(MYOCIT_HOME=str(home), MYOCIT_TODAY="2026-12-01", **env)
-    return subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=environ, timeout=120)
+def myocit(home: Path, *args: str, **env: str) -> cli.Done:
+    return cli.myocit(*args, env={"MYOCIT_HOME": str(home), "MYOCIT_TODAY": "2026-12-01", **env})
 
 
 def test_a_child_moves_only_by_the_admin_command_and_it_is_audited(client, tokens, rt):

@@ -4,9 +4,6 @@ authority checks and store as POST /fhir, each child screened once."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from sqlalchemy import func, select
 from service.commands import ImportResources
 from service.imports import import_resources
 from store.models import Alert, Message, Patient
+from testkit import cli
 from tests.fhir_samples import coded, eligible_record, lab_part, patient, quantity, NOT_DETECTED
 from tests.inprocess import evaluations_sent, run_pending
 
@@ -121,10 +119,8 @@ def test_the_command_exits_as_the_contract_says(tmp_path, content, code):
     path = tmp_path / "Patient.ndjson"
     if content != "missing":
         path.write_text("\n".join(files[content]) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    env.update(MYOCIT_HOME=str(tmp_path / "var"), MYOCIT_TODAY="2026-12-01")
-    done = subprocess.run([sys.executable, "-m", "myocit.cli", "import", str(path), "--site", "site-a"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = cli.myocit("import", str(path), "--site", "site-a",
+                      env={"MYOCIT_HOME": str(tmp_path / "var"), "MYOCIT_TODAY": "2026-12-01"})
     assert done.returncode == code, done.stderr
     if content == "some bad":
         assert f"{path}:2: not valid JSON" in done.stderr

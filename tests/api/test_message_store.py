@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +10,7 @@ from sqlalchemy import select, update
 from service.commands import ReprocessMessages
 from service.messages import reprocess
 from store.models import Alert, Fact, Message
+from testkit import cli
 from tests.fhir_samples import bundle, eligible_record, quantity
 from tests.inprocess import post_record, run_pending
 
@@ -20,11 +18,8 @@ DAY = date(2026, 12, 1)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def myocit(rt, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    env.update(MYOCIT_HOME=str(rt.settings.home), MYOCIT_TODAY="2026-12-01")
-    return subprocess.run([sys.executable, "-m", "myocit.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+def myocit(rt, *args: str) -> cli.Done:
+    return cli.myocit(*args, env={"MYOCIT_HOME": str(rt.settings.home), "MYOCIT_TODAY": "2026-12-01"})
 
 
 def _reprocess(rt, *pks):

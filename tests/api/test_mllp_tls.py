@@ -21,11 +21,11 @@ def _openssl(*args: str, cwd) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-@pytest.fixture()
-def pki(tmp_path):
-    """ca.pem; server.pem/key (for 127.0.0.1); client.pem/key signed by the CA; rogue.pem/key self-signed."""
-    d = tmp_path / "pki"
-    d.mkdir()
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """ca.pem; server.pem/key (for 127.0.0.1); client.pem/key signed by the CA; rogue.pem/key self-signed.
+    Made once per module: the tests only read them."""
+    d = tmp_path_factory.mktemp("pki")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
              "-subj", "/CN=test CA", cwd=d)
     for name, extra in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):

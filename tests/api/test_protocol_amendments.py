@@ -6,10 +6,7 @@ and the version)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from config.protocol_files import PROTOCOLS_DIR
 from service import amendments, schedule
 from service.commands import ActivateProtocol, ShadowAmendment, SweepStalledWork
 from store.models import Alert, AuditEntry, Patient, ScreeningRow
+from testkit import cli
 from tests.fhir_samples import DETECTED, coded, eligible_record, immunization, quantity
 from tests.inprocess import post_record, run_pending
 
@@ -42,11 +40,8 @@ def amendment(folder: Path) -> Path:
     return target
 
 
-def myocit(home: Path, *args: str, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    clean |= {"MYOCIT_HOME": str(home), "MYOCIT_TODAY": DAY.isoformat(), **env}
-    return subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=clean, timeout=180)
+def myocit(home: Path, *args: str, **env) -> cli.Done:
+    return cli.myocit(*args, env={"MYOCIT_HOME": str(home), "MYOCIT_TODAY": DAY.isoformat(), **env})
 
 
 def child(pid: str, *, hb: float = 12.1, vaccinated_days_before: int | None = None, cmv: bool = False):

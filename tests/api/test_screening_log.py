@@ -186,16 +186,10 @@ def test_an_outcome_needs_a_known_value_and_a_reason_when_declined_or_not_approa
 
 
 def test_the_command_writes_the_same_csv(client, tokens, rt, site, tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from testkit import cli
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {
-        "MYOCIT_HOME": str(tmp_path), "MYOCIT_TODAY": "2026-12-01"}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "myocit.cli", "screening-log", *args],
-                                       capture_output=True, text=True, env=env, timeout=120,
-                                       cwd=Path(__file__).resolve().parents[2])
+    env = {"MYOCIT_HOME": str(tmp_path), "MYOCIT_TODAY": "2026-12-01"}
+    run = lambda *args: cli.myocit("screening-log", *args, env=env)
     everything = run()
     assert everything.returncode == 0, everything.stderr
     assert everything.stdout == client.get("/screening-log", headers=tokens["admin"]).text.replace("\r\n", "\n")

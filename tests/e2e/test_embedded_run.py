@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from testkit import cli as in_process
 from tests.fhir_samples import bundle_parts
 from tests.processes import free_port, stop_group
 
@@ -19,13 +20,15 @@ FIXTURE = ROOT / "tests" / "fixtures" / "typical-child.json"
 
 
 def test_myocit_run_stores_a_posted_record_and_evaluates_it(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    env.update(MYOCIT_HOME=str(tmp_path / "var"), MYOCIT_TODAY="2026-12-01", MYOCIT_SWEEP_AFTER_SECONDS="2")
+    own = {"MYOCIT_HOME": str(tmp_path / "var"), "MYOCIT_TODAY": "2026-12-01",
+           "MYOCIT_SWEEP_AFTER_SECONDS": "2"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | own
     cli = [sys.executable, "-m", "myocit.cli"]
 
     def token(role: str) -> str:
-        return subprocess.run(cli + ["token", "create", "--role", role, "--site", "site-a"], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        made = in_process.myocit("token", "create", "--role", role, "--site", "site-a", env=own, cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        return made.stdout.strip()
 
     lab, coordinator, investigator = token("lab"), token("coordinator"), token("investigator")
     port = free_port()

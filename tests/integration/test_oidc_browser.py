@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit import cli as in_process
 from tests.oidc_provider import Account, running_provider
 from tests.processes import free_port, stop_group
 from tests.web.test_browser import ARGS, CHROMIUM, _wait
@@ -39,12 +40,14 @@ def service(tmp_path):
     base = f"http://127.0.0.1:{port}"
     with running_provider(tmp_path, redirect_uris=[f"{base}/ui/oidc/callback"],
                           post_logout_redirect_uris=[f"{base}/ui/login"], accounts=[NURSE]) as provider:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-        env.update(MYOCIT_HOME=str(tmp_path / "var"), MYOCIT_BASE_URL=base, MYOCIT_OIDC_ISSUER=provider.issuer,
-                   MYOCIT_OIDC_CLIENT_ID=provider.client_id, MYOCIT_OIDC_CLIENT_SECRET=provider.client_secret)
+        own = {"MYOCIT_HOME": str(tmp_path / "var"), "MYOCIT_BASE_URL": base,
+               "MYOCIT_OIDC_ISSUER": provider.issuer, "MYOCIT_OIDC_CLIENT_ID": provider.client_id,
+               "MYOCIT_OIDC_CLIENT_SECRET": provider.client_secret}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | own
         cli = [sys.executable, "-m", "myocit.cli"]
-        subprocess.run(cli + ["access", "map", "site-a-coordinators", "--role", "coordinator", "--site", "site-a"],
-                       env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+        mapped = in_process.myocit("access", "map", "site-a-coordinators", "--role", "coordinator",
+                                   "--site", "site-a", env=own, cwd=tmp_path)
+        assert mapped.returncode == 0, mapped.stderr
         log = tmp_path / "run.log"
         process = subprocess.Popen(cli + ["run", f"--port={port}", f"--mllp-port={free_port()}"], env=env,
                                    cwd=tmp_path, start_new_session=True, stdout=open(log, "wb"),

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from testkit import cli
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def myocit(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {"MYOCIT_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=120)
+def myocit(home: Path, *args: str) -> cli.Done:
+    return cli.myocit(*args, env={"MYOCIT_HOME": str(home)})
 
 
 def test_a_token_is_listed_without_its_secret_and_can_be_revoked(tmp_path):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -14,14 +11,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from testkit import cli
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
 
 
 def help_of(*command: str, columns: int = 80) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {"COLUMNS": str(columns)}
-    out = subprocess.run([sys.executable, "-m", "myocit.cli", *command, "--help"], capture_output=True, text=True,
-                         cwd=ROOT, env=env, timeout=120)
+    out = cli.myocit(*command, "--help", env={"COLUMNS": str(columns)})
     assert out.returncode == 0, out.stderr
     return out.stdout
 

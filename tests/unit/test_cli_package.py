@@ -4,9 +4,6 @@ a command the runtime, and a command whose arguments are wrong touches nothing."
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from typer.testing import CliRunner
 
 import bootstrap
 from myocit.cli import kit
+from testkit import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,9 +48,7 @@ def test_a_command_with_runtime_gets_the_runtime_after_the_migration_and_shows_o
 ])
 def test_a_command_refusing_its_arguments_creates_no_home_and_migrates_nothing(tmp_path, args, said):
     home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {"MYOCIT_HOME": str(home)}
-    done = subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=120)
+    done = cli.myocit(*args, env={"MYOCIT_HOME": str(home)})
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and "new home" not in done.stderr
     assert not home.exists()

@@ -3,9 +3,6 @@ each site's coordinator seeing only its own."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 from myocit.demo import CHILDREN, SITES, AlreadyLoaded, load_demo, shifted
 from store import messages, views
 from store.tokens import authenticate
+from testkit import cli
 from tests.inprocess import make_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,12 +71,10 @@ def test_a_second_run_changes_nothing_and_says_why(demo):
 
 
 def test_the_command_prints_where_to_sign_in_and_refuses_a_second_run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {
-        "MYOCIT_HOME": str(tmp_path / "home"), "MYOCIT_TODAY": date.today().isoformat()}
+    env = {"MYOCIT_HOME": str(tmp_path / "home"), "MYOCIT_TODAY": date.today().isoformat()}
 
     def demo():
-        return subprocess.run([sys.executable, "-m", "myocit.cli", "demo"], capture_output=True, text=True,
-                              cwd=ROOT, env=env, timeout=300)
+        return cli.myocit("demo", env=env)
 
     first = demo()
     assert first.returncode == 0, first.stderr

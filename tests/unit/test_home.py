@@ -3,12 +3,10 @@ never an empty one started silently beside the data of an earlier version's ``./
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from config.settings import Settings
+from testkit import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +30,8 @@ def test_a_relative_home_is_read_once_as_an_absolute_path(tmp_path, monkeypatch)
     assert settings.home == tmp_path / "var" and not settings.home_is_default
 
 
-def myocit(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | env
-    return subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=clean | {"PYTHONPATH": str(ROOT)}, timeout=120)
+def myocit(*args: str, cwd: Path, **env: str) -> cli.Done:
+    return cli.myocit(*args, env=env, cwd=cwd)
 
 
 def test_commands_from_two_folders_share_the_default_home_and_its_creation_is_said_once(tmp_path):

@@ -3,10 +3,7 @@ zone (MYOCIT_TIMEZONE), the zone named; a time a person types without an offset 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 
 from config.clock import Clock
 from config.settings import Settings
+from testkit import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,11 +35,10 @@ def test_a_time_typed_without_an_offset_is_at_the_sites_zone():
 
 
 def test_the_command_line_lists_times_with_their_zone(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | {"MYOCIT_HOME": str(tmp_path)}
+    env = {"MYOCIT_HOME": str(tmp_path)}
 
     def myocit(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "myocit.cli", *args], capture_output=True, text=True,
-                              cwd=ROOT, env=env, timeout=120)
+        done = cli.myocit(*args, env=env)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

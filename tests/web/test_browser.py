@@ -29,6 +29,7 @@ from tests.fhir_samples import (
     post_parts,
     quantity,
 )
+from testkit import cli as in_process
 from tests.processes import free_port, stop_group
 from tests.web.conftest import DAY
 
@@ -58,21 +59,22 @@ def chromium_path() -> str:
 def service(tmp_path_factory):
     """`myocit run` on the embedded default, with a token per role."""
     home = tmp_path_factory.mktemp("browser")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    env.update(MYOCIT_HOME=str(home / "var"), MYOCIT_TODAY=DAY.isoformat(), MYOCIT_SWEEP_AFTER_SECONDS="2")
-    cli = [sys.executable, "-m", "myocit.cli"]
+    own = {"MYOCIT_HOME": str(home / "var"), "MYOCIT_TODAY": DAY.isoformat(),
+           "MYOCIT_SWEEP_AFTER_SECONDS": "2"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | own
 
     def token(role: str, *extra: str) -> str:
-        return subprocess.run(cli + ["token", "create", "--role", role, *extra], env=env, cwd=home,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        made = in_process.myocit("token", "create", "--role", role, *extra, env=own, cwd=home)
+        assert made.returncode == 0, made.stderr
+        return made.stdout.strip()
 
     tokens = {"lab": token("lab", "--site", "site-a", "--name", "lab-system"),
               "coordinator": token("coordinator", "--site", "site-a", "--name", "coordinator A1"),
               "investigator": token("investigator", "--site", "site-a", "--name", "investigator A1")}
     port = free_port()
     log = home / "run.log"
-    process = subprocess.Popen(cli + ["run", f"--port={port}", f"--mllp-port={free_port()}"], env=env, cwd=home,
-                               start_new_session=True,
+    command = [sys.executable, "-m", "myocit.cli", "run", f"--port={port}", f"--mllp-port={free_port()}"]
+    process = subprocess.Popen(command, env=env, cwd=home, start_new_session=True,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

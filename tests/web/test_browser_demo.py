@@ -12,6 +12,7 @@ import sys
 import httpx
 import pytest
 
+from testkit import cli as in_process
 from tests.processes import free_port, stop_group
 from tests.web.conftest import DAY
 from tests.web.test_browser import ARGS, _sign_in, _wait, chromium_path  # noqa: F401 - a fixture
@@ -22,16 +23,16 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo_service(tmp_path_factory):
     home = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")}
-    env.update(MYOCIT_HOME=str(home / "data"), MYOCIT_TODAY=DAY.isoformat())
-    cli = [sys.executable, "-m", "myocit.cli"]
-    loaded = subprocess.run(cli + ["demo"], env=env, cwd=home, capture_output=True, text=True, timeout=300)
+    own = {"MYOCIT_HOME": str(home / "data"), "MYOCIT_TODAY": DAY.isoformat()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYOCIT_")} | own
+    loaded = in_process.myocit("demo", env=own, cwd=home)
     assert loaded.returncode == 0, loaded.stderr
     tokens = {(role, site): token for role, site, token in re.findall(r"^  (\w+) +([\w-]+) +(myo_\S+)$",
                                                                       loaded.stdout, re.M)}
     port = free_port()
     log = home / "api.log"
-    process = subprocess.Popen(cli + ["api", f"--port={port}"], env=env, cwd=home, start_new_session=True,
+    command = [sys.executable, "-m", "myocit.cli", "api", f"--port={port}"]
+    process = subprocess.Popen(command, env=env, cwd=home, start_new_session=True,
                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from domain.cds_cards import OVERRIDE_REASONS
 from service.commands import AddEhr
 from service.ehrs import add_ehr
-from store.models import AuditEntry, CdsFeedback
+from store.models import AuditEntry, CdsFeedback, Patient
 from testkit.ehr import Ehr, patient_view
 from tests.api.conftest import run_pending
 from tests.inprocess import copied_runtime, make_runtime
@@ -273,9 +273,12 @@ def test_feedback_is_recorded_audited_shown_on_the_patient_page_and_counted_on_t
     assert answer.json() == {"recorded": 3}
     with rt.uow() as uow:
         kept = [(f.outcome, f.reason) for f in uow.session.scalars(select(CdsFeedback).order_by(CdsFeedback.pk))]
-        audited = uow.session.scalars(select(AuditEntry.target).where(AuditEntry.action.like("cds-card-%"))).all()
+        audited = uow.session.scalars(select(AuditEntry.screening_id).where(AuditEntry.action.like("cds-card-%"))
+                                      .order_by(AuditEntry.pk)).all()
+        screening_ids = dict(uow.session.execute(select(Patient.id, Patient.screening_id)).all())
     assert kept == [("accepted", None), ("overridden", "family-not-interested"), ("overridden", "already-discussed")]
-    assert audited == ["Patient/cds-ok", "Patient/cds-ok", "Patient/cds-wait"]
+    # The audit names the child by its screening id only (contract §17), never by its Patient id.
+    assert audited == [screening_ids["cds-ok"], screening_ids["cds-ok"], screening_ids["cds-wait"]]
     browser = Browser(client.app, tokens["coordinator"]["Authorization"].split()[1])
     page = browser.get("/ui/patients/cds-ok").text
     assert "Card in the EHR accepted" in page and "Card in the EHR dismissed: Family not interested" in page

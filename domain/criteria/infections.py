@@ -7,6 +7,8 @@ answer, since cut-offs belong to each assay; a viral load above zero is a detect
 
 from __future__ import annotations
 
+from domain.wording import Figures, capitalised, said_as, term
+
 from datetime import date
 
 from domain.context import Context
@@ -100,8 +102,9 @@ def active_diagnosis(ctx: Context, code_list: str) -> Diagnosis | None:
     return None
 
 
-def sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def sentence(text):
+    """A clause used as a sentence (a message keeps it as a message)."""
+    return capitalised(text)
 
 
 @criterion("EXC-INF-ACTIVE", Kind.EXCLUSION, attested=True)

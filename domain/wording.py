@@ -97,10 +97,12 @@ def _value(value: Any, writer: Writer) -> str:
     if isinstance(value, date):
         return writer.day(value)
     if isinstance(value, Figures):
-        return writer.figures(value.text)
+        return writer.figures(value.text) if isinstance(value.text, str) else _value(value.text, writer)
     if isinstance(value, Term):
-        return writer.translate(value.text)
-    return str(value)
+        return writer.translate(value.text) if isinstance(value.text, str) else _value(value.text, writer)
+    if isinstance(value, str):
+        return value
+    return writer.figures(str(value))  # a number or a quantity
 
 
 def to_json(message: "Said | str") -> dict | str:
@@ -126,10 +128,14 @@ def _encoded(value: Any) -> Any:
     if isinstance(value, date):
         return {"date": value.isoformat()}
     if isinstance(value, Figures):
-        return {"figures": value.text}
+        return _encoded(value.text) if not isinstance(value.text, str) else {"figures": value.text}
     if isinstance(value, Term):
-        return {"term": value.text}
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        return _encoded(value.text) if not isinstance(value.text, str) else {"term": value.text}
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return {"figures": str(value)}
 
 
 def _decoded(value: Any) -> Any:

@@ -35,10 +35,10 @@ def informed_consent_signed(ctx: Context) -> Finding:
     if not consents:
         return unknown(said_as("No consent recorded"))
     latest = consents[0]
-    day = latest.on.isoformat()
+    day = latest.on
     if latest.state is ConsentState.GIVEN:
         return passes(lambda: said_as('Consent given on {day}', day=day), latest)
-    return fails(lambda: said_as('Consent {value} on {day}', value=latest.state.value, day=day), latest)
+    return fails(lambda: said_as('Consent {value} on {day}', value=term(latest.state.value), day=day), latest)
 
 
 @criterion("INC-SOCSEC", Kind.INCLUSION)
@@ -90,7 +90,7 @@ def _by_coverage(ctx: Context) -> Finding:
     ended = [c for c in held if c.until is not None and c.until < ctx.as_of]
     if ended:
         last = max(ended, key=lambda c: c.until)  # type: ignore[arg-type, return-value]
-        ended_on = last.until.isoformat()  # type: ignore[union-attr]
+        ended_on = last.until  # type: ignore[union-attr]
         return unknown(lambda: said_as('No active coverage: the latest ended on {ended_on}', ended_on=ended_on), last)
     return unknown(said_as("No active coverage recorded"))
 

@@ -163,7 +163,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
     if ongoing:
         first = ongoing[0]
         return fails(
-            lambda: (said_as('HSV episode ({code}) from {on} is still recorded as {status} with no abatement date; it excludes until {window} days after it ends', code=matched_code(ctx, 'dx.hsv', first), on=first.on, status=first.status, window=window)),
+            lambda: (said_as('HSV episode ({code}) from {on} is still recorded as {status} with no abatement date; it excludes until {window} days after it ends', code=matched_code(ctx, 'dx.hsv', first), on=first.on, status=term(first.status), window=window)),
             *ongoing,
         )
     if recent:
@@ -171,7 +171,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
         until = ctx.window_end(last_day, window)
         which = "abated" if episode.abated is not None else "onset"
         return fails(
-            lambda: (said_as('Symptomatic HSV ({code}), {which} {last_day}; the {window}-day window ends {until}', code=matched_code(ctx, 'dx.hsv', episode), which=which, last_day=last_day, window=window, until=until)),
+            lambda: (said_as('Symptomatic HSV ({code}), {which} {last_day}; the {window}-day window ends {until}', code=matched_code(ctx, 'dx.hsv', episode), which=term(which), last_day=last_day, window=window, until=until)),
             *(d for d, _ in recent),
             until=until,
         )

@@ -146,7 +146,7 @@ def _muscle_score(ctx: Context, code_list: str, label: str, limit: float, maximu
     latest = next((a for a in ctx.all(code_list) if a.score is not None), None)
     if latest is None:
         return _Score("missing", said_as('No {label} score', label=term(label)))
-    day = latest.on.isoformat()
+    day = latest.on
     if not ctx.fresh(latest.on, validity):
         return _Score("missing", said_as('The latest {label} ({day}) is stale: older than {validity} days', label=term(label), day=day, validity=validity))
     value: float = latest.score  # type: ignore[assignment]
@@ -188,7 +188,7 @@ def _vzv_serology(ctx: Context) -> Finding:
     if result is None:
         return unknown(said_as("No VZV IgG result"))
     validity = ctx.protocol.validity
-    day = result.on.isoformat()
+    day = result.on
     answer = result.qualitative
     if answer is Qualitative.POSITIVE:
         if not ctx.fresh(result.on, validity.vzv_positive):

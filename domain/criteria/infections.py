@@ -137,7 +137,7 @@ def current_or_recent_active_infection(ctx: Context) -> Finding | ForAttestation
     for med in ctx.all("med.anti_infective"):
         last = med.until if med.until is not None and med.until < as_of else as_of
         if ctx.within(last, window):
-            taken = said_as('until {until}', until=med.until) if med.until is not None else "with no end date"
+            taken = said_as('until {until}', until=med.until) if med.until is not None else said_as("with no end date")
             return attestation_decides(
                 review(
                     said_as('Anti-infective {code} from {on} {taken}: is an infection active?', code=_code(med), on=med.on, taken=taken),
@@ -175,14 +175,14 @@ def active_hepatitis_b(ctx: Context) -> Finding:
     if d in (POSITIVE, BELOW_LLOQ):
         return fails(lambda: said_as('{shown}: detected', shown=dna.shown()), dna.usable, changes_on=dna.stale_on)
     if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(lambda: said_as('{shown}: {s}', shown=hbsag.shown(), s=s), hbsag.usable, changes_on=hbsag.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=hbsag.shown(), reading=term(s)), hbsag.usable, changes_on=hbsag.stale_on)
     if d in (EQUIVOCAL, CONFLICTING, UNREADABLE):
-        return review(lambda: said_as('{shown}: {d}', shown=dna.shown(), d=d), dna.usable, changes_on=dna.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=dna.shown(), reading=term(d)), dna.usable, changes_on=dna.stale_on)
     c = serology(core.usable) if core.usable else None
     if c is not None and c != NEGATIVE:
         sample = core.usable
         if c != POSITIVE:
-            return review(lambda: said_as('{shown}: {c}', shown=core.shown(), c=c), sample, changes_on=core.stale_on)
+            return review(lambda: said_as('{shown}: {reading}', shown=core.shown(), reading=term(c)), sample, changes_on=core.stale_on)
         passive = passive_antibodies_before(ctx, sample.on)
         if passive is not None:
             return review(
@@ -227,7 +227,7 @@ def active_hepatitis_c(ctx: Context) -> Finding:
     if r in (POSITIVE, BELOW_LLOQ):
         return fails(lambda: said_as('{shown}: detected', shown=rna.shown()), rna.usable, changes_on=rna.stale_on)
     if r in (EQUIVOCAL, CONFLICTING, UNREADABLE):
-        return review(lambda: said_as('{shown}: {r}', shown=rna.shown(), r=r), rna.usable, changes_on=rna.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=rna.shown(), reading=term(r)), rna.usable, changes_on=rna.stale_on)
     a = serology(antibody.usable) if antibody.usable else None
     if a == POSITIVE:
         if r is None:
@@ -239,7 +239,7 @@ def active_hepatitis_c(ctx: Context) -> Finding:
             changes_on=earliest(antibody.stale_on, rna.stale_on),
         )
     if a in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(lambda: said_as('{shown}: {a}', shown=antibody.shown(), a=a), antibody.usable, changes_on=antibody.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=antibody.shown(), reading=term(a)), antibody.usable, changes_on=antibody.stale_on)
     if a == NEGATIVE:
         return passes(lambda: antibody.shown(), antibody.usable, changes_on=antibody.stale_on)
     if r == NEGATIVE:
@@ -266,7 +266,7 @@ def hiv_infection(ctx: Context) -> Finding:
     screen = latest_result(ctx, "lab.hiv_screen", "HIV screen", validity)
     c = serology(confirm.usable) if confirm.usable else None
     if c is not None and c not in (NEGATIVE, POSITIVE):
-        return review(lambda: said_as('{shown}: {c}', shown=confirm.shown(), c=c), confirm.usable, changes_on=confirm.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=confirm.shown(), reading=term(c)), confirm.usable, changes_on=confirm.stale_on)
     s = serology(screen.usable) if screen.usable else None
     if s == POSITIVE:
         if c == NEGATIVE:
@@ -278,7 +278,7 @@ def hiv_infection(ctx: Context) -> Finding:
             )
         return review(lambda: said_as('{shown}, not confirmed', shown=screen.shown()), screen.usable, changes_on=screen.stale_on)
     if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(lambda: said_as('{shown}: {s}', shown=screen.shown(), s=s), screen.usable, changes_on=screen.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=screen.shown(), reading=term(s)), screen.usable, changes_on=screen.stale_on)
     if s == NEGATIVE:
         return passes(lambda: screen.shown(), screen.usable, changes_on=screen.stale_on)
     if c == NEGATIVE:
@@ -315,5 +315,5 @@ def active_tuberculosis(ctx: Context) -> Finding:
     if i == NEGATIVE:
         return passes(lambda: igra.shown(), igra.usable, changes_on=igra.stale_on)
     if i is not None:
-        return review(lambda: said_as('{shown}: {i}', shown=igra.shown(), i=i), igra.usable, changes_on=igra.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=igra.shown(), reading=term(i)), igra.usable, changes_on=igra.stale_on)
     return unknown(lambda: sentence(igra.missing()), igra.result)

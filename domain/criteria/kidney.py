@@ -142,7 +142,7 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     protocol = ctx.protocol
     result: LabResult = creatinine.usable
     quantity = result.quantity
-    day = result.on.isoformat()
+    day = result.on
     if quantity is None:
         return unknown(lambda: said_as('The creatinine of {day} carries no value', day=day), result)
     mg_dl = convert(quantity, "creatinine")
@@ -202,7 +202,7 @@ def _height_before(ctx: Context, day: date, window: int) -> LabResult | None:
 def _reported(ctx: Context, source: Latest, *, measured: bool) -> _Clearance | Finding:
     result: LabResult = source.usable
     quantity = result.quantity
-    day = result.on.isoformat()
+    day = result.on
     label = source.label
     if quantity is None:
         return unknown(lambda: said_as('The {label} of {day} carries no value', label=term(label), day=day), result)

@@ -136,7 +136,7 @@ def _same_sample(ctx: Context, percent: LabResult) -> LabResult | None:
 
 def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -> Finding:
     quantity = result.quantity
-    day = result.on.isoformat()
+    day = result.on
     if quantity is None:
         return unknown(lambda: said_as('The {cells} count of {day} carries no number', cells=term(label.lower()[:-1]), day=day), result)
     value = convert(quantity, "cell_count")

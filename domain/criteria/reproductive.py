@@ -115,7 +115,7 @@ def negative_bhcg_after_menarche(ctx: Context) -> Finding:
     if answer is Qualitative.POSITIVE:
         return fails(lambda: said_as('Positive {shown}', shown=shown), result, changes_on=reading.stale_on)
     if answer is None:
-        return review(lambda: said_as("{shown}: the lab's {qualitative} answer contradicts the value", shown=shown, qualitative=result.qualitative), result)
+        return review(lambda: said_as("{shown}: the lab's {qualitative} answer contradicts the value", shown=shown, qualitative=term(result.qualitative.value)), result)
     if reading.comparator:
         limits = ctx.protocol.thresholds
         return review(

@@ -176,3 +176,11 @@ def screening_in(result: Mapping, reasons: list | None, language: str) -> dict:
         for index, item in enumerate(body["criteria"])
     ]
     return body
+
+
+def change(from_status: str | None, to_status: str, language: str) -> str:
+    """An alert's change in words (``domain.alerting.change_said``) in ``language``."""
+    to = gettext(to_status, language)
+    if from_status is None:
+        return gettext("new candidate: {status}", language).format(status=to)
+    return f"{gettext(from_status, language)} → {to}"

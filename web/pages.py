@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from domain.alerting import change_said
+from config import language
 from domain.criteria import CRITERIA
 from ingest.bounds import date_in_range
 from service import alerts, judgements, oidc, pages, screenings, sessions
@@ -143,7 +143,7 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     return render(
         request, "patient.html", patient=patient, result=result, planned=planned, problem=problem,
         as_of_value=as_of or "", events=sorted(events, key=lambda e: views.utc(e.at), reverse=True),
-        alert_links=[(a.pk, a.created_at, change_said(a.from_status, a.to_status)) for a in found.alerts]
+        alert_links=[(a.pk, a.created_at, language.change(a.from_status, a.to_status, language.current())) for a in found.alerts]
         if caller.role in ("coordinator", "admin") else [],
         todos=worklist.todos(result or {}), blocking=worklist.blocking(result or {}),
         timed=worklist.timed(result or {}), window=worklist.window(result or {}), verdicts=verdicts,
@@ -171,7 +171,7 @@ def _timeline(history, alerts: list[Alert], stopped_at: datetime | None, name) -
     acknowledgements, and the consent stop, newest first."""
     events = worklist.status_changes([tuple(h) for h in history])
     for alert in alerts:
-        change = change_said(alert.from_status, alert.to_status)
+        change = language.change(alert.from_status, alert.to_status, language.current())
         changed = tuple(f"{name(cid)} ({cid})" for cid in alert.changed or ())
         events.append(worklist.Event(alert.created_at, f"alert raised: {change}"
                                      + (f", {len(changed)} criteria changed" if len(changed) > 1 else ""), changed))

@@ -297,6 +297,9 @@ class ConfirmEligibility:
     signer: Caller
     reauthenticated: Reauthenticated | None = None
     """Set when the hospital's provider re-authenticated the signer (contract §14); ``reauth`` unused."""
+    language: str = "en"
+    """The language the signer reads the screening in (contract §18): the signed object's reasons are
+    written in it, and the confirmation records it."""
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES)))
         if screening is None:
             groups["pending"].append({"id": patient.id, "site": patient.site})
             continue
-        result = screening.result
+        result = language.screening_in(screening.result, screening.reasons, language.current())
         groups[screening.status].append({
             "id": patient.id,
             "site": patient.site,
@@ -128,11 +128,11 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     planned, problem = _planned(as_of)
     if planned is not None:
         result = screenings.screen_as_of(ScreenAsOf(patient_id, caller, planned), rt.uow(), protocol=rt.protocol,
-                                         clock=rt.clock)
+                                         clock=rt.clock, language=language.current())
     found = pages.patient_file(patient_id, caller, rt.uow(), clock=rt.clock)
     row, stored = found.patient, found.stored
     if planned is None:
-        result = stored.result if stored is not None else None
+        result = stored.in_language(language.current()) if stored is not None else None
     name = rt.protocol.criterion_name
     records = trial_pages.patient_records(found, caller, name)
     events = _timeline(found.history, found.alerts, row.alerts_stopped_at, name) + records.pop("record_events")

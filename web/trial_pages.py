@@ -14,6 +14,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from config import language
 from ingest.bounds import date_in_range
 from service import confirmations, pages, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
@@ -45,7 +46,7 @@ def patient_records(found: pages.PatientFile, caller: Caller, name=lambda cid: c
     events += worklist.attestation_events(
         [worklist.Attested(at, criterion, verdict, performer, _reason_of(body, criterion))
          for at, criterion, verdict, performer, body in attested], name)
-    result = stored.result if stored is not None else None
+    result = stored.in_language(language.current()) if stored is not None else None
     signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(found.patient))
     return {
         "outcomes": list(reversed(outcomes)), "outcome_labels": OUTCOME_LABELS,
@@ -97,7 +98,8 @@ def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: s
         day = date.fromisoformat(as_of)
     except ValueError:
         raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
-    confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller), rt.uow(),
+    confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller,
+                                                                      language=language.current()), rt.uow(),
                                       clock=rt.clock)
     return see_other(f"/ui/patients/{patient_id}?done=confirmed")
 
@@ -111,7 +113,8 @@ def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*
     row, stored = found.patient, found.stored
     patient = {"id": row.id, "site": row.site, "pending": views.is_pending(row),
                "screened_at": stored.screened_at if stored else None}
-    return render(request, "checklist.html", patient=patient, result=stored.result if stored else None,
+    result = stored.in_language(language.current()) if stored else None
+    return render(request, "checklist.html", patient=patient, result=result,
                   confirmations=found.signatures)
 
 

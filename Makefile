@@ -49,12 +49,12 @@ lock:
 LOCALES := config/locale
 KEYWORDS := -k _ -k N_ -k said_as -k term -k latest_result:3 -k _cytopenia:2
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F $(LOCALES)/babel.cfg $(KEYWORDS) --no-wrap --sort-output --omit-header \
+	$(BIN)/pybabel extract -F $(LOCALES)/babel.cfg $(KEYWORDS) --no-wrap --sort-output --omit-header --no-location \
 		-o $(LOCALES)/messages.pot .
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-wrap --no-fuzzy-matching --ignore-obsolete
 
 compile-messages: $(STAMP)
-	$(BIN)/pybabel compile -d $(LOCALES) --statistics -o /dev/null -i $(LOCALES)/fr/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -l fr --statistics -i $(LOCALES)/fr/LC_MESSAGES/messages.po -o /dev/null
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py

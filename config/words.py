@@ -14,7 +14,7 @@ SHOWN = (
     N_("eligible"), N_("waiting"), N_("incomplete"), N_("ineligible"),
     N_("pass"), N_("fail"), N_("unknown"), N_("review"),
     N_("inclusion"), N_("exclusion"),
-    N_("coordinator"), N_("investigator"), N_("admin"), N_("lab"),
+    N_("coordinator"), N_("investigator"), N_("admin"), N_("lab"), N_("Investigator attestation"),
 )
 
 IN_REASONS = (

@@ -60,15 +60,15 @@ def login_form(request: Request):
 @router.post("/login")
 async def login(request: Request, token: str = Form(""), csrf: str = Form("")):
     if not request.app.state.rt.settings.token_signin_offered:
-        return login_page(request, "Signing in with a token is not offered here: use the hospital account.", 403)
+        return login_page(request, language.gettext("Signing in with a token is not offered here: use the hospital account."), 403)
     if not same(login_csrf(request), csrf):
-        return login_page(request, "The sign-in form expired. Please paste your token again.", 403)
+        return login_page(request, language.gettext("The sign-in form expired. Please paste your token again."), 403)
     rt = request.app.state.rt
     attempt = await run_in_threadpool(sessions.sign_in, token, address_of(request), rt.uow(), clock=rt.clock)
     if attempt.refused == "unknown":
         # Slowed, and more so with every failure from the same address (contract §13).
         await asyncio.sleep(request.app.state.sign_in_throttle.failed(address_of(request)))
-        return login_page(request, "This token is unknown or revoked.", 401)
+        return login_page(request, language.gettext("This token is unknown or revoked."), 401)
     if attempt.refused == "role":
         return login_page(request, f"A {attempt.role} token cannot sign in to these pages.", 403)
     response = see_other("/ui")
@@ -133,7 +133,8 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     row, stored = found.patient, found.stored
     if planned is None:
         result = stored.in_language(language.current()) if stored is not None else None
-    name = rt.protocol.criterion_name
+    lang = language.current()
+    name = lambda cid: rt.protocol.criterion_name(cid, lang)  # noqa: E731
     records = trial_pages.patient_records(found, caller, name)
     events = _timeline(found.history, found.alerts, row.alerts_stopped_at, name) + records.pop("record_events")
     patient = {"id": row.id, "site": row.site, "stopped": row.alerts_stopped_at,
@@ -160,9 +161,9 @@ def _planned(as_of: str | None) -> tuple[date | None, str | None]:
     try:
         planned = date.fromisoformat(as_of)
     except ValueError:
-        return None, "That is not a date: use YYYY-MM-DD."
+        return None, language.gettext("That is not a date: use YYYY-MM-DD.")
     if not date_in_range(planned):
-        return None, "Choose a date between 1900-01-01 and 2200-12-31."
+        return None, language.gettext("Choose a date between 1900-01-01 and 2200-12-31.")
     return planned, None
 
 

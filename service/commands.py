@@ -240,6 +240,8 @@ class CreateSubscription:
     channel: str
     target: str
     actor: str
+    language: str | None = None
+    """``fr`` or ``en``: the language of its emails and webhook ``text`` (contract §18); None: ``MYOCIT_LANGUAGE``."""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ def test_a_message_names_the_screening_its_change_the_reasons_and_a_link():
     )
     message = build(content, "https://myocit.example.org/")
     assert message.subject == "MYOCIT screening p-001: waiting → ineligible"
+    assert message.data.pop("text") == message.text
     assert message.data == {
         "type": "alert.created", "alert": 7, "screening_id": "p-001", "from_status": "waiting",
         "to_status": "ineligible", "created_at": "2026-12-01T08:30:00+00:00",

@@ -29,5 +29,5 @@ IN_REASONS = (
     N_("a value that contradicts the lab's interpretation"),
     N_("abated"), N_("onset"), N_("active"), N_("recurrence"), N_("relapse"),
     N_("lupus anticoagulant"), N_("anticardiolipin"), N_("anti-β2-glycoprotein 1"),
-    N_("pregnancy"), N_("breastfeeding"), N_("lymphocyte"), N_("neutrophil"), N_("VZV IgG"),
+    N_("pregnancy"), N_("breastfeeding"), N_("lymphocyte"), N_("neutrophil"), N_("VZV IgG"), N_("MMT8"), N_("CMAS"),
 )

@@ -47,7 +47,8 @@ def subscription_list(rt) -> None:
 
     with rt.uow() as uow:
         for row in subscriptions(uow.session):
-            typer.echo(f"{row.pk}\t{row.site}\t{row.channel}\t{row.target}\t{'active' if row.active else 'inactive'}")
+            typer.echo(f"{row.pk}\t{row.site}\t{row.channel}\t{row.target}\t{'active' if row.active else 'inactive'}"
+                       f"\t{row.language or '-'}")
 
 
 @subscription_app.command("deactivate")

@@ -7,6 +7,7 @@ Page modules import this kit and never one another."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,12 +34,24 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     lambda message: language.gettext(message), lambda one, many, n: language.ngettext(one, many, n), newstyle=True)
 templates.env.filters["word"] = lambda value: language.gettext(str(value)) if value is not None else ""
-templates.env.filters["day"] = lambda value: language.day(value, language.current()) if value else ""
+templates.env.filters["day"] = lambda value: _day(value)
 templates.env.filters["number"] = lambda value: language.number(value, language.current())
 # Dates and criterion ids in a reason are kept whole on a line: a browser breaks "2026-12-01" at its hyphens.
 _TOKEN = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|(?:INC|EXC)-[A-Z0-9]+(?:-[A-Z0-9]+)*)\b")
 templates.env.filters["unbroken"] = lambda text: Markup(_TOKEN.sub(
     lambda m: f'<span class="token">{m[0]}</span>', str(escape(text))))
+
+def _day(value) -> str:
+    """A date as the page's language writes it (ISO in English, "3 décembre 2026" in French)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return language.day(value, language.current())
+
 
 NOTICES = {
     "attested": N_("Attestation recorded. The screening is recomputed in the background: reload in a moment."),

@@ -14,12 +14,12 @@ import io
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -127,7 +127,11 @@ def moment(value: datetime | None, language: str, zone) -> str:
     """A time for a reader at the sites' zone, the zone named (English as ``config.clock.shown``)."""
     if value is None:
         return ""
-    return format_datetime(value, "d MMMM y HH:mm zzz", tzinfo=zone, locale=language)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    local = value.astimezone(zone)
+    return gettext("{day} at {time}", language).format(day=day(local.date(), language),
+                                                        time=local.strftime("%H:%M %Z"))
 
 
 def number(value: float | int, language: str) -> str:

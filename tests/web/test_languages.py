@@ -176,3 +176,18 @@ def test_reasons_and_dates_on_a_french_page_are_written_the_french_way(app, toke
     assert "PCR CMV sanguine" in page and "le 25 novembre 2026" in page
     assert "ADN du CMV détecté" in page
     assert "non éligible" in page.lower()
+
+
+def test_myocit_language_is_the_default_when_the_reader_asks_for_none(tmp_path):
+    from tests.inprocess import make_runtime
+    from web.app import create_app
+
+    runtime = make_runtime(tmp_path, ui_secret="test-secret", language="fr")
+    try:
+        client = TestClient(create_app(runtime), raise_server_exceptions=False, follow_redirects=False)
+        assert '<html lang="fr">' in client.get("/ui/login").text
+        assert '<html lang="en">' in client.get("/ui/login", headers={"Accept-Language": "en-GB"}).text
+        client.cookies.set("myocit_language", "en", path="/ui")
+        assert '<html lang="en">' in client.get("/ui/login", headers={"Accept-Language": "fr"}).text
+    finally:
+        runtime.dispose()

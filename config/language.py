@@ -188,3 +188,18 @@ def change(from_status: str | None, to_status: str, language: str) -> str:
     if from_status is None:
         return gettext("new candidate: {status}", language).format(status=to)
     return f"{gettext(from_status, language)} → {to}"
+
+
+def sentence_in(text: str, templates, language: str) -> str:
+    """``text``, made by the service from one of ``templates`` (English, ``{name}`` placeholders), in
+    ``language``: its values found in the English and placed in the translation; else as it is."""
+    if language == DEFAULT:
+        return text
+    for template in templates:
+        names = re.findall(r"\{(\w+)\}", template)
+        pattern = "".join(f"(?P<{part}>.+?)" if index % 2 else re.escape(part)
+                          for index, part in enumerate(re.split(r"\{(\w+)\}", template)))
+        found = re.fullmatch(pattern, text)
+        if found and names:
+            return gettext(template, language).format(**found.groupdict())
+    return gettext(text, language)

@@ -15,7 +15,7 @@ SHOWN = (
     N_("pass"), N_("fail"), N_("unknown"), N_("review"),
     N_("inclusion"), N_("exclusion"),
     N_("coordinator"), N_("investigator"), N_("admin"), N_("lab"), N_("Investigator attestation"),
-    N_("[date withheld]"),
+    N_("[date withheld]"), N_("Not signed"),
     N_("WARNING: an investigator's signed confirmation of this child's eligibility has been overturned "
        "by data received after it was signed. Do not enrol or dose the child on that confirmation."),
 )

@@ -122,7 +122,7 @@ def page_paths(app, ids: dict) -> list[str]:
         if "?" not in filled:
             paths.append(filled)
     extra = [f"/ui/patients/{pid}" for pid in ("kid-ok", "kid-wait", "kid-todo", "kid-flip")]
-    return sorted(set(paths + extra + ["/ui/patients/kid-no?as_of=2026-12-20"]))
+    return sorted(set(paths + extra + ["/ui/patients/kid-no?as_of=2026-12-20", "/ui/patients/nobody"]))
 
 
 def read(app, token: str, path: str, lang: str) -> str:

@@ -101,7 +101,7 @@ def _value(value: Any, writer: Writer) -> str:
     if isinstance(value, Term):
         return writer.translate(value.text) if isinstance(value.text, str) else _value(value.text, writer)
     if isinstance(value, str):
-        return value
+        return writer.figures(value) if _NUMBER.fullmatch(value) else value  # "2.00" as a figure
     return writer.figures(str(value))  # a number or a quantity
 
 
@@ -152,6 +152,7 @@ def _decoded(value: Any) -> Any:
 
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_NUMBER = re.compile(r"[<>=≤≥]*\d+\.\d+")
 
 
 def placeholders(template: str) -> set[str]:

@@ -143,7 +143,7 @@ def test_an_alert_is_written_in_its_subscriptions_language_with_birthdays_still_
     assert french.subject == "Présélection MYOCIT p-002 : éligible → non éligible"
     assert "La présélection MYOCIT p-002 a changé : éligible → non éligible." in french.text
     assert "Âge 2 ans : aura 3 ans le [date masquée]" in french.text
-    assert "PCR CMV sanguine positive le 25 novembre 2026 : ADN du CMV détecté" in french.text
+    assert "PCR CMV sanguine : positive le 25 novembre 2026 : ADN du CMV détecté" in french.text
     assert "janvier" not in french.text and "2027" not in french.text
     assert french.data["text"] == french.text and french.data["language"] == "fr"
     assert french.data["to_status"] == "ineligible" and french.data["changed"][0]["verdict"] == "fail"

@@ -115,7 +115,7 @@ def test_every_reason_of_the_engines_records_is_written_in_french():
              words=said_as("below {limit}", limit=Figures("8 g/dL"))),
      "Haemoglobin 7.2 g/dL, below 8 g/dL", "Hémoglobine 7,2 g/dL, inférieure à 8 g/dL"),
     (said_as("{test} {value} on {on}", test=term("haemoglobin"), value=Figures("7.2 g/dL"), on=date(2026, 11, 25)),
-     "haemoglobin 7.2 g/dL on 2026-11-25", "hémoglobine 7,2 g/dL le 25 novembre 2026"),
+     "haemoglobin 7.2 g/dL on 2026-11-25", "hémoglobine : 7,2 g/dL le 25 novembre 2026"),
     (said_as("Needs an investigator attestation"), "Needs an investigator attestation",
      "Attestation de l'investigateur nécessaire"),
 ])

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     protocol_refresh_seconds: float = Field(5.0, description="How long a process keeps the active protocol "
                                             "version before reading it again from the database.")
     timezone: str = Field("Europe/Paris", description="Where 'today' is decided for stored screenings.")
+    language: Literal["en", "fr"] = Field(
+        "en", description="The language of pages, alerts and reasons when the reader asks for none (contract §18).")
     today: date | None = Field(None, description="Fix 'today' (for rehearsals and tests); default: the real date.")
     max_body_bytes: int = 5_000_000
     max_segments_per_message: int = Field(2000, description="An HL7 v2 message with more segments is refused "

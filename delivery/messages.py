@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
-from domain.alerting import change_said
+from config import language as languages
 from domain.units import in_human_units
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -38,7 +38,10 @@ class AlertContent:
     eligible_until: str | None = None
     names: dict[str, str] = field(default_factory=dict)
     """Criterion id -> its short name in the protocol version in force (``criteria.yaml``)."""
-    """The screening's last day of the window of opportunity (contract §1.2), ISO, if any."""
+    reasons: list | None = None
+    """Each criterion's reason as a message (contract §18), as stored with the screening; None before."""
+    language: str | None = None
+    """The subscription's language (contract §18); None: English."""
 
 
 OVERTURNED = ("WARNING: an investigator's signed confirmation of this child's eligibility has been overturned "
@@ -67,24 +70,53 @@ def scrub(reason: str, born: date | None) -> str:
     return _ISO_DATE.sub(lambda m: WITHHELD if (int(m[2]), int(m[3])) in days else m[0], reason)
 
 
+def _scrubbed(message, days: set[tuple[int, int]], lang: str):
+    """A stored reason message with every date falling on the child's birthday withheld, before it is
+    written in a language (a date written "15 janvier 2027" escapes an ISO pattern)."""
+    if not isinstance(message, dict):
+        return message
+    args = {}
+    for name, value in (message.get("args") or {}).items():
+        if isinstance(value, dict) and "date" in value:
+            day = date.fromisoformat(value["date"])
+            value = languages.gettext(WITHHELD, lang) if (day.month, day.day) in days else value
+        elif isinstance(value, dict) and "said" in value:
+            value = {"said": _scrubbed(value["said"], days, lang)}
+        args[name] = value
+    return {**message, "args": args}
+
+
+def _reason(content: AlertContent, index: int, criterion: dict) -> str:
+    """A criterion's reason in the subscription's language, birthdays withheld."""
+    lang = content.language or "en"
+    reasons = content.reasons if content.reasons and len(content.reasons) == len(content.criteria) else None
+    if reasons is not None and isinstance(reasons[index], dict):
+        return languages.reason(_scrubbed(reasons[index], _birthdays(content.birth_date), lang), lang)
+    return languages.reason(scrub(criterion.get("reason", ""), content.birth_date), lang)
+
+
 def _window(content: AlertContent) -> dict | None:
     """The last day of the window and the criterion that closes it, as an alert may show them."""
     if not content.eligible_until:
         return None
-    closing = next((c for c in content.criteria if c.get("passes_until") == content.eligible_until), {})
+    index, closing = next(((i, c) for i, c in enumerate(content.criteria)
+                           if c.get("passes_until") == content.eligible_until), (None, {}))
     last_day = date.fromisoformat(content.eligible_until)
     before_birthday = ((last_day + timedelta(days=1)).month, (last_day + timedelta(days=1)).day)
-    shown = WITHHELD if before_birthday in _birthdays(content.birth_date) else content.eligible_until
+    withheld = before_birthday in _birthdays(content.birth_date)
+    shown = WITHHELD if withheld else content.eligible_until
+    lang = content.language or "en"
     return {"eligible_until": shown, "closed_by": closing.get("id"),
-            "reason": scrub(closing.get("reason", ""), content.birth_date)}
+            "reason": _reason(content, index, closing) if index is not None else "",
+            "shown": languages.gettext(WITHHELD, lang) if withheld else languages.day(last_day, lang)}
 
 
 def _changes(content: AlertContent) -> list[dict]:
-    by_id = {c["id"]: c for c in content.criteria}
+    by_id = {c["id"]: (i, c) for i, c in enumerate(content.criteria)}
     return [
         {"id": cid, **({"name": content.names[cid]} if cid in content.names else {}),
-         "verdict": by_id.get(cid, {}).get("verdict"),
-         "reason": in_human_units(scrub(by_id.get(cid, {}).get("reason", ""), content.birth_date))}
+         "verdict": by_id[cid][1].get("verdict") if cid in by_id else None,
+         "reason": in_human_units(_reason(content, *by_id[cid]) if cid in by_id else "")}
         for cid in content.changed
     ]
 
@@ -94,8 +126,15 @@ def _named(change: dict) -> str:
 
 
 def build(content: AlertContent, base_url: str) -> Message:
+    """The email and the webhook body of an alert, in the subscription's language (contract §18): the
+    webhook's fields are the same in every language, its ``text`` and reasons are in that language."""
+    lang = content.language or "en"
+
+    def _(text: str) -> str:
+        return languages.gettext(text, lang)
+
     link = f"{base_url.rstrip('/')}/ui/patients/{quote(content.screening_id, safe='')}"
-    change = change_said(content.from_status, content.to_status)
+    change = languages.change(content.from_status, content.to_status, lang)
     changes = _changes(content)
     window = _window(content)
     data = {
@@ -111,28 +150,34 @@ def build(content: AlertContent, base_url: str) -> Message:
     if content.from_status is None:
         data["new_candidate"] = True
     if window:
+        shown = window.pop("shown")
         data |= {"eligible_until": window["eligible_until"], "window": window}
     if content.confirmed:
-        data |= {"confirmed": True, "warning": OVERTURNED}
-    first = (f"The MYOCIT screening {content.screening_id} is a new candidate: {content.to_status} at its "
-             "first screening." if content.from_status is None
-             else f"The MYOCIT screening {content.screening_id} changed: {change}.")
+        data |= {"confirmed": True, "warning": _(OVERTURNED)}
+    if lang != "en":
+        data["language"] = lang
+    first = (_("The MYOCIT screening {id} is a new candidate: {status} at its first screening.").format(
+        id=content.screening_id, status=_(content.to_status)) if content.from_status is None
+        else _("The MYOCIT screening {id} changed: {change}.").format(id=content.screening_id, change=change))
     lines = [
-        *((OVERTURNED, "") if content.confirmed else ()),
+        *((_(OVERTURNED), "") if content.confirmed else ()),
         first,
         "",
-        f"Screening id: {content.screening_id}",
-        f"Status: {change}",
-        *((f"Eligible until: {window['eligible_until']} ({window['closed_by']}: {window['reason']})",)
-          if window else ()),
-        f"Raised at: {content.created_at.isoformat()}",
+        _("Screening id: {id}").format(id=content.screening_id),
+        _("Status: {change}").format(change=change),
+        *((_("Eligible until: {day} ({criterion}: {reason})").format(
+            day=window["eligible_until"] if lang == "en" else shown, criterion=window["closed_by"],
+            reason=window["reason"]),) if window else ()),
+        _("Raised at: {moment}").format(moment=content.created_at.isoformat()),
         "",
-        "What changed:" if changes else "No criterion verdict changed.",
-        *(f"- {_named(c)}: {c['verdict']} ({c['reason']})" for c in changes),
+        _("What changed:") if changes else _("No criterion verdict changed."),
+        *(f"- {_named(c)}: {_(c['verdict'] or '')} ({c['reason']})" for c in changes),
         "",
-        f"Open the screening: {link}",
+        _("Open the screening: {link}").format(link=link),
     ]
-    subject = f"MYOCIT screening {content.screening_id}: {change}"
+    subject = _("MYOCIT screening {id}: {change}").format(id=content.screening_id, change=change)
     if content.confirmed:
-        subject = f"SIGNED CONFIRMATION OVERTURNED: {subject}"
-    return Message(subject, "\n".join(lines) + "\n", data)
+        subject = _("SIGNED CONFIRMATION OVERTURNED: {subject}").format(subject=subject)
+    text = "\n".join(lines) + "\n"
+    data["text"] = text  # what a site's system shows a person, in the subscription's language (§18)
+    return Message(subject, text, data)

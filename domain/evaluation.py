@@ -15,10 +15,11 @@ from domain.verdicts import (
     Verdict,
     closed_before_open,
     eligible_until,
+    message,
     overall_status,
-    said,
     window_closes,
 )
+from domain.wording import said_as
 
 ONE_DAY = timedelta(days=1)
 
@@ -68,9 +69,10 @@ def _closing_windows_said(criteria: tuple[CriterionResult, ...]) -> tuple[Criter
     first = next(c for c in criteria if c.passes_until == closes)
 
     def with_window(item: CriterionResult) -> CriterionResult:
-        return item._replace(said=lambda: (
-            f"{said(item.said)}; the window closes first: {first.id} passes only until {closes.isoformat()}, "
-            f"so no day is left on which the child is eligible"))
+        return item._replace(said=lambda: said_as(
+            "{reason}; the window closes first: {criterion} passes only until {until}, "
+            "so no day is left on which the child is eligible",
+            reason=message(item.said), criterion=first.id, until=closes))
 
     blocked = {c.id for c in blocking}
     return tuple(with_window(c) if c.id in blocked else c for c in criteria)

@@ -7,6 +7,8 @@ allows lies on one side; otherwise a person must look, told which values the res
 
 from __future__ import annotations
 
+from domain.wording import Figures, Said, said_as
+
 UP_TO = ("<", "<=")
 FROM = (">", ">=")
 
@@ -42,32 +44,35 @@ def above(value: float, comparator: str | None, limit: float) -> bool | None:
     return None
 
 
-def allowed(comparator: str | None, shown: str) -> str:
+def allowed(comparator: str | None, shown: str) -> Said:
     """The values a result allows, in words; ``shown`` is its number and unit (``0.5 ×10⁹/L``)."""
+    value = Figures(shown)
     if comparator == "<":
-        return f"any value below {shown}"
+        return said_as("any value below {value}", value=value)
     if comparator == "<=":
-        return f"any value up to and including {shown}"
+        return said_as("any value up to and including {value}", value=value)
     if comparator == ">":
-        return f"any value above {shown}"
+        return said_as("any value above {value}", value=value)
     if comparator == ">=":
-        return f"{shown} or any value above it"
+        return said_as("{value} or any value above it", value=value)
     if comparator:
-        return f"values on either side of {shown}"
-    return f"exactly {shown}"
+        return said_as("values on either side of {value}", value=value)
+    return said_as("exactly {value}", value=value)
 
 
 def below_in_words(
     value: float, comparator: str | None, limit: float, bound: str, number: str
-) -> tuple[bool | None, str]:
+) -> tuple[bool | None, Said]:
     """``below(value, comparator, limit)``, and the words that follow the result in a reason.
 
     ``bound`` is the limit as shown (``40 mL/min/1.73 m²``), ``number`` the value as shown. Every rule
     with a "below" cut-off says its three outcomes alike, whichever verdict each one gives.
     """
     decided = below(value, comparator, limit)
+    shown = Figures(bound)
     if decided is True:
-        return True, f"below {bound}"
+        return True, said_as("below {limit}", limit=shown)
     if decided is False:
-        return False, f"not below {bound}"
-    return None, f"allows {allowed(comparator, number)}, so it does not show whether it is below {bound}"
+        return False, said_as("not below {limit}", limit=shown)
+    return None, said_as("allows {values}, so it does not show whether it is below {limit}",
+                         values=allowed(comparator, number), limit=shown)

@@ -8,6 +8,8 @@ from enum import StrEnum
 from collections.abc import Callable
 from typing import NamedTuple
 
+from domain.wording import Said, english, to_json as message_json
+
 
 class Verdict(StrEnum):
     """A criterion's verdict, always seen from eligibility (contract §1)."""
@@ -46,14 +48,24 @@ class Evidence(NamedTuple):
         return {"resource": self.resource, "date": self.date.isoformat() if self.date else None}
 
 
-def said(reason: "str | Callable[[], str]") -> str:
+def said(reason: "str | Said | Callable[[], str | Said]") -> str:
     """A reason as a rule gives it: the text, or how to write it.
 
     Writing a reason (dates, values, units) costs more than most rules' logic, and many evaluations
     need verdicts only (a shadow run of a protocol version, a status compared), so a rule may hand
     over how to write it: the text is written when the result is stored or shown.
     """
-    return reason if type(reason) is str else reason()  # type: ignore[operator]
+    if type(reason) is str:
+        return reason  # type: ignore[return-value]
+    message = reason if isinstance(reason, Said) else reason()  # type: ignore[operator]
+    return message if type(message) is str else english(message)
+
+
+def message(reason: "str | Said | Callable[[], str | Said]") -> "Said | str":
+    """A reason as a message (contract §18): what the screening stores to write it in any language."""
+    if type(reason) is str or isinstance(reason, Said):
+        return reason  # type: ignore[return-value]
+    return reason()  # type: ignore[operator]
 
 
 class Finding(NamedTuple):
@@ -66,7 +78,7 @@ class Finding(NamedTuple):
     """
 
     verdict: Verdict
-    said: "str | Callable[[], str]"
+    said: "str | Said | Callable[[], str | Said]"
     evidence: tuple[Evidence, ...] = ()
     until: date | None = None
     changes_on: date | None = None
@@ -81,7 +93,7 @@ class CriterionResult(NamedTuple):
     id: str
     kind: Kind
     verdict: Verdict
-    said: "str | Callable[[], str]"
+    said: "str | Said | Callable[[], str | Said]"
     evidence: tuple[Evidence, ...] = ()
     until: date | None = None
     passes_until: date | None = None
@@ -143,6 +155,11 @@ class Screening:
         return isinstance(other, Screening) and self.to_json() == other.to_json()
 
     __hash__ = None  # type: ignore[assignment]
+
+    def reasons(self) -> list:
+        """Each criterion's reason as a message (contract §18), in the criteria's order: what is stored
+        beside the §3 object so that the screening is written in any language later."""
+        return [message_json(message(c.said)) for c in self.criteria]
 
     def verdicts(self) -> dict[str, Verdict]:
         return {c.id: c.verdict for c in self.criteria}

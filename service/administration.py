@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from config.language import LANGUAGES
 from store import audit, deliveries, fhir_subscriptions, tokens
 from store.models import ApiToken, Subscription, row_id_in_range
 from store.tokens import TokenError
@@ -39,9 +40,11 @@ class SubscriptionSummary:
     active: bool
     created_at: datetime
 
+    language: str | None = None
+
     @classmethod
     def of(cls, row: Subscription) -> SubscriptionSummary:
-        return cls(row.pk, row.site, row.channel, row.target, row.active, row.created_at)
+        return cls(row.pk, row.site, row.channel, row.target, row.active, row.created_at, row.language)
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,11 @@ def create_subscription(cmd: CreateSubscription, uow: UnitOfWork, *, clock: Cloc
         raise Invalid("target: an email address is expected")
     if cmd.channel == "webhook" and not cmd.target.startswith(("https://", "http://")):
         raise Invalid("target: an http(s) URL is expected")
+    if cmd.language is not None and cmd.language not in LANGUAGES:
+        raise Invalid(f"language: one of {', '.join(LANGUAGES)} is expected")
     with uow:
         row = deliveries.create_subscription(uow.session, site=cmd.site, channel=cmd.channel, target=cmd.target,
-                                             now=clock.now())
+                                             now=clock.now(), language=cmd.language)
         audit.record(uow.session, cmd.actor, "subscription-create", f"Subscription/{row.pk}", clock.now())
         made = NewSubscription(SubscriptionSummary.of(row), row.secret)
         uow.commit()
@@ -123,7 +128,8 @@ def deactivate_subscription(cmd: DeactivateSubscription, uow: UnitOfWork, *, clo
 def subscription_json(row: Subscription) -> dict:
     """A subscription as it is answered; its secret never."""
     return {"id": row.pk, "site": row.site, "channel": row.channel, "target": row.target,
-            "active": row.active, "created_at": row.created_at.isoformat() if row.created_at else None}
+            "active": row.active, "created_at": row.created_at.isoformat() if row.created_at else None,
+            "language": getattr(row, "language", None)}
 
 
 def list_subscriptions(uow: UnitOfWork) -> list[dict]:

@@ -250,6 +250,8 @@ class CreateSubscription:
     channel: str
     target: str
     actor: str
+    language: str | None = None
+    """``fr`` or ``en``: the language of its emails and webhook ``text`` (contract §18); None: ``MYOCIT_LANGUAGE``."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,9 @@ class ConfirmEligibility:
     signer: Caller
     reauthenticated: Reauthenticated | None = None
     """Set when the hospital's provider re-authenticated the signer (contract §14); ``reauth`` unused."""
+    language: str = "en"
+    """The language the signer reads the screening in (contract §18): the signed object's reasons are
+    written in it, and the confirmation records it."""
 
 
 @dataclass(frozen=True)

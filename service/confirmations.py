@@ -5,6 +5,7 @@ since; an alert overturning one says so (``service.evaluation``)."""
 
 from __future__ import annotations
 
+from config.language import screening_in
 from domain.confirmation import (
     default_meaning,
     keys_recorded,
@@ -28,6 +29,7 @@ def confirmation_json(row, patient_id: str, *, valid: bool | None = None) -> dic
         "signer": _signer_json(row), "role": row.role, "site": row.site,
         "signed_at": views.utc(row.signed_at).isoformat(), "meaning": row.meaning, "as_of": row.as_of.isoformat(),
         "protocol_version": row.protocol_version, "screening": row.screening_pk, "sha256": row.sha256,
+        "language": row.language or "en",
     }
     if valid is not None:
         body["valid"] = valid
@@ -72,7 +74,8 @@ def confirm_eligibility(cmd: ConfirmEligibility, uow: UnitOfWork, *, clock: Cloc
             session, patient_pk=row.pk, screening_pk=latest.pk, token_pk=cmd.signer.token_pk,
             signer_name=cmd.signer.name[:120], role=cmd.signer.role, site=row.site, signed_at=now,
             meaning=meaning or default_meaning(latest.protocol_version, latest.as_of), as_of=latest.as_of,
-            protocol_version=latest.protocol_version, sha256=signature_hash(latest.result),
+            protocol_version=latest.protocol_version, language=cmd.language,
+            sha256=signature_hash(screening_in(latest.result, latest.reasons, cmd.language)),
             signed_keys=keys_recorded(), signer_issuer=proof.issuer[:255] if proof else None,
             signer_subject=proof.subject[:255] if proof else None, auth_time=proof.auth_time if proof else None)
         audit.record(session, cmd.signer, "confirm-eligibility", None, now,

@@ -45,8 +45,10 @@ def deliver_alert(cmd: PlanDeliveries, uow: UnitOfWork, *, clock: Clock, setting
             job = deliveries.claim(uow.session, delivery_pk, clock.now())
             if job is not None:
                 content = AlertContent(**job.alert)
+                lang = content.language or settings.language  # the subscription's, else MYOCIT_LANGUAGE (§18)
+                content = replace(content, language=lang)
                 if criterion_name is not None:
-                    content = replace(content, names={cid: criterion_name(cid) for cid in content.changed})
+                    content = replace(content, names={cid: criterion_name(cid, lang) for cid in content.changed})
                 error = attempt(job.channel, job.target, job.secret, content,
                                 settings=settings, now=clock.now(), delivery_id=job.delivery_id)
                 outcome = deliveries.record_attempt(uow.session, delivery_pk, clock.now(), error)

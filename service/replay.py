@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config.language import screening_in
 from domain import evaluate
 from store import audit, replay, views
 from store.models import row_id_in_range
@@ -12,7 +13,7 @@ from service.errors import NotFound
 from service.ports import Clock
 
 
-def screen_known_at(cmd: ScreenKnownAt, uow: UnitOfWork, *, protocol, clock: Clock) -> dict:
+def screen_known_at(cmd: ScreenKnownAt, uow: UnitOfWork, *, protocol, clock: Clock, language: str = "en") -> dict:
     """As of ``cmd.as_of`` with only the facts received at or before ``cmd.known_at``; stored nowhere,
     raising no alert (``stored: false``). Audited as a view."""
     with uow:
@@ -20,7 +21,8 @@ def screen_known_at(cmd: ScreenKnownAt, uow: UnitOfWork, *, protocol, clock: Clo
         if row is None:
             raise NotFound(f"no patient {cmd.patient_id} for this site")
         record = replay.record_known_at(uow.session, row, protocol, cmd.known_at)
-        result = evaluate(record, protocol, cmd.as_of).to_json()
+        computed = evaluate(record, protocol, cmd.as_of)
+        result = screening_in(computed.to_json(), computed.reasons(), language)
         audit.record(uow.session, cmd.reader, "view", None, clock.now(),
                      role=cmd.reader.role, screening_id=row.screening_id)
         uow.commit()

@@ -41,11 +41,12 @@ class Claimed:
 
 
 def create_subscription(session: Session, *, site: str, channel: str, target: str,
-                        now: datetime) -> Subscription:
+                        now: datetime, language: str | None = None) -> Subscription:
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
     secret = "whsec_" + secrets.token_urlsafe(32) if channel == "webhook" else None
-    row = Subscription(site=site, channel=channel, target=target, secret=secret, active=True, created_at=now)
+    row = Subscription(site=site, channel=channel, target=target, secret=secret, active=True, created_at=now,
+                       language=language)
     session.add(row)
     session.flush()
     return row
@@ -142,7 +143,8 @@ def claim(session: Session, delivery_pk: int, now: datetime) -> Claimed | None:
         alert=alert.pk, screening_id=patient.id, from_status=alert.from_status, to_status=alert.to_status,
         changed=list(alert.changed), criteria=list(screening.result.get("criteria", [])),
         created_at=alert.created_at, birth_date=patient.birth_date, confirmed=bool(alert.confirmed),
-        eligible_until=screening.result.get("eligible_until"),
+        eligible_until=screening.result.get("eligible_until"), reasons=screening.reasons,
+        language=subscription.language,
     )
     return Claimed(row.pk, subscription.channel, subscription.target, subscription.secret, content,
                    delivery_id(row))

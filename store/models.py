@@ -148,6 +148,8 @@ class ScreeningRow(Base):
     screening log and funnel read, without decoding every result."""
     eligible_from: Mapped[date | None] = mapped_column(Date)
     eligible_until: Mapped[date | None] = mapped_column(Date)
+    reasons: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    """Each criterion's reason as a message (contract §18), written in any language; null before 0017."""
     """The window's last day (contract §1.2); null for screenings stored before it was computed."""
 
 
@@ -366,6 +368,8 @@ class Subscription(Base):
     secret: Mapped[str | None] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """The language of its emails and webhook ``text`` (contract §18); null: ``MYOCIT_LANGUAGE``."""
 
 
 class Delivery(Base):
@@ -433,6 +437,9 @@ class Confirmation(Base):
     signed_keys: Mapped[str | None] = mapped_column(String(200))
     """The §3 keys the hash covers, comma-separated; null for confirmations signed before the window
     of opportunity (contract §1.2), which covered ``domain.confirmation.KEYS_BEFORE_WINDOW``."""
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """The language of the §3 object signed (contract §18): its reasons were written in it, and its hash
+    is checked in it. Null: English, as every confirmation signed before."""
 
 
 class ProtocolActivation(Base):

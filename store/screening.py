@@ -133,7 +133,7 @@ def add_screening(session: Session, row, result: Result, fact_pks: list[int], *,
         "patient_pk": row.pk, "created_at": now, "as_of": result.as_of, "status": result.status.value,
         "protocol_version": result.protocol_version, "result": body, "fact_pks": fact_pks,
         "trigger": trigger, "verdicts": compact(body["criteria"]), "eligible_from": result.eligible_from,
-        "eligible_until": result.eligible_until,
+        "eligible_until": result.eligible_until, "reasons": result.reasons(),
     }).scalar_one()
 
 

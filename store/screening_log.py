@@ -36,10 +36,10 @@ def token_matches(session: Session, token_pk: int | None, digest: str) -> bool:
 
 
 def latest_screening_row(session: Session, patient_pk: int):
-    """(pk, as_of, status, protocol_version, result) of the child's latest stored screening, or None."""
+    """(pk, as_of, status, protocol_version, result, reasons) of the child's latest stored screening, or None."""
     return session.execute(
         select(ScreeningRow.pk, ScreeningRow.as_of, ScreeningRow.status, ScreeningRow.protocol_version,
-               ScreeningRow.result)
+               ScreeningRow.result, ScreeningRow.reasons)
         .where(ScreeningRow.patient_pk == patient_pk).order_by(ScreeningRow.pk.desc()).limit(1)
     ).first()
 

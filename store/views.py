@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config.language import screening_in
 from domain.criteria import CRITERIA
 from domain.identity import Caller
 from store import audit, protocols
@@ -38,9 +39,16 @@ class StoredScreening:
     screened_at: datetime
     pending: bool
     """Data arrived after this screening and its evaluation is not stored yet."""
+    reasons: list | None = None
+    """Each criterion's reason as a message (contract §18); None for a screening stored before."""
 
-    def to_json(self) -> dict:
-        return {**self.result, "screened_at": self.screened_at.isoformat(), "pending": self.pending, "stored": True}
+    def in_language(self, language: str) -> dict:
+        """The §3 object with its reasons written in ``language``."""
+        return screening_in(self.result, self.reasons, language)
+
+    def to_json(self, language: str = "en") -> dict:
+        return {**self.in_language(language), "screened_at": self.screened_at.isoformat(), "pending": self.pending,
+                "stored": True}
 
 
 def is_pending(row: Patient) -> bool:
@@ -48,12 +56,12 @@ def is_pending(row: Patient) -> bool:
 
 
 def latest_screening(session: Session, row: Patient) -> StoredScreening | None:
-    stored = session.execute(select(ScreeningRow.result, ScreeningRow.created_at)
+    stored = session.execute(select(ScreeningRow.result, ScreeningRow.created_at, ScreeningRow.reasons)
                              .where(ScreeningRow.patient_pk == row.pk)
                              .order_by(ScreeningRow.pk.desc()).limit(1)).first()
     if stored is None:
         return None
-    return StoredScreening(stored.result, utc(stored.created_at), is_pending(row))
+    return StoredScreening(stored.result, utc(stored.created_at), is_pending(row), stored.reasons)
 
 
 def screening_history(session: Session, row: Patient) -> list[tuple]:
@@ -272,11 +280,13 @@ def confirmations_of(session: Session, row: Patient) -> list[tuple]:
     from store.models import Confirmation
 
     statuses = session.execute(select(ScreeningRow.pk, ScreeningRow.status).where(ScreeningRow.patient_pk == row.pk)).all()
-    signed = session.execute(select(Confirmation, ScreeningRow.result)
+    signed = session.execute(select(Confirmation, ScreeningRow.result, ScreeningRow.reasons)
                              .join(ScreeningRow, ScreeningRow.pk == Confirmation.screening_pk)
                              .where(Confirmation.patient_pk == row.pk)
                              .order_by(Confirmation.pk.desc())).all()
-    return [(c, result, [status for pk, status in statuses if pk > c.screening_pk]) for c, result in signed]
+    # The signed object in the language it was signed in (contract §18): its hash is checked there.
+    return [(c, screening_in(result, reasons, c.language or "en"),
+             [status for pk, status in statuses if pk > c.screening_pk]) for c, result, reasons in signed]
 
 
 def outcomes_of(session: Session, row: Patient) -> list:

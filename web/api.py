@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +17,7 @@ from service.commands import (AcknowledgeAlert, ReceiveFhirBundle, ReceiveFhirRe
 from domain.identity import Caller
 from ingest import hl7v2
 from web.auth import require
+from web.language import for_api
 from web.openapi import answers, body, content
 from web.outcomes import FHIR_JSON, outcome
 from web.request_checks import fhir_body, hl7_media_refused
@@ -126,12 +127,15 @@ PENDING_RETRY_SECONDS = 5
                              "(an OperationOutcome; Retry-After says when to ask again)",
                              "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
                        **answers(400, 404)})
-def eligibility(request: Request, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
+def eligibility(request: Request, answer: Response, patient_id: str, as_of: date | None = Query(None, description="YYYY-MM-DD"),
                 known_at: str | None = Query(None, description="ISO timestamp with offset (contract §11)"),
                 caller: Caller = Depends(require("coordinator", "investigator"))):
     """Contract §5.1: only what was stored is shown as the patient's screening, so a reader never sees
-    a status the alert stream does not know. ``known_at`` (§11): only the facts received by then."""
+    a status the alert stream does not know. ``known_at`` (§11): only the facts received by then.
+    Reasons in the language of ``Accept-Language`` (§18), named in ``Content-Language``."""
     rt = request.app.state.rt
+    lang = for_api(request)
+    answer.headers["Content-Language"] = lang
     if as_of is not None and not date_in_range(as_of):
         raise HTTPException(400, "as_of must lie between 1900-01-01 and 2200-12-31")
     if known_at is not None:
@@ -142,11 +146,11 @@ def eligibility(request: Request, patient_id: str, as_of: date | None = Query(No
             raise HTTPException(400, "known_at, read at the sites' time zone, must lie between 1900-01-01 "
                                 "and 2200-12-31")
         return replay.screen_known_at(ScreenKnownAt(patient_id, caller, day, moment), rt.uow(),
-                                      protocol=rt.protocol, clock=rt.clock)
+                                      protocol=rt.protocol, clock=rt.clock, language=lang)
     if as_of is not None:
         return screenings.screen_as_of(ScreenAsOf(patient_id, caller, as_of), rt.uow(), protocol=rt.protocol,
-                                       clock=rt.clock)
-    stored = screenings.latest_stored(patient_id, caller, rt.uow(), clock=rt.clock)
+                                       clock=rt.clock, language=lang)
+    stored = screenings.latest_stored(patient_id, caller, rt.uow(), clock=rt.clock, language=lang)
     if stored is None:
         response = outcome(202, "informational", f"the screening of {patient_id} is pending: its first evaluation "
                            "is not stored yet; retry shortly", severity="information")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from web import auth, errors
+from web import auth, errors, language
 from web.page_kit import STATIC
 from web.request_checks import RefuseNul
 from web.request_ids import RequestIds
@@ -29,6 +29,7 @@ def create_app(rt=None) -> FastAPI:
     app = FastAPI(title="myocit", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestIds)
+    app.add_middleware(language.Languages)
     app.state.rt = rt
     auth.install(app)
     app.include_router(probes.router)
@@ -38,6 +39,7 @@ def create_app(rt=None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(protocol_pages.router)
     app.include_router(pages.router)
+    app.include_router(language.router)
     app.include_router(oidc_pages.router)
     app.include_router(trial_pages.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")

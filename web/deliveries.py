@@ -20,6 +20,7 @@ class NewSubscription(BaseModel):
     site: str = Field(min_length=1, max_length=64)
     channel: Literal["email", "webhook"]
     target: str = Field(min_length=3, max_length=500, description="An email address, or an http(s) URL.")
+    language: Literal["fr", "en"] | None = Field(None, description="Of its emails and webhook text; default MYOCIT_LANGUAGE.")
 
 
 @router.get("/deliveries", summary="Alert deliveries (a coordinator sees their site's), oldest first")
@@ -45,7 +46,7 @@ def retry_delivery(request: Request, delivery_id: int, caller: Caller = Depends(
 def create_subscription(request: Request, body: NewSubscription, caller: Caller = Depends(require("admin"))):
     rt = request.app.state.rt
     made = administration.create_subscription(
-        CreateSubscription(body.site, body.channel, body.target, caller.name), rt.uow(), clock=rt.clock)
+        CreateSubscription(body.site, body.channel, body.target, caller.name, body.language), rt.uow(), clock=rt.clock)
     answer = administration.subscription_json(made.subscription)
     if made.secret:
         answer["secret"] = made.secret

@@ -15,18 +15,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config import language
 from domain.identity import Refused
 from service.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from store.tombstones import KeyMissing
 from web.outcomes import outcome
-from web.page_kit import PageError, render, see_other
+from web.page_kit import N_, PageError, render, see_other
 
 log = logging.getLogger("myocit.web")
 
 PAGES = "/ui"
-FORM_NOT_RECORDED = "The form could not be recorded"
-NOT_YOURS = ("The token you entered again is not yours: nothing was signed. Go back and paste the token you "
-             "signed in with.")
+FORM_NOT_RECORDED = N_("The form could not be recorded")
+NOT_YOURS = N_("The token you entered again is not yours: nothing was signed. Go back and paste the token you "
+               "signed in with.")
+SERVICE_SENTENCES = (N_("no patient {id} for this site"), N_("no alert {id} for this site"),
+                     N_("site {site} is not one of yours"), N_("no registered patient {id}"))
+"""What the service says on the pages most, in the catalog: the error page shows it in the reader's language."""
 _REFUSAL_CODES = {403: "forbidden", 409: "conflict", 422: "processing"}
 _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-long",
                 409: "conflict", 415: "not-supported", 503: "transient"}
@@ -69,16 +73,18 @@ def _api_answer(exc: Exception):
 
 def page_error_of(exc: Exception, failure_words: str = FORM_NOT_RECORDED) -> PageError:
     """The error page a service error gives on ``/ui``."""
+    lang = language.current()
+    words = language.gettext(failure_words, lang)
     if isinstance(exc, NotFound):
-        return PageError(404, sentence(str(exc)))
+        return PageError(404, sentence(language.sentence_in(str(exc), SERVICE_SENTENCES, lang)))
     if isinstance(exc, NotAuthenticated):
-        return PageError(403, NOT_YOURS)
+        return PageError(403, language.gettext(NOT_YOURS, lang))
     if isinstance(exc, Forbidden):
-        return PageError(403, sentence(str(exc)))
+        return PageError(403, sentence(language.sentence_in(str(exc), SERVICE_SENTENCES, lang)))
     if isinstance(exc, Refused):
-        return PageError(exc.refusal.http_status, f"{failure_words}: {ended(exc.refusal.explanation)}")
+        return PageError(exc.refusal.http_status, f"{words}: {ended(exc.refusal.explanation)}")
     status = 409 if isinstance(exc, Conflict) else 400
-    return PageError(status, f"{failure_words}: {ended(str(exc))}")
+    return PageError(status, f"{words}: {ended(language.sentence_in(str(exc), SERVICE_SENTENCES, lang))}")
 
 
 def show_page_error(request: Request, exc: PageError) -> HTMLResponse | RedirectResponse:

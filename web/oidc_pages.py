@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from config import language
 from delivery.oidc_http import HttpxProviderHttp
 from domain.identity import Caller
 from service import confirmations, oidc
@@ -119,7 +120,7 @@ async def begin_signing(request: Request, patient_id: str = Form(""), as_of: str
 def _sign(request: Request, proven: oidc.SigningProven) -> HTMLResponse:
     rt = request.app.state.rt
     command = ConfirmEligibility(proven.patient_id, proven.as_of, proven.meaning, "", proven.signer,
-                                 proven.reauthenticated)
+                                 proven.reauthenticated, language=language.current())
     confirmations.confirm_eligibility(command, rt.uow(), clock=rt.clock)
     response = continue_to(f"/ui/patients/{quote(proven.patient_id, safe='')}?done=confirmed")
     response.delete_cookie(BROWSER_COOKIE, path="/ui/oidc")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from domain.alerting import change_said
+from config import language
 from domain.criteria import CRITERIA
 from ingest.bounds import date_in_range
 from service import alerts, judgements, oidc, pages, screenings, sessions
@@ -60,15 +60,15 @@ def login_form(request: Request):
 @router.post("/login")
 async def login(request: Request, token: str = Form(""), csrf: str = Form("")):
     if not request.app.state.rt.settings.token_signin_offered:
-        return login_page(request, "Signing in with a token is not offered here: use the hospital account.", 403)
+        return login_page(request, language.gettext("Signing in with a token is not offered here: use the hospital account."), 403)
     if not same(login_csrf(request), csrf):
-        return login_page(request, "The sign-in form expired. Please paste your token again.", 403)
+        return login_page(request, language.gettext("The sign-in form expired. Please paste your token again."), 403)
     rt = request.app.state.rt
     attempt = await run_in_threadpool(sessions.sign_in, token, address_of(request), rt.uow(), clock=rt.clock)
     if attempt.refused == "unknown":
         # Slowed, and more so with every failure from the same address (contract §13).
         await asyncio.sleep(request.app.state.sign_in_throttle.failed(address_of(request)))
-        return login_page(request, "This token is unknown or revoked.", 401)
+        return login_page(request, language.gettext("This token is unknown or revoked."), 401)
     if attempt.refused == "role":
         return login_page(request, sessions.MONITOR_REFUSAL if attempt.role == "monitor"
                           else f"A {attempt.role} token cannot sign in to these pages.", 403)
@@ -105,7 +105,7 @@ def worklist_page(request: Request, caller: Caller = Depends(role(*PAGE_ROLES)))
         if screening is None:
             groups["pending"].append({"id": patient.id, "site": patient.site})
             continue
-        result = screening.result
+        result = language.screening_in(screening.result, screening.reasons, language.current())
         groups[screening.status].append({
             "id": patient.id,
             "site": patient.site,
@@ -129,12 +129,13 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     planned, problem = _planned(as_of)
     if planned is not None:
         result = screenings.screen_as_of(ScreenAsOf(patient_id, caller, planned), rt.uow(), protocol=rt.protocol,
-                                         clock=rt.clock)
+                                         clock=rt.clock, language=language.current())
     found = pages.patient_file(patient_id, caller, rt.uow(), clock=rt.clock)
     row, stored = found.patient, found.stored
     if planned is None:
-        result = stored.result if stored is not None else None
-    name = rt.protocol.criterion_name
+        result = stored.in_language(language.current()) if stored is not None else None
+    lang = language.current()
+    name = lambda cid: rt.protocol.criterion_name(cid, lang)  # noqa: E731
     records = trial_pages.patient_records(found, caller, name)
     events = _timeline(found.history, found.alerts, row.alerts_stopped_at, name) + records.pop("record_events")
     patient = {"id": row.id, "site": row.site, "stopped": row.alerts_stopped_at,
@@ -144,7 +145,7 @@ def patient_page(request: Request, patient_id: str, as_of: str | None = Query(No
     return render(
         request, "patient.html", patient=patient, result=result, planned=planned, problem=problem,
         as_of_value=as_of or "", events=sorted(events, key=lambda e: views.utc(e.at), reverse=True),
-        alert_links=[(a.pk, a.created_at, change_said(a.from_status, a.to_status)) for a in found.alerts]
+        alert_links=[(a.pk, a.created_at, language.change(a.from_status, a.to_status, language.current())) for a in found.alerts]
         if caller.role in ("coordinator", "admin") else [],
         todos=worklist.todos(result or {}), blocking=worklist.blocking(result or {}),
         timed=worklist.timed(result or {}), window=worklist.window(result or {}), verdicts=verdicts,
@@ -161,9 +162,9 @@ def _planned(as_of: str | None) -> tuple[date | None, str | None]:
     try:
         planned = date.fromisoformat(as_of)
     except ValueError:
-        return None, "That is not a date: use YYYY-MM-DD."
+        return None, language.gettext("That is not a date: use YYYY-MM-DD.")
     if not date_in_range(planned):
-        return None, "Choose a date between 1900-01-01 and 2200-12-31."
+        return None, language.gettext("Choose a date between 1900-01-01 and 2200-12-31.")
     return planned, None
 
 
@@ -172,7 +173,7 @@ def _timeline(history, alerts: list[Alert], stopped_at: datetime | None, name) -
     acknowledgements, and the consent stop, newest first."""
     events = worklist.status_changes([tuple(h) for h in history])
     for alert in alerts:
-        change = change_said(alert.from_status, alert.to_status)
+        change = language.change(alert.from_status, alert.to_status, language.current())
         changed = tuple(f"{name(cid)} ({cid})" for cid in alert.changed or ())
         events.append(worklist.Event(alert.created_at, f"alert raised: {change}"
                                      + (f", {len(changed)} criteria changed" if len(changed) > 1 else ""), changed))

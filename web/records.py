@@ -14,6 +14,7 @@ from service import confirmations, screening_log
 from service.commands import ConfirmEligibility, RecordOutcome
 from domain.identity import Caller
 from web.auth import require
+from web.language import for_api
 from web.openapi import answers, content
 from web.outcomes import outcome
 
@@ -103,7 +104,8 @@ def post_confirmation(request: Request, patient_id: str, body: dict = Body(...),
     as_of = _day(_text(body, "as_of"), "as_of")
     if as_of is None:
         return outcome(400, "required", "as_of is required (YYYY-MM-DD)", expression="as_of")
-    command = ConfirmEligibility(patient_id, as_of, _text(body, "meaning"), _text(body, "reauth") or "", caller)
+    command = ConfirmEligibility(patient_id, as_of, _text(body, "meaning"), _text(body, "reauth") or "", caller,
+                                 language=for_api(request))
     rt = request.app.state.rt
     signed = confirmations.confirm_eligibility(command, rt.uow(), clock=rt.clock)
     return JSONResponse(signed, status_code=201)

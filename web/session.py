@@ -19,6 +19,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from service.sessions import PAGE_ROLES, SESSION_SECONDS, session_caller
 from domain.identity import Caller
+from config.language import gettext
 from web.page_kit import PageError
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "MAX_AGE", "PAGE_ROLES", "SignInThrottle", "check_csrf",
@@ -133,9 +134,9 @@ def page_caller(*roles: str, admin: bool = True):
     def check(request: Request) -> Caller:
         caller = signed_in(request)
         if caller is None:
-            raise PageError(401, "Please sign in.")
+            raise PageError(401, gettext("Please sign in."))
         if caller.role not in allowed:
-            raise PageError(403, f"This page is for the role {' or '.join(sorted(roles))}.")
+            raise PageError(403, gettext("This page is for the role {roles}.").format(roles=gettext(" or ").join(gettext(r) for r in sorted(roles))))
         return caller
 
     return check
@@ -143,4 +144,4 @@ def page_caller(*roles: str, admin: bool = True):
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     if not same(getattr(request.state, "csrf", None), submitted):
-        raise PageError(403, "This form has expired. Go back, reload the page and submit it again.")
+        raise PageError(403, gettext("This form has expired. Go back, reload the page and submit it again."))

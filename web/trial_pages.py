@@ -14,6 +14,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from config import language
 from domain.cds_cards import OVERRIDE_REASONS
 from ingest.bounds import date_in_range
 from service import confirmations, pages, screening_log
@@ -22,13 +23,13 @@ from store import views
 from domain.identity import Caller
 from web import worklist
 from web.errors import failing_as
-from web.page_kit import HEADERS, PageError, render, see_other
+from web.page_kit import HEADERS, N_, PageError, render, see_other
 from web.session import PAGE_ROLES, check_csrf
 from web.session import page_caller as role
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-OUTCOME_LABELS = {"approached": "Approached", "declined": "Declined", "enrolled": "Enrolled",
-                  "not-approached": "Not approached"}
+OUTCOME_LABELS = {"approached": N_("Approached"), "declined": N_("Declined"), "enrolled": N_("Enrolled"),
+                  "not-approached": N_("Not approached")}
 REASON_PREFIX = "Reason for change: "
 
 
@@ -39,18 +40,20 @@ def patient_records(found: pages.PatientFile, caller: Caller, name=lambda cid: c
     """What the patient page shows of the trial's records, and the timeline entries they add
     (``name``: a criterion's name for its id)."""
     outcomes, signed, attested, stored = found.outcomes, found.signatures, found.attestations, found.stored
-    events = [worklist.Event(o.recorded_at, f"outcome recorded: {OUTCOME_LABELS.get(o.outcome, o.outcome)} by "
-                             f"{o.recorded_by}") for o in outcomes]
-    events += [worklist.Event(c.signed_at, f"eligibility confirmed and signed by {c.signer_name}"
-                              + ("" if valid else " (since overturned)")) for c, valid in signed]
+    _ = language.gettext
+    labels = {key: _(label) for key, label in OUTCOME_LABELS.items()}
+    events = [worklist.Event(o.recorded_at, _("outcome recorded: {outcome} by {person}").format(
+        outcome=labels.get(o.outcome, o.outcome), person=o.recorded_by)) for o in outcomes]
+    events += [worklist.Event(c.signed_at, _("eligibility confirmed and signed by {person}").format(person=c.signer_name)
+                              + ("" if valid else _(" (since overturned)"))) for c, valid in signed]
     events += [worklist.Event(at, _card_feedback(outcome, reason)) for at, outcome, reason in found.ehr_feedback]
     events += worklist.attestation_events(
         [worklist.Attested(at, criterion, verdict, performer, _reason_of(body, criterion))
          for at, criterion, verdict, performer, body in attested], name)
-    result = stored.result if stored is not None else None
+    result = stored.in_language(language.current()) if stored is not None else None
     signable = (result is not None and result.get("status") == "eligible" and not views.is_pending(found.patient))
     return {
-        "outcomes": list(reversed(outcomes)), "outcome_labels": OUTCOME_LABELS,
+        "outcomes": list(reversed(outcomes)), "outcome_labels": labels,
         "confirmations": signed, "may_confirm": caller.role == "investigator",
         "signable": signable, "attested_before": {c for _, c, _, _, page in attested if page is not None},
         "may_record_outcome": caller.role in ("coordinator", "investigator", "admin"),
@@ -59,10 +62,11 @@ def patient_records(found: pages.PatientFile, caller: Caller, name=lambda cid: c
 
 
 def _card_feedback(outcome: str, reason: str | None) -> str:
+    _ = language.gettext
     if outcome == "accepted":
-        return "Card in the EHR accepted"
+        return _("Card in the EHR accepted")
     said = dict(OVERRIDE_REASONS).get(reason or "", reason)
-    return "Card in the EHR dismissed" + (f": {said}" if said else "")
+    return _("Card in the EHR dismissed: {reason}").format(reason=_(said)) if said else _("Card in the EHR dismissed")
 
 
 def _reason_of(body: str | None, criterion: str) -> str | None:
@@ -106,7 +110,8 @@ def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: s
         day = date.fromisoformat(as_of)
     except ValueError:
         raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
-    confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller), rt.uow(),
+    confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller,
+                                                                      language=language.current()), rt.uow(),
                                       clock=rt.clock)
     return see_other(f"/ui/patients/{patient_id}?done=confirmed")
 
@@ -120,7 +125,8 @@ def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*
     row, stored = found.patient, found.stored
     patient = {"id": row.id, "site": row.site, "pending": views.is_pending(row),
                "screened_at": stored.screened_at if stored else None}
-    return render(request, "checklist.html", patient=patient, result=stored.result if stored else None,
+    result = stored.in_language(language.current()) if stored else None
+    return render(request, "checklist.html", patient=patient, result=result,
                   confirmations=found.signatures)
 
 
@@ -177,8 +183,10 @@ def _steps(funnel: dict) -> list[dict]:
     """The funnel's four steps as bars of a width proportional to the children screened."""
     top = max(funnel["screened"], 1)
     return [{"label": label, "count": funnel[key], "width": round(100 * funnel[key] / top, 1), "y": 8 + i * 40}
-            for i, (key, label) in enumerate((("screened", "Screened"), ("eligible", "Eligible"),
-                                              ("approached", "Approached"), ("enrolled", "Enrolled")))]
+            for i, (key, label) in enumerate((("screened", language.gettext("Screened")),
+                                              ("eligible", language.gettext("Eligible")),
+                                              ("approached", language.gettext("Approached")),
+                                              ("enrolled", language.gettext("Enrolled"))))]
 
 
 def _criterion_bars(funnel: dict) -> list[dict]:

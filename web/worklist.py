@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from config.language import gettext as _
 from domain.criteria import CRITERIA
 from domain.criteria.base import ATTESTED_WORDS
 
@@ -38,14 +39,19 @@ def todos(result: dict) -> list[Todo]:
         verdict, cid, reason = criterion["verdict"], criterion["id"], criterion["reason"]
         if verdict not in ("unknown", "review"):
             continue
-        if cid in ATTESTED and verdict == "unknown" and "attestation" in reason:
-            action = ATTESTATION
+        if cid in ATTESTED and verdict == "unknown" and _needs_attestation(reason):
+            action = _(ATTESTATION)
         elif verdict == "review":
-            action = f"Review: {reason}"
+            action = _("Review: {reason}").format(reason=reason)
         else:
             action = reason
         found.setdefault(action, Todo(action)).criteria.append(cid)
-    return sorted(found.values(), key=lambda t: (t.action != ATTESTATION, t.action))
+    return sorted(found.values(), key=lambda t: (t.action != _(ATTESTATION), t.action))
+
+
+def _needs_attestation(reason: str) -> bool:
+    """The reason asks for an investigator's attestation (in the page's language)."""
+    return "attestation" in reason.lower()
 
 
 def _closes(result: dict) -> str | None:
@@ -94,8 +100,8 @@ def window(result: dict) -> Window | None:
 def becomes_eligible(result: dict) -> tuple[str, str | None]:
     """The date a waiting child becomes eligible, or when it is looked at again if that is not known."""
     if result.get("eligible_from"):
-        return "eligible from", result["eligible_from"]
-    return "next automatic review", result.get("next_review_at")
+        return _("eligible from"), result["eligible_from"]
+    return _("next automatic review"), result.get("next_review_at")
 
 
 def age(birth: date | None, on: date) -> int | None:
@@ -134,20 +140,20 @@ def attestation_events(attested: list[Attested], name: Callable[[str], str]) -> 
     for at, together in by_message.items():
         said = [_attested(one, name) for one in together]
         if len(said) == 1:
-            events.append(Event(at, f"attestation: {said[0]}"))
+            events.append(Event(at, _("attestation: {said}").format(said=said[0])))
             continue
         people = sorted({one.performer for one in together if one.performer})
-        events.append(Event(at, f"{len(said)} attestations recorded together"
-                                + (f" by {', '.join(people)}" if people else ""), tuple(said)))
+        events.append(Event(at, _("{count} attestations recorded together").format(count=len(said))
+                                + (_(" by {people}").format(people=", ".join(people)) if people else ""), tuple(said)))
     return events
 
 
 def _attested(one: Attested, name: Callable[[str], str]) -> str:
     kind = KINDS.get(one.criterion)
     words = ATTESTED_WORDS.get((kind, one.verdict), one.verdict) if kind is not None else one.verdict
-    return (f"{name(one.criterion)} ({one.criterion}) {words} ({one.verdict})"
-            + (f" by {one.performer}" if one.performer else "")
-            + (f" — reason for change: {one.change}" if one.change else ""))
+    return (f"{name(one.criterion)} ({one.criterion}) {_(words)} ({_(one.verdict)})"
+            + (_(" by {people}").format(people=one.performer) if one.performer else "")
+            + (_(" — reason for change: {change}").format(change=one.change) if one.change else ""))
 
 
 def status_changes(screenings: list[tuple[datetime, date, str, str]]) -> list[Event]:
@@ -155,8 +161,10 @@ def status_changes(screenings: list[tuple[datetime, date, str, str]]) -> list[Ev
     events, before = [], None
     for at, as_of, status, trigger in screenings:
         if status != before:
-            cause = "scheduled re-screening" if trigger == "schedule" else "new data"
-            what = f"first screened: {status}" if before is None else f"{before} → {status}"
-            events.append(Event(at, f"{what} (as of {as_of.isoformat()}, {cause})"))
+            cause = _("scheduled re-screening") if trigger == "schedule" else _("new data")
+            what = _("first screened: {status}").format(status=_(status)) if before is None \
+                else f"{_(before)} → {_(status)}"
+            events.append(Event(at, _("{what} (as of {as_of}, {cause})").format(what=what, as_of=as_of.isoformat(),
+                                                                               cause=cause)))
             before = status
     return events

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.wording import Figures, said_as, term
+
 from datetime import date
 
 from domain.context import ONE_DAY, Context
@@ -31,12 +33,12 @@ def informed_consent_signed(ctx: Context) -> Finding:
     """
     consents = ctx.consents()
     if not consents:
-        return unknown("No consent recorded")
+        return unknown(said_as("No consent recorded"))
     latest = consents[0]
-    day = latest.on.isoformat()
+    day = latest.on
     if latest.state is ConsentState.GIVEN:
-        return passes(lambda: f"Consent given on {day}", latest)
-    return fails(lambda: f"Consent {latest.state.value} on {day}", latest)
+        return passes(lambda: said_as('Consent given on {day}', day=day), latest)
+    return fails(lambda: said_as('Consent {value} on {day}', value=term(latest.state.value), day=day), latest)
 
 
 @criterion("INC-SOCSEC", Kind.INCLUSION)
@@ -67,15 +69,14 @@ def _by_coverage(ctx: Context) -> Finding:
     ame = [c for c in active if _kind(c) == AME]
     others = [c for c in active if _kind(c) not in (SOCIAL_SECURITY, AME)]
     if social:
-        reason = f"Active social-security coverage{_period(social[0])}"
+        reason = said_as('Active social-security coverage{period}', period=_period(social[0]))
         return passes(reason, *social, changes_on=_ends(social))
     if ame and not others:
-        return fails(lambda: f"AME is the only active coverage{_period(ame[0])}", *ame, changes_on=_ends(ame))
+        return fails(lambda: said_as('AME is the only active coverage{period}', period=_period(ame[0])), *ame, changes_on=_ends(ame))
     if ame:
         kinds = ", ".join(sorted({_kind(c) or "unspecified" for c in others}))
         return review(
-            lambda: (f"AME alongside another active coverage ({kinds}): check whether that is a social-security "
-            "affiliation"),
+            lambda: (said_as('AME alongside another active coverage ({kinds}): check whether that is a social-security affiliation', kinds=kinds)),
             *ame,
             *others,
             changes_on=_first_end(active),
@@ -83,15 +84,15 @@ def _by_coverage(ctx: Context) -> Finding:
     if others:
         kinds = ", ".join(sorted({_kind(c) or "unspecified" for c in others}))
         return unknown(
-            lambda: f"Active coverage of another kind ({kinds}): no social-security affiliation recorded",
+            lambda: said_as('Active coverage of another kind ({kinds}): no social-security affiliation recorded', kinds=kinds),
             *others,
         )
     ended = [c for c in held if c.until is not None and c.until < ctx.as_of]
     if ended:
         last = max(ended, key=lambda c: c.until)  # type: ignore[arg-type, return-value]
-        ended_on = last.until.isoformat()  # type: ignore[union-attr]
-        return unknown(lambda: f"No active coverage: the latest ended on {ended_on}", last)
-    return unknown("No active coverage recorded")
+        ended_on = last.until  # type: ignore[union-attr]
+        return unknown(lambda: said_as('No active coverage: the latest ended on {ended_on}', ended_on=ended_on), last)
+    return unknown(said_as("No active coverage recorded"))
 
 
 def _active(ctx: Context, coverage: CoverageRecord) -> bool:
@@ -105,8 +106,8 @@ def _kind(coverage: CoverageRecord) -> str:
 
 def _period(coverage: CoverageRecord) -> str:
     if coverage.until is None:
-        return f" since {coverage.on.isoformat()}"
-    return f" from {coverage.on.isoformat()} to {coverage.until.isoformat()}"
+        return said_as(' since {on}', on=coverage.on)
+    return said_as(' from {on} to {until}', on=coverage.on, until=coverage.until)
 
 
 def _ends(coverages: list[CoverageRecord]) -> date | None:

@@ -8,7 +8,8 @@ from functools import wraps
 from typing import Callable, NamedTuple
 
 from domain.context import Context
-from domain.verdicts import Evidence, Finding, Kind, Verdict
+from domain.verdicts import Evidence, Finding, Kind, Verdict, message
+from domain.wording import Said, said_as, term
 
 
 class ForAttestation(NamedTuple):
@@ -85,20 +86,20 @@ def evidence(*facts) -> tuple[Evidence, ...]:
     return tuple([Evidence(f.source, f.on) for f in facts if f is not None])
 
 
-def passes(reason: str, *facts, changes_on: date | None = None, passes_until: date | None = None) -> Finding:
+def passes(reason, *facts, changes_on: date | None = None, passes_until: date | None = None) -> Finding:
     """``passes_until``: the last day a pass that time alone ends still holds (contract §1.2)."""
     return Finding(Verdict.PASS, reason, evidence(*facts), None, changes_on, passes_until)
 
 
-def fails(reason: str, *facts, until: date | None = None, changes_on: date | None = None) -> Finding:
+def fails(reason, *facts, until: date | None = None, changes_on: date | None = None) -> Finding:
     return Finding(Verdict.FAIL, reason, evidence(*facts), until, until or changes_on)
 
 
-def unknown(reason: str, *facts, changes_on: date | None = None) -> Finding:
+def unknown(reason, *facts, changes_on: date | None = None) -> Finding:
     return Finding(Verdict.UNKNOWN, reason, evidence(*facts), None, changes_on)
 
 
-def review(reason: str, *facts, changes_on: date | None = None) -> Finding:
+def review(reason, *facts, changes_on: date | None = None) -> Finding:
     return Finding(Verdict.REVIEW, reason, evidence(*facts), None, changes_on)
 
 
@@ -117,9 +118,10 @@ ATTESTED_WORDS = {
 }
 
 
-def attested_reason(kind: Kind, verdict: str, on: date) -> str:
+def attested_reason(kind: Kind, verdict: str, on: date) -> Said:
     """The reason an attestation gives, worded by the criterion's kind."""
-    return f"Investigator attested that this criterion {ATTESTED_WORDS[(kind, verdict)]} on {on.isoformat()}"
+    return said_as("Investigator attested that this criterion {attested} on {on}",
+                   attested=term(ATTESTED_WORDS[(kind, verdict)]), on=on)
 
 
 def judged(ctx: Context, cid: str, from_data: Finding | None, kind: Kind) -> Finding:
@@ -136,21 +138,23 @@ def judged(ctx: Context, cid: str, from_data: Finding | None, kind: Kind) -> Fin
     note = ctx.attestation(cid)
     validity = ctx.protocol.validity.attestation
     if note is not None and not ctx.fresh(note.on, validity):
-        stale = f"the investigator's attestation of {note.on.isoformat()} is older than {validity} days"
+        stale = said_as("the investigator's attestation of {on} is older than {days} days", on=note.on, days=validity)
         if from_data is not None:
-            return Finding(from_data.verdict, lambda: f"{from_data.reason}; {stale}",
+            return Finding(from_data.verdict, lambda: said_as("{reason}; {stale}", reason=message(from_data.said),
+                                                              stale=stale),
                            from_data.evidence + evidence(note), None, from_data.changes_on)
-        return unknown(lambda: f"Needs a new investigator attestation: {stale}", note)
+        return unknown(lambda: said_as("Needs a new investigator attestation: {stale}", stale=stale), note)
     if note is None:
         if from_data is not None:
             return from_data
-        return unknown("Needs an investigator attestation")
+        return unknown(said_as("Needs an investigator attestation"))
     if from_data is not None and from_data.verdict is Verdict.REVIEW:
         newest = max((e.date for e in from_data.evidence if e.date), default=None)
         if newest is not None and note.on < newest:
             return Finding(
                 Verdict.REVIEW,
-                lambda: f"{from_data.reason}; the attestation of {note.on.isoformat()} predates it",
+                lambda: said_as("{reason}; the attestation of {on} predates it", reason=message(from_data.said),
+                                on=note.on),
                 from_data.evidence + evidence(note),
                 None,
                 from_data.changes_on,

@@ -4,9 +4,11 @@ signals told as one finding."""
 
 from __future__ import annotations
 
+from domain.wording import Figures, joined, said_as, term
+
 from domain.context import Context
 from domain.facts import Code, Diagnosis, MedicationExposure
-from domain.verdicts import Finding, Verdict
+from domain.verdicts import Finding, Verdict, message
 
 CURRENT_STATUSES = frozenset({"active", "recurrence", "relapse"})
 """Clinical statuses of a diagnosis that is still going on (FHIR Condition.clinicalStatus)."""
@@ -25,15 +27,15 @@ def shown_code(code: Code) -> str:
 def matched_code(ctx: Context, code_list: str, fact) -> str:
     """The fact's code that put it in ``code_list``, as a reader would write it."""
     code = ctx.protocol.codesets[code_list].matches(fact.codes) or (fact.codes[0] if fact.codes else None)
-    return shown_code(code) if code is not None else "uncoded"
+    return shown_code(code) if code is not None else term("uncoded")
 
 
 def days_in_words(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+    return said_as("1 day") if n == 1 else said_as("{n} days", n=n)
 
 
 def and_more(facts: list) -> str:
-    return f" (and {len(facts) - 1} more)" if len(facts) > 1 else ""
+    return said_as(" (and {count} more)", count=len(facts) - 1) if len(facts) > 1 else ""
 
 
 def is_current(ctx: Context, dx: Diagnosis) -> bool:
@@ -50,7 +52,7 @@ def combined_finding(found: list[Finding], changes_on=None) -> Finding | None:
         same = [f for f in found if f.verdict is verdict]
         if same:
             evidence = tuple(dict.fromkeys(e for f in same for e in f.evidence))
-            reason = "; ".join(f.reason for f in same)
+            reason = joined(message(f.said) for f in same)
             return Finding(verdict, reason, evidence, None, changes_on)
     return None
 
@@ -61,5 +63,5 @@ def put_to_review(signals: list[Finding], question: str) -> Finding | None:
     if finding is None:
         return None
     return Finding(
-        Verdict.REVIEW, lambda: f"{finding.reason}: {question}", finding.evidence, None, finding.changes_on
+        Verdict.REVIEW, lambda: said_as('{reason}: {question}', reason=finding.reason, question=question), finding.evidence, None, finding.changes_on
     )

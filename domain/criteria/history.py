@@ -3,6 +3,8 @@ treatments: medications.py)."""
 
 from __future__ import annotations
 
+from domain.wording import Figures, said_as, term
+
 from datetime import date, timedelta
 
 from domain.context import Context
@@ -36,16 +38,14 @@ def amyopathic_dermatomyositis(ctx: Context) -> Finding | ForAttestation:
     if current:
         first = current[0]
         return fails(
-            lambda: (f"Amyopathic dermatomyositis recorded ({matched_code(ctx, 'dx.amyopathic', first)}, "
-            f"onset {first.on.isoformat()}){and_more(current)}"),
+            lambda: (said_as('Amyopathic dermatomyositis recorded ({code}, onset {on}){more}', code=matched_code(ctx, 'dx.amyopathic', first), on=first.on, more=and_more(current))),
             *current,
         )
     if found:
         last = found[0]
         return attestation_decides(
             review(
-                f"Amyopathic dermatomyositis ({matched_code(ctx, 'dx.amyopathic', last)}, onset "
-                f"{last.on.isoformat()}) is recorded as no longer current: check the present classification",
+                said_as('Amyopathic dermatomyositis ({code}, onset {on}) is recorded as no longer current: check the present classification', code=matched_code(ctx, 'dx.amyopathic', last), on=last.on),
                 *found,
             ),
         )
@@ -64,8 +64,7 @@ def cannot_take_oral_treatment(ctx: Context) -> Finding | ForAttestation:
         first = current[0]
         return attestation_decides(
             review(
-                f"Dysphagia recorded ({matched_code(ctx, 'dx.dysphagia', first)}, onset {first.on.isoformat()}): "
-                "check the child can take oral treatment",
+                said_as('Dysphagia recorded ({code}, onset {on}): check the child can take oral treatment', code=matched_code(ctx, 'dx.dysphagia', first), on=first.on),
                 *current,
             ),
         )
@@ -88,7 +87,7 @@ def history_of_cancer(ctx: Context) -> Finding | ForAttestation:
     if cancers:
         last = cancers[0]
         return fails(
-            lambda: f"Cancer recorded ({matched_code(ctx, 'dx.cancer', last)}, onset {last.on.isoformat()}){and_more(cancers)}",
+            lambda: said_as('Cancer recorded ({code}, onset {on}){more}', code=matched_code(ctx, 'dx.cancer', last), on=last.on, more=and_more(cancers)),
             *cancers,
         )
     borderline = ctx.all("dx.cancer_borderline")
@@ -96,9 +95,7 @@ def history_of_cancer(ctx: Context) -> Finding | ForAttestation:
         last = borderline[0]
         return attestation_decides(
             review(
-                "Tumour of uncertain or borderline behaviour recorded "
-                f"({matched_code(ctx, 'dx.cancer_borderline', last)}, "
-                f"onset {last.on.isoformat()}){and_more(borderline)}: check whether it counts as cancer",
+                said_as('Tumour of uncertain or borderline behaviour recorded ({code}, onset {on}){more}: check whether it counts as cancer', code=matched_code(ctx, 'dx.cancer_borderline', last), on=last.on, more=and_more(borderline)),
                 *borderline,
             ),
         )
@@ -119,8 +116,7 @@ def recent_live_vaccine(ctx: Context) -> Finding | ForAttestation:
         last: Vaccination = live[0]
         until = ctx.window_end(last.on, window)
         return fails(
-            lambda: (f"Live vaccine ({_vaccine_code(last)}) on {last.on.isoformat()}, "
-            f"{days_in_words(ctx.days_before(last.on))} before; the {window}-day window ends {until.isoformat()}"),
+            lambda: (said_as('Live vaccine ({code}) on {on}, {days} before; the {window}-day window ends {until}', code=_vaccine_code(last), on=last.on, days=days_in_words(ctx.days_before(last.on)), window=window, until=until)),
             *live,
             until=until,
         )
@@ -129,7 +125,7 @@ def recent_live_vaccine(ctx: Context) -> Finding | ForAttestation:
         last = maybe[0]
         return attestation_decides(
             review(
-                f"Vaccine {_vaccine_code(last)} on {last.on.isoformat()} may be live: check the product",
+                said_as('Vaccine {code} on {on} may be live: check the product', code=_vaccine_code(last), on=last.on),
                 *maybe,
                 changes_on=ctx.window_end(last.on, window),
             ),
@@ -167,8 +163,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
     if ongoing:
         first = ongoing[0]
         return fails(
-            lambda: (f"HSV episode ({matched_code(ctx, 'dx.hsv', first)}) from {first.on.isoformat()} is still recorded as "
-            f"{first.status} with no abatement date; it excludes until {window} days after it ends"),
+            lambda: (said_as('HSV episode ({code}) from {on} is still recorded as {status} with no abatement date; it excludes until {window} days after it ends', code=matched_code(ctx, 'dx.hsv', first), on=first.on, status=term(first.status), window=window)),
             *ongoing,
         )
     if recent:
@@ -176,8 +171,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
         until = ctx.window_end(last_day, window)
         which = "abated" if episode.abated is not None else "onset"
         return fails(
-            lambda: (f"Symptomatic HSV ({matched_code(ctx, 'dx.hsv', episode)}), {which} {last_day.isoformat()}; "
-            f"the {window}-day window ends {until.isoformat()}"),
+            lambda: (said_as('Symptomatic HSV ({code}), {which} {last_day}; the {window}-day window ends {until}', code=matched_code(ctx, 'dx.hsv', episode), which=term(which), last_day=last_day, window=window, until=until)),
             *(d for d, _ in recent),
             until=until,
         )
@@ -186,8 +180,7 @@ def recent_symptomatic_hsv(ctx: Context) -> Finding | ForAttestation:
         last = antivirals[0]
         return attestation_decides(
             review(
-                f"HSV antiviral {matched_code(ctx, 'med.hsv_antiviral', last)} started {last.on.isoformat()} "
-                "with no HSV episode recorded: check for a symptomatic HSV infection",
+                said_as('HSV antiviral {code} started {on} with no HSV episode recorded: check for a symptomatic HSV infection', code=matched_code(ctx, 'med.hsv_antiviral', last), on=last.on),
                 *antivirals,
                 changes_on=ctx.window_end(last.on, window),
             ),
@@ -206,8 +199,7 @@ def history_of_thrombosis(ctx: Context) -> Finding | ForAttestation:
     if events:
         last = events[0]
         return fails(
-            lambda: (f"Thrombosis recorded ({matched_code(ctx, 'dx.thrombosis', last)}, "
-            f"onset {last.on.isoformat()}){and_more(events)}"),
+            lambda: (said_as('Thrombosis recorded ({code}, onset {on}){more}', code=matched_code(ctx, 'dx.thrombosis', last), on=last.on, more=and_more(events))),
             *events,
         )
     return attestation_decides()
@@ -221,12 +213,11 @@ def high_venous_thrombosis_risk(ctx: Context) -> Finding | ForAttestation:
     contraceptive (a VTE risk factor in the baricitinib label) is put to that judgement as review.
     """
     signals = [
-        review(f"Thrombophilia recorded ({matched_code(ctx, 'dx.thrombophilia', d)}, onset {d.on.isoformat()})", d)
+        review(said_as('Thrombophilia recorded ({code}, onset {on})', code=matched_code(ctx, 'dx.thrombophilia', d), on=d.on), d)
         for d in ctx.all("dx.thrombophilia")
     ] + [
         review(
-            f"Estrogen-containing contraceptive {matched_code(ctx, 'med.estrogen_contraceptive', m)} "
-            f"since {m.on.isoformat()}",
+            said_as('Estrogen-containing contraceptive {code} since {on}', code=matched_code(ctx, 'med.estrogen_contraceptive', m), on=m.on),
             m,
         )
         for m in taken(ctx, "med.estrogen_contraceptive")
@@ -245,15 +236,14 @@ def severe_jdm_involvement(ctx: Context) -> Finding | ForAttestation:
     """
     signals = [
         review(
-            f"{matched_code(ctx, 'dx.severe_jdm_signal', d)} recorded "
-            f"({'current' if is_current(ctx, d) else 'past'}, onset {d.on.isoformat()})",
+            said_as('{code} recorded ({value}, onset {on})', code=matched_code(ctx, 'dx.severe_jdm_signal', d), value='current' if is_current(ctx, d) else 'past', on=d.on),
             d,
         )
         for d in ctx.all("dx.severe_jdm_signal")
     ]
     if "med.vasopressor" in ctx.protocol.codesets:
         signals += [
-            review(f"Vasopressor {matched_code(ctx, 'med.vasopressor', m)} started {m.on.isoformat()}", m)
+            review(said_as('Vasopressor {code} started {on}', code=matched_code(ctx, 'med.vasopressor', m), on=m.on), m)
             for m in taken(ctx, "med.vasopressor")
         ]
     return attestation_decides(put_to_review(signals, "check for severe JDM involvement"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.wording import Figures, joined, said_as, term
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
@@ -32,7 +34,7 @@ def aged_3_to_18(ctx: Context) -> Finding:
     """
     profile = ctx.profile
     if profile is None or profile.birth_date is None:
-        return unknown("No birth date recorded")
+        return unknown(said_as("No birth date recorded"))
     rule = ctx.protocol.age
     born = profile.birth_date
     first_day = add_years(born, rule.minimum_years)
@@ -42,13 +44,13 @@ def aged_3_to_18(ctx: Context) -> Finding:
     patient = _Cited(f"Patient/{ctx.record.patient}")
     if ctx.as_of < first_day:
         return fails(
-            lambda: f"Aged {age}: turns {rule.minimum_years} on {first_day.isoformat()}", patient, until=first_day
+            lambda: said_as('Aged {age}: turns {minimum_years} on {first_day}', age=age, minimum_years=rule.minimum_years, first_day=first_day), patient, until=first_day
         )
     if ctx.as_of >= too_old_on:
-        return fails(lambda: f"Aged {age}: {last_birthday} or older since {too_old_on.isoformat()}", patient)
+        return fails(lambda: said_as('Aged {age}: {last_birthday} or older since {too_old_on}', age=age, last_birthday=last_birthday, too_old_on=too_old_on), patient)
     # The reason keeps the birth date's neighbours out (it travels into alerts); the date is the field's.
     return passes(
-        lambda: f"Aged {age}, within {rule.minimum_years}-{rule.maximum_years} years",
+        lambda: said_as('Aged {age}, within {minimum_years}-{maximum_years} years', age=age, minimum_years=rule.minimum_years, maximum_years=rule.maximum_years),
         patient,
         changes_on=too_old_on,
         passes_until=too_old_on - timedelta(days=1),
@@ -89,17 +91,17 @@ def muscle_weakness(ctx: Context) -> Finding:
     weak = [s for s in scores if s.state == "below"]
     if weak:
         return passes(
-            lambda: "; ".join(s.text for s in weak),
+            lambda: joined(s.text for s in weak),
             *(s.fact for s in weak),
             changes_on=max(s.stale_on for s in weak),  # type: ignore[type-var]
         )
     odd = [s for s in scores if s.state == "out of range"]
     if odd:
-        return unknown(lambda: "; ".join(s.text for s in odd), *(s.fact for s in odd))
+        return unknown(lambda: joined(s.text for s in odd), *(s.fact for s in odd))
     open_ = [s for s in scores if s.state == "open"]
     if open_:
         return review(
-            lambda: "; ".join(s.text for s in open_),
+            lambda: joined(s.text for s in open_),
             *(s.fact for s in scores if s.fact),
             changes_on=earliest(*(s.stale_on for s in open_)),
         )
@@ -107,19 +109,18 @@ def muscle_weakness(ctx: Context) -> Finding:
         bilateral = _fresh_score(ctx, "assessment.mmt8_bilateral")
         if bilateral is not None:
             return review(
-                lambda: (f"MMT8 {bilateral.score:g} on {bilateral.on.isoformat()} is on the bilateral 0-150 scale; "
-                f"the threshold of {limits.mmt8_below:g} applies to the 0-80 total"),
+                lambda: (said_as('MMT8 {score} on {on} is on the bilateral 0-150 scale; the threshold of {mmt8_below} applies to the 0-80 total', score=Figures(f'{bilateral.score:g}'), on=bilateral.on, mmt8_below=Figures(f'{limits.mmt8_below:g}'))),
                 bilateral,
                 *([cmas.fact] if cmas.fact else []),
             )
     if mmt8.state == "not below" and cmas.state == "not below":
         return fails(
-            lambda: f"{mmt8.text}; {cmas.text}",
+            lambda: said_as('{text}; {text2}', text=mmt8.text, text2=cmas.text),
             mmt8.fact,
             cmas.fact,
             changes_on=earliest(mmt8.stale_on, cmas.stale_on),
         )
-    return unknown(lambda: "; ".join(s.text for s in scores), *(s.fact for s in scores if s.fact))
+    return unknown(lambda: joined(s.text for s in scores), *(s.fact for s in scores if s.fact))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,22 +145,22 @@ def _muscle_score(ctx: Context, code_list: str, label: str, limit: float, maximu
     validity = ctx.protocol.validity.muscle_score
     latest = next((a for a in ctx.all(code_list) if a.score is not None), None)
     if latest is None:
-        return _Score("missing", f"No {label} score")
-    day = latest.on.isoformat()
+        return _Score("missing", said_as('No {label} score', label=term(label)))
+    day = latest.on
     if not ctx.fresh(latest.on, validity):
-        return _Score("missing", f"The latest {label} ({day}) is stale: older than {validity} days")
+        return _Score("missing", said_as('The latest {label} ({day}) is stale: older than {validity} days', label=term(label), day=day, validity=validity))
     value: float = latest.score  # type: ignore[assignment]
     comparator = latest.comparator
-    shown = f"{label} {comparator or ''}{value:g} on {day}"
+    shown = said_as('{label} {value}{value2} on {day}', label=term(label), value=comparator or '', value2=Figures(f'{value:g}'), day=day)
     if not 0 <= value <= maximum:
-        return _Score("out of range", f"{shown} is outside the 0-{maximum:g} scale", latest)
+        return _Score("out of range", said_as('{shown} is outside the 0-{maximum} scale', shown=shown, maximum=Figures(f'{maximum:g}')), latest)
     stale_on = ctx.stale_on(latest.on, validity)
-    decided, words = below_in_words(value, comparator, limit, f"{limit:g}", f"{value:g}")
+    decided, words = below_in_words(value, comparator, limit, f'{limit:g}', f'{value:g}')
     if decided is True:
-        return _Score("below", f"{shown}, {words}", latest, stale_on)
+        return _Score("below", said_as('{shown}, {words}', shown=shown, words=words), latest, stale_on)
     if decided is False:
-        return _Score("not below", f"{shown}, {words}", latest, stale_on)
-    return _Score("open", f"{shown} {words}: check the exact score", latest, stale_on)
+        return _Score("not below", said_as('{shown}, {words}', shown=shown, words=words), latest, stale_on)
+    return _Score("open", said_as('{shown} {words}: check the exact score', shown=shown, words=words), latest, stale_on)
 
 
 @criterion("INC-VZV-SERO", Kind.INCLUSION)
@@ -179,58 +180,53 @@ def seropositive_for_chickenpox(ctx: Context) -> Finding:
     vaccination = ctx.latest("vax.varicella")
     if vaccination is None:
         return found
-    return passes(lambda: f"Varicella vaccination on {vaccination.on.isoformat()}", vaccination)
+    return passes(lambda: said_as('Varicella vaccination on {on}', on=vaccination.on), vaccination)
 
 
 def _vzv_serology(ctx: Context) -> Finding:
     result: LabResult | None = ctx.latest("lab.vzv_igg")
     if result is None:
-        return unknown("No VZV IgG result")
+        return unknown(said_as("No VZV IgG result"))
     validity = ctx.protocol.validity
-    day = result.on.isoformat()
+    day = result.on
     answer = result.qualitative
     if answer is Qualitative.POSITIVE:
         if not ctx.fresh(result.on, validity.vzv_positive):
             return unknown(
-                lambda: f"The positive VZV IgG of {day} is older than {validity.vzv_positive} days", result
+                lambda: said_as('The positive VZV IgG of {day} is older than {vzv_positive} days', day=day, vzv_positive=validity.vzv_positive), result
             )
         passive = passive_antibodies_before(ctx, result.on)
         if passive is not None:
             return review(
-                lambda: (f"VZV IgG positive on {day}, but passive antibodies ({passive.exposure.codes[0]}) "
-                f"were given on {passive.last_day.isoformat()}, {passive.days_before(result.on)} days "
-                "before the sample: they may explain the result"),
+                lambda: (said_as('VZV IgG positive on {day}, but passive antibodies ({codes}) were given on {last_day}, {days} days before the sample: they may explain the result', day=day, codes=passive.exposure.codes[0], last_day=passive.last_day, days=passive.days_before(result.on))),
                 result,
                 passive.exposure,
             )
         stale_on = ctx.stale_on(result.on, validity.vzv_positive)
-        return passes(lambda: f"VZV IgG positive on {day}", result, changes_on=stale_on)
+        return passes(lambda: said_as('VZV IgG positive on {day}', day=day), result, changes_on=stale_on)
     if answer is Qualitative.NEGATIVE:
         overridden = _earlier_positive(ctx, result)
         superseded = (
-            f"; the positive VZV IgG of {overridden.on.isoformat()} no longer counts, since a later "
-            "result is negative"
+            said_as('; the positive VZV IgG of {on} no longer counts, since a later result is negative', on=overridden.on)
             if overridden is not None
             else ""
         )
         if not ctx.fresh(result.on, validity.vzv_negative):
             return unknown(
-                lambda: (f"The negative VZV IgG of {day} is stale: older than {validity.vzv_negative} days"
-                f"{superseded}; a new test decides"),
+                lambda: (said_as('The negative VZV IgG of {day} is stale: older than {vzv_negative} days{superseded}; a new test decides', day=day, vzv_negative=validity.vzv_negative, superseded=superseded)),
                 result,
                 overridden,
             )
         stale_on = ctx.stale_on(result.on, validity.vzv_negative)
-        return fails(lambda: f"VZV IgG negative on {day}{superseded}", result, overridden, changes_on=stale_on)
+        return fails(lambda: said_as('VZV IgG negative on {day}{superseded}', day=day, superseded=superseded), result, overridden, changes_on=stale_on)
     if answer is Qualitative.EQUIVOCAL:
-        return review(lambda: f"VZV IgG equivocal on {day}", result)
+        return review(lambda: said_as('VZV IgG equivocal on {day}', day=day), result)
     if result.quantity is not None:
         return review(
-            lambda: (f"VZV IgG {result.quantity} on {day} has no positive or negative interpretation: "
-            "read it against the assay's cut-off"),
+            lambda: (said_as("VZV IgG {quantity} on {day} has no positive or negative interpretation: read it against the assay's cut-off", quantity=result.quantity, day=day)),
             result,
         )
-    return unknown(lambda: f"The VZV IgG of {day} carries no value", result)
+    return unknown(lambda: said_as('The VZV IgG of {day} carries no value', day=day), result)
 
 
 def _earlier_positive(ctx: Context, negative: LabResult) -> LabResult | None:

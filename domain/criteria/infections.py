@@ -7,6 +7,8 @@ answer, since cut-offs belong to each assay; a viral load above zero is a detect
 
 from __future__ import annotations
 
+from domain.wording import Figures, capitalised, said_as, term
+
 from datetime import date
 
 from domain.context import Context
@@ -100,8 +102,9 @@ def active_diagnosis(ctx: Context, code_list: str) -> Diagnosis | None:
     return None
 
 
-def sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def sentence(text):
+    """A clause used as a sentence (a message keeps it as a message)."""
+    return capitalised(text)
 
 
 @criterion("EXC-INF-ACTIVE", Kind.EXCLUSION, attested=True)
@@ -118,7 +121,7 @@ def current_or_recent_active_infection(ctx: Context) -> Finding | ForAttestation
     recent_until: date | None = None
     for dx in ctx.all("dx.infection"):
         if still_active(dx, as_of):
-            return fails(lambda: f"Infection diagnosis {_code(dx)} since {dx.on.isoformat()} is still active", dx)
+            return fails(lambda: said_as('Infection diagnosis {code} since {on} is still active', code=_code(dx), on=dx.on), dx)
         ended = dx.abated or dx.on
         if ctx.within(ended, window):
             until = ctx.window_end(ended, window)
@@ -127,18 +130,17 @@ def current_or_recent_active_infection(ctx: Context) -> Finding | ForAttestation
     if recent is not None:
         ended = recent.abated or recent.on
         return fails(
-            lambda: (f"Infection diagnosis {_code(recent)} ended {ended.isoformat()}, {ctx.days_before(ended)} days "
-            f"before; the {window}-day window ends {recent_until.isoformat()}"),
+            lambda: (said_as('Infection diagnosis {code} ended {ended}, {days} days before; the {window}-day window ends {recent_until}', code=_code(recent), ended=ended, days=ctx.days_before(ended), window=window, recent_until=recent_until)),
             recent,
             until=recent_until,
         )
     for med in ctx.all("med.anti_infective"):
         last = med.until if med.until is not None and med.until < as_of else as_of
         if ctx.within(last, window):
-            taken = f"until {med.until.isoformat()}" if med.until is not None else "with no end date"
+            taken = said_as('until {until}', until=med.until) if med.until is not None else said_as("with no end date")
             return attestation_decides(
                 review(
-                    f"Anti-infective {_code(med)} from {med.on.isoformat()} {taken}: is an infection active?",
+                    said_as('Anti-infective {code} from {on} {taken}: is an infection active?', code=_code(med), on=med.on, taken=taken),
                     med,
                     changes_on=ctx.window_end(med.until, window) if med.until is not None else None,
                 ),
@@ -161,7 +163,7 @@ def active_hepatitis_b(ctx: Context) -> Finding:
     """
     dx = active_diagnosis(ctx, "dx.hbv")
     if dx is not None:
-        return fails(lambda: f"Active hepatitis B diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        return fails(lambda: said_as('Active hepatitis B diagnosis {code} since {on}', code=_code(dx), on=dx.on), dx)
     validity = ctx.protocol.validity.hepatitis_hiv
     hbsag = latest_result(ctx, "lab.hbsag", "HBsAg", validity)
     dna = latest_result(ctx, "lab.hbv_dna", "HBV DNA", validity)
@@ -169,35 +171,32 @@ def active_hepatitis_b(ctx: Context) -> Finding:
     s = serology(hbsag.usable) if hbsag.usable else None
     d = nucleic_acid(dna.usable) if dna.usable else None
     if s == POSITIVE:
-        return fails(lambda: f"{hbsag.shown()}", hbsag.usable, changes_on=hbsag.stale_on)
+        return fails(lambda: said_as('{shown}', shown=hbsag.shown()), hbsag.usable, changes_on=hbsag.stale_on)
     if d in (POSITIVE, BELOW_LLOQ):
-        return fails(lambda: f"{dna.shown()}: detected", dna.usable, changes_on=dna.stale_on)
+        return fails(lambda: said_as('{shown}: detected', shown=dna.shown()), dna.usable, changes_on=dna.stale_on)
     if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(lambda: f"{hbsag.shown()}: {s}", hbsag.usable, changes_on=hbsag.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=hbsag.shown(), reading=term(s)), hbsag.usable, changes_on=hbsag.stale_on)
     if d in (EQUIVOCAL, CONFLICTING, UNREADABLE):
-        return review(lambda: f"{dna.shown()}: {d}", dna.usable, changes_on=dna.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=dna.shown(), reading=term(d)), dna.usable, changes_on=dna.stale_on)
     c = serology(core.usable) if core.usable else None
     if c is not None and c != NEGATIVE:
         sample = core.usable
         if c != POSITIVE:
-            return review(lambda: f"{core.shown()}: {c}", sample, changes_on=core.stale_on)
+            return review(lambda: said_as('{shown}: {reading}', shown=core.shown(), reading=term(c)), sample, changes_on=core.stale_on)
         passive = passive_antibodies_before(ctx, sample.on)
         if passive is not None:
             return review(
-                lambda: (f"{core.shown()}, {passive.days_before(sample.on)} days after immunoglobulins "
-                f"({_code(passive.exposure)}) given until {passive.last_day.isoformat()}: "
-                "the antibodies may be passive"),
+                lambda: (said_as('{shown}, {days} days after immunoglobulins ({code}) given until {last_day}: the antibodies may be passive', shown=core.shown(), days=passive.days_before(sample.on), code=_code(passive.exposure), last_day=passive.last_day)),
                 sample,
                 passive.exposure,
                 changes_on=core.stale_on,
             )
         if s is None:
-            return unknown(lambda: f"{core.shown()}; HBsAg is needed: {hbsag.missing()}", sample)
+            return unknown(lambda: said_as('{shown}; HBsAg is needed: {missing}', shown=core.shown(), missing=hbsag.missing()), sample)
         if d is None:
-            return unknown(lambda: f"{core.shown()} with HBsAg negative; HBV DNA is needed: {dna.missing()}", sample)
+            return unknown(lambda: said_as('{shown} with HBsAg negative; HBV DNA is needed: {missing}', shown=core.shown(), missing=dna.missing()), sample)
         return review(
-            lambda: (f"{core.shown()}, HBsAg negative, HBV DNA not detected on {dna.usable.on.isoformat()}: "
-            "resolved hepatitis B, a person decides"),
+            lambda: (said_as('{shown}, HBsAg negative, HBV DNA not detected on {on}: resolved hepatitis B, a person decides', shown=core.shown(), on=dna.usable.on)),
             sample,
             hbsag.usable,
             dna.usable,
@@ -205,7 +204,7 @@ def active_hepatitis_b(ctx: Context) -> Finding:
         )
     if s == NEGATIVE:
         return passes(
-            lambda: f"{hbsag.shown()}, no positive anti-HBc", hbsag.usable, core.usable, changes_on=hbsag.stale_on
+            lambda: said_as('{shown}, no positive anti-HBc', shown=hbsag.shown()), hbsag.usable, core.usable, changes_on=hbsag.stale_on
         )
     return unknown(lambda: sentence(hbsag.missing()), hbsag.result)
 
@@ -220,32 +219,31 @@ def active_hepatitis_c(ctx: Context) -> Finding:
     """
     dx = active_diagnosis(ctx, "dx.hcv")
     if dx is not None:
-        return fails(lambda: f"Active hepatitis C diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        return fails(lambda: said_as('Active hepatitis C diagnosis {code} since {on}', code=_code(dx), on=dx.on), dx)
     validity = ctx.protocol.validity.hepatitis_hiv
     antibody = latest_result(ctx, "lab.hcv_ab", "HCV antibody", validity)
     rna = latest_result(ctx, "lab.hcv_rna", "HCV RNA", validity)
     r = nucleic_acid(rna.usable) if rna.usable else None
     if r in (POSITIVE, BELOW_LLOQ):
-        return fails(lambda: f"{rna.shown()}: detected", rna.usable, changes_on=rna.stale_on)
+        return fails(lambda: said_as('{shown}: detected', shown=rna.shown()), rna.usable, changes_on=rna.stale_on)
     if r in (EQUIVOCAL, CONFLICTING, UNREADABLE):
-        return review(lambda: f"{rna.shown()}: {r}", rna.usable, changes_on=rna.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=rna.shown(), reading=term(r)), rna.usable, changes_on=rna.stale_on)
     a = serology(antibody.usable) if antibody.usable else None
     if a == POSITIVE:
         if r is None:
-            return unknown(lambda: f"{antibody.shown()}; HCV RNA is needed: {rna.missing()}", antibody.usable)
+            return unknown(lambda: said_as('{shown}; HCV RNA is needed: {missing}', shown=antibody.shown(), missing=rna.missing()), antibody.usable)
         return review(
-            lambda: (f"{antibody.shown()}, HCV RNA not detected on {rna.usable.on.isoformat()}: cleared or treated "
-            "hepatitis C, a person decides"),
+            lambda: (said_as('{shown}, HCV RNA not detected on {on}: cleared or treated hepatitis C, a person decides', shown=antibody.shown(), on=rna.usable.on)),
             antibody.usable,
             rna.usable,
             changes_on=earliest(antibody.stale_on, rna.stale_on),
         )
     if a in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(lambda: f"{antibody.shown()}: {a}", antibody.usable, changes_on=antibody.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=antibody.shown(), reading=term(a)), antibody.usable, changes_on=antibody.stale_on)
     if a == NEGATIVE:
         return passes(lambda: antibody.shown(), antibody.usable, changes_on=antibody.stale_on)
     if r == NEGATIVE:
-        return passes(lambda: f"{rna.shown()}: not detected", rna.usable, changes_on=rna.stale_on)
+        return passes(lambda: said_as('{shown}: not detected', shown=rna.shown()), rna.usable, changes_on=rna.stale_on)
     return unknown(lambda: sentence(antibody.missing()), antibody.result)
 
 
@@ -259,28 +257,28 @@ def hiv_infection(ctx: Context) -> Finding:
     """
     dx = ctx.latest("dx.hiv")
     if dx is not None:
-        return fails(lambda: f"HIV diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+        return fails(lambda: said_as('HIV diagnosis {code} since {on}', code=_code(dx), on=dx.on), dx)
     validity = ctx.protocol.validity.hepatitis_hiv
     confirm = latest_result(ctx, "lab.hiv_confirmatory", "HIV confirmatory test", validity)
     latest = confirm.result
     if latest is not None and latest.qualitative is Qualitative.POSITIVE:
-        return fails(lambda: f"HIV confirmatory test positive on {latest.on.isoformat()}", latest)
+        return fails(lambda: said_as('HIV confirmatory test positive on {on}', on=latest.on), latest)
     screen = latest_result(ctx, "lab.hiv_screen", "HIV screen", validity)
     c = serology(confirm.usable) if confirm.usable else None
     if c is not None and c not in (NEGATIVE, POSITIVE):
-        return review(lambda: f"{confirm.shown()}: {c}", confirm.usable, changes_on=confirm.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=confirm.shown(), reading=term(c)), confirm.usable, changes_on=confirm.stale_on)
     s = serology(screen.usable) if screen.usable else None
     if s == POSITIVE:
         if c == NEGATIVE:
             return review(
-                lambda: f"{screen.shown()} but {confirm.shown()}: a person decides",
+                lambda: said_as('{shown} but {shown2}: a person decides', shown=screen.shown(), shown2=confirm.shown()),
                 screen.usable,
                 confirm.usable,
                 changes_on=earliest(screen.stale_on, confirm.stale_on),
             )
-        return review(lambda: f"{screen.shown()}, not confirmed", screen.usable, changes_on=screen.stale_on)
+        return review(lambda: said_as('{shown}, not confirmed', shown=screen.shown()), screen.usable, changes_on=screen.stale_on)
     if s in (EQUIVOCAL, UNINTERPRETED, UNREADABLE):
-        return review(lambda: f"{screen.shown()}: {s}", screen.usable, changes_on=screen.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=screen.shown(), reading=term(s)), screen.usable, changes_on=screen.stale_on)
     if s == NEGATIVE:
         return passes(lambda: screen.shown(), screen.usable, changes_on=screen.stale_on)
     if c == NEGATIVE:
@@ -300,22 +298,22 @@ def active_tuberculosis(ctx: Context) -> Finding:
     past = None
     for dx in ctx.all("dx.tb_active"):
         if still_active(dx, as_of):
-            return fails(lambda: f"Active tuberculosis diagnosis {_code(dx)} since {dx.on.isoformat()}", dx)
+            return fails(lambda: said_as('Active tuberculosis diagnosis {code} since {on}', code=_code(dx), on=dx.on), dx)
         past = past or dx
     latent = active_diagnosis(ctx, "dx.tb_latent")
     if latent is not None:
-        return review(lambda: f"Latent tuberculosis diagnosis {_code(latent)} since {latent.on.isoformat()}", latent)
+        return review(lambda: said_as('Latent tuberculosis diagnosis {code} since {on}', code=_code(latent), on=latent.on), latent)
     igra = latest_result(ctx, "lab.igra", "IGRA", ctx.protocol.validity.igra)
     if past is not None:
         ended = past.abated or past.on
-        return review(lambda: f"Past tuberculosis {_code(past)}, ended {ended.isoformat()}", past, igra.usable)
+        return review(lambda: said_as('Past tuberculosis {code}, ended {ended}', code=_code(past), ended=ended), past, igra.usable)
     i = serology(igra.usable) if igra.usable else None
     if i == POSITIVE:
         return review(
-            lambda: f"{igra.shown()}: latent tuberculosis to treat first", igra.usable, changes_on=igra.stale_on
+            lambda: said_as('{shown}: latent tuberculosis to treat first', shown=igra.shown()), igra.usable, changes_on=igra.stale_on
         )
     if i == NEGATIVE:
         return passes(lambda: igra.shown(), igra.usable, changes_on=igra.stale_on)
     if i is not None:
-        return review(lambda: f"{igra.shown()}: {i}", igra.usable, changes_on=igra.stale_on)
+        return review(lambda: said_as('{shown}: {reading}', shown=igra.shown(), reading=term(i)), igra.usable, changes_on=igra.stale_on)
     return unknown(lambda: sentence(igra.missing()), igra.result)

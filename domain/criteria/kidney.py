@@ -7,6 +7,8 @@ equal on paper (0.413 × 100 / 1.0325 = 40) are not pushed below a threshold by 
 
 from __future__ import annotations
 
+from domain.wording import Figures, capitalised, joined, said_as, term
+
 from datetime import date
 from math import sqrt
 from typing import NamedTuple
@@ -71,7 +73,7 @@ def inverse_comparator(comparator: str | None) -> str | None:
 
 
 def _plausible_range(bounds: tuple[float, float], unit: str) -> str:
-    return f"{bounds[0]:g} to {bounds[1]:g} {unit} for a child"
+    return said_as('{bounds} to {bounds2} {unit} for a child', bounds=Figures(f'{bounds[0]:g}'), bounds2=Figures(f'{bounds[1]:g}'), unit=unit)
 
 
 class _Clearance(NamedTuple):
@@ -102,8 +104,9 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
     if newest is None:
         held = [f.missing() for f in inputs if f.result is not None]
         if not held:
-            return unknown("No creatinine, measured creatinine clearance or paediatric eGFR")
-        return unknown(lambda: "No usable kidney function result: " + "; ".join(held), *(f.result for f in inputs))
+            return unknown(said_as("No creatinine, measured creatinine clearance or paediatric eGFR"))
+        return unknown(lambda: said_as("No usable kidney function result: {missing}", missing=joined(held)),
+                       *(f.result for f in inputs))
     estimate: _Clearance | Finding | None = None
     if creatinine.usable is not None and creatinine.usable.on == newest:
         estimate = _schwartz(ctx, creatinine)
@@ -117,7 +120,7 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
     limit = protocol.thresholds.clearance_below_ml_min_173
     shown = _gfr(estimate.value, estimate.comparator, limit)
     return against_limit(
-        f"{estimate.how}: {shown}",
+        said_as('{how}: {shown}', how=estimate.how, shown=shown),
         estimate.value,
         estimate.comparator,
         limit,
@@ -129,49 +132,46 @@ def low_creatinine_clearance(ctx: Context) -> Finding:
 
 def _gfr(value: float, comparator: str | None, limit: float) -> str:
     """One decimal, unless rounding would put the shown value on the other side of the limit."""
-    shown = f"{value:.1f}"
+    shown = f'{value:.1f}'
     if (value < limit) != (float(shown) < limit):
-        shown = f"{value:.3f}"
-    return f"{comparator or ''}{shown} {GFR_UNIT}"
+        shown = f'{value:.3f}'
+    return Figures(f"{comparator or ''}{shown} {GFR_UNIT}")
 
 
 def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     protocol = ctx.protocol
     result: LabResult = creatinine.usable
     quantity = result.quantity
-    day = result.on.isoformat()
+    day = result.on
     if quantity is None:
-        return unknown(lambda: f"The creatinine of {day} carries no value", result)
+        return unknown(lambda: said_as('The creatinine of {day} carries no value', day=day), result)
     mg_dl = convert(quantity, "creatinine")
     if mg_dl is None:
         return unknown(
-            lambda: f"The creatinine of {day} is in {unit_named(quantity.unit)}, which cannot be converted to mg/dL", result
+            lambda: said_as('The creatinine of {day} is in {unit}, which cannot be converted to mg/dL', day=day, unit=unit_named(quantity.unit)), result
         )
     window = protocol.windows.height_before_creatinine
     height = _height_before(ctx, result.on, window)
     if height is None:
-        return unknown(lambda: f"Creatinine {quantity} on {day} but no height within {window} days before it", result)
+        return unknown(lambda: said_as('Creatinine {quantity} on {day} but no height within {window} days before it', quantity=quantity, day=day, window=window), result)
     if not ctx.fresh(height.on, protocol.validity.height):
         return unknown(
-            lambda: (f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()} is older than "
-            f"{protocol.validity.height} days"),
+            lambda: (said_as('Creatinine {quantity} on {day} but the height of {on} is older than {height} days', quantity=quantity, day=day, on=height.on, height=protocol.validity.height)),
             result,
             height,
         )
     if height.quantity is None:
-        return unknown(lambda: f"The height of {height.on.isoformat()} carries no value", result, height)
+        return unknown(lambda: said_as('The height of {on} carries no value', on=height.on), result, height)
     cm = convert(height.quantity, "length")
     if cm is None:
         return unknown(
-            lambda: (f"The height of {height.on.isoformat()} is in {unit_named(height.quantity.unit)}, "
-            "which cannot be converted to cm"),
+            lambda: (said_as('The height of {on} is in {unit}, which cannot be converted to cm', on=height.on, unit=unit_named(height.quantity.unit))),
             result,
             height,
         )
     if implausible_height(cm):
         return unknown(
-            lambda: (f"Creatinine {quantity} on {day} but the height of {height.on.isoformat()}, "
-            f"{height.quantity}, is not a plausible height ({_plausible_range(PLAUSIBLE_HEIGHT_CM, 'cm')})"),
+            lambda: (said_as('Creatinine {quantity} on {day} but the height of {on}, {quantity2}, is not a plausible height ({plausible_range})', quantity=quantity, day=day, on=height.on, quantity2=height.quantity, plausible_range=_plausible_range(PLAUSIBLE_HEIGHT_CM, 'cm'))),
             result,
             height,
         )
@@ -179,13 +179,12 @@ def _schwartz(ctx: Context, creatinine: Latest) -> _Clearance | Finding:
     value = bedside_schwartz(cm, mg_dl, k)
     if value is None or height.quantity.comparator:
         return unknown(
-            lambda: f"Creatinine {quantity} and height {height.quantity} give no bedside Schwartz eGFR",
+            lambda: said_as('Creatinine {quantity} and height {quantity2} give no bedside Schwartz eGFR', quantity=quantity, quantity2=height.quantity),
             result,
             height,
         )
     how = (
-        f"eGFR by bedside Schwartz ({k:g} × {shown_number(cm)} cm / {shown_number(mg_dl)} mg/dL) from creatinine "
-        f"{quantity} on {day} and height {height.quantity} on {height.on.isoformat()}"
+        said_as('eGFR by bedside Schwartz ({k} × {shown_number} cm / {shown_number2} mg/dL) from creatinine {quantity} on {day} and height {quantity2} on {on}', k=Figures(f'{k:g}'), shown_number=shown_number(cm), shown_number2=shown_number(mg_dl), quantity=quantity, day=day, quantity2=height.quantity, on=height.on)
     )
     stale_on = earliest(creatinine.stale_on, ctx.stale_on(height.on, protocol.validity.height))
     return _Clearance(value, inverse_comparator(quantity.comparator), how, (result, height), stale_on)
@@ -203,16 +202,17 @@ def _height_before(ctx: Context, day: date, window: int) -> LabResult | None:
 def _reported(ctx: Context, source: Latest, *, measured: bool) -> _Clearance | Finding:
     result: LabResult = source.usable
     quantity = result.quantity
-    day = result.on.isoformat()
+    day = result.on
     label = source.label
     if quantity is None:
-        return unknown(lambda: f"The {label} of {day} carries no value", result)
+        return unknown(lambda: said_as('The {label} of {day} carries no value', label=term(label), day=day), result)
     value = convert(quantity, "gfr")
     if value is None:
         return unknown(
-            lambda: f"The {label} of {day} is in {unit_named(quantity.unit)}, which cannot be converted to {GFR_UNIT}", result
+            lambda: said_as('The {label} of {day} is in {unit}, which cannot be converted to {GFR_UNIT}', label=term(label), day=day, unit=unit_named(quantity.unit), GFR_UNIT=GFR_UNIT), result
         )
-    how = f"{label[0].upper()}{label[1:]} {quantity} on {day}"
+    how = said_as('{test} {quantity} on {on}', test=capitalised(said_as("{test}", test=term(label))),
+                  quantity=Figures(str(quantity)), on=day)
     if not measured or quantity.unit.lower().replace(" ", "") != "ml/min":
         return _Clearance(value, quantity.comparator, how, (result,), source.stale_on)
     return _per_body_surface(ctx, source, value, how)
@@ -236,8 +236,7 @@ def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> 
         for label, fact, value, unit in (("height", h, cm, "cm"), ("weight", w, kg, "kg")):
             if value is None:
                 return unknown(
-                    lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()} is in "
-                    f"{unit_named(fact.quantity.unit)}, which cannot be converted to {unit}"),
+                    lambda: (said_as('{how}, to normalise to 1.73 m²: the {label} of {on} is in {unit}, which cannot be converted to {unit2}', how=how, label=term(label), on=fact.on, unit=unit_named(fact.quantity.unit), unit2=unit)),
                     result,
                     fact,
                 )
@@ -247,8 +246,7 @@ def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> 
         ):
             if implausible(value):
                 return unknown(
-                    lambda: (f"{how}, to normalise to 1.73 m²: the {label} of {fact.on.isoformat()}, "
-                    f"{fact.quantity}, is not a plausible {label} ({_plausible_range(plausible, unit)})"),
+                    lambda: (said_as('{how}, to normalise to 1.73 m²: the {label} of {on}, {quantity}, is not a plausible {label2} ({plausible_range})', how=how, label=term(label), on=fact.on, quantity=fact.quantity, label2=term(label), plausible_range=_plausible_range(plausible, unit))),
                     result,
                     fact,
                 )
@@ -258,13 +256,12 @@ def _per_body_surface(ctx: Context, source: Latest, ml_min: float, how: str) -> 
         return _Clearance(
             ml_min,
             comparator,
-            f"{how}, taken as per 1.73 m²: no recent height and weight to normalise it",
+            said_as('{how}, taken as per 1.73 m²: no recent height and weight to normalise it', how=how),
             (result,),
             source.stale_on,
         )
     how = (
-        f"{how}, normalised to 1.73 m² for a body surface of {bsa:.2f} m² (Mosteller, height "
-        f"{h.quantity} on {h.on.isoformat()}, weight {w.quantity} on {w.on.isoformat()})"
+        said_as('{how}, normalised to 1.73 m² for a body surface of {bsa} m² (Mosteller, height {quantity} on {on}, weight {quantity2} on {on2})', how=how, bsa=Figures(f'{bsa:.2f}'), quantity=h.quantity, on=h.on, quantity2=w.quantity, on2=w.on)
     )
     stale_on = earliest(source.stale_on, height.stale_on, weight.stale_on)
     return _Clearance(normalised_clearance(ml_min, bsa), comparator, how, (result, h, w), stale_on)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.wording import Figures, joined, said_as, term
+
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -41,24 +43,23 @@ def positive_blood_cmv_pcr(ctx: Context) -> Finding:
         other = latest_result(ctx, "lab.cmv_other_specimen", "CMV PCR", validity).usable
         if other is not None:
             return review(
-                lambda: (f"The only recent CMV PCR ({other.on.isoformat()}, {other.codes[0]}) is not "
-                "on a blood specimen: check the specimen, or test blood"),
+                lambda: (said_as('The only recent CMV PCR ({on}, {codes}) is not on a blood specimen: check the specimen, or test blood', on=other.on, codes=other.codes[0])),
                 other,
                 changes_on=ctx.stale_on(other.on, validity),
             )
         return unknown(lambda: sentence(pcr.missing()), pcr.result)
     reading = nucleic_acid(result)
-    shown = f"Blood CMV PCR {described(result)} on {result.on.isoformat()}"
+    shown = said_as('Blood CMV PCR {described} on {on}', described=described(result), on=result.on)
     if reading == POSITIVE:
-        return fails(lambda: f"{shown}: CMV DNA detected", result, changes_on=pcr.stale_on)
+        return fails(lambda: said_as('{shown}: CMV DNA detected', shown=shown), result, changes_on=pcr.stale_on)
     if reading == BELOW_LLOQ:
-        text = f"{shown}: CMV DNA detected below the limit of quantification"
+        text = said_as('{shown}: CMV DNA detected below the limit of quantification', shown=shown)
         if ctx.protocol.choices.cmv_detected_below_lloq == "fail":
             return fails(text, result, changes_on=pcr.stale_on)
         return review(text, result, changes_on=pcr.stale_on)
     if reading == NEGATIVE:
-        return passes(lambda: f"{shown}: not detected", result, changes_on=pcr.stale_on)
-    return review(lambda: f"{shown}: {reading}", result, changes_on=pcr.stale_on)
+        return passes(lambda: said_as('{shown}: not detected', shown=shown), result, changes_on=pcr.stale_on)
+    return review(lambda: said_as('{shown}: {reading}', shown=shown, reading=term(reading)), result, changes_on=pcr.stale_on)
 
 
 
@@ -109,17 +110,15 @@ def _cytopenia(ctx: Context, label: str, absolute_list: str, percent_list: str, 
         return _absolute_count(ctx, label, absolute, limit)
     if unpaired is not None:
         return unknown(
-            lambda: (f"{label} {unpaired.quantity or 'percentage'} on {unpaired.on.isoformat()} "
-            "but no leukocyte count from the same sample"),
+            lambda: (said_as('{label} {value} on {on} but no leukocyte count from the same sample', label=term(label), value=unpaired.quantity or term('percentage'), on=unpaired.on)),
             unpaired,
         )
     if absolute is not None:
         return unknown(
-            lambda: (f"The latest {label.lower()[:-1]} count ({absolute.on.isoformat()}) "
-            f"is older than {validity} days"),
+            lambda: (said_as('The latest {cells} count ({on}) is older than {days} days', cells=term(label.lower()[:-1]), on=absolute.on, days=validity)),
             absolute,
         )
-    return unknown(lambda: f"No {label.lower()[:-1]} count")
+    return unknown(lambda: said_as('No {cells} count', cells=term(label.lower()[:-1])))
 
 
 def _same_sample(ctx: Context, percent: LabResult) -> LabResult | None:
@@ -137,22 +136,22 @@ def _same_sample(ctx: Context, percent: LabResult) -> LabResult | None:
 
 def _absolute_count(ctx: Context, label: str, result: LabResult, limit: float) -> Finding:
     quantity = result.quantity
-    day = result.on.isoformat()
+    day = result.on
     if quantity is None:
-        return unknown(lambda: f"The {label.lower()[:-1]} count of {day} carries no number", result)
+        return unknown(lambda: said_as('The {cells} count of {day} carries no number', cells=term(label.lower()[:-1]), day=day), result)
     value = convert(quantity, "cell_count")
     if value is None:
         return unknown(
-            lambda: (f"The {label.lower()[:-1]} count of {day} is in {unit_named(quantity.unit)}, which cannot be converted "
-            f"to {COUNT_UNIT}"),
+            lambda: (said_as('The {cells} count of {day} is in {unit}, which cannot be converted to {canonical}', cells=term(label.lower()[:-1]), day=day, unit=unit_named(quantity.unit), canonical=COUNT_UNIT)),
             result,
         )
-    shown = f"{label} {quantity}"
+    shown = said_as('{label} {quantity}', label=term(label), quantity=quantity)
     if quantity.value != value:
-        shown += f" ({quantity.comparator or ''}{shown_number(value)} {COUNT_UNIT})"
+        shown = said_as('{label} {quantity} ({converted})', label=term(label), quantity=quantity,
+                        converted=Figures(f"{quantity.comparator or ''}{shown_number(value)} {COUNT_UNIT}"))
     stale_on = ctx.stale_on(result.on, ctx.protocol.validity.blood_count)
     return against_limit(
-        f"{shown} on {day}", value, quantity.comparator, limit, COUNT_UNIT, (result,), stale_on
+        said_as('{shown} on {day}', shown=shown, day=day), value, quantity.comparator, limit, COUNT_UNIT, (result,), stale_on
     )
 
 
@@ -161,22 +160,19 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     p, w = percent.quantity, wbc.quantity
     if p is None or w is None:
         return unknown(
-            lambda: (f"The {label.lower()[:-1]} percentage or leukocyte count of {percent.on.isoformat()} carries "
-            "no number"),
+            lambda: (said_as('The {cells} percentage or leukocyte count of {on} carries no number', cells=term(label.lower()[:-1]), on=percent.on)),
             *facts,
         )
     share = convert(p, "percent")
     if share is None:
         return unknown(
-            lambda: (f"The {label.lower()[:-1]} percentage of {percent.on.isoformat()} is in {unit_named(p.unit)}, "
-            "which cannot be converted to %"),
+            lambda: (said_as('The {cells} percentage of {on} is in {unit}, which cannot be converted to %', cells=term(label.lower()[:-1]), on=percent.on, unit=unit_named(p.unit))),
             *facts,
         )
     count = convert(w, "cell_count")
     if count is None:
         return unknown(
-            lambda: (f"The leukocyte count of {wbc.on.isoformat()} is in {unit_named(w.unit)}, which cannot be "
-            f"converted to {COUNT_UNIT}"),
+            lambda: (said_as('The leukocyte count of {on} is in {unit}, which cannot be converted to {canonical}', on=wbc.on, unit=unit_named(w.unit), canonical=COUNT_UNIT)),
             *facts,
         )
     value = round(share * count / 100, 6)
@@ -184,8 +180,7 @@ def _derived_count(ctx: Context, label: str, percent: LabResult, wbc: LabResult,
     validity = ctx.protocol.validity.blood_count
     stale_on = earliest(ctx.stale_on(percent.on, validity), ctx.stale_on(wbc.on, validity))
     shown = (
-        f"{label} {_bound(comparator)}{shown_number(value)} {COUNT_UNIT} ({p} of leukocytes {w}) "
-        f"on {percent.on.isoformat()}"
+        said_as('{label} {count} ({share} of leukocytes {leukocytes}) on {on}', label=term(label), count=Figures(f'{_bound(comparator)}{shown_number(value)} {COUNT_UNIT}'), share=p, leukocytes=w, on=percent.on)
     )
     return against_limit(shown, value, comparator, limit, COUNT_UNIT, facts, stale_on)
 
@@ -216,14 +211,14 @@ def low_haemoglobin(ctx: Context) -> Finding:
         return reading
     hb = reading.result
     if reading.value is None:
-        return unknown(lambda: f"The haemoglobin of {hb.on.isoformat()} carries no number", hb)
+        return unknown(lambda: said_as('The haemoglobin of {on} carries no number', on=hb.on), hb)
     limit = ctx.protocol.thresholds.haemoglobin_below_g_dl
     quantity = hb.quantity
-    shown = f"Haemoglobin {quantity}"
+    shown = said_as('Haemoglobin {quantity}', quantity=quantity)
     if quantity.value != reading.value:
-        shown += f" ({reading.shown('g/dL')})"
+        shown = said_as('Haemoglobin {quantity} ({converted})', quantity=quantity, converted=reading.shown('g/dL'))
     return against_limit(
-        f"{shown} on {hb.on.isoformat()}",
+        said_as('{shown} on {on}', shown=shown, on=hb.on),
         reading.value,
         reading.comparator,
         limit,
@@ -252,23 +247,23 @@ def antiphospholipid_antibodies(ctx: Context) -> Finding:
     if found.positive:
         results = [r for _, r in found.positive]
         return fails(
-            lambda: "; ".join(f"{_apl_shown(label, r)}: positive" for label, r in found.positive),
+            lambda: joined(said_as('{result}: positive', result=_apl_shown(label, r)) for label, r in found.positive),
             *results,
             changes_on=_apl_stale(ctx, results),
         )
     if found.doubtful:
-        reason = "; ".join(f"{_apl_shown(label, r)}: {why}" for label, r, why in found.doubtful)
+        reason = joined(said_as('{result}: {why}', result=_apl_shown(label, r), why=why) for label, r, why in found.doubtful)
         if found.missing:
-            reason += "; also " + ", ".join(found.missing)
+            reason = said_as("{reason}; also {missing}", reason=reason, missing=joined(found.missing, ", "))
         results = [r for _, r, _ in found.doubtful]
         return review(reason, *results, changes_on=_apl_stale(ctx, results))
     if found.missing:
-        return unknown(lambda: "Needs all three antiphospholipid tests: " + ", ".join(found.missing),
+        return unknown(lambda: said_as("Needs all three antiphospholipid tests: {missing}",
+                                       missing=joined(found.missing, ", ")),
                        *found.negatives)
     oldest_negative = min([ctx.as_of, *(r.on for r in found.negatives)])
     return passes(
-        lambda: (f"Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on "
-        f"{oldest_negative.isoformat()}"),
+        lambda: (said_as('Lupus anticoagulant, anticardiolipin and anti-β2-glycoprotein 1 negative, the oldest on {on}', on=oldest_negative)),
         *found.negatives,
         changes_on=ctx.stale_on(oldest_negative, ctx.protocol.validity.antiphospholipid),
     )
@@ -302,9 +297,9 @@ def _apl_readings(ctx: Context) -> _AplReadings:
         if not seen:
             held = ctx.latest(code_list)
             found.missing.append(
-                f"no {label} result"
+                said_as('no {label} result', label=term(label))
                 if held is None
-                else f"the latest {label} ({held.on.isoformat()}) is older than {validity} days"
+                else said_as('the latest {label} ({on}) is older than {days} days', label=term(label), on=held.on, days=validity)
             )
     return found
 
@@ -321,14 +316,14 @@ def _sort_apl(ctx: Context, code_list: str, label: str, result: LabResult, found
         else:
             found.doubtful.append((label, result, why))
     elif reading == UNREADABLE:
-        found.doubtful.append((label, result, "a result in free text only" if result.text else "no value"))
+        found.doubtful.append((label, result, said_as("a result in free text only") if result.text else said_as("no value")))
     else:
-        found.doubtful.append((label, result, f"{reading}; the positivity cut-off is the lab's"))
+        found.doubtful.append((label, result, said_as("{reading}; the positivity cut-off is the lab's", reading=reading)))
 
 
 def _apl_shown(label: str, result: LabResult) -> str:
     analyte = result.codes[0].code if result.codes else "uncoded"
-    return f"{label} ({analyte}) {described(result)} on {result.on.isoformat()}"
+    return said_as('{label} ({analyte}) {described} on {on}', label=term(label), analyte=analyte, described=described(result), on=result.on)
 
 
 def _apl_stale(ctx: Context, results: list[LabResult]) -> date | None:
@@ -341,7 +336,7 @@ def _doubtful_positive(ctx: Context, code_list: str, result: LabResult) -> str |
         drug = _anticoagulant_on(ctx, result.on)
         if drug is not None:
             drug_code = str(drug.codes[0]).upper()
-            return f"positive, sampled under anticoagulation ({drug_code} from {drug.on.isoformat()})"
+            return said_as('positive, sampled under anticoagulation ({code} from {on})', code=drug_code, on=drug.on)
         return None
     quantity = result.quantity
     if ctx.protocol.choices.antiphospholipid_low_titre != "review" or quantity is None:
@@ -349,10 +344,10 @@ def _doubtful_positive(ctx: Context, code_list: str, result: LabResult) -> str |
     low_titre = ctx.protocol.thresholds.antiphospholipid_low_titre_up_to
     medium_or_high = above(quantity.value, quantity.comparator, low_titre)
     if medium_or_high is False:
-        return f"low-titre positive (up to {low_titre:g})"
+        return said_as('low-titre positive (up to {limit})', limit=Figures(f'{low_titre:g}'))
     if medium_or_high is None:
         values = allowed(quantity.comparator, shown_number(quantity.value))
-        return f"positive, perhaps low-titre: the result allows {values}, either side of {low_titre:g}"
+        return said_as('positive, perhaps low-titre: the result allows {values}, either side of {limit}', values=values, limit=Figures(f'{low_titre:g}'))
     return None
 
 

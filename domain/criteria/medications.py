@@ -3,6 +3,8 @@ the exception (their doses in prednisone-equivalent mg/kg/day)."""
 
 from __future__ import annotations
 
+from domain.wording import Figures, said_as, term
+
 from datetime import timedelta
 
 from domain.context import Context
@@ -54,21 +56,18 @@ def previous_jak_inhibitor(ctx: Context) -> Finding | ForAttestation:
     if systemic:
         last = systemic[0]
         return fails(
-            lambda: (f"Systemic JAK inhibitor ({matched_code(ctx, 'med.jak_systemic', last)}) started "
-            f"{last.on.isoformat()}{and_more(systemic)}"),
+            lambda: (said_as('Systemic JAK inhibitor ({code}) started {on}{more}', code=matched_code(ctx, 'med.jak_systemic', last), on=last.on, more=and_more(systemic))),
             *systemic,
         )
     signals = [
         review(
-            f"Topical JAK inhibitor ({matched_code(ctx, 'med.jak_topical', m)}) started {m.on.isoformat()}: "
-            "check whether it counts as previous JAK inhibitor treatment",
+            said_as('Topical JAK inhibitor ({code}) started {on}: check whether it counts as previous JAK inhibitor treatment', code=matched_code(ctx, 'med.jak_topical', m), on=m.on),
             m,
         )
         for m in taken(ctx, "med.jak_topical")
     ] + [
         review(
-            f"TYK2 inhibitor ({matched_code(ctx, 'med.jak_review', m)}) started {m.on.isoformat()}: "
-            "check whether it counts as a JAK inhibitor",
+            said_as('TYK2 inhibitor ({code}) started {on}: check whether it counts as a JAK inhibitor', code=matched_code(ctx, 'med.jak_review', m), on=m.on),
             m,
         )
         for m in taken(ctx, "med.jak_review")
@@ -91,28 +90,25 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding | ForAttestation
         code = matched_code(ctx, "med.immunosuppressant", m)
         jdm = _jdm_reason(ctx, m)
         if jdm is not None:
-            found.append(fails(f"{code} started {m.on.isoformat()} for JDM ({shown_code(jdm)})", m))
+            found.append(fails(said_as('{code} started {on} for JDM ({code2})', code=code, on=m.on, code2=shown_code(jdm)), m))
         elif not m.reasons:
             found.append(
                 fails(
-                    f"{code} started {m.on.isoformat()} with no indication recorded, presumed given for JDM",
+                    said_as('{code} started {on} with no indication recorded, presumed given for JDM', code=code, on=m.on),
                     m,
                 )
             )
         else:
             found.append(
                 review(
-                    f"{code} started {m.on.isoformat()} for another indication ({_reasons_shown(m)}): "
-                    "check it was not given for JDM",
+                    said_as('{code} started {on} for another indication ({reasons_shown}): check it was not given for JDM', code=code, on=m.on, reasons_shown=_reasons_shown(m)),
                     m,
                 )
             )
     for m in taken(ctx, "med.immunosuppressant_ambiguous"):
         found.append(
             review(
-                f"{matched_code(ctx, 'med.immunosuppressant_ambiguous', m)} started {m.on.isoformat()} "
-                "(IVIG, hydroxychloroquine or a topical calcineurin inhibitor): check whether it counts "
-                "as an immunosuppressant given for JDM",
+                said_as('{code} started {on} (IVIG, hydroxychloroquine or a topical calcineurin inhibitor): check whether it counts as an immunosuppressant given for JDM', code=matched_code(ctx, 'med.immunosuppressant_ambiguous', m), on=m.on),
                 m,
             )
         )
@@ -121,8 +117,7 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding | ForAttestation
         if m.source not in held:
             found.append(
                 review(
-                    f"Antineoplastic {matched_code(ctx, 'med.antineoplastic', m)} started {m.on.isoformat()}: "
-                    "check whether it was given for JDM",
+                    said_as('Antineoplastic {code} started {on}: check whether it was given for JDM', code=matched_code(ctx, 'med.antineoplastic', m), on=m.on),
                     m,
                 )
             )
@@ -130,7 +125,7 @@ def previous_immunosuppressant_for_jdm(ctx: Context) -> Finding | ForAttestation
     if finding is not None and finding.verdict is Verdict.FAIL:
         return Finding(
             finding.verdict,
-            lambda: f"Immunosuppressant or biologic before inclusion: {finding.reason}",
+            lambda: said_as('Immunosuppressant or biologic before inclusion: {reason}', reason=finding.reason),
             finding.evidence,
         )
     return attestation_decides(finding)
@@ -149,27 +144,23 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
     """
     courses = taken(ctx, "med.corticosteroid_systemic")
     if not courses:
-        return passes("No systemic corticosteroid in the medication list")
+        return passes(said_as("No systemic corticosteroid in the medication list"))
     window = ctx.protocol.windows.prior_corticosteroids
     for_jdm = [c for c in courses if not _other_indication(ctx, c)]
     found = [
         review(
-            f"Systemic corticosteroid {matched_code(ctx, 'med.corticosteroid_systemic', c)} started "
-            f"{c.on.isoformat()} for another indication ({_reasons_shown(c)}): check it",
+            said_as('Systemic corticosteroid {code} started {on} for another indication ({reasons_shown}): check it', code=matched_code(ctx, 'med.corticosteroid_systemic', c), on=c.on, reasons_shown=_reasons_shown(c)),
             c,
         )
         for c in courses
         if _other_indication(ctx, c)
     ]
     if not for_jdm:
-        return combined_finding(found) or passes("No systemic corticosteroid for JDM in the medication list")
+        return combined_finding(found) or passes(said_as("No systemic corticosteroid for JDM in the medication list"))
     first = min(for_jdm, key=lambda c: c.on)
     if not ctx.within(first.on, window):
         return fails(
-            lambda: (f"Systemic corticosteroid first started {first.on.isoformat()} "
-            f"({matched_code(ctx, 'med.corticosteroid_systemic', first)}), "
-            f"{days_in_words(ctx.days_before(first.on))} before, "
-            f"more than {window} days"),
+            lambda: (said_as('Systemic corticosteroid first started {on} ({code}), {days} before, more than {window} days', on=first.on, code=matched_code(ctx, 'med.corticosteroid_systemic', first), days=days_in_words(ctx.days_before(first.on)), window=window)),
             *for_jdm,
         )
     ends = ctx.window_end(first.on, window)
@@ -184,10 +175,7 @@ def previous_corticosteroids_beyond_exception(ctx: Context) -> Finding:
     limit = ctx.protocol.thresholds.corticosteroid_dose_above_mg_kg_day
     last_day = ends - timedelta(days=1)
     return passes(
-        lambda: (f"Systemic corticosteroid first started {first.on.isoformat()}, {days_in_words(ctx.days_before(first.on))} "
-        f"before (within {window}); every daily dose above {limit:g} mg/kg/day prednisone-equivalent "
-        f"(lowest {_per_kg(lowest, limit)} mg/kg/day, weight {weight.value:g} kg on "
-        f"{weight.result.on.isoformat()}); the exception lasts until {last_day.isoformat()}"),
+        lambda: (said_as('Systemic corticosteroid first started {on}, {days} before (within {window}); every daily dose above {limit} mg/kg/day prednisone-equivalent (lowest {per_kg} mg/kg/day, weight {value} kg on {on2}); the exception lasts until {last_day}', on=first.on, days=days_in_words(ctx.days_before(first.on)), window=window, limit=Figures(f'{limit:g}'), per_kg=_per_kg(lowest, limit), value=Figures(f'{weight.value:g}'), on2=weight.result.on, last_day=last_day)),
         *for_jdm,
         weight.result,
         changes_on=changes_on,
@@ -205,10 +193,10 @@ def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
     kg = None
     needs = "A usable weight is needed for the mg/kg dose"
     if not isinstance(weight, Reading):
-        found.append(Finding(weight.verdict, f"{needs}: {weight.reason}", weight.evidence))
+        found.append(Finding(weight.verdict, said_as('{needs}: {reason}', needs=needs, reason=weight.reason), weight.evidence))
     elif weight.value is None or weight.value <= 0:
         found.append(
-            unknown(f"{needs}: the weight of {weight.result.on.isoformat()} carries no value", weight.result)
+            unknown(said_as('{needs}: the weight of {on} carries no value', needs=needs, on=weight.result.on), weight.result)
         )
     else:
         kg = weight.value
@@ -218,11 +206,11 @@ def _dose_findings(ctx: Context, courses: list[MedicationExposure]):
         shown = matched_code(ctx, "med.corticosteroid_systemic", c)
         factor = potency.get(code.code.strip().upper().replace(".", "")) if code is not None else None
         if c.daily_dose_mg is None:
-            found.append(unknown(f"No daily dose recorded for {shown} started {c.on.isoformat()}", c))
+            found.append(unknown(said_as('No daily dose recorded for {shown} started {on}', shown=shown, on=c.on), c))
         elif factor is None:
             found.append(
                 review(
-                    f"No prednisone equivalence known for {shown} started {c.on.isoformat()}: check its dose",
+                    said_as('No prednisone equivalence known for {shown} started {on}: check its dose', shown=shown, on=c.on),
                     c,
                 )
             )
@@ -238,10 +226,7 @@ def _low_dose(
     ctx: Context, course: MedicationExposure, shown: str, per_kg: float, limit: float, weight: Reading
 ) -> Finding:
     reason = (
-        f"{shown} {course.daily_dose_mg:g} mg/day started {course.on.isoformat()}: "
-        f"{_per_kg(per_kg, limit)} mg/kg/day "
-        f"prednisone-equivalent (weight {weight.value:g} kg on {weight.result.on.isoformat()}), "
-        f"not above {limit:g} mg/kg/day"
+        said_as('{shown} {daily_dose_mg} mg/day started {on}: {per_kg} mg/kg/day prednisone-equivalent (weight {value} kg on {on2}), not above {limit} mg/kg/day', shown=shown, daily_dose_mg=Figures(f'{course.daily_dose_mg:g}'), on=course.on, per_kg=_per_kg(per_kg, limit), value=Figures(f'{weight.value:g}'), on2=weight.result.on, limit=Figures(f'{limit:g}'))
     )
     if ctx.protocol.choices.corticosteroid_low_dose_start == "fail":
         return fails(reason, course, weight.result)
@@ -250,7 +235,7 @@ def _low_dose(
 
 def _per_kg(value: float, limit: float) -> str:
     """Two decimals, or four where two would hide which side of the threshold the dose is on."""
-    text = f"{value:.2f}"
+    text = f'{value:.2f}'
     if float(text) == limit and value != limit:
-        text = f"{value:.4f}"
+        text = f'{value:.4f}'
     return text

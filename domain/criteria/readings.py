@@ -18,6 +18,7 @@ from domain.thresholds import below_in_words
 from domain.ucum import unit_named
 from domain.units import CANONICAL, convert
 from domain.verdicts import Finding
+from domain.wording import Figures, Said, said_as, term
 
 
 class Latest(NamedTuple):
@@ -34,42 +35,48 @@ class Latest(NamedTuple):
         """The first day the usable result is stale (None if there is none, or it never is)."""
         return Context.stale_on(self.usable.on, self.validity) if self.usable is not None else None
 
-    def missing(self) -> str:
+    def missing(self) -> Said:
         """Why this result cannot be used, as a clause: absent, empty, or stale."""
         result = self.result
+        test = term(self.label)
         if result is None:
-            return f"no {self.label} result"
+            return said_as("no {test} result", test=test)
         if not _carries_value(result):
-            return f"the latest {self.label} ({result.on.isoformat()}) carries no value"
-        return f"the latest {self.label} ({result.on.isoformat()}) is older than {self.validity} days"
+            return said_as("the latest {test} ({on}) carries no value", test=test, on=result.on)
+        return said_as("the latest {test} ({on}) is older than {days} days", test=test, on=result.on,
+                       days=self.validity)
 
-    def shown(self) -> str:
+    def shown(self) -> Said:
         result = self.usable
-        return f"{self.label} {described(result)} on {result.on.isoformat()}"  # type: ignore[union-attr]
+        return said_as("{test} {value} on {on}", test=term(self.label), value=described(result),
+                       on=result.on)  # type: ignore[union-attr]
 
     def measured(self, dimension: str) -> Reading | Finding:
         """The value in ``dimension``'s canonical unit (None for a lab's answer alone), else the
         ``unknown`` finding saying why the result cannot be used."""
         result = self.result
+        test = term(self.label)
         if result is None:
-            return unknown(lambda: f"No {self.label} result")
-        day = result.on.isoformat()
+            return unknown(lambda: said_as("No {test} result", test=test))
+        day = result.on
         # Stale is told before empty here, the other way round in missing(): each keeps the reasons
         # its rules have always given.
         if not self.fresh:
             return unknown(
-                lambda: f"The latest {self.label} ({day}) is stale: older than {self.validity} days", result
+                lambda: said_as("The latest {test} ({on}) is stale: older than {days} days", test=test, on=day,
+                                days=self.validity), result
             )
         stale_on = Context.stale_on(result.on, self.validity)
         if result.quantity is None:
             if result.qualitative is None:
-                return unknown(lambda: f"The {self.label} of {day} carries no value", result)
+                return unknown(lambda: said_as("The {test} of {on} carries no value", test=test, on=day), result)
             return Reading(result, None, stale_on)
         value = convert(result.quantity, dimension)
         if value is None:
             return unknown(
-                lambda: (f"The {self.label} of {day} is in {unit_named(result.quantity.unit)}, "
-                f"which cannot be converted to {CANONICAL[dimension]}"),
+                lambda: said_as("The {test} of {on} is in {unit}, which cannot be converted to {canonical}",
+                                test=test, on=day, unit=unit_named(result.quantity.unit),
+                                canonical=CANONICAL[dimension]),
                 result,
             )
         return Reading(result, value, stale_on)
@@ -96,26 +103,26 @@ class Reading:
     def comparator(self) -> str | None:
         return self.result.quantity.comparator if self.result.quantity else None
 
-    def shown(self, unit: str) -> str:
+    def shown(self, unit: str) -> Figures:
         comparator = self.comparator or ""
-        return f"{comparator}{self.value:g} {unit}"
+        return Figures(f"{comparator}{self.value:g} {unit}")
 
 
 def _carries_value(result: LabResult) -> bool:
     return result.quantity is not None or result.qualitative is not None or bool(result.text)
 
 
-def described(result: LabResult) -> str:
+def described(result: LabResult) -> "Said | Figures":
     """A result as the reason shows it: the value if any, and the lab's answer."""
     quantity = result.quantity
     answer = result.qualitative
     if quantity is not None and answer is not None:
-        return f"{quantity} ({answer.value})"
+        return said_as("{value} ({answer})", value=Figures(str(quantity)), answer=term(answer.value))
     if quantity is not None:
-        return str(quantity)
+        return Figures(str(quantity))
     if answer is not None:
-        return answer.value
-    return result.text or "no value"
+        return said_as("{answer}", answer=term(answer.value))
+    return Figures(result.text) if result.text else said_as("no value")
 
 
 def shown_number(value: float) -> str:
@@ -124,7 +131,7 @@ def shown_number(value: float) -> str:
 
 
 def against_limit(
-    shown: str,
+    shown: "Said | str",
     value: float,
     comparator: str | None,
     limit: float,
@@ -139,10 +146,11 @@ def against_limit(
     """
     decided, words = below_in_words(value, comparator, limit, f"{limit:g} {unit}", f"{shown_number(value)} {unit}")
     if decided is True:
-        return fails(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
+        return fails(lambda: said_as("{result}, {words}", result=shown, words=words), *facts, changes_on=stale_on)
     if decided is False:
-        return passes(lambda: f"{shown}, {words}", *facts, changes_on=stale_on)
+        return passes(lambda: said_as("{result}, {words}", result=shown, words=words), *facts, changes_on=stale_on)
     return review(
-        lambda: f"{shown}: the result {words}: check the exact value with the lab", *facts, changes_on=stale_on
+        lambda: said_as("{result}: the result {words}: check the exact value with the lab", result=shown,
+                        words=words), *facts, changes_on=stale_on
     )
 

@@ -7,6 +7,8 @@ them pass as not applicable; an older girl whose menarche is not recorded makes 
 
 from __future__ import annotations
 
+from domain.wording import Figures, capitalised, joined, said_as, term
+
 from datetime import date
 
 from domain.context import Context, add_years
@@ -32,25 +34,25 @@ def _not_applicable_or_unknown(ctx: Context) -> Finding | None:
     profile = ctx.profile
     sex = profile.sex if profile is not None else Sex.UNKNOWN
     if sex is Sex.MALE:
-        return passes("Not applicable: male")
+        return passes(said_as("Not applicable: male"))
     if sex is not Sex.FEMALE:
-        return unknown(lambda: f"Sex is recorded as {sex.value}: cannot tell whether this applies")
+        return unknown(lambda: said_as('Sex is recorded as {value}: cannot tell whether this applies', value=sex.value))
     menarche = _menarche(ctx)
     if menarche is not None:
         if menarche.flag:
             return None
-        return passes(lambda: f"Not applicable: before menarche, as recorded on {menarche.on.isoformat()}", menarche)
+        return passes(lambda: said_as('Not applicable: before menarche, as recorded on {on}', on=menarche.on), menarche)
     presumed_below = ctx.protocol.age.menarche_presumed_absent_below_years
     age = ctx.age()
     if age is None:
-        return unknown("Menarche not recorded and no birth date to tell whether it is expected")
+        return unknown(said_as("Menarche not recorded and no birth date to tell whether it is expected"))
     if age < presumed_below:
         birthday = add_years(profile.birth_date, presumed_below)  # type: ignore[union-attr, arg-type]
         return passes(
-            lambda: f"Not applicable: aged {age}, under {presumed_below}, menarche not recorded",
+            lambda: said_as('Not applicable: aged {age}, under {presumed_below}, menarche not recorded', age=age, presumed_below=presumed_below),
             changes_on=birthday,
         )
-    return unknown(lambda: f"Aged {age} with menarche not recorded")
+    return unknown(lambda: said_as('Aged {age} with menarche not recorded', age=age))
 
 
 def _menarche(ctx: Context) -> Assessment | None:
@@ -88,8 +90,8 @@ def _hcg(ctx: Context) -> Reading | Finding:
 
 def _hcg_shown(reading: Reading) -> str:
     result = reading.result
-    value = f" ({reading.shown('IU/L')})" if reading.value is not None else ""
-    return f"βhCG{value} on {result.on.isoformat()}"
+    value = said_as(' ({shown})', shown=reading.shown('IU/L')) if reading.value is not None else ""
+    return said_as('βhCG{value} on {on}', value=value, on=result.on)
 
 
 @criterion("INC-WOCBP-HCG", Kind.INCLUSION)
@@ -109,20 +111,18 @@ def negative_bhcg_after_menarche(ctx: Context) -> Finding:
     shown, result = _hcg_shown(reading), reading.result
     answer = _hcg_answer(ctx, reading)
     if answer is Qualitative.NEGATIVE:
-        return passes(lambda: f"Negative {shown}", result, changes_on=reading.stale_on)
+        return passes(lambda: said_as('Negative {shown}', shown=shown), result, changes_on=reading.stale_on)
     if answer is Qualitative.POSITIVE:
-        return fails(lambda: f"Positive {shown}", result, changes_on=reading.stale_on)
+        return fails(lambda: said_as('Positive {shown}', shown=shown), result, changes_on=reading.stale_on)
     if answer is None:
-        return review(lambda: f"{shown}: the lab's {result.qualitative} answer contradicts the value", result)
+        return review(lambda: said_as("{shown}: the lab's {qualitative} answer contradicts the value", shown=shown, qualitative=term(result.qualitative.value)), result)
     if reading.comparator:
         limits = ctx.protocol.thresholds
         return review(
-            lambda: (f"Equivocal {shown}: the result allows {allowed(reading.comparator, f'{reading.value:g} IU/L')}, "
-            f"neither all below {limits.hcg_negative_below_iu_l:g} IU/L nor all from "
-            f"{limits.hcg_positive_from_iu_l:g} IU/L: repeat or judge the test"),
+            lambda: (said_as('Equivocal {shown}: the result allows {allowed}, neither all below {hcg_negative_below_iu_l} IU/L nor all from {hcg_positive_from_iu_l} IU/L: repeat or judge the test', shown=shown, allowed=allowed(reading.comparator, said_as('{value} IU/L', value=Figures(f'{reading.value:g}'))), hcg_negative_below_iu_l=Figures(f'{limits.hcg_negative_below_iu_l:g}'), hcg_positive_from_iu_l=Figures(f'{limits.hcg_positive_from_iu_l:g}'))),
             result,
         )
-    return review(lambda: f"Equivocal {shown}: repeat or judge the test", result)
+    return review(lambda: said_as('Equivocal {shown}: repeat or judge the test', shown=shown), result)
 
 
 @criterion("INC-WOCBP-CONTRACEPTION", Kind.INCLUSION, attested=True)
@@ -164,9 +164,9 @@ def _pregnancy_or_breastfeeding_on_record(ctx: Context) -> Finding | None:
     if isinstance(reading, Reading):
         answer = _hcg_answer(ctx, reading)
         if answer is Qualitative.POSITIVE:
-            signs.append((f"positive {_hcg_shown(reading)}", reading.result, reading.stale_on))
+            signs.append((said_as('positive {hcg_shown}', hcg_shown=_hcg_shown(reading)), reading.result, reading.stale_on))
         elif answer is not Qualitative.NEGATIVE:
-            doubts.append((f"{_hcg_shown(reading)} is neither clearly negative nor positive", reading.result))
+            doubts.append((said_as('{hcg_shown} is neither clearly negative nor positive', hcg_shown=_hcg_shown(reading)), reading.result))
     validity = ctx.protocol.validity
     for code_list, label, days in (
         ("obs.pregnancy_status", "pregnant", validity.pregnancy_status),
@@ -177,22 +177,22 @@ def _pregnancy_or_breastfeeding_on_record(ctx: Context) -> Finding | None:
         if status is None:
             continue
         if status.qualitative is Qualitative.POSITIVE:
-            signs.append((f"recorded as {label} on {status.on.isoformat()}", status, found.stale_on))
+            signs.append((said_as('recorded as {label} on {on}', label=term(label), on=status.on), status, found.stale_on))
         elif status.qualitative is Qualitative.EQUIVOCAL:
-            doubts.append((f"{label} status uncertain on {status.on.isoformat()}", status))
+            doubts.append((said_as('{label} status uncertain on {on}', label=term(label), on=status.on), status))
     for code_list, label in (("dx.pregnancy", "pregnancy"), ("dx.breastfeeding", "breastfeeding")):
         for dx in ctx.all(code_list):
             if _ongoing(ctx, dx):
-                signs.append((f"{label} diagnosis ({dx.codes[0]}) since {dx.on.isoformat()}", dx, dx.abated))
+                signs.append((said_as('{label} diagnosis ({codes}) since {on}', label=term(label), codes=dx.codes[0], on=dx.on), dx, dx.abated))
                 break
     if signs:
         ends = [end for _, _, end in signs]
         changes_on = None if None in ends else max(ends)  # type: ignore[type-var]
-        reason = "; ".join(text for text, _, _ in signs)
-        return fails(lambda: reason[0].upper() + reason[1:], *(fact for _, fact, _ in signs), changes_on=changes_on)
+        reason = capitalised(joined(text for text, _, _ in signs))
+        return fails(lambda: reason, *(fact for _, fact, _ in signs), changes_on=changes_on)
     if doubts:
-        reason = "; ".join(text for text, _ in doubts)
-        return review(lambda: reason[0].upper() + reason[1:], *(fact for _, fact in doubts))
+        reason = capitalised(joined(text for text, _ in doubts))
+        return review(lambda: reason, *(fact for _, fact in doubts))
     return None
 
 

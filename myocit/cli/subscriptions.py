@@ -14,20 +14,25 @@ def subscription_create(
     site: str = typer.Option(..., help="The site whose alerts are delivered."),
     email: str | None = typer.Option(None, help="Send each alert to this address."),
     webhook: str | None = typer.Option(None, help="POST each alert, signed, to this http(s) URL."),
+    language: str | None = typer.Option(None, help="fr or en: the language of its emails and webhook text "
+                                                   "(default MYOCIT_LANGUAGE)."),
 ) -> None:
     """Subscribe a site to its alerts; for a webhook, print the signing secret once."""
     if (email is None) == (webhook is None):
         fail("give exactly one of --email ADDRESS or --webhook URL")
-    _subscribe(site, email, webhook)
+    if language is not None and language not in ("fr", "en"):
+        fail("--language is fr or en")
+    _subscribe(site, email, webhook, language)
 
 
 @with_runtime
-def _subscribe(rt, site: str, email: str | None, webhook: str | None) -> None:
+def _subscribe(rt, site: str, email: str | None, webhook: str | None, language: str | None = None) -> None:
     from service import administration
     from service.commands import CreateSubscription
 
     made = handled(lambda: administration.create_subscription(
-        CreateSubscription(site, "email" if email else "webhook", email or webhook, COMMAND_LINE), rt.uow(),
+        CreateSubscription(site, "email" if email else "webhook", email or webhook, COMMAND_LINE,
+                           language), rt.uow(),
         clock=rt.clock))
     typer.echo(f"subscription {made.subscription.pk}: {site} → {email or webhook}")
     if made.secret:
@@ -48,6 +53,7 @@ def subscription_list(rt) -> None:
             line += f"{row['status']}\tlast event {row['last_event_number']}"
         else:
             line += "active" if row["active"] else "inactive"
+        line += f"\t{row.get('language') or '-'}"
         typer.echo(line)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
@@ -63,6 +64,7 @@ def test_a_message_names_the_screening_its_change_the_reasons_and_a_link():
     )
     message = build(content, "https://myocit.example.org/")
     assert message.subject == "MYOCIT screening p-001: waiting → ineligible"
+    assert message.data.pop("text") == message.text
     assert message.data == {
         "type": "alert.created", "alert": 7, "screening_id": "p-001", "from_status": "waiting",
         "to_status": "ineligible", "created_at": "2026-12-01T08:30:00+00:00",
@@ -121,3 +123,32 @@ def test_a_window_closed_by_the_age_limit_keeps_the_birthday_out():
     message = build(content, "https://myocit.example.org")
     assert message.data["eligible_until"] == WITHHELD and message.data["window"]["closed_by"] == "INC-AGE"
     assert "06-01" not in message.text and "06-02" not in message.text and "new_candidate" not in message.data
+
+
+def test_an_alert_is_written_in_its_subscriptions_language_with_birthdays_still_withheld():
+    from domain.wording import said_as, to_json
+
+    reason = said_as("Aged {age}: turns {minimum_years} on {first_day}", age=2, minimum_years=3,
+                     first_day=date(2027, 1, 15))
+    cmv = said_as("{shown}: CMV DNA detected", shown=said_as("Blood CMV PCR {described} on {on}",
+                                                             described="positive", on=date(2026, 11, 25)))
+    content = AlertContent(
+        alert=8, screening_id="p-002", from_status="eligible", to_status="ineligible",
+        changed=["INC-AGE", "EXC-CMV-PCR"], created_at=datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc),
+        criteria=[{"id": "INC-AGE", "verdict": "fail", "reason": str(reason)},
+                  {"id": "EXC-CMV-PCR", "verdict": "fail", "reason": str(cmv)}],
+        reasons=[to_json(reason), to_json(cmv)], birth_date=date(2024, 1, 15), language="fr",
+        names={"INC-AGE": "Âge de 3 à 18 ans", "EXC-CMV-PCR": "PCR CMV sanguine positive"})
+    french = build(content, "https://myocit.example.org/")
+    assert french.subject == "Présélection MYOCIT p-002 : éligible → non éligible"
+    assert "La présélection MYOCIT p-002 a changé : éligible → non éligible." in french.text
+    assert "Âge 2 ans : aura 3 ans le [date masquée]" in french.text
+    assert "PCR CMV sanguine : positive le 25 novembre 2026 : ADN du CMV détecté" in french.text
+    assert "janvier" not in french.text and "2027" not in french.text
+    assert french.data["text"] == french.text and french.data["language"] == "fr"
+    assert french.data["to_status"] == "ineligible" and french.data["changed"][0]["verdict"] == "fail"
+    for english_word in ("changed", "Screening id", "What changed", "Open the screening", "withheld"):
+        assert english_word not in french.text
+    english = build(replace(content, language="en", names={}), "https://myocit.example.org/")
+    assert english.subject == "MYOCIT screening p-002: eligible → ineligible"
+    assert f"Aged 2: turns 3 on {WITHHELD}" in english.text

@@ -91,3 +91,13 @@ def test_status_shows_refused_and_stored_messages_side_by_side(tmp_path):
     assert lines["deliveries webhook failed"] == "1" and lines["deliveries email sent"] == "1"
     order = [line.split()[1:3] for line in shown.stdout.splitlines() if line.startswith("messages ")]
     assert order == sorted(order)
+
+
+def test_a_subscription_has_a_language_for_its_alerts(tmp_path):
+    created = myocit(tmp_path, "subscription", "create", "--site", "site-a", "--email", "crc@hopital.example",
+                     "--language", "fr")
+    assert created.returncode == 0, created.stderr
+    assert myocit(tmp_path, "subscription", "list").stdout.rstrip().endswith("\tactive\tfr")
+    refused = myocit(tmp_path, "subscription", "create", "--site", "site-a", "--email", "x@y.example",
+                     "--language", "de")
+    assert refused.returncode == 2 and "fr or en" in refused.stderr

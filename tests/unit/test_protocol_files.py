@@ -147,11 +147,12 @@ def test_a_criterion_without_its_english_sentence_stops_the_load(tmp_path):
 
 def test_a_translation_is_one_more_language_beside_english(tmp_path):
     def in_french(criteria):
-        criteria["EXC-ORAL"]["name"]["fr"] = "Traitement oral impossible"
+        criteria["EXC-ORAL"]["name"]["de"] = "Keine orale Behandlung möglich"
 
     protocol = load_protocol_dir(_copy_with_wording(tmp_path, in_french))
-    assert protocol.criterion_name("EXC-ORAL", "fr") == "Traitement oral impossible"
-    assert protocol.criterion_name("EXC-HB", "fr") == protocol.criterion_name("EXC-HB")
+    assert protocol.criterion_name("EXC-ORAL", "de") == "Keine orale Behandlung möglich"
+    assert protocol.criterion_name("EXC-HB", "de") == protocol.criterion_name("EXC-HB")
+    assert protocol.criterion_name("EXC-HB", "fr") == "Hémoglobine inférieure à 8 g/dL"
 
 
 def test_a_renamed_criterion_or_a_new_translation_is_part_of_the_diff_between_versions(tmp_path):
@@ -162,5 +163,6 @@ def test_a_renamed_criterion_or_a_new_translation_is_part_of_the_diff_between_ve
         criteria["EXC-ORAL"]["sentence"]["fr"] = "Impossibilité d'un traitement par voie orale"
 
     changes = [str(c) for c in diff(load_protocol(), load_protocol_dir(_copy_with_wording(tmp_path, amended)))]
-    assert changes == ["criteria.EXC-ORAL.sentence.fr: (none) → Impossibilité d'un traitement par voie orale",
+    assert changes == ["criteria.EXC-ORAL.sentence.fr: Impossibilité d'être traité par voie orale ou de prendre des "
+                       "comprimés → Impossibilité d'un traitement par voie orale",
                        "criteria.EXC-HB.name.en: Haemoglobin below 8 g/dL → Haemoglobin below 10 g/dL"]

@@ -15,7 +15,12 @@ SHOWN = (
     N_("pass"), N_("fail"), N_("unknown"), N_("review"),
     N_("inclusion"), N_("exclusion"),
     N_("coordinator"), N_("investigator"), N_("admin"), N_("lab"), N_("Investigator attestation"),
-    N_("[date withheld]"), N_("Not signed"),
+    N_("[date withheld]"), N_("Not signed"), N_("monitor"),
+    # The sentence a monitor reads on the sign-in page (service/sessions.py::MONITOR_REFUSAL).
+    N_("A monitor reads the screening log and funnel of its sites through the API (GET /screening-log, "
+       "GET /funnel), with pseudonyms; the pages show children and are not open to monitors."),
+    # Why a clinician dismissed a card in the EHR (domain/cds_cards.py::OVERRIDE_REASONS), on the pages.
+    N_("Family not interested"), N_("Not clinically appropriate now"), N_("Already discussed with the research team"),
     N_("WARNING: an investigator's signed confirmation of this child's eligibility has been overturned "
        "by data received after it was signed. Do not enrol or dose the child on that confirmation."),
 )

@@ -70,8 +70,9 @@ async def login(request: Request, token: str = Form(""), csrf: str = Form("")):
         await asyncio.sleep(request.app.state.sign_in_throttle.failed(address_of(request)))
         return login_page(request, language.gettext("This token is unknown or revoked."), 401)
     if attempt.refused == "role":
-        return login_page(request, sessions.MONITOR_REFUSAL if attempt.role == "monitor"
-                          else f"A {attempt.role} token cannot sign in to these pages.", 403)
+        return login_page(request, language.gettext(sessions.MONITOR_REFUSAL) if attempt.role == "monitor"
+                          else language.gettext("A {role} token cannot sign in to these pages.").format(
+                              role=language.gettext(attempt.role or "")), 403)
     response = see_other("/ui")
     response.set_cookie(COOKIE, session_cookie(request, attempt.session_id), max_age=MAX_AGE, path="/ui",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")

@@ -366,8 +366,8 @@ def test_subscription_list_shows_fhir_beside_email_and_webhook(client, tokens, r
     listed = myocit(rt.settings.home, "subscription", "list")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.strip().splitlines()
-    assert "1\tsite-a\temail\tc@site-a.example.org\tactive" in lines
-    assert f"{made['id']}\tsite-a\tfhir\t{hook.url}\tactive\tlast event 2" in lines
+    assert "1\tsite-a\temail\tc@site-a.example.org\tactive\t-" in lines
+    assert f"{made['id']}\tsite-a\tfhir\t{hook.url}\tactive\tlast event 2\t-" in lines
 
 
 def test_a_handshake_never_sent_is_sent_by_the_sweeper(client, tokens, rt, hook):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from config import language
 from domain.criteria import ORDER
 from service import amendments, pages, replay
 from service.commands import ReplayAlert
@@ -26,7 +27,7 @@ def protocols_page(request: Request, a: str | None = Query(None), b: str | None 
     changes = problem = None
     if a and b:
         if a not in names or b not in names:
-            problem = "Choose two versions from the list."
+            problem = language.gettext("Choose two versions from the list.")
         else:
             try:
                 old = amendments.load_candidate(a, rt.settings.protocols)

@@ -109,7 +109,7 @@ def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: s
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
-        raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
+        raise PageError(400, language.gettext("The confirmation needs the screening date (YYYY-MM-DD).")) from None
     confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller,
                                                                       language=language.current()), rt.uow(),
                                       clock=rt.clock)
@@ -136,7 +136,8 @@ def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*
 def _filters(request: Request, caller: Caller):
     params = request.query_params
     problem, period = None, {}
-    for key, name in (("from", "first_from"), ("to", "first_to")):
+    for key, name, not_a_date in (("from", "first_from", N_("The period's first day is not a date: use YYYY-MM-DD.")),
+                                  ("to", "first_to", N_("The period's last day is not a date: use YYYY-MM-DD."))):
         value = params.get(key) or ""
         if value:
             try:
@@ -145,10 +146,10 @@ def _filters(request: Request, caller: Caller):
                     raise ValueError
                 period[name] = day
             except ValueError:
-                problem = f"“{key}” is not a date: use YYYY-MM-DD."
+                problem = language.gettext(not_a_date)
     site = (params.get("site") or "").strip() or None
     if site is not None and not caller.sees_site(site):
-        raise PageError(404, f"Site {site} is not one of yours.")
+        raise PageError(404, language.gettext("Site {site} is not one of yours.").format(site=site))
     return {"site": site, **period}, problem
 
 

@@ -31,6 +31,12 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 OUTCOME_LABELS = {"approached": N_("Approached"), "declined": N_("Declined"), "enrolled": N_("Enrolled"),
                   "not-approached": N_("Not approached")}
 REASON_PREFIX = "Reason for change: "
+COLUMN_LABELS = {"patient": N_("Patient"), "site": N_("Site"), "first_screened": N_("First screened"),
+                 "status": N_("Status"), "status_since": N_("Status since"), "eligible_from": N_("Eligible from"),
+                 "failing": N_("Failing"), "missing": N_("Missing"), "review": N_("Review"), "outcome": N_("Outcome"),
+                 "outcome_date": N_("Outcome date"), "confirmed_at": N_("Confirmed at"),
+                 "protocol_version": N_("Protocol version"), "eligible_until": N_("Eligible until")}
+"""The screening log's columns (contract §8, the CSV's names) as the page heads them."""
 
 
 # --- the patient page's part ------------------------------------------------------------------------
@@ -162,7 +168,10 @@ def log_page(request: Request, caller: Caller = Depends(role("coordinator", "inv
     cards = screening_log.ehr_cards(caller, rt.uow(), site=chosen.get("site"))
     query = "&".join(f"{k}={v}" for k, v in (("site", chosen.get("site")), ("from", funnel["from"]),
                                                 ("to", funnel["to"])) if v)
+    _ = language.gettext
     return render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel, cards=cards,
+                  column_labels={c: _(COLUMN_LABELS.get(c, c)) for c in screening_log.COLUMNS},
+                  outcome_labels={k: _(v) for k, v in OUTCOME_LABELS.items()},
                   steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
                   columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
                   chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),

@@ -122,7 +122,7 @@ def test_each_refusal_of_the_identity_rules_reads_in_french_on_the_error_page():
     (Invalid("Choose a verdict for at least one criterion."),
      "Le formulaire n'a pas pu être enregistré : Choisissez un verdict pour au moins un critère."),
     (Invalid("a reason is required when the outcome is declined"),
-     "Le formulaire n'a pas pu être enregistré : un motif est obligatoire lorsque l'issue est « declined »."),
+     "Le formulaire n'a pas pu être enregistré : un motif est obligatoire lorsque l'issue est « refus »."),
     (Conflict("eligibility cannot be signed: the latest stored screening is ineligible, not eligible"),
      "Le formulaire n'a pas pu être enregistré : l'éligibilité ne peut pas être signée : la dernière présélection "
      "enregistrée est « non éligible », et non « éligible »."),

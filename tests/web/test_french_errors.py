@@ -25,8 +25,8 @@ from service import oidc
 from service.errors import Conflict, Invalid, NotFound
 from service.sessions import role_refusal
 from tests.fhir_samples import eligible_record
-from tests.inprocess import post_record, run_pending
-from tests.web.conftest import DAY, Browser
+from tests.inprocess import bearer, post_record, run_pending
+from tests.web.conftest import DAY, Browser, cmv_flip
 from tests.web.test_languages import english_words, interface_ids, same_in_french, texts
 from web.errors import page_error_of
 from web.service_sentences import said_at_sign_in, said_by_service
@@ -283,4 +283,20 @@ def test_a_problem_with_what_a_page_was_asked_is_said_in_french(app, tokens, eli
     english, page = _both(app, tokens[role], path)
     assert english.status_code == page.status_code
     assert french in html.unescape(page.text)
+    assert_french(english.text, page.text)
+
+
+def test_the_timeline_says_alerts_their_acknowledgement_and_the_consent_stop_in_french(app, api, tokens, rt):
+    cmv_flip(api, tokens, rt, "kid-f", "site-a")
+    coordinator = Browser(app, tokens["coordinator"])
+    alert = api.get("/alerts", headers=bearer(tokens["coordinator"])).json()[0]
+    assert coordinator.post(f"/ui/alerts/{alert['id']}/ack").status_code == 303
+    assert coordinator.post("/ui/patients/kid-f/consent", {"decision": "rejected"}).status_code == 303
+    run_pending(rt)
+    english, page = _both(app, tokens["coordinator"], "/ui/patients/kid-f")
+    text = html.unescape(page.text)
+    assert "alerte émise : non éligible → éligible" in text
+    assert f"alerte {alert['id']} acquittée par coordinator" in text
+    assert "alertes arrêtées : consentement refusé ou retiré" in text
+    assert "alert raised: ineligible → eligible" in html.unescape(english.text)
     assert_french(english.text, page.text)

@@ -171,7 +171,6 @@ def log_page(request: Request, caller: Caller = Depends(role("coordinator", "inv
     _ = language.gettext
     return render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel, cards=cards,
                   column_labels={c: _(COLUMN_LABELS.get(c, c)) for c in screening_log.COLUMNS},
-                  outcome_labels={k: _(v) for k, v in OUTCOME_LABELS.items()},
                   steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
                   columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
                   chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),

@@ -34,7 +34,8 @@ def protocols_page(request: Request, a: str | None = Query(None), b: str | None 
                 new = amendments.load_candidate(b, rt.settings.protocols)
                 changes = amendments.compare_versions(old.protocol, new.protocol)
             except Invalid as exc:
-                problem = str(exc)
+                # What the protocol's files say is wrong is technical (a file, a field): kept as it is.
+                problem = language.gettext("These versions cannot be compared: {problem}").format(problem=exc)
     stored = pages.protocol_history(caller, rt.uow(), clock=rt.clock)
     return render(request, "protocols.html", versions=found, active=active, history=stored.activations,
                   report=stored.shadow_report, changes=changes, problem=problem, a=a or active, b=b or "",

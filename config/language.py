@@ -190,9 +190,14 @@ def change(from_status: str | None, to_status: str, language: str) -> str:
     return f"{gettext(from_status, language)} → {to}"
 
 
-def sentence_in(text: str, templates, language: str) -> str:
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def sentence_in(text: str, templates, language: str, words: tuple[str, ...] = ()) -> str:
     """``text``, made by the service from one of ``templates`` (English, ``{name}`` placeholders), in
-    ``language``: its values found in the English and placed in the translation; else as it is."""
+    ``language``: its values found in the English and placed in the translation, a date (ISO) written
+    as the language writes dates, and the values of the placeholders named in ``words`` (a status, a
+    role, or a list of them "a, b") translated by the catalog; else ``text`` as the catalog has it."""
     if language == DEFAULT:
         return text
     for template in templates:
@@ -201,5 +206,17 @@ def sentence_in(text: str, templates, language: str) -> str:
                           for index, part in enumerate(re.split(r"\{(\w+)\}", template)))
         found = re.fullmatch(pattern, text)
         if found and names:
-            return gettext(template, language).format(**found.groupdict())
+            values = {name: _value_in(value, name in words, language) for name, value in found.groupdict().items()}
+            return gettext(template, language).format(**values)
     return gettext(text, language)
+
+
+def _value_in(value: str, is_word: bool, language: str) -> str:
+    if _ISO_DAY.fullmatch(value):
+        try:
+            return day(date.fromisoformat(value), language)
+        except ValueError:
+            return value
+    if is_word:
+        return ", ".join(gettext(word, language) for word in value.split(", "))
+    return value

@@ -16,6 +16,9 @@ SHOWN = (
     N_("inclusion"), N_("exclusion"),
     N_("coordinator"), N_("investigator"), N_("admin"), N_("lab"), N_("Investigator attestation"),
     N_("[date withheld]"), N_("Not signed"), N_("monitor"),
+    # An outcome as the service names it (store/screening_log.py::OUTCOMES): the screening log's
+    # column, and inside a sentence on a page.
+    N_("approached"), N_("declined"), N_("enrolled"), N_("not-approached"),
     # The sentence a monitor reads on the sign-in page (service/sessions.py::MONITOR_REFUSAL).
     N_("A monitor reads the screening log and funnel of its sites through the API (GET /screening-log, "
        "GET /funnel), with pseudonyms; the pages show children and are not open to monitors."),

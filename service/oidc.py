@@ -5,8 +5,9 @@ the browser that started the sign-in (a hash of a random value in its cookie) an
 The ID token is checked with PyJWT against the provider's JWKS, fetched again when a token names an
 unknown ``kid``; ``iss``, ``aud``, ``exp``, ``iat`` and ``nonce`` are checked against the one clock.
 The groups claim (ID token, else userinfo) gives the role and sites through ``domain.access.grant``.
-Every failure is audited and answered as a plain sentence for the sign-in page; the provider's HTTP
-is behind ``ProviderHttp`` so the flow is testable."""
+Every failure is audited and answered as a plain English sentence, each a whole id of the catalog
+(``N_``) that the sign-in page writes in the reader's language; the provider's HTTP is behind
+``ProviderHttp`` so the flow is testable."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import jwt
 from sqlalchemy import select
 
 from domain.access import Granted, grant, reauthentication_problem
+from config.words import N_
 from domain.identity import Caller
 from store import access, audit, ui_sessions
 from store.models import OidcLogin
@@ -51,9 +53,6 @@ class SignInFailed(Exception):
     def __init__(self, reason: str, sentence: str) -> None:
         super().__init__(reason)
         self.reason, self.sentence = reason, sentence
-
-
-AGAIN = "Please sign in again."
 
 
 @dataclass(frozen=True)
@@ -87,12 +86,12 @@ class Provider:
         if self._metadata is None:
             found = self._fetch(f"{self.config.issuer}/.well-known/openid-configuration")
             if str(found.get("issuer", "")).rstrip("/") != self.config.issuer:
-                raise SignInFailed("discovery-issuer", "The hospital's sign-in service answered as another "
-                                   "issuer. " + AGAIN)
+                raise SignInFailed("discovery-issuer", N_("The hospital's sign-in service answered as another "
+                                                         "issuer. Please sign in again."))
             if not all(isinstance(found.get(k), str) for k in ("authorization_endpoint", "token_endpoint",
                                                                "jwks_uri")):
-                raise SignInFailed("discovery-incomplete", "The hospital's sign-in service does not describe "
-                                   "its endpoints. Please tell the trial's administrator.")
+                raise SignInFailed("discovery-incomplete", N_("The hospital's sign-in service does not describe "
+                                                             "its endpoints. Please tell the trial's administrator."))
             self._metadata = found
         return self._metadata
 
@@ -100,8 +99,8 @@ class Provider:
         try:
             return self.http.get_json(url, bearer)
         except Exception:  # noqa: BLE001 - whatever the network does, the person gets a sentence
-            raise SignInFailed("provider-unreachable", "The hospital's sign-in service could not be reached. "
-                               "Please try again in a moment.") from None
+            raise SignInFailed("provider-unreachable", N_("The hospital's sign-in service could not be reached. "
+                                                         "Please try again in a moment.")) from None
 
     def key(self, kid: str | None) -> jwt.PyJWK:
         with self._lock:
@@ -110,11 +109,12 @@ class Provider:
                 try:
                     self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(document).keys if k.key_id}
                 except jwt.PyJWTError:
-                    raise SignInFailed("jwks-unreadable", "The sign-in could not be verified (the keys of the "
-                                       "hospital's sign-in service do not read). " + AGAIN) from None
+                    raise SignInFailed("jwks-unreadable", N_("The sign-in could not be verified (the keys of the "
+                                                          "hospital's sign-in service do not read). Please sign "
+                                                          "in again.")) from None
             if kid not in self._keys:
-                raise SignInFailed("unknown-key", "The sign-in could not be verified (unknown signing key). "
-                                   + AGAIN)
+                raise SignInFailed("unknown-key", N_("The sign-in could not be verified (unknown signing key). "
+                                                      "Please sign in again."))
             return self._keys[kid]
 
     def redeem(self, code: str, verifier: str) -> dict:
@@ -126,8 +126,8 @@ class Provider:
         except SignInFailed:
             raise
         except Exception:  # noqa: BLE001 - a refused or replayed code, an unreachable provider
-            raise SignInFailed("code-refused", "The hospital's sign-in service did not confirm this sign-in. "
-                               + AGAIN) from None
+            raise SignInFailed("code-refused", N_("The hospital's sign-in service did not confirm this sign-in. "
+                                                 "Please sign in again.")) from None
 
     def userinfo(self, access_token: str) -> dict:
         endpoint = self.metadata().get("userinfo_endpoint")
@@ -158,7 +158,8 @@ def start_signing(provider: Provider, session_id: str, signing: dict, uow: UnitO
     with uow:
         person = ui_sessions.live_person(uow.session, session_id, clock.now() - timedelta(seconds=SESSION_SECONDS))
     if person is None:
-        raise SignInFailed("reauth-no-person", "Only a person signed in with the hospital account signs this way.")
+        raise SignInFailed("reauth-no-person", N_("Only a person signed in with the hospital account signs this "
+                                                   "way."))
     row = {"purpose": "sign", "session_hash": ui_sessions.id_hash(session_id), "signing": signing}
     return _start(provider, uow, clock, row, {"prompt": "login", "max_age": "0"})
 
@@ -184,20 +185,22 @@ def _claim_login(uow: UnitOfWork, state: str, browser_secret: str | None, now) -
     row = uow.session.scalar(select(OidcLogin).where(OidcLogin.state_hash == _hash(state or ""))
                              .with_for_update())
     if row is None or row.used_at is not None:
-        raise SignInFailed("state-unknown", "This sign-in link is unknown or was used already. " + AGAIN)
+        raise SignInFailed("state-unknown", N_("This sign-in link is unknown or was used already. Please sign "
+                                                "in again."))
     row.used_at = now
     if not browser_secret or not secrets.compare_digest(row.browser_hash, _hash(browser_secret)):
-        raise SignInFailed("state-other-browser", "This sign-in was started in another browser. " + AGAIN)
+        raise SignInFailed("state-other-browser", N_("This sign-in was started in another browser. Please sign "
+                                                      "in again."))
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=now.tzinfo)
     if now - created > timedelta(seconds=LOGIN_SECONDS):
-        raise SignInFailed("state-expired", "The sign-in took more than 10 minutes. " + AGAIN)
+        raise SignInFailed("state-expired", N_("The sign-in took more than 10 minutes. Please sign in again."))
     return row
 
 
 def checked_id_token(provider: Provider, id_token: str, nonce: str, now) -> dict:
     """The ID token's claims once its signature (JWKS), ``iss``, ``aud``, ``exp``, ``iat`` and ``nonce``
     hold; SignInFailed otherwise. ``alg`` ``none`` and symmetric algorithms are refused."""
-    refused = SignInFailed("id-token-invalid", "The sign-in could not be verified. " + AGAIN)
+    refused = SignInFailed("id-token-invalid", N_("The sign-in could not be verified. Please sign in again."))
     try:
         header = jwt.get_unverified_header(id_token)
         if header.get("alg") not in SIGNING_ALGORITHMS:
@@ -210,11 +213,13 @@ def checked_id_token(provider: Provider, id_token: str, nonce: str, now) -> dict
         raise refused from None
     instant = now.timestamp()
     if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] + LEEWAY_SECONDS < instant:
-        raise SignInFailed("id-token-expired", "The sign-in had expired before it reached myocit. " + AGAIN)
+        raise SignInFailed("id-token-expired", N_("The sign-in had expired before it reached myocit. Please "
+                                                   "sign in again."))
     if not isinstance(claims.get("iat"), (int, float)) or claims["iat"] - LEEWAY_SECONDS > instant:
         raise refused
     if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(claims["nonce"], nonce):
-        raise SignInFailed("nonce-mismatch", "The sign-in did not match the one this browser started. " + AGAIN)
+        raise SignInFailed("nonce-mismatch", N_("The sign-in did not match the one this browser started. "
+                                                 "Please sign in again."))
     return claims
 
 
@@ -277,7 +282,7 @@ def finish_sign_in(provider: Provider, back: Returned, uow: UnitOfWork, *,
 def _finish(provider: Provider, back: Returned, uow: UnitOfWork, clock: Clock) -> SignedIn:
     if back.error or not back.code:
         raise SignInFailed(f"provider-error {back.error or 'no-code'}"[:60],
-                           "The hospital's sign-in service did not sign you in. " + AGAIN)
+                           N_("The hospital's sign-in service did not sign you in. Please sign in again."))
     login = _claim_login(uow, back.state or "", back.browser_secret, clock.now())
     uow.session.flush()
     tokens = provider.redeem(back.code, login.code_verifier)
@@ -323,7 +328,8 @@ def _signing_proven(provider: Provider, login: OidcLogin, claims: dict, back: Re
     # The browser is the one that began the signature (its cookie); the session must still be live.
     person = ui_sessions.live_person_by_hash(uow.session, login.session_hash, oldest)
     if person is None:
-        raise SignInFailed("reauth-session-ended", "Your session ended before the signature. Nothing was signed.")
+        raise SignInFailed("reauth-session-ended", N_("Your session ended before the signature. Nothing was "
+                                                       "signed."))
     issuer = provider.metadata()["issuer"]
     began = login.created_at if login.created_at.tzinfo else login.created_at.replace(tzinfo=UTC)
     problem = reauthentication_problem((person.issuer, person.subject), (issuer, str(claims["sub"])),

@@ -21,6 +21,7 @@ from service.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFo
 from store.tombstones import KeyMissing
 from web.outcomes import outcome
 from web.page_kit import N_, PageError, render, see_other
+from web.service_sentences import refusal_said, said_by_service
 
 log = logging.getLogger("myocit.web")
 
@@ -28,9 +29,8 @@ PAGES = "/ui"
 FORM_NOT_RECORDED = N_("The form could not be recorded")
 NOT_YOURS = N_("The token you entered again is not yours: nothing was signed. Go back and paste the token you "
                "signed in with.")
-SERVICE_SENTENCES = (N_("no patient {id} for this site"), N_("no alert {id} for this site"),
-                     N_("site {site} is not one of yours"), N_("no registered patient {id}"))
-"""What the service says on the pages most, in the catalog: the error page shows it in the reader's language."""
+BECAUSE = N_("{words}: {why}")
+"""What was not done, and why (French puts a space before the colon)."""
 _REFUSAL_CODES = {403: "forbidden", 409: "conflict", 422: "processing"}
 _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-long",
                 409: "conflict", 415: "not-supported", 503: "transient"}
@@ -72,19 +72,20 @@ def _api_answer(exc: Exception):
 
 
 def page_error_of(exc: Exception, failure_words: str = FORM_NOT_RECORDED) -> PageError:
-    """The error page a service error gives on ``/ui``."""
-    lang = language.current()
-    words = language.gettext(failure_words, lang)
+    """The error page a service error gives on ``/ui``, in the page's language
+    (``web.service_sentences``)."""
+    words = language.gettext(failure_words)
     if isinstance(exc, NotFound):
-        return PageError(404, sentence(language.sentence_in(str(exc), SERVICE_SENTENCES, lang)))
+        return PageError(404, sentence(said_by_service(str(exc))))
     if isinstance(exc, NotAuthenticated):
-        return PageError(403, language.gettext(NOT_YOURS, lang))
+        return PageError(403, language.gettext(NOT_YOURS))
     if isinstance(exc, Forbidden):
-        return PageError(403, sentence(language.sentence_in(str(exc), SERVICE_SENTENCES, lang)))
+        return PageError(403, sentence(said_by_service(str(exc))))
     if isinstance(exc, Refused):
-        return PageError(exc.refusal.http_status, f"{words}: {ended(exc.refusal.explanation)}")
+        return PageError(exc.refusal.http_status, language.gettext(BECAUSE).format(
+            words=words, why=ended(refusal_said(exc.refusal.explanation))))
     status = 409 if isinstance(exc, Conflict) else 400
-    return PageError(status, f"{words}: {ended(language.sentence_in(str(exc), SERVICE_SENTENCES, lang))}")
+    return PageError(status, language.gettext(BECAUSE).format(words=words, why=ended(said_by_service(str(exc)))))
 
 
 def show_page_error(request: Request, exc: PageError) -> HTMLResponse | RedirectResponse:

@@ -18,14 +18,16 @@ from delivery.oidc_http import HttpxProviderHttp
 from domain.identity import Caller
 from service import confirmations, oidc
 from service.commands import ConfirmEligibility
-from web.page_kit import HEADERS, PageError, see_other
+from web.page_kit import HEADERS, N_, PageError, see_other
 from web.errors import failing_as
 from web.session import COOKIE, LOGIN_COOKIE, MAX_AGE, check_csrf, session_cookie
 from web.session import page_caller as role
+from web.service_sentences import said_at_sign_in
 from web.signin_page import address_of, login_page
 
 router = APIRouter(prefix="/ui/oidc", include_in_schema=False)
 BROWSER_COOKIE = "myocit_oidc"
+NEEDS_DATE = N_("The confirmation needs the screening date (YYYY-MM-DD).")
 
 
 def provider_of(request: Request) -> oidc.Provider | None:
@@ -41,7 +43,7 @@ def provider_of(request: Request) -> oidc.Provider | None:
 def _configured(request: Request) -> oidc.Provider:
     provider = provider_of(request)
     if provider is None:
-        raise PageError(404, "No OpenID provider is configured for these pages.")
+        raise PageError(404, language.gettext("No OpenID provider is configured for these pages."))
     return provider
 
 
@@ -51,7 +53,7 @@ async def oidc_login(request: Request):
     try:
         started = await run_in_threadpool(oidc.start_sign_in, provider, rt.uow(), clock=rt.clock)
     except oidc.SignInFailed as failed:
-        return login_page(request, failed.sentence, 503)
+        return login_page(request, said_at_sign_in(failed.sentence), 503)
     response = see_other(started.url)
     # Lax, not strict: the provider sends the browser back here from its own site.
     response.set_cookie(BROWSER_COOKIE, started.browser_secret, max_age=oidc.LOGIN_SECONDS, path="/ui/oidc",
@@ -67,7 +69,7 @@ async def oidc_callback(request: Request, code: str | None = None, state: str | 
     try:
         signed_in = await run_in_threadpool(oidc.finish_sign_in, provider, back, rt.uow(), clock=rt.clock)
     except oidc.SignInFailed as failed:
-        response = login_page(request, failed.sentence, 401)
+        response = login_page(request, said_at_sign_in(failed.sentence), 401)
         response.delete_cookie(BROWSER_COOKIE, path="/ui/oidc")
         return response
     if isinstance(signed_in, oidc.SigningProven):
@@ -80,14 +82,16 @@ async def oidc_callback(request: Request, code: str | None = None, state: str | 
     return response
 
 
-def continue_to(url: str, title: str = "Signed in", words: str = "Continue to myocit") -> HTMLResponse:
+def continue_to(url: str, title: str = N_("Signed in"), words: str = N_("Continue to myocit")) -> HTMLResponse:
     """A page that moves on by itself. Back from the provider's site, a redirect would not carry the
     strict session cookie, and after a form, the pages' ``form-action 'self'`` forbids redirecting to
-    the provider; a navigation from this page is neither."""
-    target = escape(url)
-    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+    the provider; a navigation from this page is neither. ``title`` and ``words`` are catalog ids,
+    written in the page's language."""
+    target, lang = escape(url), language.current()
+    body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<title>{escape(language.gettext(title))}</title>'
             f'<meta http-equiv="refresh" content="0;url={target}"></head>'
-            f'<body><main><p><a href="{target}">{escape(words)}</a></p></main></body></html>')
+            f'<body><main><p><a href="{target}">{escape(language.gettext(words))}</a></p></main></body></html>')
     response = HTMLResponse(body)
     response.headers.update(HEADERS)
     return response
@@ -103,14 +107,14 @@ async def begin_signing(request: Request, patient_id: str = Form(""), as_of: str
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
-        raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
+        raise PageError(400, language.gettext(NEEDS_DATE)) from None
     provider, rt = _configured(request), request.app.state.rt
     signing = {"patient": patient_id, "as_of": day.isoformat(), "meaning": meaning[:2000]}
     try:
         started = await run_in_threadpool(oidc.start_signing, provider, request.state.session_id, signing,
                                           rt.uow(), clock=rt.clock)
     except oidc.SignInFailed as failed:
-        raise PageError(403, failed.sentence) from None
+        raise PageError(403, said_at_sign_in(failed.sentence)) from None
     response = see_other(started.url)
     response.set_cookie(BROWSER_COOKIE, started.browser_secret, max_age=oidc.LOGIN_SECONDS, path="/ui/oidc",
                         httponly=True, samesite="lax", secure=request.url.scheme == "https")

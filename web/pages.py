@@ -27,7 +27,7 @@ from store.models import Alert
 from domain.identity import Caller
 from web import oidc_pages, trial_pages, worklist
 from web.signin_page import address_of, login_page
-from web.page_kit import render, see_other
+from web.page_kit import N_, render, see_other
 from web.session import (
     COOKIE,
     LOGIN_COOKIE,
@@ -88,7 +88,7 @@ def logout(request: Request, csrf: str = Form(""), caller: Caller = Depends(role
                                                clock=rt.clock)
     provider = oidc_pages.provider_of(request)
     at_provider = oidc.signed_out_url(provider, id_token) if provider is not None and id_token else None
-    response = (oidc_pages.continue_to(at_provider, "Signing out", "Sign out at the hospital's sign-in service")
+    response = (oidc_pages.continue_to(at_provider, N_("Signing out"), N_("Sign out at the hospital's sign-in service"))
                 if at_provider else see_other("/ui/login?done=signed-out"))
     response.delete_cookie(COOKIE, path="/ui")
     return response
@@ -172,17 +172,19 @@ def _planned(as_of: str | None) -> tuple[date | None, str | None]:
 def _timeline(history, alerts: list[Alert], stopped_at: datetime | None, name) -> list[worklist.Event]:
     """Status changes, alerts (opening to the criteria that changed, by ``name``) and their
     acknowledgements, and the consent stop, newest first."""
+    _ = language.gettext
     events = worklist.status_changes([tuple(h) for h in history])
     for alert in alerts:
         change = language.change(alert.from_status, alert.to_status, language.current())
         changed = tuple(f"{name(cid)} ({cid})" for cid in alert.changed or ())
-        events.append(worklist.Event(alert.created_at, f"alert raised: {change}"
-                                     + (f", {len(changed)} criteria changed" if len(changed) > 1 else ""), changed))
+        raised = (_("alert raised: {change}, {count} criteria changed") if len(changed) > 1
+                  else _("alert raised: {change}")).format(change=change, count=len(changed))
+        events.append(worklist.Event(alert.created_at, raised, changed))
         if alert.acknowledged_at:
-            events.append(worklist.Event(alert.acknowledged_at,
-                                         f"alert {alert.pk} acknowledged by {alert.acknowledged_by}"))
+            events.append(worklist.Event(alert.acknowledged_at, _("alert {id} acknowledged by {person}").format(
+                id=alert.pk, person=alert.acknowledged_by)))
     if stopped_at:
-        events.append(worklist.Event(stopped_at, "alerts stopped: consent refused or withdrawn"))
+        events.append(worklist.Event(stopped_at, _("alerts stopped: consent refused or withdrawn")))
     return sorted(events, key=lambda e: e.at, reverse=True)
 
 

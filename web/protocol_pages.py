@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from config import language
 from domain.criteria import ORDER
 from service import amendments, pages, replay
 from service.commands import ReplayAlert
@@ -26,14 +27,15 @@ def protocols_page(request: Request, a: str | None = Query(None), b: str | None 
     changes = problem = None
     if a and b:
         if a not in names or b not in names:
-            problem = "Choose two versions from the list."
+            problem = language.gettext("Choose two versions from the list.")
         else:
             try:
                 old = amendments.load_candidate(a, rt.settings.protocols)
                 new = amendments.load_candidate(b, rt.settings.protocols)
                 changes = amendments.compare_versions(old.protocol, new.protocol)
             except Invalid as exc:
-                problem = str(exc)
+                # What the protocol's files say is wrong is technical (a file, a field): kept as it is.
+                problem = language.gettext("These versions cannot be compared: {problem}").format(problem=exc)
     stored = pages.protocol_history(caller, rt.uow(), clock=rt.clock)
     return render(request, "protocols.html", versions=found, active=active, history=stored.activations,
                   report=stored.shadow_report, changes=changes, problem=problem, a=a or active, b=b or "",

@@ -31,6 +31,12 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 OUTCOME_LABELS = {"approached": N_("Approached"), "declined": N_("Declined"), "enrolled": N_("Enrolled"),
                   "not-approached": N_("Not approached")}
 REASON_PREFIX = "Reason for change: "
+COLUMN_LABELS = {"patient": N_("Patient"), "site": N_("Site"), "first_screened": N_("First screened"),
+                 "status": N_("Status"), "status_since": N_("Status since"), "eligible_from": N_("Eligible from"),
+                 "failing": N_("Failing"), "missing": N_("Missing"), "review": N_("Review"), "outcome": N_("Outcome"),
+                 "outcome_date": N_("Outcome date"), "confirmed_at": N_("Confirmed at"),
+                 "protocol_version": N_("Protocol version"), "eligible_until": N_("Eligible until")}
+"""The screening log's columns (contract §8, the CSV's names) as the page heads them."""
 
 
 # --- the patient page's part ------------------------------------------------------------------------
@@ -109,7 +115,7 @@ def confirm(request: Request, patient_id: str, as_of: str = Form(""), meaning: s
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
-        raise PageError(400, "The confirmation needs the screening date (YYYY-MM-DD).") from None
+        raise PageError(400, language.gettext("The confirmation needs the screening date (YYYY-MM-DD).")) from None
     confirmations.confirm_eligibility(ConfirmEligibility(patient_id, day, meaning, reauth, caller,
                                                                       language=language.current()), rt.uow(),
                                       clock=rt.clock)
@@ -136,7 +142,8 @@ def checklist(request: Request, patient_id: str, caller: Caller = Depends(role(*
 def _filters(request: Request, caller: Caller):
     params = request.query_params
     problem, period = None, {}
-    for key, name in (("from", "first_from"), ("to", "first_to")):
+    for key, name, not_a_date in (("from", "first_from", N_("The period's first day is not a date: use YYYY-MM-DD.")),
+                                  ("to", "first_to", N_("The period's last day is not a date: use YYYY-MM-DD."))):
         value = params.get(key) or ""
         if value:
             try:
@@ -145,10 +152,10 @@ def _filters(request: Request, caller: Caller):
                     raise ValueError
                 period[name] = day
             except ValueError:
-                problem = f"“{key}” is not a date: use YYYY-MM-DD."
+                problem = language.gettext(not_a_date)
     site = (params.get("site") or "").strip() or None
     if site is not None and not caller.sees_site(site):
-        raise PageError(404, f"Site {site} is not one of yours.")
+        raise PageError(404, language.gettext("Site {site} is not one of yours.").format(site=site))
     return {"site": site, **period}, problem
 
 
@@ -161,7 +168,9 @@ def log_page(request: Request, caller: Caller = Depends(role("coordinator", "inv
     cards = screening_log.ehr_cards(caller, rt.uow(), site=chosen.get("site"))
     query = "&".join(f"{k}={v}" for k, v in (("site", chosen.get("site")), ("from", funnel["from"]),
                                                 ("to", funnel["to"])) if v)
+    _ = language.gettext
     return render(request, "screening_log.html", page="screening-log", rows=rows, funnel=funnel, cards=cards,
+                  column_labels={c: _(COLUMN_LABELS.get(c, c)) for c in screening_log.COLUMNS},
                   steps=_steps(funnel), bars=_criterion_bars(funnel), problem=problem,
                   columns=screening_log.COLUMNS, csv_link="/ui/screening-log.csv" + (f"?{query}" if query else ""),
                   chosen={"from": request.query_params.get("from", ""), "to": request.query_params.get("to", ""),

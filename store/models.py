@@ -442,6 +442,30 @@ class Confirmation(Base):
     is checked in it. Null: English, as every confirmation signed before."""
 
 
+class LogRow(Base):
+    """A child's line of the screening log (contract §8), kept up to date in the transaction that stores
+    its screening, outcome or confirmation (``store.log_rows``), so the log and funnel read one row per
+    child instead of every screening. Deleted with the child (``store.erasure``)."""
+
+    __tablename__ = "log_rows"
+    patient_pk: Mapped[int] = mapped_column(BigId, ForeignKey("patients.pk"), primary_key=True, autoincrement=False)
+    first_screened: Mapped[date | None] = mapped_column(Date, index=True)
+    """The screening day of the child's first stored screening; null while only an outcome is known."""
+    last_screening_pk: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_since: Mapped[date | None] = mapped_column(Date)
+    """The screening day from which the latest status has held without a break."""
+    verdicts: Mapped[str | None] = mapped_column(String(64))
+    """The latest screening's verdicts, one letter each (``store.screening.compact``)."""
+    eligible_from: Mapped[date | None] = mapped_column(Date)
+    eligible_until: Mapped[date | None] = mapped_column(Date)
+    protocol_version: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_date: Mapped[date | None] = mapped_column(Date)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the latest confirmation still standing (contract §9 ``valid``) was signed; null when none."""
+
+
 class ProtocolActivation(Base):
     """The protocol version made active for every process (contract §10): the latest row governs. Its
     data files are kept with it, so a worker on another machine loads exactly what was activated."""

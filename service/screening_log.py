@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
+import operator
+import re
+from itertools import chain
 from datetime import date
 
 from domain.criteria import ORDER
@@ -64,14 +66,8 @@ def _cell(value) -> str | None:
 
 
 def log_row(entry: views.LogEntry) -> dict:
-    """One child's row: the §8 columns in order; lists of criterion ids joined by ``;``."""
-    return {
-        "patient": entry.patient, "site": entry.site, "first_screened": _cell(entry.first_screened),
-        "status": entry.status, "status_since": _cell(entry.status_since), "eligible_from": entry.eligible_from,
-        "failing": entry.failing, "missing": entry.missing, "review": entry.review, "outcome": entry.outcome,
-        "outcome_date": _cell(entry.outcome_date), "confirmed_at": _cell(entry.confirmed_at),
-        "protocol_version": entry.protocol_version, "eligible_until": entry.eligible_until,
-    }
+    """One child's row: the §8 columns in order (the entry's own order); lists of criterion ids joined by ``;``."""
+    return dict(zip(COLUMNS, entry))
 
 
 def _entries(reader, uow: UnitOfWork, clock: Clock, site, first_from, first_to, action: str):
@@ -92,7 +88,7 @@ def pseudonymised(entries: list[views.LogEntry], keyring: Keyring) -> list[views
     site and of the id the site's own log names it by (the screening id of §3 and §8: its Patient id;
     an objected child's random screening id), never that id itself; the log is ordered by it, so order
     says nothing either."""
-    shown = [replace(e, patient=keyring.pseudonym(e.site, e.patient) if e.patient else "") for e in entries]
+    shown = [e._replace(patient=keyring.pseudonym(e.site, e.patient) if e.patient else "") for e in entries]
     return sorted(shown, key=lambda e: (e.site or "", e.patient))
 
 
@@ -105,6 +101,8 @@ def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | Non
 
 # Spreadsheets run a cell starting with one of these as a formula (contract §8).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SEPARATOR = "\x1f"
+_FORMULA = re.compile(_SEPARATOR + "[" + re.escape("".join(_FORMULA_STARTS)) + "]")
 
 
 def spreadsheet_safe(cell) -> str:
@@ -114,11 +112,16 @@ def spreadsheet_safe(cell) -> str:
 
 
 def to_csv(rows: list[dict]) -> str:
+    """The rows as CSV, header first. The cells are searched at once for one a spreadsheet would run
+    (one search over them all, joined behind a separator); only when one is found is every cell made
+    safe one by one."""
+    cells = list(map(operator.itemgetter(*COLUMNS), rows))
+    if _FORMULA.search(_SEPARATOR + _SEPARATOR.join(map(str, chain.from_iterable(cells)))):
+        cells = [[spreadsheet_safe(c) for c in row] for row in cells]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(row[c]) for c in COLUMNS])
+    writer.writerows(cells)
     return out.getvalue()
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from config.language import screening_in
@@ -144,23 +145,23 @@ def never_screened_patients_of(session: Session, message_pk: int) -> list[int]:
 # --- the screening log and funnel, and confirmations (contract §8, §9) -----------------------------
 
 
-@dataclass(frozen=True)
-class LogEntry:
-    """One child of the screening log: the columns of contract §8 (``failing``, ``missing`` and
-    ``review``: the latest screening's criterion ids of that verdict, joined by ``;``)."""
+class LogEntry(NamedTuple):
+    """One child of the screening log: the columns of contract §8 in their order, as text (``failing``,
+    ``missing`` and ``review``: the latest screening's criterion ids of that verdict, joined by ``;``;
+    dates ISO), then the child's screening id. An erased child's ``first_screened`` is a month."""
 
     patient: str
     site: str | None
-    first_screened: date
+    first_screened: str | None
     status: str
-    status_since: date
+    status_since: str | None
     eligible_from: str | None
     failing: str
     missing: str
     review: str
     outcome: str | None
-    outcome_date: date | None
-    confirmed_at: datetime | None
+    outcome_date: str | None
+    confirmed_at: str | None
     protocol_version: str | None
     eligible_until: str | None = None
     screening_id: str | None = None
@@ -218,17 +219,17 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
     screening day of its first stored screening), by patient id, then what stays of erased children
     (``erased_entries``). Two statements whatever the number of children: the maintained log rows,
     one per child, never the screenings."""
-    query = _logged(select(Patient.id, Patient.site, LogRow.first_screened, LogRow.status, LogRow.status_since,
-                           LogRow.eligible_from, LogRow.verdicts, LogRow.outcome, LogRow.outcome_date,
-                           LogRow.confirmed_at, LogRow.protocol_version, LogRow.eligible_until, Patient.screening_id)
-                    .select_from(LogRow), caller, site, first_from, first_to)
+    text = [cast(c, String) for c in (LogRow.first_screened, LogRow.status_since, LogRow.eligible_from,
+                                      LogRow.outcome_date, LogRow.eligible_until)]
+    query = _logged(select(Patient.id, Patient.site, text[0], LogRow.status, text[1], text[2], LogRow.verdicts,
+                           LogRow.outcome, text[3], LogRow.confirmed_at, LogRow.protocol_version, text[4],
+                           Patient.screening_id).select_from(LogRow), caller, site, first_from, first_to)
     lists = _VerdictLists()
     entries = [
-        LogEntry(pid, child_site, first_day, status, since, eligible_from.isoformat() if eligible_from else None,
-                 *lists[verdicts], outcome, outcome_day, utc(confirmed), version,
-                 eligible_until.isoformat() if eligible_until else None, sid)
+        LogEntry(pid, child_site, first_day, status, since, eligible_from, *lists[verdicts], outcome, outcome_day,
+                 utc(confirmed).isoformat() if confirmed else None, version, eligible_until, sid)
         for (pid, child_site, first_day, status, since, eligible_from, verdicts, outcome, outcome_day, confirmed,
-             version, eligible_until, sid) in session.execute(query.order_by(Patient.id))]
+             version, eligible_until, sid) in session.connection().execute(query.order_by(Patient.id))]
     return entries + erased_entries(session, caller, site=site, first_from=first_from, first_to=first_to)
 
 
@@ -241,7 +242,7 @@ def log_groups(session: Session, caller: Caller, *, site: str | None = None, fir
                     .select_from(LogRow), caller, site, first_from, first_to)
     lists = _VerdictLists()
     return [LogGroup(status, *lists[verdicts], outcome, bool(signed), n) for status, verdicts, outcome, signed, n
-            in session.execute(query.group_by(LogRow.status, LogRow.verdicts, LogRow.outcome, confirmed))]
+            in session.connection().execute(query.group_by(LogRow.status, LogRow.verdicts, LogRow.outcome, confirmed))]
 
 
 def erased_entries(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,

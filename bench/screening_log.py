@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from domain.criteria import CRITERIA  # noqa: E402
 from bench.summary import Figure, summary  # noqa: E402
-from service.screening_log import funnel, screening_log_rows, to_csv  # noqa: E402
+from service.screening_log import funnel, screening_log_csv, screening_log_rows  # noqa: E402
 from store.log_rows import recomputed  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.screening import compact  # noqa: E402
@@ -126,7 +126,7 @@ def timed(call, repeat: int) -> float:
 
 FIGURES = [
     Figure("count", "SELECT count(*) over the screenings (floor), s", ".3f"),
-    Figure("log", "GET /screening-log, all sites (rows + CSV), s", ".3f"),
+    Figure("log", "GET /screening-log, all sites (CSV), s", ".3f"),
     Figure("log_site", "GET /screening-log, one site (3/4 of children), s", ".3f"),
     Figure("funnel", "GET /funnel, all sites, s", ".3f"),
     Figure("funnel_day", "GET /funnel, period of one day, s", ".3f"),
@@ -159,8 +159,8 @@ def measure(children: int, repeat: int) -> dict[str, float]:
         assert funnel(admin, uow, clock=clock)["screened"] == children
         figures = {
             "count": timed(count, repeat),
-            "log": timed(lambda: to_csv(screening_log_rows(admin, uow, clock=clock)), repeat),
-            "log_site": timed(lambda: to_csv(screening_log_rows(coordinator, uow, clock=clock)), repeat),
+            "log": timed(lambda: screening_log_csv(admin, uow, clock=clock), repeat),
+            "log_site": timed(lambda: screening_log_csv(coordinator, uow, clock=clock), repeat),
             "funnel": timed(lambda: funnel(admin, uow, clock=clock), repeat),
             "funnel_day": timed(lambda: funnel(admin, uow, clock=clock, first_from=DAY, first_to=DAY), repeat),
         }

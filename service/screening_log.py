@@ -111,11 +111,17 @@ def spreadsheet_safe(cell) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def to_csv(rows: list[dict]) -> str:
-    """The rows as CSV, header first. The cells are searched at once for one a spreadsheet would run
-    (one search over them all, joined behind a separator); only when one is found is every cell made
-    safe one by one."""
-    cells = list(map(operator.itemgetter(*COLUMNS), rows))
+def screening_log_csv(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None,
+                      first_from: date | None = None, first_to: date | None = None) -> str:
+    """The log of ``screening_log_rows`` as CSV, written from the entries themselves (their first
+    fields are the columns, in order); audited as a view."""
+    width = len(COLUMNS)
+    return _csv([e[:width] for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")])
+
+
+def _csv(cells: list) -> str:
+    """CSV, header first. The cells are searched at once for one a spreadsheet would run (one search
+    over them all, joined behind a separator); only when one is found is every cell made safe one by one."""
     if _FORMULA.search(_SEPARATOR + _SEPARATOR.join(map(str, chain.from_iterable(cells)))):
         cells = [[spreadsheet_safe(c) for c in row] for row in cells]
     out = io.StringIO()

@@ -15,16 +15,21 @@ tests compare the maintained rows with."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import bindparam, case, func, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from domain.criteria import ORDER
 from store.models import Confirmation, LogRow, ScreeningOutcome, ScreeningRow
 
-FIELDS = ("first_screened", "last_screening_pk", "status", "status_since", "verdicts", "eligible_from",
-          "eligible_until", "protocol_version", "outcome", "outcome_date", "confirmed_at")
+FIELDS = ("first_screened", "last_screening_pk", "status", "status_since", "failing", "missing", "review",
+          "eligible_from", "eligible_until", "protocol_version", "outcome", "outcome_date", "confirmed_at")
+KINDS = ("fail", "unknown", "review")
+"""The verdicts the log lists, in the order of its columns ``failing``, ``missing``, ``review``."""
+_LETTERS = {"p": "pass", "f": "fail", "u": "unknown", "r": "review"}
+"""A screening's compact verdicts (``store.screening.compact``), read back."""
 
 _T = LogRow.__table__
 _AFTER_SCREENING = (
@@ -33,9 +38,24 @@ _AFTER_SCREENING = (
             status_since=case((_T.c.status == bindparam("status"), _T.c.status_since), else_=bindparam("as_of")),
             confirmed_at=case((bindparam("status") == "eligible", _T.c.confirmed_at), else_=null()),
             status=bindparam("status"), last_screening_pk=bindparam("screening_pk"),
-            verdicts=bindparam("verdicts"), eligible_from=bindparam("eligible_from"),
+            failing=bindparam("failing"), missing=bindparam("missing"), review=bindparam("review"),
+            eligible_from=bindparam("eligible_from"),
             eligible_until=bindparam("eligible_until"), protocol_version=bindparam("protocol_version"))
 )
+
+
+def listed(verdicts) -> dict[str, str]:
+    """``failing``, ``missing`` and ``review`` of (criterion id, verdict) pairs in contract §1 order."""
+    pairs = list(verdicts)
+    return {column: ";".join(cid for cid, v in pairs if v == kind)
+            for column, kind in zip(("failing", "missing", "review"), KINDS)}
+
+
+def shown(moment: datetime) -> str:
+    """A stored instant as the log shows it: ISO, in UTC (SQLite keeps UTC without its offset)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 def _ensure(session: Session, patient_pk: int) -> None:
@@ -45,14 +65,15 @@ def _ensure(session: Session, patient_pk: int) -> None:
 
 
 def after_screening(session: Session, patient_pk: int, screening_pk: int, *, as_of: date, status: str,
-                    verdicts: str, eligible_from: date | None, eligible_until: date | None,
+                    verdicts, eligible_from: date | None, eligible_until: date | None,
                     protocol_version: str) -> None:
-    """The child's row after a screening is stored (under the patient row lock)."""
+    """The child's row after a screening is stored (under the patient row lock); ``verdicts``: each
+    criterion's (id, verdict), in contract §1 order."""
     _ensure(session, patient_pk)
     session.connection().execute(_AFTER_SCREENING, {
         "patient": patient_pk, "screening_pk": screening_pk, "as_of": as_of, "status": status,
-        "verdicts": verdicts, "eligible_from": eligible_from, "eligible_until": eligible_until,
-        "protocol_version": protocol_version})
+        "eligible_from": eligible_from, "eligible_until": eligible_until, "protocol_version": protocol_version,
+        **listed(verdicts)})
 
 
 def after_outcome(session: Session, patient_pk: int, outcome: str, recorded_on: date) -> None:
@@ -65,7 +86,8 @@ def after_outcome(session: Session, patient_pk: int, outcome: str, recorded_on: 
 def after_confirmation(session: Session, patient_pk: int, signed_at: datetime) -> None:
     """A confirmation signs the latest screening, eligible: it stands from now on."""
     _ensure(session, patient_pk)
-    session.connection().execute(update(_T).where(_T.c.patient_pk == patient_pk).values(confirmed_at=signed_at))
+    session.connection().execute(update(_T).where(_T.c.patient_pk == patient_pk)
+                                 .values(confirmed_at=shown(signed_at)))
 
 
 def maintained(session: Session) -> dict[int, dict]:
@@ -85,7 +107,7 @@ def _status_since(screenings: list[tuple[int, date, str]]) -> date | None:
 def _standing_since(signatures: list[tuple[int, datetime]], screenings: list[tuple[int, date, str]]):
     for screening_pk, signed_at in reversed(signatures):
         if all(status == "eligible" for pk, _, status in screenings if pk > screening_pk):
-            return signed_at
+            return shown(signed_at)
     return None
 
 
@@ -98,8 +120,9 @@ def recomputed(session: Session) -> dict[int, dict]:
                                     ScreeningRow.protocol_version).order_by(ScreeningRow.pk)):
         history.setdefault(s.patient_pk, []).append((s.pk, s.as_of, s.status))
         row = rows.setdefault(s.patient_pk, dict.fromkeys(FIELDS) | {"first_screened": s.as_of})
-        row.update(last_screening_pk=s.pk, status=s.status, verdicts=s.verdicts, eligible_from=s.eligible_from,
-                   eligible_until=s.eligible_until, protocol_version=s.protocol_version)
+        row.update(last_screening_pk=s.pk, status=s.status, eligible_from=s.eligible_from,
+                   eligible_until=s.eligible_until, protocol_version=s.protocol_version,
+                   **listed(zip(ORDER, (_LETTERS[letter] for letter in s.verdicts or ""))))
     for patient_pk, screenings in history.items():
         rows[patient_pk]["status_since"] = _status_since(screenings)
     for o in session.execute(select(ScreeningOutcome.patient_pk, ScreeningOutcome.outcome, ScreeningOutcome.recorded_on)

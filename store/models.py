@@ -455,15 +455,18 @@ class LogRow(Base):
     status: Mapped[str | None] = mapped_column(String(16))
     status_since: Mapped[date | None] = mapped_column(Date)
     """The screening day from which the latest status has held without a break."""
-    verdicts: Mapped[str | None] = mapped_column(String(64))
-    """The latest screening's verdicts, one letter each (``store.screening.compact``)."""
+    failing: Mapped[str | None] = mapped_column(Text)
+    missing: Mapped[str | None] = mapped_column(Text)
+    review: Mapped[str | None] = mapped_column(Text)
+    """The latest screening's criterion ids of verdict fail, unknown and review, joined by ``;``."""
     eligible_from: Mapped[date | None] = mapped_column(Date)
     eligible_until: Mapped[date | None] = mapped_column(Date)
     protocol_version: Mapped[str | None] = mapped_column(String(32))
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_date: Mapped[date | None] = mapped_column(Date)
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    """When the latest confirmation still standing (contract §9 ``valid``) was signed; null when none."""
+    confirmed_at: Mapped[str | None] = mapped_column(String(40))
+    """When the latest confirmation still standing (contract §9 ``valid``) was signed, ISO in UTC as the
+    log shows it; null when none stands."""
 
 
 class ProtocolActivation(Base):

@@ -138,7 +138,7 @@ def add_screening(session: Session, row, result: Result, fact_pks: list[int], *,
         "eligible_until": result.eligible_until, "reasons": result.reasons(),
     }).scalar_one()
     log_rows.after_screening(session, row.pk, screening_pk, as_of=result.as_of, status=result.status.value,
-                             verdicts=verdicts, eligible_from=result.eligible_from,
+                             verdicts=[(c["id"], c["verdict"]) for c in body["criteria"]], eligible_from=result.eligible_from,
                              eligible_until=result.eligible_until, protocol_version=result.protocol_version)
     return screening_pk
 

@@ -11,11 +11,9 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from config.language import screening_in
-from domain.criteria import CRITERIA
 from domain.identity import Caller
 from store import audit, protocols
 from store.models import Alert, LogRow, Patient, ScreeningRow
-from store.screening import expand
 
 
 def visible_patient(session: Session, caller: Caller, patient_id: str) -> Patient | None:
@@ -201,35 +199,20 @@ def _logged(query, caller: Caller, site: str | None, first_from: date | None, fi
     return query
 
 
-class _VerdictLists(dict):
-    """Compact verdicts → (failing, missing, review) ids joined by ``;``, each pattern worked out once."""
-
-    _ids = [c.id for c in CRITERIA]
-
-    def __missing__(self, verdicts: str | None) -> tuple[str, str, str]:
-        pairs = expand(verdicts or "", self._ids)
-        lists = tuple(";".join(cid for cid, v in pairs if v == kind) for kind in ("fail", "unknown", "review"))
-        self[verdicts] = lists
-        return lists
-
-
 def screening_log(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
                   first_to: date | None = None) -> list[LogEntry]:
     """Every child of the caller's sites (narrowed to ``site``) first screened within the period (by the
     screening day of its first stored screening), by patient id, then what stays of erased children
     (``erased_entries``). Two statements whatever the number of children: the maintained log rows,
     one per child, never the screenings."""
-    text = [cast(c, String) for c in (LogRow.first_screened, LogRow.status_since, LogRow.eligible_from,
-                                      LogRow.outcome_date, LogRow.eligible_until)]
-    query = _logged(select(Patient.id, Patient.site, text[0], LogRow.status, text[1], text[2], LogRow.verdicts,
-                           LogRow.outcome, text[3], LogRow.confirmed_at, LogRow.protocol_version, text[4],
-                           Patient.screening_id).select_from(LogRow), caller, site, first_from, first_to)
-    lists = _VerdictLists()
-    entries = [
-        LogEntry(pid, child_site, first_day, status, since, eligible_from, *lists[verdicts], outcome, outcome_day,
-                 utc(confirmed).isoformat() if confirmed else None, version, eligible_until, sid)
-        for (pid, child_site, first_day, status, since, eligible_from, verdicts, outcome, outcome_day, confirmed,
-             version, eligible_until, sid) in session.connection().execute(query.order_by(Patient.id))]
+    iso = [cast(c, String) for c in (LogRow.first_screened, LogRow.status_since, LogRow.eligible_from,
+                                     LogRow.outcome_date, LogRow.eligible_until)]
+    query = _logged(select(Patient.id, Patient.site, iso[0], LogRow.status, iso[1], iso[2], LogRow.failing,
+                           LogRow.missing, LogRow.review, LogRow.outcome, iso[3], LogRow.confirmed_at,
+                           LogRow.protocol_version, iso[4], Patient.screening_id).select_from(LogRow),
+                    caller, site, first_from, first_to)
+    # The row is the entry: every column comes out of the database as the log shows it.
+    entries = list(map(LogEntry._make, session.connection().execute(query.order_by(Patient.id))))
     return entries + erased_entries(session, caller, site=site, first_from=first_from, first_to=first_to)
 
 
@@ -238,11 +221,9 @@ def log_groups(session: Session, caller: Caller, *, site: str | None = None, fir
     """The children of ``screening_log`` (erased ones apart) counted in groups alike for the funnel:
     one statement, grouped in the database."""
     confirmed = LogRow.confirmed_at.is_not(None)
-    query = _logged(select(LogRow.status, LogRow.verdicts, LogRow.outcome, confirmed, func.count())
-                    .select_from(LogRow), caller, site, first_from, first_to)
-    lists = _VerdictLists()
-    return [LogGroup(status, *lists[verdicts], outcome, bool(signed), n) for status, verdicts, outcome, signed, n
-            in session.connection().execute(query.group_by(LogRow.status, LogRow.verdicts, LogRow.outcome, confirmed))]
+    alike = (LogRow.status, LogRow.failing, LogRow.missing, LogRow.review, LogRow.outcome, confirmed)
+    query = _logged(select(*alike, func.count()).select_from(LogRow), caller, site, first_from, first_to)
+    return [LogGroup(*row) for row in session.connection().execute(query.group_by(*alike))]
 
 
 def erased_entries(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import operator
-import re
-from itertools import chain
 from datetime import date
 
 from domain.criteria import ORDER
@@ -101,8 +99,10 @@ def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | Non
 
 # Spreadsheets run a cell starting with one of these as a formula (contract §8).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_SEPARATOR = "\x1f"
-_FORMULA = re.compile(_SEPARATOR + "[" + re.escape("".join(_FORMULA_STARTS)) + "]")
+_STARTS = "".join(_FORMULA_STARTS)
+_FOREIGN = operator.itemgetter(*(COLUMNS.index(c) for c in ("patient", "site", "protocol_version")))
+"""The log's columns whose text is not myocit's own: a sender's Patient id, a site's name, a protocol
+version's name (its data files')."""
 
 
 def spreadsheet_safe(cell) -> str:
@@ -120,10 +120,15 @@ def screening_log_csv(reader, uow: UnitOfWork, *, clock: Clock, site: str | None
 
 
 def _csv(cells: list) -> str:
-    """CSV, header first. The cells are searched at once for one a spreadsheet would run (one search
-    over them all, joined behind a separator); only when one is found is every cell made safe one by one."""
-    if _FORMULA.search(_SEPARATOR + _SEPARATOR.join(map(str, chain.from_iterable(cells)))):
+    """CSV, header first, every cell a spreadsheet would run made safe (``spreadsheet_safe``). Only the
+    columns whose text comes from outside myocit's own vocabulary can hold one (``_FOREIGN``); the rest
+    are dates, statuses, outcomes and criterion ids myocit writes itself."""
+    if any(c and c[0] in _STARTS for row in cells for c in _FOREIGN(row)):
         cells = [[spreadsheet_safe(c) for c in row] for row in cells]
+    return _written(cells)
+
+
+def _written(cells: list) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)

@@ -212,7 +212,7 @@ def screening_log(session: Session, caller: Caller, *, site: str | None = None, 
                            LogRow.protocol_version, iso[4], Patient.screening_id).select_from(LogRow),
                     caller, site, first_from, first_to)
     # The row is the entry: every column comes out of the database as the log shows it.
-    entries = list(map(LogEntry._make, session.connection().execute(query.order_by(Patient.id))))
+    entries = list(map(LogEntry._make, session.connection().execute(query.order_by(Patient.id)).fetchall()))
     return entries + erased_entries(session, caller, site=site, first_from=first_from, first_to=first_to)
 
 

@@ -93,7 +93,7 @@ def _chunk(bind, tables, low, high):
     for pk, result in bind.execute(sa.select(screenings.c.pk, screenings.c.result)
                                    .where(screenings.c.pk.in_(sorted(latest)))):
         criteria = (result or {}).get('criteria', [])
-        latest[pk].update({column: ';'.join(c['id'] for c in criteria if c['verdict'] == kind)
+        latest[pk].update({column: ';'.join(c.get('id', '') for c in criteria if c.get('verdict') == kind)
                            for column, kind in (('failing', 'fail'), ('missing', 'unknown'), ('review', 'review'))})
     for o in bind.execute(sa.select(outcomes).where(outcomes.c.patient_pk >= low, outcomes.c.patient_pk < high)
                           .order_by(outcomes.c.pk)):

@@ -13,6 +13,7 @@ from domain.cds_cards import OVERRIDE_REASONS
 from domain.privacy import Keyring
 from store import audit, cds, screening_log, tombstones, views
 from store.uow import UnitOfWork
+from service.bulk import cycle_collection_paused
 from service.commands import RecordOutcome
 from service.errors import Invalid, NotFound
 from service.ports import Clock
@@ -94,7 +95,8 @@ def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | Non
                        first_from: date | None = None, first_to: date | None = None) -> list[dict]:
     """The log of the reader's sites (an admin: all, or ``site``), one row per child first screened in
     the period; audited as a view."""
-    return [log_row(e) for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")]
+    with cycle_collection_paused():
+        return [log_row(e) for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")]
 
 
 # Spreadsheets run a cell starting with one of these as a formula (contract §8).
@@ -116,7 +118,9 @@ def screening_log_csv(reader, uow: UnitOfWork, *, clock: Clock, site: str | None
     """The log of ``screening_log_rows`` as CSV, written from the entries themselves (their first
     fields are the columns, in order); audited as a view."""
     width = len(COLUMNS)
-    return _csv([e[:width] for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")])
+    with cycle_collection_paused():
+        entries = _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")
+        return _csv([e[:width] for e in entries])
 
 
 def _csv(cells: list) -> str:

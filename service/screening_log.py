@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
+import operator
 from datetime import date
 
 from domain.criteria import ORDER
@@ -13,6 +13,7 @@ from domain.cds_cards import OVERRIDE_REASONS
 from domain.privacy import Keyring
 from store import audit, cds, screening_log, tombstones, views
 from store.uow import UnitOfWork
+from service.bulk import cycle_collection_paused
 from service.commands import RecordOutcome
 from service.errors import Invalid, NotFound
 from service.ports import Clock
@@ -64,17 +65,8 @@ def _cell(value) -> str | None:
 
 
 def log_row(entry: views.LogEntry) -> dict:
-    """One child's row: the §8 columns in order; lists of criterion ids joined by ``;``."""
-    def ids(verdict: str) -> str:
-        return ";".join(cid for cid, v in entry.verdicts if v == verdict)
-
-    return {
-        "patient": entry.patient, "site": entry.site, "first_screened": _cell(entry.first_screened),
-        "status": entry.status, "status_since": _cell(entry.status_since), "eligible_from": entry.eligible_from,
-        "failing": ids("fail"), "missing": ids("unknown"), "review": ids("review"), "outcome": entry.outcome,
-        "outcome_date": _cell(entry.outcome_date), "confirmed_at": _cell(entry.confirmed_at),
-        "protocol_version": entry.protocol_version, "eligible_until": entry.eligible_until,
-    }
+    """One child's row: the §8 columns in order (the entry's own order); lists of criterion ids joined by ``;``."""
+    return dict(zip(COLUMNS, entry))
 
 
 def _entries(reader, uow: UnitOfWork, clock: Clock, site, first_from, first_to, action: str):
@@ -95,7 +87,7 @@ def pseudonymised(entries: list[views.LogEntry], keyring: Keyring) -> list[views
     site and of the id the site's own log names it by (the screening id of §3 and §8: its Patient id;
     an objected child's random screening id), never that id itself; the log is ordered by it, so order
     says nothing either."""
-    shown = [replace(e, patient=keyring.pseudonym(e.site, e.patient) if e.patient else "") for e in entries]
+    shown = [e._replace(patient=keyring.pseudonym(e.site, e.patient) if e.patient else "") for e in entries]
     return sorted(shown, key=lambda e: (e.site or "", e.patient))
 
 
@@ -103,11 +95,16 @@ def screening_log_rows(reader, uow: UnitOfWork, *, clock: Clock, site: str | Non
                        first_from: date | None = None, first_to: date | None = None) -> list[dict]:
     """The log of the reader's sites (an admin: all, or ``site``), one row per child first screened in
     the period; audited as a view."""
-    return [log_row(e) for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")]
+    with cycle_collection_paused():
+        return [log_row(e) for e in _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")]
 
 
 # Spreadsheets run a cell starting with one of these as a formula (contract §8).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_STARTS = "".join(_FORMULA_STARTS)
+_FOREIGN = operator.itemgetter(*(COLUMNS.index(c) for c in ("patient", "site", "protocol_version")))
+"""The log's columns whose text is not myocit's own: a sender's Patient id, a site's name, a protocol
+version's name (its data files')."""
 
 
 def spreadsheet_safe(cell) -> str:
@@ -116,42 +113,79 @@ def spreadsheet_safe(cell) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def to_csv(rows: list[dict]) -> str:
+def screening_log_csv(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None,
+                      first_from: date | None = None, first_to: date | None = None) -> str:
+    """The log of ``screening_log_rows`` as CSV, written from the entries themselves (their first
+    fields are the columns, in order); audited as a view."""
+    width = len(COLUMNS)
+    with cycle_collection_paused():
+        entries = _entries(reader, uow, clock, site, first_from, first_to, "view-screening-log")
+        return _csv([e[:width] for e in entries])
+
+
+def _csv(cells: list) -> str:
+    """CSV, header first, every cell a spreadsheet would run made safe (``spreadsheet_safe``). Only the
+    columns whose text comes from outside myocit's own vocabulary can hold one (``_FOREIGN``); the rest
+    are dates, statuses, outcomes and criterion ids myocit writes itself."""
+    if any(c and c[0] in _STARTS for row in cells for c in _FOREIGN(row)):
+        cells = [[spreadsheet_safe(c) for c in row] for row in cells]
+    return _written(cells)
+
+
+def _written(cells: list) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(row[c]) for c in COLUMNS])
+    writer.writerows(cells)
     return out.getvalue()
 
 
-def funnel_of(entries: list[views.LogEntry], *, site, first_from, first_to) -> dict:
+def _erased_group(entry: views.LogEntry) -> views.LogGroup:
+    return views.LogGroup(entry.status, entry.failing, entry.missing, entry.review, entry.outcome,
+                          entry.confirmed_at is not None, 1)
+
+
+def funnel_of(groups: list[views.LogGroup], *, site, first_from, first_to) -> dict:
+    """The funnel of the log's children, given in groups alike (``views.log_groups``)."""
     counts = {status: 0 for status in STATUSES}
     per_criterion = {cid: {"id": cid, "fail": 0, "unknown": 0, "review": 0} for cid in ORDER}
-    for entry in entries:
-        counts[entry.status] = counts.get(entry.status, 0) + 1
-        for cid, verdict in entry.verdicts:
-            if verdict in ("fail", "unknown", "review") and cid in per_criterion:
-                per_criterion[cid][verdict] += 1
-    latest = [e.outcome for e in entries]
+    outcomes = {outcome: 0 for outcome in screening_log.OUTCOMES}
+    confirmed = 0
+    for group in groups:
+        n = group.children
+        counts[group.status] = counts.get(group.status, 0) + n
+        for verdict, ids in (("fail", group.failing), ("unknown", group.missing), ("review", group.review)):
+            for cid in ids.split(";") if ids else ():
+                if cid in per_criterion:
+                    per_criterion[cid][verdict] += n
+        if group.outcome in outcomes:
+            outcomes[group.outcome] += n
+        confirmed += n if group.confirmed else 0
     return {
         "site": site, "from": _cell(first_from), "to": _cell(first_to),
         "screened": sum(counts[s] for s in STATUSES), **{s: counts[s] for s in STATUSES},
-        "confirmed": sum(e.confirmed_at is not None for e in entries),
-        "approached": sum(o in APPROACHED for o in latest),
-        "declined": latest.count("declined"), "enrolled": latest.count("enrolled"),
+        "confirmed": confirmed, "approached": sum(outcomes[o] for o in APPROACHED),
+        "declined": outcomes["declined"], "enrolled": outcomes["enrolled"],
         "criteria": list(per_criterion.values()),
     }
 
 
 def funnel(reader, uow: UnitOfWork, *, clock: Clock, site: str | None = None, first_from: date | None = None,
            first_to: date | None = None) -> dict:
-    """Contract §8's funnel over the same children as the log. ``site``: the one asked for, else the
-    reader's only site (null for an admin, or a reader of several sites)."""
-    entries = _entries(reader, uow, clock, site, first_from, first_to, "view-funnel")
+    """Contract §8's funnel over the same children as the log, counted in the database. ``site``: the one
+    asked for, else the reader's only site (null for an admin, or a reader of several sites)."""
+    if site is not None and not reader.sees_site(site):
+        raise NotFound(f"site {site} is not one of yours")
+    period = {"site": site, "first_from": first_from, "first_to": first_to}
+    with uow:
+        groups = views.log_groups(uow.session, reader, **period)
+        groups += [_erased_group(e) for e in views.erased_entries(uow.session, reader, **period)]
+        audit.record(uow.session, reader, "view-funnel", f"Site/{site or reader.site_label}", clock.now(),
+                     role=reader.role)
+        uow.commit()
     shown = site if site is not None else (next(iter(reader.sites)) if reader.role != "admin"
                                            and len(reader.sites) == 1 else None)
-    return funnel_of(entries, site=shown, first_from=first_from, first_to=first_to)
+    return funnel_of(groups, site=shown, first_from=first_from, first_to=first_to)
 
 
 def ehr_cards(reader, uow: UnitOfWork, *, site: str | None = None) -> dict:

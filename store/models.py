@@ -442,6 +442,33 @@ class Confirmation(Base):
     is checked in it. Null: English, as every confirmation signed before."""
 
 
+class LogRow(Base):
+    """A child's line of the screening log (contract §8), kept up to date in the transaction that stores
+    its screening, outcome or confirmation (``store.log_rows``), so the log and funnel read one row per
+    child instead of every screening. Deleted with the child (``store.erasure``)."""
+
+    __tablename__ = "log_rows"
+    patient_pk: Mapped[int] = mapped_column(BigId, ForeignKey("patients.pk"), primary_key=True, autoincrement=False)
+    first_screened: Mapped[date | None] = mapped_column(Date, index=True)
+    """The screening day of the child's first stored screening; null while only an outcome is known."""
+    last_screening_pk: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str | None] = mapped_column(String(16))
+    status_since: Mapped[date | None] = mapped_column(Date)
+    """The screening day from which the latest status has held without a break."""
+    failing: Mapped[str | None] = mapped_column(Text)
+    missing: Mapped[str | None] = mapped_column(Text)
+    review: Mapped[str | None] = mapped_column(Text)
+    """The latest screening's criterion ids of verdict fail, unknown and review, joined by ``;``."""
+    eligible_from: Mapped[date | None] = mapped_column(Date)
+    eligible_until: Mapped[date | None] = mapped_column(Date)
+    protocol_version: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_date: Mapped[date | None] = mapped_column(Date)
+    confirmed_at: Mapped[str | None] = mapped_column(String(40))
+    """When the latest confirmation still standing (contract §9 ``valid``) was signed, ISO in UTC as the
+    log shows it; null when none stands."""
+
+
 class ProtocolActivation(Base):
     """The protocol version made active for every process (contract §10): the latest row governs. Its
     data files are kept with it, so a worker on another machine loads exactly what was activated."""

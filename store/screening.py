@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from domain import PatientRecord, Protocol
 from domain.facts import PatientProfile, Sex
 from domain.verdicts import Screening as Result
-from store import codec
+from store import codec, log_rows
 from store.models import Alert, Fact, Outbox, Patient, ScreeningRow
 
 def profile_of(row: Patient) -> PatientProfile:
@@ -128,13 +128,19 @@ def expand(verdicts: str, ids: list[str]) -> tuple[tuple[str, str], ...]:
 
 def add_screening(session: Session, row, result: Result, fact_pks: list[int], *, now: datetime,
                   trigger: str) -> int:
+    """Append the screening and, in the same transaction, bring the child's log row up to date."""
     body = result.to_json()
-    return session.connection().execute(_INSERT_SCREENING, {
+    verdicts = compact(body["criteria"])
+    screening_pk = session.connection().execute(_INSERT_SCREENING, {
         "patient_pk": row.pk, "created_at": now, "as_of": result.as_of, "status": result.status.value,
         "protocol_version": result.protocol_version, "result": body, "fact_pks": fact_pks,
-        "trigger": trigger, "verdicts": compact(body["criteria"]), "eligible_from": result.eligible_from,
+        "trigger": trigger, "verdicts": verdicts, "eligible_from": result.eligible_from,
         "eligible_until": result.eligible_until, "reasons": result.reasons(),
     }).scalar_one()
+    log_rows.after_screening(session, row.pk, screening_pk, as_of=result.as_of, status=result.status.value,
+                             verdicts=[(c["id"], c["verdict"]) for c in body["criteria"]], eligible_from=result.eligible_from,
+                             eligible_until=result.eligible_until, protocol_version=result.protocol_version)
+    return screening_pk
 
 
 def add_alert(session: Session, row, screening_pk: int, change, now: datetime) -> int:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
+from store import log_rows
 from store.models import ApiToken, Confirmation, ScreeningRow, ScreeningOutcome
 
 OUTCOMES = ("approached", "declined", "enrolled", "not-approached")
@@ -23,6 +24,7 @@ def add_outcome(session: Session, patient_pk: int, outcome: str, reason: str | N
                            recorded_at=now, recorded_on=today)
     session.add(row)
     session.flush()
+    log_rows.after_outcome(session, patient_pk, outcome, today)
     return row
 
 
@@ -48,6 +50,7 @@ def add_confirmation(session: Session, **values) -> Confirmation:
     row = Confirmation(**values)
     session.add(row)
     session.flush()
+    log_rows.after_confirmation(session, row.patient_pk, row.signed_at)
     return row
 
 

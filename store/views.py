@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from config.language import screening_in
-from domain.criteria import CRITERIA
 from domain.identity import Caller
 from store import audit, protocols
-from store.models import Alert, Patient, ScreeningRow
-from store.screening import expand
+from store.models import Alert, LogRow, Patient, ScreeningRow
 
 
 def visible_patient(session: Session, caller: Caller, patient_id: str) -> Patient | None:
@@ -144,23 +143,39 @@ def never_screened_patients_of(session: Session, message_pk: int) -> list[int]:
 # --- the screening log and funnel, and confirmations (contract §8, §9) -----------------------------
 
 
-@dataclass(frozen=True)
-class LogEntry:
-    """One child of the screening log: the columns of contract §8, and its latest verdicts."""
+class LogEntry(NamedTuple):
+    """One child of the screening log: the columns of contract §8 in their order, as text (``failing``,
+    ``missing`` and ``review``: the latest screening's criterion ids of that verdict, joined by ``;``;
+    dates ISO), then the child's screening id. An erased child's ``first_screened`` is a month."""
 
     patient: str
     site: str | None
-    first_screened: date
+    first_screened: str | None
     status: str
-    status_since: date
+    status_since: str | None
     eligible_from: str | None
-    verdicts: tuple[tuple[str, str], ...]
+    failing: str
+    missing: str
+    review: str
     outcome: str | None
-    outcome_date: date | None
-    confirmed_at: datetime | None
+    outcome_date: str | None
+    confirmed_at: str | None
     protocol_version: str | None
     eligible_until: str | None = None
     screening_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    """Children of the log alike in all the funnel counts (contract §8), and how many they are."""
+
+    status: str
+    failing: str
+    missing: str
+    review: str
+    outcome: str | None
+    confirmed: bool
+    children: int
 
 
 def _in_sites(query, caller: Caller, site: str | None):
@@ -172,58 +187,43 @@ def _in_sites(query, caller: Caller, site: str | None):
     return query
 
 
+def _logged(query, caller: Caller, site: str | None, first_from: date | None, first_to: date | None):
+    """``query`` over the maintained log rows (``store.log_rows``) of the caller's children (narrowed to
+    ``site``) first screened within the period."""
+    query = _in_sites(query.join(Patient, Patient.pk == LogRow.patient_pk).where(LogRow.first_screened.is_not(None)),
+                      caller, site)
+    if first_from is not None:
+        query = query.where(LogRow.first_screened >= first_from)
+    if first_to is not None:
+        query = query.where(LogRow.first_screened <= first_to)
+    return query
+
+
 def screening_log(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
                   first_to: date | None = None) -> list[LogEntry]:
     """Every child of the caller's sites (narrowed to ``site``) first screened within the period (by the
     screening day of its first stored screening), by patient id, then what stays of erased children
-    (``erased_entries``). Six statements whatever the number of children; no result JSON is read (the
-    screenings' compact verdicts are)."""
-    from sqlalchemy.orm import aliased
-
-    from store.models import Confirmation, ScreeningOutcome
-
-    bounds = (select(ScreeningRow.patient_pk, func.min(ScreeningRow.pk).label("first"),
-                     func.max(ScreeningRow.pk).label("last")).group_by(ScreeningRow.patient_pk).subquery())
-    first, last = aliased(ScreeningRow), aliased(ScreeningRow)
-    query = _in_sites(
-        select(Patient.pk, Patient.id, Patient.site, first.as_of, last.verdicts, last.eligible_from, last.status,
-               last.protocol_version, last.eligible_until, Patient.screening_id)
-        .join(bounds, bounds.c.patient_pk == Patient.pk)
-        .join(first, first.pk == bounds.c.first).join(last, last.pk == bounds.c.last), caller, site)
-    if first_from is not None:
-        query = query.where(first.as_of >= first_from)
-    if first_to is not None:
-        query = query.where(first.as_of <= first_to)
-    children = session.execute(query.order_by(Patient.id)).all()
-    history: dict[int, list[tuple[int, date, str]]] = {}
-    for patient_pk, pk, as_of, status in session.execute(_in_sites(
-            select(ScreeningRow.patient_pk, ScreeningRow.pk, ScreeningRow.as_of, ScreeningRow.status)
-            .join(Patient, Patient.pk == ScreeningRow.patient_pk), caller, site).order_by(ScreeningRow.pk)):
-        history.setdefault(patient_pk, []).append((pk, as_of, status))
-    latest_outcome = select(func.max(ScreeningOutcome.pk)).group_by(ScreeningOutcome.patient_pk)
-    outcomes = {r.patient_pk: (r.outcome, r.recorded_on) for r in session.execute(_in_sites(
-        select(ScreeningOutcome.patient_pk, ScreeningOutcome.outcome, ScreeningOutcome.recorded_on)
-        .join(Patient, Patient.pk == ScreeningOutcome.patient_pk)
-        .where(ScreeningOutcome.pk.in_(latest_outcome)), caller, site))}
-    signed: dict[int, list[tuple[int, datetime]]] = {}
-    for patient_pk, screening_pk, signed_at in session.execute(_in_sites(
-            select(Confirmation.patient_pk, Confirmation.screening_pk, Confirmation.signed_at)
-            .join(Patient, Patient.pk == Confirmation.patient_pk), caller, site).order_by(Confirmation.pk)):
-        signed.setdefault(patient_pk, []).append((screening_pk, signed_at))
-    entries = []
-    ids = [c.id for c in CRITERIA]
-    for pk, pid, child_site, first_day, verdicts, eligible_from, status, version, eligible_until, sid in children:
-        screenings = history.get(pk, [])
-        outcome, outcome_day = outcomes.get(pk, (None, None))
-        entries.append(LogEntry(
-            patient=pid, site=child_site, first_screened=first_day, status=status,
-            status_since=_status_since(screenings, status),
-            eligible_from=eligible_from.isoformat() if eligible_from else None,
-            verdicts=expand(verdicts or "", ids),
-            outcome=outcome, outcome_date=outcome_day,
-            confirmed_at=_standing_since(signed.get(pk, []), screenings), protocol_version=version,
-            eligible_until=eligible_until.isoformat() if eligible_until else None, screening_id=sid))
+    (``erased_entries``). Two statements whatever the number of children: the maintained log rows,
+    one per child, never the screenings."""
+    iso = [cast(c, String) for c in (LogRow.first_screened, LogRow.status_since, LogRow.eligible_from,
+                                     LogRow.outcome_date, LogRow.eligible_until)]
+    query = _logged(select(Patient.id, Patient.site, iso[0], LogRow.status, iso[1], iso[2], LogRow.failing,
+                           LogRow.missing, LogRow.review, LogRow.outcome, iso[3], LogRow.confirmed_at,
+                           LogRow.protocol_version, iso[4], Patient.screening_id).select_from(LogRow),
+                    caller, site, first_from, first_to)
+    # The row is the entry: every column comes out of the database as the log shows it.
+    entries = list(map(LogEntry._make, session.connection().execute(query.order_by(Patient.id)).fetchall()))
     return entries + erased_entries(session, caller, site=site, first_from=first_from, first_to=first_to)
+
+
+def log_groups(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
+               first_to: date | None = None) -> list[LogGroup]:
+    """The children of ``screening_log`` (erased ones apart) counted in groups alike for the funnel:
+    one statement, grouped in the database."""
+    confirmed = LogRow.confirmed_at.is_not(None)
+    alike = (LogRow.status, LogRow.failing, LogRow.missing, LogRow.review, LogRow.outcome, confirmed)
+    query = _logged(select(*alike, func.count()).select_from(LogRow), caller, site, first_from, first_to)
+    return [LogGroup(*row) for row in session.connection().execute(query.group_by(*alike))]
 
 
 def erased_entries(session: Session, caller: Caller, *, site: str | None = None, first_from: date | None = None,
@@ -247,31 +247,12 @@ def erased_entries(session: Session, caller: Caller, *, site: str | None = None,
         objected = row.reason == "objection"
         if not objected and row.last_status is None:
             continue    # purged before it was ever screened: it was never in the log
-        failing = tuple((cid, "fail") for cid in (row.failing or "").split(";") if cid)
         entries.append(LogEntry(
             patient=row.screening_id if objected else "", site=row.site, first_screened=month,
             status="objected" if objected else (row.last_status or ""), status_since=None, eligible_from=None,
-            verdicts=failing, outcome=row.outcome, outcome_date=None, confirmed_at=None, protocol_version=None,
+            failing=row.failing or "", missing="", review="", outcome=row.outcome, outcome_date=None, confirmed_at=None, protocol_version=None,
             screening_id=row.screening_id))
     return entries
-
-
-def _status_since(screenings: list[tuple[int, date, str]], status: str) -> date | None:
-    """The screening day from which the latest status has held without a break."""
-    since = None
-    for _, as_of, each in reversed(screenings):
-        if each != status:
-            break
-        since = as_of
-    return since
-
-
-def _standing_since(signatures: list[tuple[int, datetime]], screenings: list[tuple[int, date, str]]):
-    """When the latest confirmation still standing was signed (None when none stands)."""
-    for screening_pk, signed_at in reversed(signatures):
-        if all(status == "eligible" for pk, _, status in screenings if pk > screening_pk):
-            return utc(signed_at)
-    return None
 
 
 def confirmations_of(session: Session, row: Patient) -> list[tuple]:

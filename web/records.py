@@ -67,10 +67,10 @@ def get_screening_log(request: Request, site: str | None = Query(None), first_fr
                       first_to: str | None = Query(None, alias="to"),
                       caller: Caller = Depends(require("coordinator", "investigator", "monitor"))):
     rt = request.app.state.rt
-    rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **_period(site, first_from, first_to))
+    period = _period(site, first_from, first_to)
     if _wants_json(request.headers.get("accept", "")):
-        return JSONResponse(rows)
-    return Response(screening_log.to_csv(rows), media_type=CSV,
+        return JSONResponse(screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **period))
+    return Response(screening_log.screening_log_csv(caller, rt.uow(), clock=rt.clock, **period), media_type=CSV,
                     headers={"Content-Disposition": 'attachment; filename="screening-log.csv"'})
 
 

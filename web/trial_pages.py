@@ -183,8 +183,8 @@ def log_csv(request: Request, caller: Caller = Depends(role("coordinator", "inve
     chosen, problem = _filters(request, caller)
     if problem:
         raise PageError(400, problem)
-    rows = screening_log.screening_log_rows(caller, rt.uow(), clock=rt.clock, **chosen)
-    return Response(screening_log.to_csv(rows), media_type="text/csv; charset=utf-8",
+    return Response(screening_log.screening_log_csv(caller, rt.uow(), clock=rt.clock, **chosen),
+                    media_type="text/csv; charset=utf-8",
                     headers={**HEADERS, "Content-Disposition": 'attachment; filename="screening-log.csv"'})
 
 

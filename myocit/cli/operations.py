@@ -64,9 +64,8 @@ def screening_log_command(
 
 @with_runtime
 def _write_screening_log(rt, *, site: str | None, first_from: date | None, first_to: date | None) -> None:
-    from service.screening_log import screening_log_rows, to_csv
+    from service.screening_log import screening_log_csv
     from domain.identity import Caller
 
-    rows = handled(lambda: screening_log_rows(Caller(COMMAND_LINE, "admin"), rt.uow(), clock=rt.clock, site=site,
-                                              first_from=first_from, first_to=first_to))
-    sys.stdout.write(to_csv(rows))
+    sys.stdout.write(handled(lambda: screening_log_csv(Caller(COMMAND_LINE, "admin"), rt.uow(), clock=rt.clock,
+                                                       site=site, first_from=first_from, first_to=first_to)))

@@ -61,11 +61,12 @@ def redis_database() -> tuple[int, str]:
     import redis
 
     try:
+        # The claims live in database 0, apart from the databases claimed: a test or benchmark that
+        # flushes its own database (to lose queued tasks on purpose) must not free it for another run.
+        claims = redis.Redis(REDIS_HOST, REDIS_PORT, db=0, socket_timeout=3)
         for number in range(15, 0, -1):
-            client = redis.Redis(REDIS_HOST, REDIS_PORT, db=number, socket_timeout=3)
-            if client.set("myocit:test:claimed", os.getpid(), nx=True, ex=3600):
-                client.flushdb()
-                client.set("myocit:test:claimed", os.getpid(), ex=3600)
+            if claims.set(_claim_key(number), os.getpid(), nx=True, ex=3600):
+                redis.Redis(REDIS_HOST, REDIS_PORT, db=number, socket_timeout=3).flushdb()
                 return number, f"redis://{REDIS_HOST}:{REDIS_PORT}/{number}"
     except redis.ConnectionError as exc:
         unavailable("Redis", exc)
@@ -73,7 +74,12 @@ def redis_database() -> tuple[int, str]:
     raise AssertionError
 
 
+def _claim_key(number: int) -> str:
+    return f"myocit:test:claimed:{number}"
+
+
 def release_redis(number: int) -> None:
     import redis
 
     redis.Redis(REDIS_HOST, REDIS_PORT, db=number).flushdb()
+    redis.Redis(REDIS_HOST, REDIS_PORT, db=0).delete(_claim_key(number))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy import JSON, bindparam, case, cast, column, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from store import codec, tombstones
 from ingest.redaction import PLACEHOLDER, redact
 from domain.privacy import claim_names, plain_values
 from store.models import Fact as FactRow
-from store.models import Message, Patient, PatientIdentifier, SiteIdentifierSystem, new_screening_id
+from store.models import AuditEntry, Message, Patient, PatientIdentifier, SiteIdentifierSystem, new_screening_id
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Stored:
     dropped: frozenset[int] = frozenset()
     """Items naming an objected child (contract §17): acknowledged, never stored. When every item is
     dropped, nothing of the message is kept (``message_pk`` None)."""
+    audited: bool = False
+    """The audit row ``store_message`` was given is written (with the facts, in the same statement)."""
 
 
 REVISION_STRIDE = 1 << 24
@@ -87,6 +90,26 @@ _MARK_PENDING = (
     # RETURNING sees the new values: a row whose enqueued_at became :now is one that needs its task.
     .returning(Patient.pk, Patient.enqueued_at == bindparam("now"))
 )
+
+_FILED = func.json_to_recordset(cast(bindparam("facts", type_=JSON), JSON)).table_valued(
+    *(column(name, FactRow.__table__.c[name].type) for name in _FACT_COLUMNS)).render_derived("filed", with_types=True)
+_AUDIT_COLUMNS = ("at", "actor", "action", "target", "role", "token_pk", "screening_id", "outcome")
+_FILE_MARK_AUDIT = (
+    _MARK_PENDING
+    .add_cte(insert(FactRow).from_select(_FACT_COLUMNS, select(*_FILED.c)).cte("filed_facts"))
+    .add_cte(insert(AuditEntry).values({name: bindparam(f"audit_{name}", type_=AuditEntry.__table__.c[name].type)
+                                        for name in _AUDIT_COLUMNS}).cte("audited"))
+)
+"""PostgreSQL: a message's facts filed, its children marked pending (``_MARK_PENDING``) and its audit row
+written in one statement (data-modifying CTEs), so one round trip where there were four (COPY takes two)."""
+
+
+def _file_mark_audit(conn, rows: list[dict], patient_pks: list[int], now: datetime, act: dict) -> list[int]:
+    """``_FILE_MARK_AUDIT``: the patients that need a task sent, as ``mark_pending``. The facts travel as
+    one JSON parameter (a date as ISO text), the statement's text the same for every message."""
+    facts = [{**row, "effective": row["effective"].isoformat()} for row in rows]
+    params = {"facts": facts, "pks": patient_pks, "now": now, **{f"audit_{k}": act[k] for k in _AUDIT_COLUMNS}}
+    return sorted(pk for pk, needs_task in conn.execute(_FILE_MARK_AUDIT, params) if needs_task)
 
 
 def _insert_facts(conn, rows: list[dict]) -> None:
@@ -296,9 +319,14 @@ def store_message(
     hl7_sender: tuple[str, str] | None = None,
     ack_code: str | None = None,
     defer_marking: bool = False,
+    audit: Callable[[int, bool], dict] | None = None,
 ) -> Stored:
     """Keep the message and its facts; mark every patient it touches for re-evaluation (or, with
     ``defer_marking``, only name them in ``Stored.enqueue`` for the caller to mark later).
+
+    ``audit(message_pk, dropped)`` gives the values of the message's audit row (``store.audit.row``):
+    on PostgreSQL it is written with the facts, in one statement, and ``Stored.audited`` says so; a
+    repeat, a message refused or whose every item is dropped, and the SQLite path leave it to the caller.
 
     The message is claimed first: a body already stored, or an HL7 v2 message whose MSH-10
     (``control_id``) was already stored for the same sending system (``hl7_sender``: MSH-3 and MSH-4)
@@ -323,6 +351,22 @@ def store_message(
         conn.execute(update(Message).where(Message.pk == message_pk).values(
             fact_count=sum(len(item.facts) for i, item in enumerate(items)
                            if i not in plan.refused and i not in plan.dropped)))
+    rows, touched = _filed(message_pk, items, plan, pks, sender)
+    if audit is not None and not defer_marking and conn.dialect.name == "postgresql":
+        enqueue = _file_mark_audit(conn, rows, sorted(touched), now, audit(message_pk, bool(plan.dropped)))
+        return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped, audited=True)
+    if rows:
+        _insert_facts(conn, rows)
+    if defer_marking:
+        # An initial load marks its children once, when everything is stored (``service.imports``).
+        return Stored(message_pk, None, sorted(touched), plan.refused, ack_code)
+    enqueue = mark_pending(session, sorted(touched), now) if touched else []
+    return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped)
+
+
+def _filed(message_pk: int, items: list[Item], plan: Plan, pks: dict[str, int], sender: Caller
+           ) -> tuple[list[dict], set[int]]:
+    """The fact rows of the plan, and the patients it touches (registered, or given facts)."""
     touched = {pks[items[index].registration.id] for index in plan.registrations}
     rows = []
     for index, patient in plan.patients.items():
@@ -334,13 +378,7 @@ def store_message(
         scope = None if patient_pk is not None else sender.authority.scope
         rows.extend(_fact_rows(message_pk, patient_pk, item.subject.key, scope, _signed_by(item.facts, sender),
                                revision))
-    if rows:
-        _insert_facts(conn, rows)
-    if defer_marking:
-        # An initial load marks its children once, when everything is stored (``service.imports``).
-        return Stored(message_pk, None, sorted(touched), plan.refused, ack_code)
-    enqueue = mark_pending(session, sorted(touched), now) if touched else []
-    return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped)
+    return rows, touched
 
 
 def _drop_objected(conn, message_pk: int, body: str, items: list[Item], plan: Plan, sender: Caller) -> bool:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
+from functools import cache
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import JSON, bindparam, case, cast, column, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, any_, bindparam, case, cast, column, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -119,17 +122,23 @@ def _insert_facts(conn, rows: list[dict]) -> None:
         conn.execute(_INSERT_FACTS, rows)
         return
     driver = conn.connection.driver_connection
-    try:
+    with _driver_errors(conn, _COPY_FACTS, driver):
         with driver.cursor() as cursor, cursor.copy(_COPY_FACTS) as copy:
             for row in rows:
                 copy.write_row([json.dumps(row[c]) if c == "payload" else row[c] for c in _FACT_COLUMNS])
+
+
+@contextmanager
+def _driver_errors(conn, statement: str, driver):
+    """Statements sent around SQLAlchemy (COPY, a pipeline): their errors given SQLAlchemy's types (a lost
+    server becomes an OperationalError, answered 503), a dead connection dropped as SQLAlchemy would."""
+    try:
+        yield
     except conn.dialect.loaded_dbapi.Error as exc:
-        # COPY goes around SQLAlchemy: give its errors SQLAlchemy's types (a lost server becomes an
-        # OperationalError, answered 503) and drop a dead connection as SQLAlchemy would.
         lost = conn.dialect.is_disconnect(exc, driver, None)
         if lost:
             conn.invalidate(exc)
-        raise DBAPIError.instance(_COPY_FACTS, None, exc, conn.dialect.loaded_dbapi.Error,
+        raise DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost, dialect=conn.dialect) from exc
 
 
@@ -255,13 +264,15 @@ def _register(conn, reg: Registration, site: str, pks: dict[str, int], now: date
     return pk
 
 
-def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, now: datetime
-            ) -> tuple[Plan, dict[str, int]]:
+def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, now: datetime,
+            first: tuple[Known, dict[str, int], list[str]] | None = None) -> tuple[Plan, dict[str, int]]:
     """Lock what the message names, judge it, register its Patients; again if another intake took a
-    new Patient id or identifier first. Raises ``Refused`` for an atomic message with a refusal."""
+    new Patient id or identifier first. Raises ``Refused`` for an atomic message with a refusal.
+    ``first``: the first lookup and the tombstones' chains, already read with the claim."""
     for _ in range(RACE_ATTEMPTS):
-        known, pks = lookup(session.connection(), items, lock=True)
-        known = tombstones.with_objected(session, known, items, sender.authority)
+        known, pks, written = first or (*lookup(session.connection(), items, lock=True), None)
+        first = None
+        known = tombstones.with_objected(session, known, items, sender.authority, written)
         plan = judge(items, known, sender.authority, sender.role)
         if atomic and plan.refused:
             index, refusal = plan.first_refusal
@@ -283,18 +294,56 @@ def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, n
 # --- The message itself: claimed first, so the database refuses a second copy --------------------------
 
 def _claim(conn, *, channel: str, content_type: str, body: str, sender: Caller, items: list[Item], now: datetime,
-           control_id: str | None, hl7_sender: tuple[str, str] | None, ack_code: str | None) -> tuple[int | None, str]:
+           control_id: str | None, hl7_sender: tuple[str, str] | None, ack_code: str | None
+           ) -> tuple[int | None, str | None, tuple[Known, dict[str, int], list[str]] | None]:
     """Insert the message, unless its body, or its HL7 sender and MSH-10, is already stored (or being
     stored by a transaction that then commits): its pk, or None for a repeat; and its ``control_key``."""
     sha256 = digest(body)
     key = control_key(sender.name, hl7_sender, control_id)
-    pk = conn.scalar(_insert_new(conn, Message).values(
-        received_at=now, channel=channel, content_type=content_type, body=body, sha256=sha256, body_key=sha256,
-        sender=sender.name, control_id=control_id, control_key=key,
-        fact_count=sum(len(item.facts) for item in items),
-        hl7_application=hl7_sender[0] if hl7_sender else None, hl7_facility=hl7_sender[1] if hl7_sender else None,
-        ack_code=ack_code).returning(Message.pk))
-    return pk, key
+    values = {"received_at": now, "channel": channel, "content_type": content_type, "body": body, "sha256": sha256,
+              "body_key": sha256, "sender": sender.name, "control_id": control_id, "control_key": key,
+              "fact_count": sum(len(item.facts) for item in items),
+              "hl7_application": hl7_sender[0] if hl7_sender else None,
+              "hl7_facility": hl7_sender[1] if hl7_sender else None, "ack_code": ack_code}
+    ids, names_values, systems = _names(items)
+    if conn.dialect.driver != "psycopg" or names_values or systems or not ids:
+        return conn.scalar(_insert_new(conn, Message).values(**values).returning(Message.pk)), key, None
+    pk, first = _claim_pipelined(conn, values, ids)
+    return pk, key, first
+
+
+_CLAIM = postgresql.insert(Message).values(
+    {name: bindparam(name, type_=Message.__table__.c[name].type) for name in
+     ("received_at", "channel", "content_type", "body", "sha256", "body_key", "sender", "control_id", "control_key",
+      "fact_count", "hl7_application", "hl7_facility", "ack_code")}).on_conflict_do_nothing().returning(Message.pk)
+_BY_IDS = (select(Patient.pk, Patient.id, Patient.site)
+           .where(Patient.id == any_(bindparam("ids", type_=postgresql.ARRAY(Patient.__table__.c.id.type))))
+           .order_by(Patient.pk).with_for_update(of=Patient))
+
+
+@cache
+def _pipelined() -> tuple[str, str, str]:
+    """The SQL of the claim, the lookup by ids and the tombstones' chains, compiled once for psycopg."""
+    dialect = psycopg_dialect.dialect()
+    return tuple(str(statement.compile(dialect=dialect)) for statement in (_CLAIM, _BY_IDS, tombstones.CHAINS))
+
+
+def _claim_pipelined(conn, values: dict, ids: set[str]) -> tuple[int | None, tuple[Known, dict[str, int], list[str]]]:
+    """psycopg: BEGIN, the claim, the lookup of a message naming its children by id only (most lab results)
+    and the tombstones' chains sent at once (pipeline mode), one round trip. The server runs them in that
+    order, each its own statement with its own snapshot, as if sent one by one: the row locks are taken
+    after the claim, the chains read once they are held. (A repeat's lookup is read for nothing.)"""
+    claim, by_ids, chains = _pipelined()
+    driver = conn.connection.driver_connection
+    with _driver_errors(conn, claim, driver):
+        with driver.pipeline():
+            cursors = [driver.execute(claim, values), driver.execute(by_ids, {"ids": sorted(ids)}),
+                       driver.execute(chains)]
+        claimed, found, written = (cursor.fetchall() for cursor in cursors)
+    sites = {pid: site for _, pid, site in found}
+    known = Known(sites=sites, identifiers={pid: frozenset() for pid in sites}, system_sites={})
+    return (claimed[0][0] if claimed else None), (known, {pid: pk for pk, pid, _ in found},
+                                                  [chain for (chain,) in written])
 
 
 def _original(conn, body: str, key: str | None) -> tuple[int, str | None]:
@@ -339,11 +388,12 @@ def store_message(
     """
     # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
     conn = session.connection()
-    message_pk, key = _claim(conn, channel=channel, content_type=content_type, body=body, sender=sender,
-                             items=items, now=now, control_id=control_id, hl7_sender=hl7_sender, ack_code=ack_code)
+    message_pk, key, first = _claim(conn, channel=channel, content_type=content_type, body=body, sender=sender,
+                                    items=items, now=now, control_id=control_id, hl7_sender=hl7_sender,
+                                    ack_code=ack_code)
     if message_pk is None:
         return _repeat(conn, items, sender, body, key, atomic, ack_code)
-    plan, pks = _judged(session, items, sender, atomic, now)
+    plan, pks = _judged(session, items, sender, atomic, now, first)
     conn = session.connection()
     if plan.dropped and not _drop_objected(conn, message_pk, body, items, plan, sender):
         return Stored(None, None, refused=plan.refused, ack_code=ack_code, dropped=plan.dropped)

@@ -94,24 +94,36 @@ def count(rt, bundles: int) -> None:
         return insert_facts(conn, rows)
 
     intake._insert_facts = _counted
-    claim_pipelined = intake._claim_pipelined
+    claim_pipelined = getattr(intake, "_claim_pipelined", None)  # None: an earlier version, to compare
 
     def _pipelined(conn, values, ids):
         statements.append("pipeline: claim, lookup by ids, tombstones' chains (one round trip, with the BEGIN)")
         return claim_pipelined(conn, values, ids)
 
-    intake._claim_pipelined = _pipelined
-    per_bundle = []
+    if claim_pipelined is not None:
+        intake._claim_pipelined = _pipelined
+    per_bundle, trips = [], []
     for n in range(bundles):
         statements.clear()
         post(rt, [quantity(pids[(n + k) % len(pids)], "718-7", 9 + k % 4, "g/dL", "2026-11-28", oid=f"rt-{n}-{k}")
                   for k in range(20)])
         per_bundle.append(len(statements))
+        trips.append(_round_trips(statements))
     print(f"statements per 20-result bundle: {sum(per_bundle) / len(per_bundle):.1f} "
-          f"(min {min(per_bundle)}, max {max(per_bundle)})")
+          f"(min {min(per_bundle)}, max {max(per_bundle)}); round trips {sum(trips) / len(trips):.1f}")
     print("the last bundle's:")
     for kind, times in Counter(statements).items():
         print(f"  {times} x {kind}")
+
+
+def _round_trips(statements: list[str]) -> int:
+    """A COPY takes two (its start, then the rows); a BEGIN sent in a pipeline with what follows, none."""
+    trips = 0
+    for index, statement in enumerate(statements):
+        if statement == "BEGIN" and index + 1 < len(statements) and statements[index + 1].startswith("pipeline"):
+            continue
+        trips += 2 if statement.startswith("COPY") else 1
+    return trips
 
 
 if __name__ == "__main__":

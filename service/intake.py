@@ -27,7 +27,8 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
         try:
             stored = store_message(uow.session, channel=cmd.channel, content_type=cmd.content_type, body=cmd.body,
                                    sender=cmd.sender, items=cmd.items, now=now, control_id=cmd.control_id,
-                                   atomic=cmd.atomic, hl7_sender=cmd.hl7_sender, ack_code=cmd.ack_code)
+                                   atomic=cmd.atomic, hl7_sender=cmd.hl7_sender, ack_code=cmd.ack_code,
+                                   audit=lambda message_pk, dropped: _posted(cmd, now, message_pk, dropped))
         except Refused as exc:
             metrics.MESSAGES.labels(cmd.channel, "refused").inc()
             log.info("%s message from %s refused (%s)", cmd.channel, cmd.sender.name, exc.refusal.value)
@@ -36,9 +37,8 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
             metrics.MESSAGES.labels(cmd.channel, "duplicate").inc()
             log.info("%s message from %s: a repeat of message %s", cmd.channel, cmd.sender.name, stored.duplicate_of)
             return stored
-        audit.record(uow.session, cmd.sender, "post", f"Message/{stored.message_pk}" if stored.message_pk
-                     else "dropped: an objected child", now, role=cmd.sender.role,
-                     outcome="dropped" if stored.dropped else None)
+        if not stored.audited:
+            audit.write(uow.session, _posted(cmd, now, stored.message_pk, bool(stored.dropped)))
         for action, patient_id in cmd.audited:
             audit.record(uow.session, cmd.sender, action, None, now, role=cmd.sender.role,
                          screening_id=screening_id_of(uow.session, patient_id))
@@ -50,3 +50,9 @@ def record_message(cmd: RecordMessage, uow: UnitOfWork, *, clock: Clock, dispatc
     log.info("%s message %s from %s stored: %d facts, %d patients to screen", cmd.channel, stored.message_pk,
              cmd.sender.name, facts, len(stored.enqueue))
     return stored
+
+
+def _posted(cmd: RecordMessage, now, message_pk: int | None, dropped: bool) -> dict:
+    """The audit row of a message stored (or, every item naming an objected child, dropped)."""
+    return audit.row(cmd.sender, "post", f"Message/{message_pk}" if message_pk else "dropped: an objected child",
+                     now, role=cmd.sender.role, outcome="dropped" if dropped else None)

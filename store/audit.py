@@ -18,14 +18,24 @@ def record(session: Session, actor, action: str, target: str | None, now: dateti
     """One act. ``actor``: a ``Caller`` (its name, role and token are kept) or a name. A child is named
     by ``screening_id`` only, never by an EHR id: audit rows are never changed or deleted, so they must
     hold nothing an erasure would have to remove (contract §17)."""
+    write(session, row(actor, action, target, now, role=role, screening_id=screening_id, outcome=outcome))
+
+
+def write(session: Session, values: dict) -> None:
+    """One act's row, its values from ``row``."""
+    session.connection().execute(_INSERT, values)
+
+
+def row(actor, action: str, target: str | None, now: datetime, *, role: str | None = None,
+        screening_id: str | None = None, outcome: str | None = None) -> dict:
+    """The values of one act's row, as ``record`` writes it (for a statement that writes it with others)."""
     token_pk = None
     if not isinstance(actor, str):
         role, token_pk, actor = role or actor.role, actor.token_pk, actor.name
     # Truncated to the columns' widths: an over-long name must never make the audited act fail.
-    session.connection().execute(_INSERT, {"at": now, "actor": actor[:120], "action": action[:64], "token_pk": token_pk,
-                                           "target": target[:200] if target else None,
-                                           "role": role[:16] if role else None, "screening_id": screening_id,
-                                           "outcome": outcome[:32] if outcome else None})
+    return {"at": now, "actor": actor[:120], "action": action[:64], "token_pk": token_pk,
+            "target": target[:200] if target else None, "role": role[:16] if role else None,
+            "screening_id": screening_id, "outcome": outcome[:32] if outcome else None}
 
 
 def latest(session: Session, limit: int = 200) -> list[AuditEntry]:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from contextlib import contextmanager
+from functools import cache
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy import JSON, any_, bindparam, case, cast, column, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -25,7 +29,7 @@ from store import codec, tombstones
 from ingest.redaction import PLACEHOLDER, redact
 from domain.privacy import claim_names, plain_values
 from store.models import Fact as FactRow
-from store.models import Message, Patient, PatientIdentifier, SiteIdentifierSystem, new_screening_id
+from store.models import AuditEntry, Message, Patient, PatientIdentifier, SiteIdentifierSystem, new_screening_id
 
 
 @dataclass
@@ -41,6 +45,8 @@ class Stored:
     dropped: frozenset[int] = frozenset()
     """Items naming an objected child (contract §17): acknowledged, never stored. When every item is
     dropped, nothing of the message is kept (``message_pk`` None)."""
+    audited: bool = False
+    """The audit row ``store_message`` was given is written (with the facts, in the same statement)."""
 
 
 REVISION_STRIDE = 1 << 24
@@ -88,6 +94,26 @@ _MARK_PENDING = (
     .returning(Patient.pk, Patient.enqueued_at == bindparam("now"))
 )
 
+_FILED = func.json_to_recordset(cast(bindparam("facts", type_=JSON), JSON)).table_valued(
+    *(column(name, FactRow.__table__.c[name].type) for name in _FACT_COLUMNS)).render_derived("filed", with_types=True)
+_AUDIT_COLUMNS = ("at", "actor", "action", "target", "role", "token_pk", "screening_id", "outcome")
+_FILE_MARK_AUDIT = (
+    _MARK_PENDING
+    .add_cte(insert(FactRow).from_select(_FACT_COLUMNS, select(*_FILED.c)).cte("filed_facts"))
+    .add_cte(insert(AuditEntry).values({name: bindparam(f"audit_{name}", type_=AuditEntry.__table__.c[name].type)
+                                        for name in _AUDIT_COLUMNS}).cte("audited"))
+)
+"""PostgreSQL: a message's facts filed, its children marked pending (``_MARK_PENDING``) and its audit row
+written in one statement (data-modifying CTEs), so one round trip where there were four (COPY takes two)."""
+
+
+def _file_mark_audit(conn, rows: list[dict], patient_pks: list[int], now: datetime, act: dict) -> list[int]:
+    """``_FILE_MARK_AUDIT``: the patients that need a task sent, as ``mark_pending``. The facts travel as
+    one JSON parameter (a date as ISO text), the statement's text the same for every message."""
+    facts = [{**row, "effective": row["effective"].isoformat()} for row in rows]
+    params = {"facts": facts, "pks": patient_pks, "now": now, **{f"audit_{k}": act[k] for k in _AUDIT_COLUMNS}}
+    return sorted(pk for pk, needs_task in conn.execute(_FILE_MARK_AUDIT, params) if needs_task)
+
 
 def _insert_facts(conn, rows: list[dict]) -> None:
     """On PostgreSQL (psycopg), COPY: a bundle's facts in one round trip, at a fraction of the CPU
@@ -96,17 +122,23 @@ def _insert_facts(conn, rows: list[dict]) -> None:
         conn.execute(_INSERT_FACTS, rows)
         return
     driver = conn.connection.driver_connection
-    try:
+    with _driver_errors(conn, _COPY_FACTS, driver):
         with driver.cursor() as cursor, cursor.copy(_COPY_FACTS) as copy:
             for row in rows:
                 copy.write_row([json.dumps(row[c]) if c == "payload" else row[c] for c in _FACT_COLUMNS])
+
+
+@contextmanager
+def _driver_errors(conn, statement: str, driver):
+    """Statements sent around SQLAlchemy (COPY, a pipeline): their errors given SQLAlchemy's types (a lost
+    server becomes an OperationalError, answered 503), a dead connection dropped as SQLAlchemy would."""
+    try:
+        yield
     except conn.dialect.loaded_dbapi.Error as exc:
-        # COPY goes around SQLAlchemy: give its errors SQLAlchemy's types (a lost server becomes an
-        # OperationalError, answered 503) and drop a dead connection as SQLAlchemy would.
         lost = conn.dialect.is_disconnect(exc, driver, None)
         if lost:
             conn.invalidate(exc)
-        raise DBAPIError.instance(_COPY_FACTS, None, exc, conn.dialect.loaded_dbapi.Error,
+        raise DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost, dialect=conn.dialect) from exc
 
 
@@ -232,13 +264,15 @@ def _register(conn, reg: Registration, site: str, pks: dict[str, int], now: date
     return pk
 
 
-def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, now: datetime
-            ) -> tuple[Plan, dict[str, int]]:
+def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, now: datetime,
+            first: tuple[Known, dict[str, int], list[str]] | None = None) -> tuple[Plan, dict[str, int]]:
     """Lock what the message names, judge it, register its Patients; again if another intake took a
-    new Patient id or identifier first. Raises ``Refused`` for an atomic message with a refusal."""
+    new Patient id or identifier first. Raises ``Refused`` for an atomic message with a refusal.
+    ``first``: the first lookup and the tombstones' chains, already read with the claim."""
     for _ in range(RACE_ATTEMPTS):
-        known, pks = lookup(session.connection(), items, lock=True)
-        known = tombstones.with_objected(session, known, items, sender.authority)
+        known, pks, written = first or (*lookup(session.connection(), items, lock=True), None)
+        first = None
+        known = tombstones.with_objected(session, known, items, sender.authority, written)
         plan = judge(items, known, sender.authority, sender.role)
         if atomic and plan.refused:
             index, refusal = plan.first_refusal
@@ -260,18 +294,56 @@ def _judged(session: Session, items: list[Item], sender: Caller, atomic: bool, n
 # --- The message itself: claimed first, so the database refuses a second copy --------------------------
 
 def _claim(conn, *, channel: str, content_type: str, body: str, sender: Caller, items: list[Item], now: datetime,
-           control_id: str | None, hl7_sender: tuple[str, str] | None, ack_code: str | None) -> tuple[int | None, str]:
+           control_id: str | None, hl7_sender: tuple[str, str] | None, ack_code: str | None
+           ) -> tuple[int | None, str | None, tuple[Known, dict[str, int], list[str]] | None]:
     """Insert the message, unless its body, or its HL7 sender and MSH-10, is already stored (or being
     stored by a transaction that then commits): its pk, or None for a repeat; and its ``control_key``."""
     sha256 = digest(body)
     key = control_key(sender.name, hl7_sender, control_id)
-    pk = conn.scalar(_insert_new(conn, Message).values(
-        received_at=now, channel=channel, content_type=content_type, body=body, sha256=sha256, body_key=sha256,
-        sender=sender.name, control_id=control_id, control_key=key,
-        fact_count=sum(len(item.facts) for item in items),
-        hl7_application=hl7_sender[0] if hl7_sender else None, hl7_facility=hl7_sender[1] if hl7_sender else None,
-        ack_code=ack_code).returning(Message.pk))
-    return pk, key
+    values = {"received_at": now, "channel": channel, "content_type": content_type, "body": body, "sha256": sha256,
+              "body_key": sha256, "sender": sender.name, "control_id": control_id, "control_key": key,
+              "fact_count": sum(len(item.facts) for item in items),
+              "hl7_application": hl7_sender[0] if hl7_sender else None,
+              "hl7_facility": hl7_sender[1] if hl7_sender else None, "ack_code": ack_code}
+    ids, names_values, systems = _names(items)
+    if conn.dialect.driver != "psycopg" or names_values or systems or not ids:
+        return conn.scalar(_insert_new(conn, Message).values(**values).returning(Message.pk)), key, None
+    pk, first = _claim_pipelined(conn, values, ids)
+    return pk, key, first
+
+
+_CLAIM = postgresql.insert(Message).values(
+    {name: bindparam(name, type_=Message.__table__.c[name].type) for name in
+     ("received_at", "channel", "content_type", "body", "sha256", "body_key", "sender", "control_id", "control_key",
+      "fact_count", "hl7_application", "hl7_facility", "ack_code")}).on_conflict_do_nothing().returning(Message.pk)
+_BY_IDS = (select(Patient.pk, Patient.id, Patient.site)
+           .where(Patient.id == any_(bindparam("ids", type_=postgresql.ARRAY(Patient.__table__.c.id.type))))
+           .order_by(Patient.pk).with_for_update(of=Patient))
+
+
+@cache
+def _pipelined() -> tuple[str, str, str]:
+    """The SQL of the claim, the lookup by ids and the tombstones' chains, compiled once for psycopg."""
+    dialect = psycopg_dialect.dialect()
+    return tuple(str(statement.compile(dialect=dialect)) for statement in (_CLAIM, _BY_IDS, tombstones.CHAINS))
+
+
+def _claim_pipelined(conn, values: dict, ids: set[str]) -> tuple[int | None, tuple[Known, dict[str, int], list[str]]]:
+    """psycopg: BEGIN, the claim, the lookup of a message naming its children by id only (most lab results)
+    and the tombstones' chains sent at once (pipeline mode), one round trip. The server runs them in that
+    order, each its own statement with its own snapshot, as if sent one by one: the row locks are taken
+    after the claim, the chains read once they are held. (A repeat's lookup is read for nothing.)"""
+    claim, by_ids, chains = _pipelined()
+    driver = conn.connection.driver_connection
+    with _driver_errors(conn, claim, driver):
+        with driver.pipeline():
+            cursors = [driver.execute(claim, values), driver.execute(by_ids, {"ids": sorted(ids)}),
+                       driver.execute(chains)]
+        claimed, found, written = (cursor.fetchall() for cursor in cursors)
+    sites = {pid: site for _, pid, site in found}
+    known = Known(sites=sites, identifiers={pid: frozenset() for pid in sites}, system_sites={})
+    return (claimed[0][0] if claimed else None), (known, {pid: pk for pk, pid, _ in found},
+                                                  [chain for (chain,) in written])
 
 
 def _original(conn, body: str, key: str | None) -> tuple[int, str | None]:
@@ -296,9 +368,14 @@ def store_message(
     hl7_sender: tuple[str, str] | None = None,
     ack_code: str | None = None,
     defer_marking: bool = False,
+    audit: Callable[[int, bool], dict] | None = None,
 ) -> Stored:
     """Keep the message and its facts; mark every patient it touches for re-evaluation (or, with
     ``defer_marking``, only name them in ``Stored.enqueue`` for the caller to mark later).
+
+    ``audit(message_pk, dropped)`` gives the values of the message's audit row (``store.audit.row``):
+    on PostgreSQL it is written with the facts, in one statement, and ``Stored.audited`` says so; a
+    repeat, a message refused or whose every item is dropped, and the SQLite path leave it to the caller.
 
     The message is claimed first: a body already stored, or an HL7 v2 message whose MSH-10
     (``control_id``) was already stored for the same sending system (``hl7_sender``: MSH-3 and MSH-4)
@@ -311,11 +388,12 @@ def store_message(
     """
     # Core statements on the session's connection, not ORM objects: this runs for every message a lab posts.
     conn = session.connection()
-    message_pk, key = _claim(conn, channel=channel, content_type=content_type, body=body, sender=sender,
-                             items=items, now=now, control_id=control_id, hl7_sender=hl7_sender, ack_code=ack_code)
+    message_pk, key, first = _claim(conn, channel=channel, content_type=content_type, body=body, sender=sender,
+                                    items=items, now=now, control_id=control_id, hl7_sender=hl7_sender,
+                                    ack_code=ack_code)
     if message_pk is None:
         return _repeat(conn, items, sender, body, key, atomic, ack_code)
-    plan, pks = _judged(session, items, sender, atomic, now)
+    plan, pks = _judged(session, items, sender, atomic, now, first)
     conn = session.connection()
     if plan.dropped and not _drop_objected(conn, message_pk, body, items, plan, sender):
         return Stored(None, None, refused=plan.refused, ack_code=ack_code, dropped=plan.dropped)
@@ -323,6 +401,22 @@ def store_message(
         conn.execute(update(Message).where(Message.pk == message_pk).values(
             fact_count=sum(len(item.facts) for i, item in enumerate(items)
                            if i not in plan.refused and i not in plan.dropped)))
+    rows, touched = _filed(message_pk, items, plan, pks, sender)
+    if audit is not None and not defer_marking and conn.dialect.name == "postgresql":
+        enqueue = _file_mark_audit(conn, rows, sorted(touched), now, audit(message_pk, bool(plan.dropped)))
+        return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped, audited=True)
+    if rows:
+        _insert_facts(conn, rows)
+    if defer_marking:
+        # An initial load marks its children once, when everything is stored (``service.imports``).
+        return Stored(message_pk, None, sorted(touched), plan.refused, ack_code)
+    enqueue = mark_pending(session, sorted(touched), now) if touched else []
+    return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped)
+
+
+def _filed(message_pk: int, items: list[Item], plan: Plan, pks: dict[str, int], sender: Caller
+           ) -> tuple[list[dict], set[int]]:
+    """The fact rows of the plan, and the patients it touches (registered, or given facts)."""
     touched = {pks[items[index].registration.id] for index in plan.registrations}
     rows = []
     for index, patient in plan.patients.items():
@@ -334,13 +428,7 @@ def store_message(
         scope = None if patient_pk is not None else sender.authority.scope
         rows.extend(_fact_rows(message_pk, patient_pk, item.subject.key, scope, _signed_by(item.facts, sender),
                                revision))
-    if rows:
-        _insert_facts(conn, rows)
-    if defer_marking:
-        # An initial load marks its children once, when everything is stored (``service.imports``).
-        return Stored(message_pk, None, sorted(touched), plan.refused, ack_code)
-    enqueue = mark_pending(session, sorted(touched), now) if touched else []
-    return Stored(message_pk, None, enqueue, plan.refused, ack_code, plan.dropped)
+    return rows, touched
 
 
 def _drop_objected(conn, message_pk: int, body: str, items: list[Item], plan: Plan, sender: Caller) -> bool:

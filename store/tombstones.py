@@ -34,13 +34,18 @@ def keyring_of(session: Session) -> Keyring:
         raise KeyMissing(str(exc)) from None
 
 
+CHAINS = select(TombstoneKey.chain).distinct()
+
+
 def chains(session: Session) -> list[str]:
-    return list(session.scalars(select(TombstoneKey.chain).distinct()))
+    return list(session.scalars(CHAINS))
 
 
-def with_objected(session: Session, known: Known, items, authority: Authority) -> Known:
-    """``known`` with the names of ``items`` that match a tombstone."""
-    written = chains(session)
+def with_objected(session: Session, known: Known, items, authority: Authority,
+                  written: list[str] | None = None) -> Known:
+    """``known`` with the names of ``items`` that match a tombstone. ``written``: ``chains`` if the caller
+    read them already (after the lookup's row locks, as this would)."""
+    written = chains(session) if written is None else written
     if not written:
         return known
     keyring = keyring_of(session)

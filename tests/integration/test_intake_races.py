@@ -146,3 +146,25 @@ def test_identical_bundles_posted_together_are_stored_once(rt):
             facts = uow.session.scalar(select(func.count()).select_from(Fact)
                                        .where(Fact.source == f"Observation/n-{round_}"))
         assert (messages, facts) == (1, 1)
+
+
+def test_identical_results_by_id_posted_together_are_stored_once(rt):
+    """Results naming their children by id only: the claim, the lookup and the tombstones' check go to
+    PostgreSQL together (store/intake.py::_claim_pipelined); a copy still finds the original's claim."""
+    record(rt, registration("twin-known", "site-a", MRN_A, "TK-1", date(2016, 1, 1), Sex.FEMALE))()
+    for round_ in range(ROUNDS):
+        results = [LabResult(f"Observation/r-{round_}-{pid}", DAY, (Code("http://loinc.org", "26499-4"),),
+                             quantity=Quantity(0.3, "10*9/L")) for pid in ("twin-known", f"twin-new-{round_}")]
+        items = [Item((Subject("id", "twin-known"),), [results[0]]),
+                 Item((Subject("id", f"twin-new-{round_}"),), [results[1]])]
+        cmd = RecordMessage(channel="fhir", content_type="application/fhir+json", body=f"results {round_}",
+                            sender=LAB_A, items=items, atomic=False)
+        outcomes = together(record(rt, cmd), record(rt, cmd))
+        assert sorted(o.duplicate_of is not None for o in outcomes) == [False, True], outcomes
+        stored = next(o for o in outcomes if o.duplicate_of is None)
+        with rt.uow() as uow:
+            facts = dict(uow.session.execute(select(Fact.subject_key, Fact.patient_pk)
+                                             .where(Fact.message_pk == stored.message_pk)).all())
+            known = uow.session.scalar(select(Patient.pk).where(Patient.id == "twin-known"))
+        assert facts == {"id:twin-known": known, f"id:twin-new-{round_}": None}
+        assert stored.enqueue in ([known], [])
